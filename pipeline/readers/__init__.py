@@ -1,0 +1,75 @@
+"""Readers turn one file into a :class:`~pipeline.model.Document` (rows of cells + plain text).
+
+Each format is one module exposing ``EXTENSIONS`` and ``read(path, data) -> Document``; adding a format means
+adding a module and listing it in ``_READERS``.  :func:`read_document` picks the reader by sniffing the bytes
+first (a PDF renamed ``.txt`` is still a PDF) and by extension second.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from pipeline.model import Document
+
+MAX_BYTES = 50 * 1024 * 1024  # files above this are refused (documented in README: 50 MB)
+
+# module name → extensions it handles
+_READERS: dict[str, tuple[str, ...]] = {
+    "text": (".txt", ".md", ".text", ".csv"),
+    "html": (".html", ".htm", ".shtml", ".xhtml"),
+    "pdf": (".pdf",),
+    "docx": (".docx", ".doc"),
+    "image": (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"),
+}
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a report at all. The message names the problem in plain words."""
+
+
+def supported_extensions() -> set[str]:
+    return {ext for exts in _READERS.values() for ext in exts}
+
+
+def sniff_format(data: bytes, suffix: str) -> str:
+    """The reader module for these bytes: magic numbers win over the file extension."""
+    head = data[:1024]
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "docx"  # legacy .doc (OLE); the docx reader converts or explains
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")):
+        return "image"
+    lowered = head.lower()
+    if suffix in _READERS["html"] or b"<html" in lowered or b"<!doctype html" in lowered or b"<table" in lowered:
+        return "html"
+    for name, exts in _READERS.items():
+        if suffix in exts:
+            return name
+    return "text"
+
+
+def read_document(path: str | Path, data: bytes | None = None) -> Document:
+    """Read ``path`` (or the given bytes, named by ``path``) with the right reader.
+
+    Raises :class:`ReadError` with a specific message for empty, oversized, binary or unsupported input.
+    """
+    path = Path(path)
+    if data is None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ReadError(f"无法读取文件: {exc.strerror or exc}") from exc
+        if size > MAX_BYTES:
+            raise ReadError(f"文件过大: {size / 1024 / 1024:.1f} MB，超过上限 {MAX_BYTES // 1024 // 1024} MB")
+        data = path.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise ReadError(f"文件过大: {len(data) / 1024 / 1024:.1f} MB，超过上限 {MAX_BYTES // 1024 // 1024} MB")
+    if not data.strip():
+        raise ReadError("文件为空")
+    fmt = sniff_format(data, path.suffix.lower())
+    module = importlib.import_module(f"pipeline.readers.{fmt}")
+    return module.read(str(path), data)
