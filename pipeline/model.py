@@ -35,6 +35,7 @@ class Row:
     line: int  # 1-based line number (text) or running row number (tables)
     table: int | None = None  # index of the source table for HTML/DOCX/PDF grids; None for free text
     page: int | None = None
+    grid: bool = False  # empty cells are visible blanks (tab-separated or markdown lines); implied when table is set
 
     @property
     def text(self) -> str:

@@ -1,0 +1,54 @@
+# xxgk — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+DB ?= data/xxgk.duckdb
+PORT ?= 8501
+export XXGK_DB ?= $(DB)
+
+.PHONY: run test install install-test db demo-db bench bench-scale accuracy lint clean
+
+# uv installs the locked versions into .venv/ (installed with pip if missing).
+install: .venv/.installed
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv sync --frozen
+	@touch $@
+
+# Build the demo database from the sample reports under data/ if it is missing.
+db: install
+	@if [ ! -f "$(DB)" ]; then \
+		echo "Building $(DB) from data/reports …"; \
+		$(PY) -m pipeline ingest data/reports --db "$(DB)" --manifest data/reports/manifest.csv; \
+	fi
+
+run: db
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+# System packages the browser tests need: Debian chromium and a CJK font.
+install-test: install
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk"; then \
+		echo "Installing chromium + CJK fonts (apt-get) …"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fonts-noto-color-emoji >/dev/null) \
+		|| echo "WARNING: apt-get install failed; browser tests will be skipped"; \
+	fi
+
+test: install-test
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: install-test
+	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_pages.py
+
+bench-scale: install
+	$(PY) bench/bench_pipeline.py --scale
+
+accuracy: install
+	$(PY) bench/accuracy.py
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache test-artifacts bench/out

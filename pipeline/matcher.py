@@ -1,0 +1,690 @@
+"""Template matcher: a reader's rows → facts keyed by the field registry.
+
+How it finds the numbers, for every layout a reader produces (text lines, table grids, OCR lines):
+
+1. Each :class:`~pipeline.model.Row` becomes a :class:`Line`: its label text (cells that are not values) and its
+   value *slots* (numbers, null markers such as "/", and — where the reader can see them — blank cells).
+2. The document is cut into the regions of 表二, 表三 and 表四 by their headings and anchor rows.
+3. 表三: the rows that carry values are aligned with the template's rows (25 for the 2021 layout, 23 for 2019) by a
+   monotone dynamic-programming alignment that scores each pair by how much the row's label text (its own, or the
+   label fragments around it when a long label wrapped) resembles the official row label (character bigrams, so
+   spaced, split, typo'd and OCR'd labels still match).  Order fills in rows without a readable label.
+4. Each matched row's slots are aligned with the template's columns: by count; else by the blank cells the reader
+   kept; else by the x position of the columns in complete rows nearby.  When none of these is certain the cells
+   stay null and a LAYOUT finding says why — numbers are never shifted to fit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from itertools import combinations
+
+from pipeline.model import Cell, Document, Fact, Finding, Row
+from pipeline.normalize import cjk_only, compact, is_value_token, parse_value
+from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, T4_GROUPS_ORDER, Field, registry
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lines
+
+
+@dataclass(slots=True)
+class Slot:
+    raw: str  # "" for a blank cell the reader could see
+    cell: Cell
+    x: float | None  # centre position, where known
+
+    @property
+    def blank(self) -> bool:
+        return self.raw == ""
+
+
+@dataclass(slots=True)
+class Line:
+    idx: int
+    row: Row
+    label: str  # label text, NFKC + whitespace removed
+    slots: list[Slot]
+    positional: bool  # blank cells are visible (tab-separated, markdown or table grid rows)
+
+    @property
+    def values(self) -> list[Slot]:
+        return [s for s in self.slots if not s.blank]
+
+
+_ENUM = re.compile(r"[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[.、．]")
+
+
+def label_key(text: str) -> str:
+    """The comparable core of a label: enumerators, punctuation and digits removed, CJK only."""
+    return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text)))
+
+
+def _split_cell(cell: Cell) -> tuple[str, list[str]]:
+    """A cell's label part and its trailing value tokens ("规章 1 0 11" → ("规章", ["1","0","11"]))."""
+    tokens = cell.text.split()
+    n = len(tokens)
+    k = n
+    while k > 0 and is_value_token(tokens[k - 1]):
+        k -= 1
+    if k > 0 and k < n and tokens[k - 1][-1:] in ".、．":  # "4. 5" is an enumerator + value? keep as label
+        pass
+    return " ".join(tokens[:k]), tokens[k:]
+
+
+def to_line(idx: int, row: Row) -> Line:
+    cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells
+    positional = row.table is not None or row.grid
+    label_parts: list[str] = []
+    slots: list[Slot] = []
+    for cell in cells:
+        if not cell.text:
+            if positional:
+                slots.append(Slot("", cell, cell.x0))
+            continue
+        label, tokens = _split_cell(cell)
+        if label:
+            label_parts.append(label)
+            slots = []  # only what follows the last label is a value slot
+        if tokens:
+            width = (cell.x1 - cell.x0) if cell.x0 is not None and cell.x1 is not None else None
+            for i, tok in enumerate(tokens):
+                if width is not None and len(tokens) > 1 and not positional:
+                    # several values in one space-separated cell: spread their positions over the cell
+                    start = cell.text.find(tok)
+                    x = cell.x0 + start + len(tok) / 2
+                else:
+                    x = (cell.x0 + cell.x1) / 2 if width is not None else None
+                    if positional and len(tokens) > 1:
+                        x = cell.x0 + i / len(tokens) if cell.x0 is not None else None
+                slots.append(Slot(tok, cell, x))
+    if not positional:
+        slots = [s for s in slots if s.raw]
+    return Line(idx, row, compact("".join(label_parts)), slots, positional)
+
+
+def _strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
+    slots = list(slots)
+    while len(slots) > n and slots[-1].blank:
+        slots.pop()
+    while len(slots) > n and slots[0].blank:
+        slots.pop(0)
+    return slots
+
+
+def align_slots(line: Line, n: int, reference: list[float] | None = None) -> list[Slot | None] | None:
+    """The line's slots as exactly ``n`` template columns (None = blank), or None when it cannot be certain."""
+    slots = _strip_blank_edges(line.slots, n)
+    if len(slots) == n:
+        return list(slots)
+    values = [s for s in slots if not s.blank]
+    if len(slots) < n and line.positional and len(line.slots) >= n:
+        return None
+    if len(values) < n and reference and len(reference) == n and all(s.x is not None for s in values):
+        # nearest column centre, strictly left to right, each column once
+        out: list[Slot | None] = [None] * n
+        last = -1
+        for s in values:
+            col = min(range(n), key=lambda c: abs(reference[c] - s.x))
+            if col <= last:
+                return None
+            gaps = sorted(abs(reference[c] - s.x) for c in range(n))
+            if len(gaps) > 1 and gaps[1] - gaps[0] < 0.8:  # equally near two columns: not certain
+                return None
+            out[col] = s
+            last = col
+        return out
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Label similarity
+
+
+def _bigrams(s: str) -> frozenset[str]:
+    if len(s) < 2:
+        return frozenset({s}) if s else frozenset()
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1))
+
+
+def similarity(text_key: str, official_key: str) -> float:
+    """Dice coefficient of character bigrams (robust to spaced, split, typo'd and partly missing labels)."""
+    a, b = _bigrams(text_key), _bigrams(official_key)
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRow:
+    row_key: str
+    label: str
+    key: str  # label_key(label)
+    fields: tuple[Field, ...]  # in printed column order
+
+
+@cache
+def t3_template(layout: str) -> tuple[TemplateRow, ...]:
+    reg = registry()
+    rows = []
+    for row_key, row_label, _block in reg.rows("t3", layout):
+        fields = tuple(reg[reg.key_for("t3", row_key, c)] for c in T3_COLUMNS_ORDER)
+        rows.append(TemplateRow(row_key, row_label, label_key(row_label), fields))
+    return tuple(rows)
+
+
+@cache
+def t2_template(edition: str) -> tuple[TemplateRow, ...]:
+    """表二 rows with their columns in printed order.
+
+    fields.csv lists the shared ``decisions`` column first; in the 2019 layout it is printed after
+    上一年项目数量 and 本年增/减, so within a row the shared column goes last.
+    """
+    reg = registry()
+    rows = []
+    for row_key, row_label, _block in reg.rows("t2", edition):
+        fields = [f for f in reg.select(edition, "t2") if f.row_key == row_key]
+        fields.sort(key=lambda f: len(f.editions) > 1)  # shared (2019 2021) columns last: stable sort
+        rows.append(TemplateRow(row_key, row_label, label_key(row_label), tuple(fields)))
+    return tuple(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Result of matching
+
+
+@dataclass(slots=True)
+class MatchResult:
+    facts: dict[str, Fact] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    extra_rows: list[str] = field(default_factory=list)
+    edition: str | None = None
+    t3_layout: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    found_tables: set[str] = field(default_factory=set)
+
+
+def _fact(f: Field, slot: Slot | None, *, missing: bool = False) -> Fact:
+    if missing:
+        return Fact(f.key, None, None, blank=False, status="missing")
+    if slot is None or slot.blank:
+        loc = slot.cell.loc if slot is not None else None
+        return Fact(f.key, None, "", blank=True, loc=loc, status="blank")
+    value, status = parse_value(slot.raw, amount=f.is_amount, signed=f.signed)
+    conf = slot.cell.confidence
+    if status == "invalid":
+        return Fact(f.key, None, slot.raw, blank=False, loc=slot.cell.loc, confidence=conf, status="ambiguous")
+    return Fact(f.key, value, slot.raw, blank=False, loc=slot.cell.loc, confidence=conf, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Regions
+
+
+def _find(lines: list[Line], start: int, end: int, *needles: str) -> int | None:
+    for ln in lines[start:end]:
+        text = ln.label
+        if any(n in text for n in needles):
+            return ln.idx
+    return None
+
+
+@dataclass(slots=True)
+class Regions:
+    t2: tuple[int, int] | None
+    t3: tuple[int, int] | None
+    t4: tuple[int, int] | None
+
+
+def find_regions(lines: list[Line]) -> Regions:
+    n = len(lines)
+    t3_anchor = _find(lines, 0, n, "本年新收", "新收政府信息公开申请")
+    if t3_anchor is None:
+        t3_anchor = _find(lines, 0, n, "上年结转政府信息公开申请", "本年度办理结果")
+    t3_head = None
+    if t3_anchor is not None:
+        # the 表三 heading or header above the anchor (within 40 lines)
+        for ln in reversed(lines[max(0, t3_anchor - 40) : t3_anchor]):
+            if "收到和处理" in ln.label or "申请人情况" in ln.label:
+                t3_head = ln.idx
+                if "收到和处理" in ln.label:
+                    break
+    t3_start = t3_head if t3_head is not None else (t3_anchor - 8 if t3_anchor is not None else None)
+    if t3_start is not None:
+        t3_start = max(0, t3_start)
+    # 表四 heading: after the last 表三 row
+    t4_head = None
+    search_from = t3_anchor if t3_anchor is not None else 0
+    cf = _find(lines, search_from, n, "结转下年度", "结转下一年度")
+    after = cf if cf is not None else search_from
+    for ln in lines[after:]:
+        if ("行政复议" in ln.label or "复议" in ln.label and "诉讼" in ln.label) and not ln.values:
+            t4_head = ln.idx
+            break
+    t4_end = n
+    if t4_head is not None:
+        for ln in lines[t4_head + 1 :]:
+            if re.match(r"^[五六][、.．]", ln.label) or "存在的主要问题" in ln.label or "其他需要报告" in ln.label:
+                t4_end = ln.idx
+                break
+    t3_end = t4_head if t4_head is not None else (cf + 3 if cf is not None else n)
+    t2_start = _find(lines, 0, t3_start if t3_start is not None else n, "第二十条")
+    if t2_start is None:
+        t2_start = _find(lines, 0, t3_start if t3_start is not None else n, "主动公开政府信息情况", "主动公开政府信息")
+    if t2_start is not None:
+        # the heading before 第二十条 belongs to the region too
+        t2 = (max(0, t2_start - 2), t3_start if t3_start is not None else min(n, t2_start + 80))
+    else:
+        t2 = None
+    return Regions(t2, (t3_start, t3_end) if t3_start is not None else None, (t4_head, t4_end) if t4_head is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Edition
+
+_MARK_2019 = ("本年新制作数量", "对外公开总数量", "上一年项目数量", "本年增/减", "其他对外管理服务事项", "政府集中采购", "采购总金额")
+_MARK_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额", "逾期不补正", "缴纳费用")
+
+
+def detect_edition(table_text: str, year: int | None) -> tuple[str | None, list[str]]:
+    """Edition from the template's own wording; the report year decides only when the tables give no answer."""
+    hits19 = [m for m in _MARK_2019 if m in table_text]
+    hits21 = [m for m in _MARK_2021 if m in table_text]
+    if re.search(r"(?<!本年)处理决定数量", table_text):
+        hits19.append("处理决定数量(无“本年”)")
+    if len(hits21) > len(hits19):
+        return "2021", [f"2021 标志: {'、'.join(hits21)}"] + ([f"2019 标志: {'、'.join(hits19)}"] if hits19 else [])
+    if len(hits19) > len(hits21):
+        return "2019", [f"2019 标志: {'、'.join(hits19)}"] + ([f"2021 标志: {'、'.join(hits21)}"] if hits21 else [])
+    if year is not None:
+        ed = "2019" if year <= 2020 else "2021"
+        return ed, [f"表格无版本标志，按报告年度 {year} 判定为 {ed} 版"]
+    return None, ["表格无版本标志，年度未知"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 表三
+
+
+def _is_t3_value_line(ln: Line) -> bool:
+    return len(ln.slots) >= 3 and len(ln.values) >= 1 or len(ln.values) == 1 and len(ln.values[0].raw) >= 7 and ln.values[0].raw.isdigit()
+
+
+def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str]:
+    """Label text above and below a value line, up to the neighbouring value lines (max 3 lines each side)."""
+    above, below = [], []
+    j = i - 1
+    while j >= lo and len(above) < 3 and not _is_t3_value_line(lines[j]):
+        if lines[j].label:
+            above.append(lines[j].label)
+        j -= 1
+    j = i + 1
+    while j < hi and len(below) < 3 and not _is_t3_value_line(lines[j]):
+        if lines[j].label:
+            below.append(lines[j].label)
+        j += 1
+    return "".join(reversed(above)), lines[i].label, "".join(below)
+
+
+def _row_score(ctx: tuple[str, str, str], t: TemplateRow) -> float:
+    above, own, below = ctx
+    own_key = label_key(own)
+    s_own = similarity(own_key, t.key)
+    if s_own >= 0.5:
+        return s_own
+    best = s_own
+    for combo in (above + own, own + below, above + own + below):
+        best = max(best, similarity(label_key(combo), t.key) * 0.9)
+    return best
+
+
+def align_rows(scores: list[list[float]], base: float = 0.05) -> list[int | None]:
+    """Monotone alignment of value lines (i) to template rows (r) maximising the summed label score.
+
+    A pair scores ``base + score``; a pair whose label plainly contradicts the row (score < 0.15 while the line
+    has a confident label elsewhere) scores negative, so order alone cannot force a wrong label onto a row.
+    """
+    n, m = len(scores), len(scores[0]) if scores else 0
+    neg = float("-inf")
+    dp = [[0.0] * (m + 1) for _ in range(n + 1)]
+    back = [[0] * (m + 1) for _ in range(n + 1)]  # 0 diag, 1 skip line, 2 skip row
+    for i in range(n + 1):
+        for r in range(m + 1):
+            if i == 0 and r == 0:
+                continue
+            best, how = neg, 0
+            if i > 0 and r > 0:
+                v = dp[i - 1][r - 1] + scores[i - 1][r - 1]
+                if v > best:
+                    best, how = v, 0
+            if i > 0 and dp[i - 1][r] > best:
+                best, how = dp[i - 1][r], 1
+            if r > 0 and dp[i][r - 1] > best:
+                best, how = dp[i][r - 1], 2
+            dp[i][r], back[i][r] = best, how
+    out: list[int | None] = [None] * n
+    i, r = n, m
+    while i > 0 or r > 0:
+        how = back[i][r]
+        if i > 0 and r > 0 and how == 0:
+            out[i - 1] = r - 1
+            i, r = i - 1, r - 1
+        elif i > 0 and (how == 1 or r == 0):
+            i -= 1
+        else:
+            r -= 1
+    return out
+
+
+def _split_concatenated(digits: str, n: int) -> list[list[str]]:
+    """Every way to cut a digit run into n numbers whose first n-1 sum to the last (variant 7)."""
+    out = []
+    length = len(digits)
+    for cuts in combinations(range(1, length), n - 1):
+        parts = [digits[a:b] for a, b in zip((0, *cuts), (*cuts, length), strict=True)]
+        if any(len(p) > 1 and p[0] == "0" for p in parts):
+            continue
+        nums = [int(p) for p in parts]
+        if sum(nums[:-1]) == nums[-1]:
+            out.append(parts)
+    return out
+
+
+def _reference_positions(lines: list[Line], n: int, near: int) -> list[float] | None:
+    """Column centres taken from the complete value line nearest to line index ``near``."""
+    best, dist = None, None
+    for ln in lines:
+        if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots):
+            d = abs(ln.idx - near)
+            if dist is None or d < dist:
+                best, dist = ln, d
+    return [s.x for s in best.slots] if best else None
+
+
+def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult) -> None:
+    template = t3_template(layout)
+    region = lines[lo:hi]
+    value_lines = [ln for ln in region if _is_t3_value_line(ln)]
+    contexts = [_context(lines, ln.idx, lo, hi) for ln in value_lines]
+    scores: list[list[float]] = []
+    extras: set[int] = set()
+    for k, ctx in enumerate(contexts):
+        row_scores = [_row_score(ctx, t) for t in template]
+        own = label_key(ctx[1])
+        if len(own) >= 4 and max(row_scores) < 0.3 and similarity(own, label_key("".join(t.label for t in template[:1]))) < 0.3:
+            # a labelled row that is no template row: an agency's local addition (reported, not guessed into a key)
+            extras.add(k)
+        scores.append([(-1.0 if k in extras else 0.05 + s) for s in row_scores])
+    for k in sorted(extras):
+        ln = value_lines[k]
+        res.extra_rows.append(f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}: {ln.label}")
+        res.findings.append(
+            Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{value_lines[k].slots[0].cell.loc}），已忽略", [])
+        )
+    assignment = align_rows(scores) if scores else []
+    # contradictions: a line whose own label clearly names another row than the one order gave it
+    by_row: dict[int, Line] = {}
+    for k, r in enumerate(assignment):
+        if r is None or k in extras:
+            continue
+        own = label_key(contexts[k][1])
+        if len(own) >= 3:
+            best_r = max(range(len(template)), key=lambda t: similarity(own, template[t].key))
+            if best_r != r and similarity(own, template[best_r].key) >= 0.6 and similarity(own, template[r].key) < 0.3:
+                res.findings.append(
+                    Finding(
+                        "LAYOUT",
+                        "error",
+                        f"表三第 {value_lines[k].row.line} 行的标签“{value_lines[k].label}”与按顺序对应的"
+                        f"“{template[r].label}”不符，该行数值未采用",
+                        [f.key for f in template[r].fields],
+                    )
+                )
+                continue
+        by_row[r] = value_lines[k]
+    n_cols = len(T3_COLUMNS_ORDER)
+    column_sums_cache: dict[str, int] = {}
+    for r, t in enumerate(template):
+        ln = by_row.get(r)
+        if ln is None:
+            # a labelled line without any number = a row left wholly blank
+            blank_line = _blank_row_line(region, t, template)
+            if blank_line is not None:
+                for f in t.fields:
+                    res.facts[f.key] = Fact(f.key, None, "", blank=True, loc=f"第 {blank_line.row.line} 行", status="blank")
+                res.findings.append(
+                    Finding("BLANK_ROW", "info", f"表三“{t.label}”整行空白（第 {blank_line.row.line} 行）", [f.key for f in t.fields])
+                )
+                continue
+            for f in t.fields:
+                res.facts[f.key] = _fact(f, None, missing=True)
+            res.findings.append(
+                Finding("LAYOUT", "error", f"表三未能定位“{t.label}”行，该行数值留空", [f.key for f in t.fields])
+            )
+            continue
+        vals = ln.values
+        if len(vals) == 1 and len(ln.slots) == 1 and vals[0].raw.isdigit() and len(vals[0].raw) >= n_cols:
+            splits = _split_concatenated(vals[0].raw, n_cols)
+            if len(splits) == 1:
+                parts = splits[0]
+                for f, p in zip(t.fields, parts, strict=True):
+                    res.facts[f.key] = Fact(f.key, int(p), p, blank=False, loc=vals[0].cell.loc, status="ok")
+                res.findings.append(
+                    Finding(
+                        "SPLIT",
+                        "info",
+                        f"表三“{t.label}”的数字连在一起（{vals[0].raw}），按“六列之和等于总计”唯一拆分为 {'|'.join(parts)}",
+                        [f.key for f in t.fields],
+                    )
+                )
+                continue
+            _ambiguous_row(res, t.fields, f"表三“{t.label}”的数字连在一起（{vals[0].raw}），有 {len(splits)} 种拆分满足算术关系，无法确定")
+            continue
+        aligned = align_slots(ln, n_cols, _reference_positions(region, n_cols, ln.idx))
+        if aligned is None:
+            _ambiguous_row(
+                res,
+                t.fields,
+                f"表三“{t.label}”（第 {ln.row.line} 行）有 {len(vals)} 个数值、无法确定各自所在列，该行数值留空",
+            )
+            continue
+        for f, slot in zip(t.fields, aligned, strict=True):
+            res.facts[f.key] = _fact(f, slot)
+    del column_sums_cache
+
+
+def _blank_row_line(region: list[Line], t: TemplateRow, template: tuple[TemplateRow, ...]) -> Line | None:
+    for ln in region:
+        if ln.values or not ln.label:
+            continue
+        own = label_key(ln.label)
+        s = similarity(own, t.key)
+        if s >= 0.75 and all(similarity(own, o.key) <= s for o in template if o is not t):
+            return ln
+    return None
+
+
+def _ambiguous_row(res: MatchResult, fields: tuple[Field, ...], message: str) -> None:
+    for f in fields:
+        res.facts[f.key] = Fact(f.key, None, None, blank=False, status="ambiguous")
+    res.findings.append(Finding("LAYOUT", "error", message, [f.key for f in fields]))
+
+
+def detect_t3_layout(lines: list[Line], lo: int, hi: int, edition: str | None) -> tuple[str, str]:
+    text = "".join(ln.label for ln in lines[lo:hi])
+    if "逾期不补正" in text or "缴纳费用" in text or "收费通知" in text:
+        return "2021", "表三（六）其他处理含“逾期不补正/缴纳费用”分项"
+    for ln in lines[lo:hi]:
+        if "其他处理" in ln.label and len(ln.values) >= 6:
+            return "2019", "表三（六）其他处理为单行数字"
+    return (edition or "2021"), "表三（六）其他处理形式不明，按版本判定"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 表二
+
+
+def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult) -> None:
+    template = t2_template(edition)
+    region = lines[lo:hi]
+    taken: set[int] = set()
+    for t in template:
+        best, best_s = None, 0.0
+        for ln in region:
+            if ln.idx in taken or not ln.label:
+                continue
+            s = similarity(label_key(ln.label), t.key)
+            # the row label must be the line's own label, not a longer sentence mentioning it
+            if s > best_s:
+                best, best_s = ln, s
+        if best is None or best_s < 0.6:
+            for f in t.fields:
+                res.facts[f.key] = _fact(f, None, missing=True)
+            res.findings.append(Finding("LAYOUT", "error", f"表二未能定位“{t.label}”行，该行数值留空", [f.key for f in t.fields]))
+            continue
+        taken.add(best.idx)
+        ln = best
+        if not ln.slots:
+            # label on its own line, numbers on the next line (wrapped label)
+            nxt = next((x for x in region if x.idx > ln.idx and (x.slots or x.label)), None)
+            if nxt is not None and not nxt.label and nxt.values:
+                ln = nxt
+        n = len(t.fields)
+        aligned = align_slots(ln, n, _reference_positions([x for x in region if abs(x.idx - ln.idx) < 8], n, ln.idx))
+        if aligned is None and not ln.values and not ln.slots:
+            aligned = [None] * n  # a row printed with every cell blank
+        if aligned is None:
+            _ambiguous_row(res, t.fields, f"表二“{t.label}”（第 {ln.row.line} 行）有 {len(ln.values)} 个数值，应为 {n} 个，无法确定各自所在列")
+            continue
+        for f, slot in zip(t.fields, aligned, strict=True):
+            res.facts[f.key] = _fact(f, slot)
+    # extra local rows: labelled value lines in 表二 that are no template row
+    for ln in region:
+        if ln.idx in taken or not ln.values or not ln.label:
+            continue
+        key = label_key(ln.label)
+        if len(key) >= 3 and "第二十条" not in ln.label and all(similarity(key, t.key) < 0.5 for t in template):
+            if any(w in ln.label for w in ("年", "月", "日")) and len(ln.label) > 20:
+                continue  # prose
+            res.extra_rows.append(f"表二 {ln.slots[0].cell.loc}: {ln.label}")
+            res.findings.append(Finding("EXTRA_ROW", "info", f"表二有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 表四
+
+
+def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult) -> None:
+    reg = registry()
+    fields = [reg[reg.key_for("t4", g, c)] for g in T4_GROUPS_ORDER for c in T4_COLUMNS_ORDER]
+    n = len(fields)
+    region = [ln for ln in lines[lo:hi]]
+    data = [ln for ln in region if ln.values and (len(ln.slots) >= 5 or len(ln.values) >= 5)]
+    slots: list[Slot] | None = None
+    where = ""
+    if data:
+        first = data[0]
+        if len(_strip_blank_edges(first.slots, n)) == n:
+            slots = _strip_blank_edges(first.slots, n)
+            where = f"第 {first.row.line} 行"
+        else:
+            # a table split in several parts (行政复议 | 行政诉讼): concatenate consecutive data lines
+            acc: list[Slot] = []
+            for ln in data:
+                acc.extend(ln.slots if ln.positional else ln.values)
+                if len(acc) >= n:
+                    break
+            if len(acc) == n and len(data) > 1:
+                slots = acc
+                where = f"第 {data[0].row.line}–{ln.row.line} 行"
+    if slots is None:
+        got = len(data[0].values) if data else 0
+        for f in fields:
+            res.facts[f.key] = Fact(f.key, None, None, blank=False, status="missing" if not data else "ambiguous")
+        if data:
+            res.findings.append(
+                Finding(
+                    "LAYOUT",
+                    "error",
+                    f"表四数据行（第 {data[0].row.line} 行）只有 {got} 个数值（应为 15 个），无法确定空白格位置，数值留空",
+                    [f.key for f in fields],
+                )
+            )
+        else:
+            res.findings.append(Finding("LAYOUT", "error", "未能定位表四数据行", [f.key for f in fields]))
+        return
+    res.found_tables.add("t4")
+    for f, slot in zip(fields, slots, strict=True):
+        res.facts[f.key] = _fact(f, slot)
+    del where
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def lines_of(doc: Document) -> list[Line]:
+    return [to_line(i, row) for i, row in enumerate(doc.rows)]
+
+
+def match(doc: Document, year: int | None = None) -> MatchResult:
+    """Facts for every key of the detected layout (missing ones null with a finding)."""
+    lines = lines_of(doc)
+    res = MatchResult()
+    regions = find_regions(lines)
+    table_text = "".join(ln.label for ln in lines[regions.t2[0] : regions.t2[1]]) if regions.t2 else ""
+    if regions.t3:
+        table_text += "".join(ln.label for ln in lines[regions.t3[0] : regions.t3[1]])
+    if regions.t3 is None and regions.t2 is None:
+        res.findings.append(Finding("NOT_REPORT", "error", "未找到表二、表三（不是年度报告，或为 2018 年及以前的旧格式）", []))
+        return res
+    edition, evidence = detect_edition(table_text, year)
+    res.edition, res.evidence = edition, evidence
+    if edition is None:
+        res.findings.append(Finding("EDITION", "error", "无法判断报告格式版本", []))
+        return res
+    if regions.t3 is not None:
+        layout, why = detect_t3_layout(lines, *regions.t3, edition)
+        res.t3_layout = layout
+        res.evidence.append(why)
+        match_t3(lines, *regions.t3, layout, res)
+        res.found_tables.add("t3")
+    else:
+        res.t3_layout = edition
+        for f in registry().select(edition, "t3"):
+            res.facts[f.key] = _fact(f, None, missing=True)
+        res.findings.append(Finding("LAYOUT", "error", "未找到表三（收到和处理政府信息公开申请情况）", []))
+    if regions.t2 is not None:
+        match_t2(lines, regions.t2[0], regions.t2[1], edition, res)
+        res.found_tables.add("t2")
+    else:
+        for f in registry().select(edition, "t2"):
+            res.facts[f.key] = _fact(f, None, missing=True)
+        res.findings.append(Finding("LAYOUT", "error", "未找到表二（主动公开政府信息情况）", []))
+    if regions.t4 is not None:
+        match_t4(lines, *regions.t4, res)
+    else:
+        for f in registry().select(edition, "t4"):
+            res.facts[f.key] = _fact(f, None, missing=True)
+        res.findings.append(Finding("LAYOUT", "error", "未找到表四（行政复议、行政诉讼情况）", []))
+    return res
+
+
+def ordered_facts(res: MatchResult) -> dict[str, Fact]:
+    """Every key of the detected layout in registry order; keys of the other （六） form marked not_in_layout."""
+    reg = registry()
+    wanted = set(reg.layout_keys(res.edition, res.t3_layout)) if res.edition else set()
+    out: dict[str, Fact] = {}
+    for f in reg.fields:
+        if res.edition is None or res.edition not in f.editions and f.key not in wanted:
+            continue
+        if f.key in wanted:
+            out[f.key] = res.facts.get(f.key) or _fact(f, None, missing=True)
+        elif f.table == "t3":
+            out[f.key] = Fact(f.key, None, None, blank=False, status="not_in_layout")
+    return out
+
+
+__all__ = ["MatchResult", "match", "ordered_facts", "lines_of", "label_key", "similarity", "Decimal"]

@@ -1,0 +1,104 @@
+"""Text normalisation shared by readers and the matcher.
+
+Labels are compared after: NFKC (full-width → half-width), traditional → simplified, pinyin spam removed,
+all whitespace deleted.  Values are read by :func:`parse_value`, which keeps blank, null markers and numbers apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+# Characters that only occur in traditional text in these reports; one hit is enough to convert.
+_TRADITIONAL_HINTS = frozenset("開請數總報處與經關機務資訊條項規權據貳參陸區縣鎮廳萬計發廢現許罰強費複議訟結轉設審護內過執檔詢擁證國")
+_PINYIN_SPAM = re.compile(r"(?<=[\u4e00-\u9fff])[（(][a-z]{1,6}[)）]")
+_WS = re.compile(r"\s+")
+_NON_CJK = re.compile(r"[^\u4e00-\u9fff]")
+
+
+@cache
+def _converter():  # pragma: no cover - trivial
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def is_traditional(text: str) -> bool:
+    sample = text[:20000]
+    hits = sum(1 for ch in sample if ch in _TRADITIONAL_HINTS)
+    return hits >= 3
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified (OpenCC t2s), only when the text looks traditional (it is slow-ish)."""
+    return _converter().convert(text) if is_traditional(text) else text
+
+
+def strip_pinyin_spam(text: str) -> str:
+    """Remove the pinyin that spam mirrors insert after characters: ``公(gong)开`` → ``公开``."""
+    return _PINYIN_SPAM.sub("", text) if "(" in text or "（" in text else text
+
+
+def clean_document_text(text: str) -> str:
+    """Whole-document clean-up every reader applies before building rows."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    return strip_pinyin_spam(to_simplified(text))
+
+
+def compact(text: str) -> str:
+    """NFKC and all whitespace deleted: the form labels and markers are compared in."""
+    return _WS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def cjk_only(text: str) -> str:
+    """Only the CJK characters: enumerators, brackets, digits and punctuation dropped (for label similarity)."""
+    return _NON_CJK.sub("", text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Values
+
+NULL_MARKERS = frozenset({"/", "／", "\\", "—", "——", "－", "-", "–", "一", "无", "無", "空", "/ ", "--", "———", "×", "x"})
+_NUM = re.compile(r"^(?P<sign>[+\-−]?)(?P<int>\d{1,3}(?:[,，]\d{3})+|\d+)(?P<frac>\.\d+)?(?P<unit>万元|元|件|个|项|条|次|万)?$")
+
+
+def is_value_token(token: str) -> bool:
+    """A token that is a cell value (a number, possibly signed or with a unit, or a null marker)."""
+    t = unicodedata.normalize("NFKC", token).strip()
+    return bool(_NUM.match(t)) or t in NULL_MARKERS
+
+
+def is_number_token(token: str) -> bool:
+    return bool(_NUM.match(unicodedata.normalize("NFKC", token).strip()))
+
+
+def parse_value(raw: str | None, *, amount: bool = False, signed: bool = False) -> tuple[int | Decimal | None, str]:
+    """Read one cell. Returns ``(value, status)`` with status ``ok``, ``blank``, ``null_marker`` or ``invalid``.
+
+    Amounts are Decimals in 万元: a cell written ``251000元`` becomes ``25.1`` (the raw text is kept by the caller).
+    """
+    if raw is None:
+        return None, "missing"
+    t = unicodedata.normalize("NFKC", raw).strip()
+    if not t:
+        return None, "blank"
+    if t in NULL_MARKERS:
+        return None, "null_marker"
+    m = _NUM.match(t)
+    if not m:
+        return None, "invalid"
+    digits = m["int"].replace(",", "").replace("，", "")
+    sign = -1 if m["sign"] in ("-", "−") else 1
+    if amount:
+        try:
+            val = Decimal(digits + (m["frac"] or "")) * sign
+        except InvalidOperation:  # pragma: no cover - regex guarantees digits
+            return None, "invalid"
+        if m["unit"] == "元":
+            val = val / Decimal(10000)
+        return val.normalize() if val != val.to_integral() else Decimal(int(val)), "ok"
+    if m["frac"]:
+        return None, "invalid"  # a count with decimals
+    return int(digits) * sign, "ok"  # a negative count is kept as printed; the validator flags it
