@@ -1,0 +1,149 @@
+"""Report metadata from the text: agency (as in the title), statistics year, region, level, agency type,
+the numbers the narrative states, and the text of sections 一 … 六."""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import cache
+from importlib import resources
+
+from pipeline.model import Document, Meta
+from pipeline.normalize import compact
+from pipeline.regions import Region, split_region
+
+_TITLE_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告")
+_PERIOD_YEAR = re.compile(r"(?:统计期限|统计时限|统计期间|时间范围)?自?(?P<year>(?:19|20)\d{2})年1月1日(?:起)?至(?P=year)年12月31日")
+_NARRATIVE_RECEIVED = re.compile(r"(?:共|累计|全年|总计)?(?:新?受理|收到|新收)(?:各类|各种|了)?(?:政府信息)?(?:公开)?申请(?:共|合计)?(?P<n>\d+)(?:件|个|条)")
+_AGENCY_TAIL = re.compile(r"(人民政府办公室|人民政府办公厅|人民政府|办公室|办事处|委员会|局|厅|委|部|署|院|中心|政府)$")
+_SECTION_HEADS = (
+    ("一", ("总体情况",)),
+    ("二", ("主动公开",)),
+    ("三", ("收到和处理", "依申请公开")),
+    ("四", ("行政复议", "行政诉讼")),
+    ("五", ("存在的主要问题", "问题及改进", "主要问题")),
+    ("六", ("其他需要报告", "其他事项")),
+)
+
+
+@cache
+def _agency_types() -> list[tuple[tuple[str, ...], str]]:
+    text = resources.files("pipeline").joinpath("spec/agency_types.csv").read_text(encoding="utf-8")
+    return [(tuple(r["pattern"].split("|")), r["agency_type"]) for r in csv.DictReader(text.splitlines())]
+
+
+def agency_type(rest: str) -> str | None:
+    """Type of an agency from its name without the region prefix (``司法局`` → 司法行政); see spec/agency_types.csv."""
+    for patterns, kind in _agency_types():
+        if any(rest.endswith(p) for p in patterns):
+            return kind
+    return None
+
+
+def _head_lines(doc: Document, limit: int = 12) -> list[str]:
+    out = []
+    for row in doc.rows:
+        t = compact(row.text)
+        if t:
+            out.append(t)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def detect_title(doc: Document) -> tuple[str | None, int | None]:
+    """(agency, year) from the report's title lines (or the HTML <title>)."""
+    heads = _head_lines(doc)
+    candidates = list(enumerate(heads))
+    if doc.title:
+        candidates.insert(0, (-1, compact(doc.title)))
+    for i, line in candidates:
+        m = _TITLE_YEAR.search(line)
+        if not m:
+            continue
+        year = int(m["year"])
+        before = line[: m.start()].strip("：:_-—|")
+        mid = m["mid"]
+        agency = None
+        if before and _AGENCY_TAIL.search(before):
+            agency = before
+        elif mid and _AGENCY_TAIL.search(mid):
+            agency = mid
+        elif i > 0 and _AGENCY_TAIL.search(heads[i - 1]) and len(heads[i - 1]) <= 40:
+            agency = heads[i - 1]
+        elif i == -1 and heads and _AGENCY_TAIL.search(heads[0]) and len(heads[0]) <= 40:
+            agency = heads[0]
+        if agency is None and i == -1:
+            continue  # an HTML title without the agency: the body's own title may have it
+        return agency, year
+    return None, None
+
+
+def qualify_agency(agency: str, text: str) -> str:
+    """Prefer the fuller name the body itself uses: title "洪泽区人民政府", body "淮安市洪泽区人民政府办公室"."""
+    region, _rest = split_region(agency, text)
+    if region is None:
+        return agency
+    for prefix in filter(None, (region.province + (region.city or "") if region.city else None, region.city, region.province)):
+        if not agency.startswith(prefix) and (prefix + agency) in text:
+            return prefix + agency
+    return agency
+
+
+def detect_year(doc: Document, full: str) -> int | None:
+    m = _PERIOD_YEAR.search(full)
+    return int(m["year"]) if m else None
+
+
+def narrative_numbers(full: str) -> dict[str, int]:
+    m = _NARRATIVE_RECEIVED.search(full)
+    return {"received": int(m["n"])} if m else {}
+
+
+def sections(doc: Document) -> dict[str, str]:
+    """Text of sections 一 … 六, found by numeral + key phrase, in order."""
+    heads: list[tuple[int, str]] = []
+    want = 0
+    for i, row in enumerate(doc.rows):
+        if want >= len(_SECTION_HEADS):
+            break
+        t = compact(row.text)
+        for k in range(want, len(_SECTION_HEADS)):
+            numeral, phrases = _SECTION_HEADS[k]
+            if re.match(rf"^{numeral}[、.．,，]", t) and any(p in t[:40] for p in phrases) and len(t) < 60:
+                heads.append((i, numeral))
+                want = k + 1
+                break
+    out = {}
+    for n, (i, numeral) in enumerate(heads):
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(doc.rows)
+        body = "\n".join(r.text for r in doc.rows[i:end] if r.text.strip())
+        out[numeral] = body.strip()
+    return out
+
+
+def detect_meta(doc: Document) -> tuple[Meta, dict[str, int]]:
+    full = compact(doc.text)
+    agency, year = detect_title(doc)
+    if year is None:
+        year = detect_year(doc, full)
+    if agency:
+        agency = qualify_agency(agency, full)
+    meta = Meta(agency=agency, year=year)
+    if agency:
+        apply_region(meta, agency, full)
+    return meta, narrative_numbers(full)
+
+
+def apply_region(meta: Meta, agency: str, context: str = "", region: Region | None = None) -> None:
+    found, rest = split_region(agency, context)
+    region = region or found
+    if region is not None:
+        meta.province, meta.city, meta.county = region.province, region.city, region.county
+        meta.level = region.level
+    kind = agency_type(rest if found is not None else agency)
+    meta.agency_type = kind
+    if kind == "乡镇街道":
+        meta.level = "乡镇"
+    elif region is None and kind is not None:
+        meta.level = "国家级"
