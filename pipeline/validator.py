@@ -84,7 +84,8 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
                     failing_cols.setdefault(col, []).append(fnd)
             keys = [reg.key_for("t3", r, col) for r in outcome_rows]
             total_key = reg.key_for("t3", "result_total", col)
-            if _usable(facts, [*keys, total_key]):
+            all_blank = all(facts[k].value is None for k in keys if k in facts)
+            if _usable(facts, [*keys, total_key]) and not all_blank:  # a column left wholly blank is not checked
                 s = sum(_num(facts[k]) for k in keys)
                 if s != _num(facts[total_key]):
                     fnd = Finding(
