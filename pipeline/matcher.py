@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from itertools import combinations
 
 from pipeline.model import Cell, Document, Fact, Finding, Row
@@ -49,10 +49,10 @@ class Line:
     label: str  # label text, NFKC + whitespace removed
     slots: list[Slot]
     positional: bool  # blank cells are visible (tab-separated, markdown or table grid rows)
+    values: list[Slot] = field(default_factory=list)  # the non-blank slots
 
-    @property
-    def values(self) -> list[Slot]:
-        return [s for s in self.slots if not s.blank]
+    def __post_init__(self) -> None:
+        self.values = [s for s in self.slots if s.raw]
 
 
 _ENUM = re.compile(r"[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[.、．]")
@@ -70,8 +70,6 @@ def _split_cell(cell: Cell) -> tuple[str, list[str]]:
     k = n
     while k > 0 and is_value_token(tokens[k - 1]):
         k -= 1
-    if k > 0 and k < n and tokens[k - 1][-1:] in ".、．":  # "4. 5" is an enumerator + value? keep as label
-        pass
     return " ".join(tokens[:k]), tokens[k:]
 
 
@@ -90,16 +88,18 @@ def to_line(idx: int, row: Row) -> Line:
             label_parts.append(label)
             slots = []  # only what follows the last label is a value slot
         if tokens:
-            width = (cell.x1 - cell.x0) if cell.x0 is not None and cell.x1 is not None else None
+            known = cell.x0 is not None and cell.x1 is not None
+            offset = len(cell.text) - len(" ".join(tokens))  # where the value tokens start inside the cell
             for i, tok in enumerate(tokens):
-                if width is not None and len(tokens) > 1 and not positional:
-                    # several values in one space-separated cell: spread their positions over the cell
-                    start = cell.text.find(tok)
-                    x = cell.x0 + start + len(tok) / 2
+                if not known:
+                    x = None
+                elif positional:  # grid cells: one slot per cell, several values share it in order
+                    x = cell.x0 + i / len(tokens)
+                elif len(tokens) > 1 or label:  # character columns: each token at its own position
+                    x = cell.x0 + offset + len(tok) / 2
                 else:
-                    x = (cell.x0 + cell.x1) / 2 if width is not None else None
-                    if positional and len(tokens) > 1:
-                        x = cell.x0 + i / len(tokens) if cell.x0 is not None else None
+                    x = (cell.x0 + cell.x1) / 2
+                offset += len(tok) + 1
                 slots.append(Slot(tok, cell, x))
     if not positional:
         slots = [s for s in slots if s.raw]
@@ -144,6 +144,7 @@ def align_slots(line: Line, n: int, reference: list[float] | None = None) -> lis
 # Label similarity
 
 
+@lru_cache(maxsize=65536)
 def _bigrams(s: str) -> frozenset[str]:
     if len(s) < 2:
         return frozenset({s}) if s else frozenset()
@@ -329,16 +330,19 @@ def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str
     return "".join(reversed(above)), lines[i].label, "".join(below)
 
 
-def _row_score(ctx: tuple[str, str, str], t: TemplateRow) -> float:
+def _row_scores(ctx: tuple[str, str, str], template: tuple[TemplateRow, ...]) -> list[float]:
+    """Score of a value line against every template row: its own label, or with the fragments around it."""
     above, own, below = ctx
     own_key = label_key(own)
-    s_own = similarity(own_key, t.key)
-    if s_own >= 0.5:
-        return s_own
-    best = s_own
-    for combo in (above + own, own + below, above + own + below):
-        best = max(best, similarity(label_key(combo), t.key) * 0.9)
-    return best
+    combos = [label_key(c) for c in (above + own, own + below, above + own + below)] if own_key != label_key(above + own + below) else []
+    out = []
+    for t in template:
+        s_own = similarity(own_key, t.key)
+        if s_own < 0.5:
+            for c in combos:
+                s_own = max(s_own, similarity(c, t.key) * 0.9)
+        out.append(s_own)
+    return out
 
 
 def align_rows(scores: list[list[float]], base: float = 0.05) -> list[int | None]:
@@ -393,14 +397,13 @@ def _split_concatenated(digits: str, n: int) -> list[list[str]]:
     return out
 
 
-def _reference_positions(lines: list[Line], n: int, near: int) -> list[float] | None:
+def _complete_lines(lines: list[Line], n: int) -> list[Line]:
+    return [ln for ln in lines if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots)]
+
+
+def _reference_positions(complete: list[Line], near: int) -> list[float] | None:
     """Column centres taken from the complete value line nearest to line index ``near``."""
-    best, dist = None, None
-    for ln in lines:
-        if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots):
-            d = abs(ln.idx - near)
-            if dist is None or d < dist:
-                best, dist = ln, d
+    best = min(complete, key=lambda ln: abs(ln.idx - near), default=None)
     return [s.x for s in best.slots] if best else None
 
 
@@ -412,7 +415,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
     scores: list[list[float]] = []
     extras: set[int] = set()
     for k, ctx in enumerate(contexts):
-        row_scores = [_row_score(ctx, t) for t in template]
+        row_scores = _row_scores(ctx, template)
         own = label_key(ctx[1])
         if len(own) >= 4 and max(row_scores) < 0.3 and similarity(own, label_key("".join(t.label for t in template[:1]))) < 0.3:
             # a labelled row that is no template row: an agency's local addition (reported, not guessed into a key)
@@ -446,7 +449,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
                 continue
         by_row[r] = value_lines[k]
     n_cols = len(T3_COLUMNS_ORDER)
-    column_sums_cache: dict[str, int] = {}
+    complete = _complete_lines(region, n_cols)
     for r, t in enumerate(template):
         ln = by_row.get(r)
         if ln is None:
@@ -483,7 +486,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
                 continue
             _ambiguous_row(res, t.fields, f"表三“{t.label}”的数字连在一起（{vals[0].raw}），有 {len(splits)} 种拆分满足算术关系，无法确定")
             continue
-        aligned = align_slots(ln, n_cols, _reference_positions(region, n_cols, ln.idx))
+        aligned = align_slots(ln, n_cols, _reference_positions(complete, ln.idx) if len(ln.slots) < n_cols else None)
         if aligned is None:
             _ambiguous_row(
                 res,
@@ -493,7 +496,6 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
             continue
         for f, slot in zip(t.fields, aligned, strict=True):
             res.facts[f.key] = _fact(f, slot)
-    del column_sums_cache
 
 
 def _blank_row_line(region: list[Line], t: TemplateRow, template: tuple[TemplateRow, ...]) -> Line | None:
@@ -553,7 +555,8 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             if nxt is not None and not nxt.label and nxt.values:
                 ln = nxt
         n = len(t.fields)
-        aligned = align_slots(ln, n, _reference_positions([x for x in region if abs(x.idx - ln.idx) < 8], n, ln.idx))
+        nearby = _complete_lines([x for x in region if abs(x.idx - ln.idx) < 8], n) if len(ln.slots) < n else []
+        aligned = align_slots(ln, n, _reference_positions(nearby, ln.idx))
         if aligned is None and not ln.values and not ln.slots:
             aligned = [None] * n  # a row printed with every cell blank
         if aligned is None:
@@ -577,20 +580,47 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
 # 表四
 
 
+def _t4_by_thirds(region: list[Line], data_line: Line, n: int) -> list[Slot | None] | None:
+    """A 表四 row with whole groups left blank, in text that keeps positions but not blank cells (pdftotext
+    -layout): each value's group is the third of the table's width it sits in.  Accepted only when every group
+    then holds 0 or 5 values; anything else stays uncertain."""
+    group_size = len(T4_COLUMNS_ORDER)
+    values = data_line.values
+    if len(values) % group_size or any(s.x is None for s in values):
+        return None
+    cells = [c for ln in region if ln.idx < data_line.idx for c in ln.row.cells if c.text and c.x0 is not None]
+    if not cells:
+        return None
+    left = min(c.x0 for c in cells)
+    right = max(c.x1 for c in cells)
+    if right - left < 10:
+        return None
+    groups: list[list[Slot]] = [[] for _ in T4_GROUPS_ORDER]
+    for s in values:
+        g = min(len(groups) - 1, max(0, int(len(groups) * (s.x - left) / (right - left))))
+        groups[g].append(s)
+    if any(len(g) not in (0, group_size) for g in groups):
+        return None
+    out: list[Slot | None] = []
+    for g in groups:
+        out.extend(g if g else [None] * group_size)
+    return out if len(out) == n else None
+
+
 def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult) -> None:
     reg = registry()
     fields = [reg[reg.key_for("t4", g, c)] for g in T4_GROUPS_ORDER for c in T4_COLUMNS_ORDER]
     n = len(fields)
-    region = [ln for ln in lines[lo:hi]]
+    region = lines[lo:hi]
     data = [ln for ln in region if ln.values and (len(ln.slots) >= 5 or len(ln.values) >= 5)]
-    slots: list[Slot] | None = None
-    where = ""
+    slots: list[Slot | None] | None = None
     if data:
         first = data[0]
         if len(_strip_blank_edges(first.slots, n)) == n:
-            slots = _strip_blank_edges(first.slots, n)
-            where = f"第 {first.row.line} 行"
-        else:
+            slots = list(_strip_blank_edges(first.slots, n))
+        elif not first.positional and len(first.values) < n:
+            slots = _t4_by_thirds(region, first, n)
+        if slots is None:
             # a table split in several parts (行政复议 | 行政诉讼): concatenate consecutive data lines
             acc: list[Slot] = []
             for ln in data:
@@ -598,28 +628,20 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult) -> None:
                 if len(acc) >= n:
                     break
             if len(acc) == n and len(data) > 1:
-                slots = acc
-                where = f"第 {data[0].row.line}–{ln.row.line} 行"
+                slots = list(acc)
     if slots is None:
         got = len(data[0].values) if data else 0
         for f in fields:
             res.facts[f.key] = Fact(f.key, None, None, blank=False, status="missing" if not data else "ambiguous")
         if data:
-            res.findings.append(
-                Finding(
-                    "LAYOUT",
-                    "error",
-                    f"表四数据行（第 {data[0].row.line} 行）只有 {got} 个数值（应为 15 个），无法确定空白格位置，数值留空",
-                    [f.key for f in fields],
-                )
-            )
+            message = f"表四数据行（第 {data[0].row.line} 行）只有 {got} 个数值（应为 15 个），无法确定空白格位置，数值留空"
         else:
-            res.findings.append(Finding("LAYOUT", "error", "未能定位表四数据行", [f.key for f in fields]))
+            message = "未能定位表四数据行"
+        res.findings.append(Finding("LAYOUT", "error", message, [f.key for f in fields]))
         return
     res.found_tables.add("t4")
     for f, slot in zip(fields, slots, strict=True):
         res.facts[f.key] = _fact(f, slot)
-    del where
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -64,13 +64,12 @@ class Field:
         return self.type == "signed_int"
 
 
-@dataclass(frozen=True, slots=True)
 class Registry:
-    fields: tuple[Field, ...]
+    """All template fields, with lookups by key."""
 
-    @property
-    def by_key(self) -> dict[str, Field]:
-        return _by_key(self)
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.fields = fields
+        self.by_key: dict[str, Field] = {f.key: f for f in fields}
 
     def __getitem__(self, key: str) -> Field:
         return self.by_key[key]
@@ -117,11 +116,6 @@ class Registry:
             if (t3_layout if f.table == "t3" else edition) in f.editions:
                 out.append(f.key)
         return out
-
-
-@cache
-def _by_key(reg: Registry) -> dict[str, Field]:
-    return {f.key: f for f in reg.fields}
 
 
 @cache
