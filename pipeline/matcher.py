@@ -311,7 +311,59 @@ def detect_edition(table_text: str, year: int | None) -> tuple[str | None, list[
 
 
 def _is_t3_value_line(ln: Line) -> bool:
-    return len(ln.slots) >= 3 and len(ln.values) >= 1 or len(ln.values) == 1 and len(ln.values[0].raw) >= 7 and ln.values[0].raw.isdigit()
+    if not ln.values:
+        return False
+    if len(ln.slots) >= 3:
+        return True
+    if len(ln.values) == 1 and len(ln.slots) == 1 and len(ln.values[0].raw) >= 7 and ln.values[0].raw.isdigit():
+        return True  # a row whose separators were lost
+    # a labelled row with only a few numbers: the other cells are blank and the text kept no trace of them
+    return bool(ln.label) and _best_t3_score(ln.label) >= 0.6
+
+
+@lru_cache(maxsize=4096)
+def _best_t3_score(label: str) -> float:
+    key = label_key(label)
+    return max(similarity(key, t.key) for layout in ("2019", "2021") for t in t3_template(layout))
+
+
+def _orphan_numbers(lines: list[Line], ln: Line, lo: int) -> bool:
+    """A line of a few numbers without a label, right under a label line naming a 表三 row (wrapped label)."""
+    if not ln.values or ln.label or len(ln.slots) >= 3:
+        return False
+    above = []
+    for j in range(ln.idx - 1, max(lo, ln.idx - 3) - 1, -1):
+        if lines[j].values:
+            break
+        above.insert(0, lines[j].label)
+    return bool(above) and _best_t3_score("".join(above)) >= 0.6
+
+
+def _header_columns(region: list[Line], before: int) -> list[float] | None:
+    """Column centres of 表三 from its header words (自然人 … 总计), for rows in text without complete rows."""
+    labels = [registry()[registry().key_for("t3", "new_received", c)].col_label_short for c in T3_COLUMNS_ORDER]
+    found: dict[int, float] = {}
+    for ln in region:
+        if ln.idx >= before:
+            break
+        for cell in ln.row.cells:
+            if not cell.text or cell.x0 is None:
+                continue
+            words = cell.text.split(" ")
+            if all(len(w) <= 1 for w in words):
+                words = ["".join(words)]
+            offset = 0
+            for w in words:
+                w_norm = unicodedata.normalize("NFKC", w)
+                for c, lab in enumerate(labels):
+                    if c not in found and len(w_norm) >= 2 and lab.startswith(w_norm):
+                        found[c] = cell.x0 + offset + len(w) / 2
+                        break
+                offset += len(w) + 1
+    if len(found) != len(labels):
+        return None
+    xs = [found[c] for c in range(len(labels))]
+    return xs if all(a < b for a, b in zip(xs, xs[1:], strict=False)) else None
 
 
 def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str]:
@@ -401,23 +453,24 @@ def _complete_lines(lines: list[Line], n: int) -> list[Line]:
     return [ln for ln in lines if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots)]
 
 
-def _reference_positions(complete: list[Line], near: int) -> list[float] | None:
-    """Column centres taken from the complete value line nearest to line index ``near``."""
-    best = min(complete, key=lambda ln: abs(ln.idx - near), default=None)
+def _reference_positions(complete: list[Line], near: Line) -> list[float] | None:
+    """Column centres taken from the complete value line nearest to ``near`` on the same page."""
+    same_page = [ln for ln in complete if ln.row.page == near.row.page]
+    best = min(same_page, key=lambda ln: abs(ln.idx - near.idx), default=None)
     return [s.x for s in best.slots] if best else None
 
 
 def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult) -> None:
     template = t3_template(layout)
     region = lines[lo:hi]
-    value_lines = [ln for ln in region if _is_t3_value_line(ln)]
+    value_lines = [ln for ln in region if _is_t3_value_line(ln) or _orphan_numbers(lines, ln, lo)]
     contexts = [_context(lines, ln.idx, lo, hi) for ln in value_lines]
     scores: list[list[float]] = []
     extras: set[int] = set()
     for k, ctx in enumerate(contexts):
         row_scores = _row_scores(ctx, template)
         own = label_key(ctx[1])
-        if len(own) >= 4 and max(row_scores) < 0.3 and similarity(own, label_key("".join(t.label for t in template[:1]))) < 0.3:
+        if len(own) >= 4 and max(row_scores) < 0.3:
             # a labelled row that is no template row: an agency's local addition (reported, not guessed into a key)
             extras.add(k)
         scores.append([(-1.0 if k in extras else 0.05 + s) for s in row_scores])
@@ -450,6 +503,8 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
         by_row[r] = value_lines[k]
     n_cols = len(T3_COLUMNS_ORDER)
     complete = _complete_lines(region, n_cols)
+    header_columns = _header_columns(region, value_lines[0].idx) if value_lines else None
+    header_page = value_lines[0].row.page if value_lines else None
     for r, t in enumerate(template):
         ln = by_row.get(r)
         if ln is None:
@@ -486,7 +541,10 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
                 continue
             _ambiguous_row(res, t.fields, f"表三“{t.label}”的数字连在一起（{vals[0].raw}），有 {len(splits)} 种拆分满足算术关系，无法确定")
             continue
-        aligned = align_slots(ln, n_cols, _reference_positions(complete, ln.idx) if len(ln.slots) < n_cols else None)
+        reference = None
+        if len(ln.slots) < n_cols:
+            reference = _reference_positions(complete, ln) or (header_columns if ln.row.page == header_page else None)
+        aligned = align_slots(ln, n_cols, reference)
         if aligned is None:
             _ambiguous_row(
                 res,
@@ -504,7 +562,7 @@ def _blank_row_line(region: list[Line], t: TemplateRow, template: tuple[Template
             continue
         own = label_key(ln.label)
         s = similarity(own, t.key)
-        if s >= 0.75 and all(similarity(own, o.key) <= s for o in template if o is not t):
+        if s >= 0.6 and all(similarity(own, o.key) < s for o in template if o is not t):
             return ln
     return None
 
@@ -522,6 +580,8 @@ def detect_t3_layout(lines: list[Line], lo: int, hi: int, edition: str | None) -
     for ln in lines[lo:hi]:
         if "其他处理" in ln.label and len(ln.values) >= 6:
             return "2019", "表三（六）其他处理为单行数字"
+    if "其他处理" in text:
+        return "2019", "表三（六）其他处理无“逾期不补正/缴纳费用”分项"
     return (edition or "2021"), "表三（六）其他处理形式不明，按版本判定"
 
 
@@ -556,7 +616,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
                 ln = nxt
         n = len(t.fields)
         nearby = _complete_lines([x for x in region if abs(x.idx - ln.idx) < 8], n) if len(ln.slots) < n else []
-        aligned = align_slots(ln, n, _reference_positions(nearby, ln.idx))
+        aligned = align_slots(ln, n, _reference_positions(nearby, ln))
         if aligned is None and not ln.values and not ln.slots:
             aligned = [None] * n  # a row printed with every cell blank
         if aligned is None:

@@ -180,3 +180,28 @@ def test_legacy_report_is_detected_not_guessed(tmp_path):
     result = _parse_text(tmp_path, text)
     assert result.meta.edition == "legacy" and result.meta.year == 2017
     assert result.facts == {}
+
+
+def test_blank_cells_instead_of_zero_everywhere_in_layout_text(tmp_path, shared_dir):
+    """pdftotext -layout of a report that leaves every 0 blank: no complete row — columns come from the header
+    on the header's page; rows on the next page (other column offsets, no header) are flagged, not guessed."""
+    text = (REAL / "03_hongze_qzf_2023" / "source.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    start = next(i for i, ln in enumerate(lines) if "一、本年新收" in ln)
+    end = next(i for i, ln in enumerate(lines) if "四、结转下年度" in ln)
+    for i in range(start, end + 1):
+        lines[i] = re.sub(r"(?<=\s)0(?=\s|$)", " ", lines[i])
+    result = _parse_text(tmp_path, "\n".join(lines))
+    truth = load_truth(REAL / "03_hongze_qzf_2023" / "truth.facts.json")["facts"]
+    page_three = {"new_received", "carried_over", "granted", "partially_granted", "unable_not_held", "unable_need_creation"}
+    page_three |= {k.split(".")[1] for k in truth if k.startswith("t3.denied_")}
+    flagged = {k for f in result.findings if f.rule == "LAYOUT" for k in f.keys}
+    for key, value in truth.items():
+        if not key.startswith("t3."):
+            continue
+        got = result.facts[key]
+        if key.split(".")[1] in page_three:
+            assert got.value == (value or None), key
+            assert got.blank == (value == 0), key
+        else:  # either read right or flagged — never silently wrong
+            assert got.value == (value or None) or key in flagged, key

@@ -72,16 +72,22 @@ def split_line(line: str, lineno: int) -> list[Cell]:
 
 
 def rows_from_text(text: str) -> list[Row]:
+    """Rows of a text; a form feed (pdftotext's page break) starts a new page, so column positions are compared
+    only within a page."""
     rows = []
+    page = 1 if "\f" in text else None
     for lineno, line in enumerate(text.split("\n"), start=1):
+        if "\f" in line and page is not None:
+            page += line.count("\f")
+            line = line.replace("\f", "")
         if _MD_RULE.match(line) and "-" in line:
             continue
         cells = split_line(line, lineno)
         if any(c.text for c in cells):
             grid = "\t" in line or line.strip().startswith("|")
-            rows.append(Row(cells=cells, line=lineno, grid=grid))
+            rows.append(Row(cells=cells, line=lineno, grid=grid, page=page))
         else:
-            rows.append(Row(cells=[], line=lineno))  # blank lines matter: page breaks, paragraph ends
+            rows.append(Row(cells=[], line=lineno, page=page))  # blank lines matter: page breaks, paragraph ends
     return rows
 
 
