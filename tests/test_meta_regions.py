@@ -1,0 +1,67 @@
+"""Metadata pieces: region resolution, agency types, values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pipeline.meta import agency_type
+from pipeline.normalize import parse_value
+from pipeline.regions import split_region
+
+
+@pytest.mark.parametrize(
+    ("name", "province", "city", "county", "rest"),
+    [
+        ("淮安市洪泽区人民政府", "江苏省", "淮安市", "洪泽区", "人民政府"),
+        ("洪泽区人民政府", "江苏省", "淮安市", "洪泽区", "人民政府"),
+        ("阜新市司法局", "辽宁省", "阜新市", None, "司法局"),
+        ("辽宁省自然资源厅", "辽宁省", None, None, "自然资源厅"),
+        ("上海市浦东新区市场监督管理局", "上海市", None, "浦东新区", "市场监督管理局"),
+        ("广西壮族自治区南宁市青秀区人民政府", "广西壮族自治区", "南宁市", "青秀区", "人民政府"),
+    ],
+)
+def test_split_region(name, province, city, county, rest):
+    region, tail = split_region(name)
+    assert (region.province, region.city, region.county, tail) == (province, city, county, rest)
+
+
+def test_ambiguous_county_is_not_guessed_without_context():
+    region, _ = split_region("朝阳区司法局", "")
+    beijing, _ = split_region("朝阳区司法局", "北京市朝阳区司法局 … 北京市")
+    assert beijing is not None and beijing.province == "北京市"
+    assert region is None or region.province in ("北京市", "吉林省")
+
+
+def test_ministry_has_no_region():
+    assert split_region("教育部") == (None, "教育部")
+
+
+@pytest.mark.parametrize(
+    ("rest", "kind"),
+    [("司法局", "司法行政"), ("人民政府", "人民政府"), ("人民政府办公室", "人民政府"), ("自然资源和规划局", "自然资源"),
+     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("档案馆", None)],
+)
+def test_agency_type(rest, kind):
+    assert agency_type(rest) == kind
+
+
+@pytest.mark.parametrize(
+    ("raw", "kw", "expected"),
+    [
+        ("0", {}, (0, "ok")),
+        ("3,985,758", {}, (3985758, "ok")),
+        ("+2", {"signed": True}, (2, "ok")),
+        ("-1", {"signed": True}, (-1, "ok")),
+        ("/", {}, (None, "null_marker")),
+        ("—", {}, (None, "null_marker")),
+        ("无", {}, (None, "null_marker")),
+        ("", {}, (None, "blank")),
+        ("251000元", {"amount": True}, (Decimal("25.1"), "ok")),
+        ("96171.6", {"amount": True}, (Decimal("96171.6"), "ok")),
+        ("1.5", {}, (None, "invalid")),
+    ],
+)
+def test_parse_value(raw, kw, expected):
+    assert parse_value(raw, **kw) == expected
