@@ -73,7 +73,12 @@ def _split_cell(cell: Cell) -> tuple[str, list[str]]:
     return " ".join(tokens[:k]), tokens[k:]
 
 
+_DIGIT_OR_MARKER = re.compile(r"[0-9０-９/／—－\-–无無×]")
+
+
 def to_line(idx: int, row: Row) -> Line:
+    if len(row.cells) == 1 and row.table is None and not _DIGIT_OR_MARKER.search(row.cells[0].text):
+        return Line(idx, row, compact(row.cells[0].text), [], row.grid)  # prose or a label: no value can be in it
     cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells
     positional = row.table is not None or row.grid
     label_parts: list[str] = []
@@ -501,6 +506,19 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
                 )
                 continue
         by_row[r] = value_lines[k]
+    # rows out of order (OCR, converters): a line whose own label plainly names a row order left empty
+    used = {ln.idx for ln in by_row.values()}
+    for k, ln in enumerate(value_lines):
+        if k in extras or ln.idx in used or not ln.label:
+            continue
+        own = label_key(ln.label)
+        ranked = sorted(range(len(template)), key=lambda t: -similarity(own, template[t].key))
+        best_r = ranked[0]
+        if best_r not in by_row and similarity(own, template[best_r].key) >= 0.6 and (
+            len(ranked) < 2 or similarity(own, template[ranked[1]].key) < similarity(own, template[best_r].key)
+        ):
+            by_row[best_r] = ln
+            used.add(ln.idx)
     n_cols = len(T3_COLUMNS_ORDER)
     complete = _complete_lines(region, n_cols)
     header_columns = _header_columns(region, value_lines[0].idx) if value_lines else None

@@ -107,6 +107,8 @@ def sections(doc: Document) -> dict[str, str]:
     for i, row in enumerate(doc.rows):
         if want >= len(_SECTION_HEADS):
             break
+        if not row.cells or row.cells[0].text.lstrip()[:1] not in "一二三四五六":
+            continue
         t = compact(row.text)
         for k in range(want, len(_SECTION_HEADS)):
             numeral, phrases = _SECTION_HEADS[k]

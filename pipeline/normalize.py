@@ -61,7 +61,10 @@ def cjk_only(text: str) -> str:
 # Values
 
 NULL_MARKERS = frozenset({"/", "／", "\\", "—", "——", "－", "-", "–", "一", "无", "無", "空", "/ ", "--", "———", "×", "x"})
-_NUM = re.compile(r"^(?P<sign>[+\-−]?)(?P<int>\d{1,3}(?:[,，]\d{3})+|\d+)(?P<frac>\.\d+)?(?P<unit>万元|元|件|个|项|条|次|万)?$")
+_NUM = re.compile(
+    r"^(?P<sign>[+\-−]?)(?P<int>\d{1,3}(?:[,，]\d{3})+|\d+)(?P<frac>\.\d+)?(?P<unit>万元|元|件|个|项|条|次|万)?"
+    r"(?P<note>[(（][^()（）]{1,30}[)）])?$"  # "22（其中修订16件）": a number with a note, as converters leave it
+)
 
 
 def is_value_token(token: str) -> bool:

@@ -205,3 +205,24 @@ def test_blank_cells_instead_of_zero_everywhere_in_layout_text(tmp_path, shared_
             assert got.blank == (value == 0), key
         else:  # either read right or flagged — never silently wrong
             assert got.value == (value or None) or key in flagged, key
+
+
+def test_markdown_table_rows_out_of_order_with_notes(tmp_path, huaian_text):
+    """PDF→markdown output: 表三 as a markdown table with two rows swapped, a 表二 cell with a note in brackets."""
+    from pipeline.registry import T3_COLUMNS_ORDER, registry
+
+    truth = load_truth(REAL / "02_huaian_szf_2024" / "truth.facts.json")["facts"]
+    t3_rows = []
+    for row_key, label, _block in registry().rows("t3", "2021"):
+        vals = [str(truth[f"t3.{row_key}.{c}"]) for c in T3_COLUMNS_ORDER]
+        t3_rows.append(f"| {label} | " + " | ".join(vals) + " |")
+    t3_rows[2], t3_rows[3] = t3_rows[3], t3_rows[2]  # 部分公开 before 予以公开
+    head = huaian_text.split("三、收到和处理政府信息公开申请情况")[0]
+    tail = "四、政府信息公开行政复议" + huaian_text.split("四、政府信息公开行政复议")[1]
+    head = head.replace("行政规范性文件       8          26       66", "| 行政规范性文件 | 8（其中修订2件） | 26 | 66 |")
+    md = head + "三、收到和处理政府信息公开申请情况\n\n| 项目 | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |\n"
+    md += "|---|---|---|---|---|---|---|---|\n" + "\n".join(t3_rows) + "\n\n" + tail
+    result = _parse_text(tmp_path, md, name="r.md")
+    assert result.to_json()["facts"] == truth
+    assert result.facts["t2.normative_docs.issued"].raw == "8（其中修订2件）"
+    assert _hard(result) == []
