@@ -506,6 +506,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
                 )
                 continue
         by_row[r] = value_lines[k]
+    _check_order_fill(by_row, value_lines, scores, extras, region, template, res)
     # rows out of order (OCR, converters): a line whose own label plainly names a row order left empty
     used = {ln.idx for ln in by_row.values()}
     for k, ln in enumerate(value_lines):
@@ -525,6 +526,8 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
     header_page = value_lines[0].row.page if value_lines else None
     for r, t in enumerate(template):
         ln = by_row.get(r)
+        if ln is None and t.fields[0].key in res.facts:
+            continue  # already settled (ambiguous)
         if ln is None:
             # a labelled line without any number = a row left wholly blank
             blank_line = _blank_row_line(region, t, template)
@@ -572,6 +575,42 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
             continue
         for f, slot in zip(t.fields, aligned, strict=True):
             res.facts[f.key] = _fact(f, slot)
+
+
+def _check_order_fill(
+    by_row: dict[int, Line],
+    value_lines: list[Line],
+    scores: list[list[float]],
+    extras: set[int],
+    region: list[Line],
+    template: tuple[TemplateRow, ...],
+    res: MatchResult,
+) -> None:
+    """Rows placed by order alone (no readable label) are trusted only where the gap between the labelled rows
+    around them holds exactly as many value lines as template rows; otherwise which row is which would be a guess,
+    and arithmetic cannot tell (moving a count between outcome rows keeps every sum)."""
+    position = {ln.idx: k for k, ln in enumerate(value_lines)}
+
+    def score(r: int) -> tuple[float, float]:
+        k = position[by_row[r].idx]
+        return scores[k][r], max(scores[k])
+
+    confident = {r for r in by_row if score(r)[0] >= 0.55 and score(r)[0] >= score(r)[1] - 1e-9}
+    for r in sorted(set(by_row) - confident):
+        lo_r = max((c for c in confident if c < r), default=-1)
+        hi_r = min((c for c in confident if c > r), default=len(template))
+        lo_line = by_row[lo_r].idx if lo_r >= 0 else -1
+        hi_line = by_row[hi_r].idx if hi_r < len(template) else 10**9
+        gap_lines = [ln for k, ln in enumerate(value_lines) if lo_line < ln.idx < hi_line and k not in extras]
+        gap_region = [ln for ln in region if lo_line < ln.idx < hi_line]
+        gap_rows = [t for t in range(lo_r + 1, hi_r) if _blank_row_line(gap_region, template[t], template) is None]
+        if len(gap_lines) != len(gap_rows):
+            ln = by_row.pop(r)
+            _ambiguous_row(
+                res,
+                template[r].fields,
+                f"表三第 {ln.row.line} 行数字没有可辨认的标签，且前后行数与模板不符，无法确定其属于“{template[r].label}”",
+            )
 
 
 def _blank_row_line(region: list[Line], t: TemplateRow, template: tuple[TemplateRow, ...]) -> Line | None:
