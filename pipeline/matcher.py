@@ -776,7 +776,10 @@ def match(doc: Document, year: int | None = None) -> MatchResult:
     table_text = "".join(ln.label for ln in lines[regions.t2[0] : regions.t2[1]]) if regions.t2 else ""
     if regions.t3:
         table_text += "".join(ln.label for ln in lines[regions.t3[0] : regions.t3[1]])
-    if regions.t3 is None and regions.t2 is None:
+    has_t2 = regions.t2 is not None and any(
+        "第二十条" in ln.label or any(m in ln.label for m in _MARK_2019 + _MARK_2021) for ln in lines[regions.t2[0] : regions.t2[1]]
+    )
+    if regions.t3 is None and not has_t2:
         res.findings.append(Finding("NOT_REPORT", "error", "未找到表二、表三（不是年度报告，或为 2018 年及以前的旧格式）", []))
         return res
     edition, evidence = detect_edition(table_text, year)
