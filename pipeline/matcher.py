@@ -371,20 +371,60 @@ def _header_columns(region: list[Line], before: int) -> list[float] | None:
     return xs if all(a < b for a, b in zip(xs, xs[1:], strict=False)) else None
 
 
+_ROW_START = re.compile(r"^(?:\d+[.、．]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
+_GROUP_PREFIX = re.compile(
+    r"^(?:[(（][三四五六][)）][\u4e00-\u9fff]{0,4}(?=\d+[.、．])"  # "(六)其1.申请人…": a split group label
+    r"|[\u4e00-\u9fff]{1,2}(?=[(（][一二三四五六七八九十]+[)）]|\d+[.、．]))"  # "年(二)…": a vertical label's character
+)
+
+
+@cache
+def _group_labels() -> tuple[str, ...]:
+    """Compact 表三 group labels (三、本年度办理结果, （三）不予公开 …) from the registry, longest first."""
+    blocks = {compact(b) for _k, _l, b in registry().rows("t3") if b}
+    return tuple(sorted(blocks, key=len, reverse=True))
+
+
+def row_part(label: str) -> str:
+    """A line's label without the group labels printed in front of it ("(五)不予处理1.信访…" → "1.信访…")."""
+    changed = True
+    while changed and label:
+        changed = False
+        for g in _group_labels():
+            if label.startswith(g) and len(label) > len(g):
+                label, changed = label[len(g) :], True
+        m = _GROUP_PREFIX.match(label)
+        if m:
+            label, changed = label[m.end() :], True
+    return label
+
+
+def _starts_row(label: str) -> bool:
+    return bool(_ROW_START.match(row_part(label)))
+
+
 def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str]:
-    """Label text above and below a value line, up to the neighbouring value lines (max 3 lines each side)."""
-    above, below = [], []
-    j = i - 1
-    while j >= lo and len(above) < 3 and not _is_t3_value_line(lines[j]):
-        if lines[j].label:
-            above.append(lines[j].label)
-        j -= 1
+    """The wrapped label around a value line: the label lines above back to where a row label starts (an
+    enumerator such as "1." or "（二）"), and the continuation lines below up to the next row's start."""
+    own = row_part(lines[i].label)
+    above: list[str] = []
+    if not _ROW_START.match(own):
+        j = i - 1
+        while j >= lo and len(above) < 3 and not _is_t3_value_line(lines[j]):
+            if lines[j].label:
+                above.append(row_part(lines[j].label))
+                if _starts_row(lines[j].label):
+                    break
+            j -= 1
+    below: list[str] = []
     j = i + 1
     while j < hi and len(below) < 3 and not _is_t3_value_line(lines[j]):
         if lines[j].label:
+            if _starts_row(lines[j].label):
+                break
             below.append(lines[j].label)
         j += 1
-    return "".join(reversed(above)), lines[i].label, "".join(below)
+    return "".join(reversed(above)), own, "".join(below)
 
 
 def _row_scores(ctx: tuple[str, str, str], template: tuple[TemplateRow, ...]) -> list[float]:
@@ -614,13 +654,20 @@ def _check_order_fill(
 
 
 def _blank_row_line(region: list[Line], t: TemplateRow, template: tuple[TemplateRow, ...]) -> Line | None:
-    for ln in region:
-        if ln.values or not ln.label:
+    """A label line (its label possibly wrapped onto continuation lines) naming ``t`` that carries no number."""
+    for n, ln in enumerate(region):
+        if ln.values or not ln.label or not _starts_row(ln.label):
             continue
-        own = label_key(ln.label)
-        s = similarity(own, t.key)
-        if s >= 0.6 and all(similarity(own, o.key) < s for o in template if o is not t):
-            return ln
+        text = row_part(ln.label)
+        for nxt in region[n + 1 : n + 4]:
+            if nxt.values or _starts_row(nxt.label):
+                break
+            if len(nxt.label) > 2:  # one or two characters: a vertical group label, not this label's tail
+                text += nxt.label
+        for candidate in {label_key(row_part(ln.label)), label_key(text)}:
+            s = similarity(candidate, t.key)
+            if s >= 0.6 and all(similarity(candidate, o.key) < s for o in template if o is not t):
+                return ln
     return None
 
 

@@ -93,6 +93,12 @@ def split_region(name: str, context: str = "") -> tuple[Region | None, str]:
     """
     rest = name
     chain: list[_Node] = []
+    if not _prefix_matches(rest):
+        # a national system's local office names its region after the system: 国家税务总局沈阳市税务局
+        for start in range(1, min(len(rest), 12)):
+            if _prefix_matches(rest[start:]) and rest[:start].endswith(("总局", "总署", "委员会", "部")):
+                rest = rest[start:]
+                break
     while True:
         found = None
         for prefix, nodes in _prefix_matches(rest):

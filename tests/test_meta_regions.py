@@ -41,7 +41,7 @@ def test_ministry_has_no_region():
 @pytest.mark.parametrize(
     ("rest", "kind"),
     [("司法局", "司法行政"), ("人民政府", "人民政府"), ("人民政府办公室", "人民政府"), ("自然资源和规划局", "自然资源"),
-     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("档案馆", None)],
+     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("粮食和物资储备局", "粮食物资储备"), ("博物馆", None)],
 )
 def test_agency_type(rest, kind):
     assert agency_type(rest) == kind
