@@ -69,6 +69,8 @@ _NUM = re.compile(
 
 def is_value_token(token: str) -> bool:
     """A token that is a cell value (a number, possibly signed or with a unit, or a null marker)."""
+    if token.isascii() and token.isdigit():
+        return True
     t = unicodedata.normalize("NFKC", token).strip()
     return bool(_NUM.match(t)) or t in NULL_MARKERS
 
@@ -84,6 +86,8 @@ def parse_value(raw: str | None, *, amount: bool = False, signed: bool = False) 
     """
     if raw is None:
         return None, "missing"
+    if raw.isascii() and raw.isdigit():  # the common case, fast
+        return (Decimal(int(raw)) if amount else int(raw)), "ok"
     t = unicodedata.normalize("NFKC", raw).strip()
     if not t:
         return None, "blank"
