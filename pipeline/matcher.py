@@ -63,6 +63,9 @@ def label_key(text: str) -> str:
     return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text)))
 
 
+_GLUED_DIGITS = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”])(?P<digits>\d+)$")
+
+
 def _split_cell(cell: Cell) -> tuple[str, list[str]]:
     """A cell's label part and its trailing value tokens ("规章 1 0 11" → ("规章", ["1","0","11"]))."""
     tokens = cell.text.split()
@@ -70,6 +73,10 @@ def _split_cell(cell: Cell) -> tuple[str, list[str]]:
     k = n
     while k > 0 and is_value_token(tokens[k - 1]):
         k -= 1
+    if k == n and n:
+        glued = _GLUED_DIGITS.match(tokens[-1])
+        if glued:  # "1.本机关不掌握相关政府信息12530000128": the separators between label and numbers were lost
+            return " ".join([*tokens[:-1], glued["label"]]), [glued["digits"]]
     return " ".join(tokens[:k]), tokens[k:]
 
 
@@ -744,6 +751,31 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
 # 表四
 
 
+def _t4_header_columns(region: list[Line], data_line: Line, n: int) -> list[float] | None:
+    """Column centres of 表四 from the header line that names all 15 columns (结果维持 … 总计, or their first
+    halves 结果/其他/尚未/总计 when the labels are split over two lines)."""
+    labels = [f.col_label_short for f in registry().select(None, "t4")[: len(T4_COLUMNS_ORDER)]]
+    best: list[float] = []
+    for ln in region:
+        if ln.idx >= data_line.idx:
+            break
+        xs = []
+        for cell in ln.row.cells:
+            if not cell.text or cell.x0 is None:
+                continue
+            words = cell.text.split(" ")
+            if all(len(w) <= 1 for w in words):
+                words = ["".join(words)]
+            offset = 0
+            for w in words:
+                if len(w) >= 2 and any(lab.startswith(w) for lab in labels):
+                    xs.append(cell.x0 + offset + len(w) / 2)
+                offset += len(w) + 1
+        if len(xs) > len(best):
+            best = xs
+    return best if len(best) == n and all(a < b for a, b in zip(best, best[1:], strict=False)) else None
+
+
 def _t4_by_thirds(region: list[Line], data_line: Line, n: int) -> list[Slot | None] | None:
     """A 表四 row with whole groups left blank, in text that keeps positions but not blank cells (pdftotext
     -layout): each value's group is the third of the table's width it sits in.  Accepted only when every group
@@ -783,7 +815,10 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult) -> None:
         if len(_strip_blank_edges(first.slots, n)) == n:
             slots = list(_strip_blank_edges(first.slots, n))
         elif not first.positional and len(first.values) < n:
-            slots = _t4_by_thirds(region, first, n)
+            header = _t4_header_columns(region, first, n)
+            slots = align_slots(first, n, header) if header else None
+            if slots is None:
+                slots = _t4_by_thirds(region, first, n)
         if slots is None:
             # a table split in several parts (行政复议 | 行政诉讼): concatenate consecutive data lines
             acc: list[Slot] = []
@@ -840,6 +875,9 @@ def match(doc: Document, year: int | None = None) -> MatchResult:
         res.evidence.append(why)
         match_t3(lines, *regions.t3, layout, res)
         res.found_tables.add("t3")
+        t3_facts = [f for k, f in res.facts.items() if k.startswith("t3.")]
+        if t3_facts and all(f.value is None for f in t3_facts) and not any(fd.rule == "LAYOUT" for fd in res.findings):
+            res.findings.append(Finding("LAYOUT", "error", "表三没有读到任何数字（整表空白或数字未能识别）", []))
     else:
         res.t3_layout = edition
         for f in registry().select(edition, "t3"):

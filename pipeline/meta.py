@@ -43,7 +43,7 @@ def agency_type(rest: str) -> str | None:
 def _head_lines(doc: Document, limit: int = 12) -> list[str]:
     out = []
     for row in doc.rows:
-        t = compact(row.text)
+        t = compact(row.text).lstrip("#*>")  # markdown headings and quotes from converters
         if t:
             out.append(t)
         if len(out) >= limit:

@@ -25,10 +25,12 @@ def _converter():  # pragma: no cover - trivial
     return opencc.OpenCC("t2s")
 
 
+_TRADITIONAL_RE = re.compile("[" + "".join(sorted(_TRADITIONAL_HINTS)) + "]")
+
+
 def is_traditional(text: str) -> bool:
-    sample = text[:20000]
-    hits = sum(1 for ch in sample if ch in _TRADITIONAL_HINTS)
-    return hits >= 3
+    found = _TRADITIONAL_RE.finditer(text, 0, 20000)
+    return next(found, None) is not None and next(found, None) is not None and next(found, None) is not None
 
 
 def to_simplified(text: str) -> str:
