@@ -351,6 +351,24 @@ def _orphan_numbers(lines: list[Line], ln: Line, lo: int) -> bool:
     return bool(above) and _best_t3_score("".join(above)) >= 0.6
 
 
+def _header_words(ln: Line) -> list[tuple[str, float]]:
+    """Words (≥ 2 characters, NFKC) of a header line with their centre positions; a label printed with its
+    characters spaced apart ("总 计") counts as one word."""
+    out = []
+    for cell in ln.row.cells:
+        if not cell.text or cell.x0 is None:
+            continue
+        words = cell.text.split(" ")
+        if all(len(w) <= 1 for w in words):
+            words = ["".join(words)]
+        offset = 0
+        for w in words:
+            if len(w) >= 2:
+                out.append((unicodedata.normalize("NFKC", w), cell.x0 + offset + len(w) / 2))
+            offset += len(w) + 1
+    return out
+
+
 def _header_columns(region: list[Line], before: int) -> list[float] | None:
     """Column centres of 表三 from its header words (自然人 … 总计), for rows in text without complete rows."""
     labels = [registry()[registry().key_for("t3", "new_received", c)].col_label_short for c in T3_COLUMNS_ORDER]
@@ -358,20 +376,11 @@ def _header_columns(region: list[Line], before: int) -> list[float] | None:
     for ln in region:
         if ln.idx >= before:
             break
-        for cell in ln.row.cells:
-            if not cell.text or cell.x0 is None:
-                continue
-            words = cell.text.split(" ")
-            if all(len(w) <= 1 for w in words):
-                words = ["".join(words)]
-            offset = 0
-            for w in words:
-                w_norm = unicodedata.normalize("NFKC", w)
-                for c, lab in enumerate(labels):
-                    if c not in found and len(w_norm) >= 2 and lab.startswith(w_norm):
-                        found[c] = cell.x0 + offset + len(w) / 2
-                        break
-                offset += len(w) + 1
+        for word, x in _header_words(ln):
+            for c, lab in enumerate(labels):
+                if c not in found and lab.startswith(word):
+                    found[c] = x
+                    break
     if len(found) != len(labels):
         return None
     xs = [found[c] for c in range(len(labels))]
@@ -759,18 +768,7 @@ def _t4_header_columns(region: list[Line], data_line: Line, n: int) -> list[floa
     for ln in region:
         if ln.idx >= data_line.idx:
             break
-        xs = []
-        for cell in ln.row.cells:
-            if not cell.text or cell.x0 is None:
-                continue
-            words = cell.text.split(" ")
-            if all(len(w) <= 1 for w in words):
-                words = ["".join(words)]
-            offset = 0
-            for w in words:
-                if len(w) >= 2 and any(lab.startswith(w) for lab in labels):
-                    xs.append(cell.x0 + offset + len(w) / 2)
-                offset += len(w) + 1
+        xs = [x for word, x in _header_words(ln) if any(lab.startswith(word) for lab in labels)]
         if len(xs) > len(best):
             best = xs
     return best if len(best) == n and all(a < b for a, b in zip(best, best[1:], strict=False)) else None
