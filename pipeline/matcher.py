@@ -223,14 +223,16 @@ class MatchResult:
 def _fact(f: Field, slot: Slot | None, *, missing: bool = False) -> Fact:
     if missing:
         return Fact(f.key, None, None, blank=False, status="missing")
-    if slot is None or slot.blank:
-        loc = slot.cell.loc if slot is not None else None
-        return Fact(f.key, None, "", blank=True, loc=loc, status="blank")
+    if slot is None:
+        return Fact(f.key, None, "", blank=True, status="blank")
+    cell = slot.cell
+    where = {"loc": cell.loc, "page": cell.page, "bbox": cell.bbox, "confidence": cell.confidence}
+    if slot.blank:
+        return Fact(f.key, None, "", blank=True, status="blank", **where)
     value, status = parse_value(slot.raw, amount=f.is_amount, signed=f.signed)
-    conf = slot.cell.confidence
     if status == "invalid":
-        return Fact(f.key, None, slot.raw, blank=False, loc=slot.cell.loc, confidence=conf, status="ambiguous")
-    return Fact(f.key, value, slot.raw, blank=False, loc=slot.cell.loc, confidence=conf, status=status)
+        return Fact(f.key, None, slot.raw, blank=False, status="ambiguous", **where)
+    return Fact(f.key, value, slot.raw, blank=False, status=status, **where)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class Fact:
     loc: str | None = None
     confidence: float | None = None
     status: Literal["ok", "blank", "null_marker", "missing", "not_in_layout", "ambiguous"] = "ok"
+    page: int | None = None  # PDF / scan page of the source cell (1-based), for crops in the report detail
+    bbox: tuple[float, float, float, float] | None = None
 
     def json_value(self) -> int | float | None:
         if self.value is None:

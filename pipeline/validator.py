@@ -49,7 +49,13 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
 
     # TYPE
     for key, fact in facts.items():
-        if fact.value is None or key not in reg:
+        if key not in reg:
+            continue
+        if fact.status == "ambiguous" and fact.raw:
+            out.append(
+                Finding("TYPE", "error", f"“{reg[key].label}”内容“{fact.raw}”不是有效数值（{fact.loc or ''}），留空", [key])
+            )
+        if fact.value is None:
             continue
         f = reg[key]
         if f.type == "int" and fact.value < 0:

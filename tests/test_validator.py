@@ -101,3 +101,9 @@ def test_signed_2019_change_is_allowed():
 @pytest.mark.parametrize(("stated", "expected"), [(9, []), (17, ["NARRATIVE"])])
 def test_narrative_number(stated, expected):
     assert _rules(narrative_findings(_facts(BASE), {"received": stated})) == expected
+
+
+def test_unreadable_cell_text_is_an_error_not_a_silent_null():
+    facts = _facts(BASE)
+    facts["t2.admin_license.decisions"] = Fact("t2.admin_license.decisions", None, "1.5", blank=False, status="ambiguous")
+    assert _rules(validate(facts, "2021", "2021")) == ["TYPE"]
