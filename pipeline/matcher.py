@@ -63,6 +63,7 @@ def label_key(text: str) -> str:
     return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text)))
 
 
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
 _GLUED_DIGITS = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”])(?P<digits>\d+)$")
 
 
@@ -91,6 +92,8 @@ def to_line(idx: int, row: Row) -> Line:
     label_parts: list[str] = []
     slots: list[Slot] = []
     for cell in cells:
+        if _PAGE_NUMBER.match(cell.text):
+            continue  # "- 2 -", "— 3 —", "第 2 页": page furniture, not a value
         if not cell.text:
             if positional:
                 slots.append(Slot("", cell, cell.x0))

@@ -59,6 +59,10 @@ def detect_title(doc: Document) -> tuple[str | None, int | None]:
         candidates.insert(0, (-1, compact(doc.title)))
     for i, line in candidates:
         m = _TITLE_YEAR.search(line)
+        if not m and 0 <= i < len(heads) - 1:
+            m = _TITLE_YEAR.search(line + heads[i + 1])  # a title wrapped onto the next line ("…年度报" / "告")
+            if m and m.start() >= len(line):
+                m = None
         if not m:
             continue
         year = int(m["year"])
