@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS facts (
     status      VARCHAR NOT NULL,                   -- ok / blank / null_marker / missing / not_in_layout / ambiguous
     loc         VARCHAR,                            -- provenance: line number, table cell, page + bbox
     confidence  DOUBLE,
+    page        INTEGER,                            -- PDF / scan page of the source cell (1-based)
+    bbox        DOUBLE[],                           -- (x0, y0, x1, y1) of the source cell on that page
     PRIMARY KEY (report_id, key)
 );
 
@@ -73,7 +75,7 @@ CREATE TABLE IF NOT EXISTS sections (
 
 -- Every file tried, whatever happened to it.
 CREATE TABLE IF NOT EXISTS ingest_log (
-    at          TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    "at"        TIMESTAMP NOT NULL DEFAULT current_timestamp,
     source_path VARCHAR NOT NULL,
     sha256      VARCHAR,
     status      VARCHAR NOT NULL,                   -- loaded / unchanged / loaded_with_errors / replaced / unreadable

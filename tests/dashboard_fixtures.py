@@ -195,9 +195,16 @@ def _insert(con: duckdb.DuckDBPyConnection, reports: list[HandReport]) -> None:
         for i, key in enumerate(reg.layout_keys(r.edition)):
             value, raw, blank, status = _cell_row(key, r.cells.get(key, 0))
             rows.append((r.report_id, key, value, raw, blank, status, f"line {100 + i}", None))
-        con.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT INTO facts (report_id, key, value, raw, blank, status, loc, confidence)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         for section, text in r.sections.items():
-            con.execute("INSERT INTO sections VALUES (?, ?, ?, ?)", [r.report_id, section, text.split("\n")[0], text])
+            con.execute(
+                "INSERT INTO sections (report_id, section, heading, text) VALUES (?, ?, ?, ?)",
+                [r.report_id, section, text.split("\n")[0], text],
+            )
         for rule, severity, message, scope in r.findings:
             con.execute(
                 "INSERT INTO findings (report_id, rule, severity, message, keys, scope) VALUES (?, ?, ?, ?, ?, ?)",

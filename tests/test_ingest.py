@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -108,7 +107,8 @@ def test_manifest_overrides_metadata(corpus: Path, tmp_path: Path) -> None:
         "seed.txt,测试县司法局,2022,辽宁省阜新市,https://example.gov.cn/r.html,true\n",
         encoding="utf-8",
     )
-    ingest([corpus / "seed.txt"], db=db, manifest=manifest)
+    summary = ingest([corpus / "seed.txt", manifest], db=db, manifest=manifest)
+    assert summary.n_files == 1  # the manifest itself is not tried as a report
     assert q(db, "SELECT agency, year, source_url, synthetic FROM reports") == [
         ("测试县司法局", 2022, "https://example.gov.cn/r.html", True)
     ]
@@ -128,7 +128,9 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
     )
     cut = seed_text.index("三、收到和处理政府信息公开申请情况")
     (folder / "table3_cut.txt").write_text(seed_text[:cut], encoding="utf-8")
-    (folder / "gbk_no_charset.txt").write_bytes(seed_text.replace("阜新市司法局", "阜新市民政局").encode("gbk"))
+    (folder / "gbk_no_charset.txt").write_bytes(
+        seed_text.replace("阜新市司法局", "阜新市民政局").encode("gbk")
+    )
     with open(folder / "huge.txt", "wb") as fh:  # sparse: 60 MB on paper, no disk space used
         fh.truncate(60 * 1024 * 1024)
     return {
@@ -202,8 +204,11 @@ def test_walk_is_recursive_sorted_and_filters_extensions(tmp_path: Path) -> None
     (tmp_path / "b").mkdir()
     for name in ("b/2.txt", "b/1.html", "a.md", "skip.exe", ".hidden.txt"):
         (tmp_path / name).write_text("x", encoding="utf-8")
-    assert [p.relative_to(tmp_path).as_posix() for p in iter_source_files([tmp_path])] == ["a.md", "b/1.html",
-                                                                                           "b/2.txt"]
+    assert [p.relative_to(tmp_path).as_posix() for p in iter_source_files([tmp_path])] == [
+        "a.md",
+        "b/1.html",
+        "b/2.txt",
+    ]
     explicit = tmp_path / "skip.exe"
     assert list(iter_source_files([explicit])) == [explicit]  # named explicitly: tried (and reported)
 
@@ -216,17 +221,26 @@ def _reader_process(db: str, stop_file: str, out: str) -> None:
     from pipeline import store as st
 
     errors, counts, n = [], set(), 0
+    ready = Path(out + ".ready")
     while not Path(stop_file).exists():
         try:
             con = st.read_connection(db)
             counts.add(con.execute("SELECT count(*) FROM reports WHERE is_current").fetchall()[0][0])
             con.execute("SELECT sum(value) FROM facts").fetchall()
             n += 1
+            if n == 1:
+                ready.touch()
         except Exception as exc:
             errors.append(repr(exc))
         time.sleep(0.002)
-    Path(out).write_text(json.dumps({"errors": errors[:5], "n_errors": len(errors), "counts": sorted(counts),
-                                     "queries": n}))  # fmt: skip
+    result = {"errors": errors[:5], "n_errors": len(errors), "counts": sorted(counts), "queries": n}
+    Path(out).write_text(json.dumps(result))
+
+
+def _wait_for(path: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_dashboard_keeps_reading_while_ingest_runs(corpus: Path, tmp_path: Path) -> None:
@@ -237,14 +251,14 @@ def test_dashboard_keeps_reading_while_ingest_runs(corpus: Path, tmp_path: Path)
     reader = ctx.Process(target=_reader_process, args=(str(db), str(stop), str(out)))
     reader.start()
     try:
-        time.sleep(1.0 if sys.platform == "linux" else 2.0)  # let the reader start querying
+        _wait_for(Path(str(out) + ".ready"))  # the reader is querying
         for src in sorted((corpus / "real").iterdir()):
             ingest([src], db=db)  # three ingests, three swaps under the reader's feet
         time.sleep(0.5)
     finally:
         stop.touch()
-        reader.join(timeout=30)
+        reader.join(timeout=60)
     result = json.loads(out.read_text())
     assert result["n_errors"] == 0, result["errors"]
     assert result["queries"] > 10
-    assert 4 in result["counts"]  # the reader saw the new data after the swaps
+    assert 1 in result["counts"] and 4 in result["counts"]  # old data before, new data after the swaps

@@ -230,7 +230,7 @@ def test_markdown_table_rows_out_of_order_with_notes(tmp_path, huaian_text):
 
 def test_wrapped_title_and_page_numbers_inside_tables(tmp_path, seed_text):
     text = seed_text.replace("工作年度报告", "工作年度报\n告", 1)
-    text = text.replace("→".join([]) + "(四) 无法提供", "- 2 -\n(四) 无法提供").replace("(五) 不予处理", "— 3 —\n(五) 不予处理")
+    text = text.replace("(四) 无法提供", "- 2 -\n(四) 无法提供").replace("(五) 不予处理", "— 3 —\n(五) 不予处理")
     result = _parse_text(tmp_path, text)
     assert result.meta.agency == "阜新市司法局" and result.meta.year == 2023
     assert result.to_json()["facts"] == load_truth(SEED_TRUTH)["facts"]
