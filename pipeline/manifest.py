@@ -1,0 +1,82 @@
+"""The optional ingest manifest: a CSV that overrides detected metadata, file by file.
+
+Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, synthetic``.
+``path`` is relative to the manifest's own folder (absolute paths work too).  Empty cells mean "keep what the
+parser detected".  ``synthetic`` (true/false, 1/0, 是/否) marks generated reports, never a real agency's figures.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+COLUMNS = ("path", "agency", "year", "region", "url", "synthetic")
+_TRUE = {"true", "1", "yes", "y", "t", "是"}
+_FALSE = {"false", "0", "no", "n", "f", "否", ""}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names the file, line and column."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    path: Path
+    agency: str | None = None
+    year: int | None = None
+    region: str | None = None
+    url: str | None = None
+    synthetic: bool = False
+
+    def overrides(self) -> dict[str, object]:
+        """The metadata to pass to ``parse_file(..., overrides=...)`` (only the cells that were filled)."""
+        out: dict[str, object] = {}
+        for name in ("agency", "year", "region", "url"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = value
+        return out
+
+
+def load_manifest(csv_path: str | Path) -> dict[Path, ManifestEntry]:
+    """Read a manifest; keys are resolved absolute file paths."""
+    csv_path = Path(csv_path)
+    base = csv_path.resolve().parent
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ManifestError(f"清单 {csv_path} 无法读取: {exc.strerror or exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "path" not in header:
+        raise ManifestError(f"清单 {csv_path} 缺少 path 列（应有列: {', '.join(COLUMNS)}）")
+    reader.fieldnames = header
+    entries: dict[Path, ManifestEntry] = {}
+    for line_no, row in enumerate(reader, start=2):
+        cells = {k: (v or "").strip() for k, v in row.items() if k}
+        if not cells.get("path"):
+            continue
+        year_text = cells.get("year", "")
+        try:
+            year = int(year_text) if year_text else None
+        except ValueError:
+            raise ManifestError(
+                f"清单 {csv_path} 第 {line_no} 行: year 应为整数年份，实际为「{year_text}」"
+            ) from None
+        flag = cells.get("synthetic", "").lower()
+        if flag not in _TRUE | _FALSE:
+            raise ManifestError(
+                f"清单 {csv_path} 第 {line_no} 行: synthetic 应为 true/false，实际为「{flag}」"
+            )
+        path = Path(cells["path"])
+        resolved = (path if path.is_absolute() else base / path).resolve()
+        entries[resolved] = ManifestEntry(
+            path=resolved,
+            agency=cells.get("agency") or None,
+            year=year,
+            region=cells.get("region") or None,
+            url=cells.get("url") or None,
+            synthetic=flag in _TRUE,
+        )
+    return entries

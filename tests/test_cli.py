@@ -1,0 +1,138 @@
+"""The xxgk command line: parse (JSON contract and summary), ingest exit codes, findings, history, plugins."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pipeline import cli, store
+from pipeline.registry import registry
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEED = SHARED / "seeds" / "000_b167490a9537da4f.txt"
+REAL = sorted((SHARED / "fixtures" / "real").glob("*/source.txt"))
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    not SEED.exists() or not REAL, reason=f"shared report fixtures not found at {SHARED}"
+)
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _close_cached_readers():
+    yield
+    store.close_readers()
+
+
+def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.txt"
+    shutil.copy(SEED, seed)
+    res = runner.invoke(cli.app, ["parse", str(seed), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "阜新市司法局" in res.stdout  # ensure_ascii=False
+    assert res.stdout.startswith('{\n "source": {\n  "path"')  # indent=1
+    data = json.loads(res.stdout)
+    assert list(data) == ["source", "meta", "facts", "findings"]
+    assert set(data["source"]) == {"path", "sha256", "format"}
+    assert {"agency", "year", "edition", "province", "city", "county", "level", "agency_type"} <= set(
+        data["meta"]
+    )
+    assert list(data["facts"]) == registry().layout_keys("2021")  # every key of the edition, registry order
+    truth = json.loads((SEED.parent / "000_b167490a9537da4f.truth.json").read_text(encoding="utf-8"))["facts"]
+    assert data["facts"] == truth
+    assert all(set(f) == {"rule", "severity", "message", "keys"} for f in data["findings"])
+
+
+def test_parse_summary_in_chinese(tmp_path: Path) -> None:
+    res = runner.invoke(cli.app, ["parse", str(SEED)])
+    assert res.exit_code == 0, res.output
+    assert "阜新市司法局" in res.stdout and "2023" in res.stdout and "单元格" in res.stdout
+
+
+def test_parse_unreadable_file_names_it(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    res = runner.invoke(cli.app, ["parse", str(empty)])
+    assert res.exit_code == 1
+    assert "empty.txt" in res.output and "为空" in res.output
+
+
+def test_ingest_findings_history_and_exit_codes(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(SEED, reports / "seed.txt")
+    res = runner.invoke(cli.app, ["ingest", str(reports), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "已入库 loaded" in res.stdout and "1" in res.stdout
+
+    # a report with a hard error: exit 0, but 1 under --strict; the problem file gets its own line
+    wrong = reports / "wrong_t4.txt"
+    shutil.copy(next(p for p in REAL if "03_" in str(p)), wrong)
+    res = runner.invoke(cli.app, ["ingest", str(wrong), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "wrong_t4.txt" in res.stdout and "T4-1" in res.stdout
+    wrong.write_text(wrong.read_text(encoding="utf-8") + "\n附: 修订版\n", encoding="utf-8")
+    res = runner.invoke(cli.app, ["ingest", str(wrong), "--db", str(db), "--strict"])
+    assert res.exit_code == 1, res.output
+
+    # an unreadable file: exit 1 and one line naming it
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(bytes(range(256)) * 8)
+    res = runner.invoke(cli.app, ["ingest", str(junk), "--db", str(db)])
+    assert res.exit_code == 1
+    assert [line for line in res.stdout.splitlines() if "junk.txt" in line]
+
+    res = runner.invoke(cli.app, ["findings", "--db", str(db)])
+    assert res.exit_code == 0 and "T4-1" in res.stdout
+    res = runner.invoke(cli.app, ["history", "淮安市洪泽区人民政府", "2023", "--db", str(db)])
+    assert res.exit_code == 0 and res.stdout.count("sha256") == 2 and "当前版本" in res.stdout
+    res = runner.invoke(cli.app, ["history", "不存在的机关", "2023", "--db", str(db)])
+    assert res.exit_code == 1
+
+
+def test_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("XXGK_DB", str(db))
+    res = runner.invoke(cli.app, ["ingest", str(SEED)])
+    assert res.exit_code == 0, res.output
+    assert db.exists()
+
+
+def test_python_dash_m_pipeline(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "pipeline", "parse", str(SEED), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["meta"]["agency"] == "阜新市司法局"
+
+
+def test_plugin_modules_add_subcommands(monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = types.ModuleType("xxgk_test_plugin")
+
+    def register(app: typer.Typer) -> None:
+        @app.command("hello-plugin")
+        def hello() -> None:
+            print("插件已注册")
+
+    plugin.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "xxgk_test_plugin", plugin)
+    monkeypatch.setattr(cli, "PLUGIN_MODULES", ("xxgk_test_plugin", "pipeline.does_not_exist.cli"))
+    app = typer.Typer()
+    monkeypatch.setattr(cli, "app", app)
+
+    @app.command()
+    def noop() -> None:  # a second command so typer keeps subcommand names
+        pass
+
+    cli._register_plugins()
+    res = runner.invoke(app, ["hello-plugin"])
+    assert res.exit_code == 0 and "插件已注册" in res.stdout
