@@ -40,6 +40,7 @@ STATUS_LABELS = {
     store.UNCHANGED: "未变化 unchanged",
     store.REPLACED: "已替换旧版本 replaced",
     store.LOADED_WITH_ERRORS: "已入库但有错误 loaded with errors",
+    store.NOT_REPORT: "不是年报 not a report",
     store.UNREADABLE: "无法读取 unreadable",
 }
 
@@ -103,7 +104,7 @@ def ingest(
     if summary.cross_year_findings:
         console.print(f"跨年度核对提示 (XY-1/XY-2): {summary.cross_year_findings} 条，见 xxgk findings")
     for problem in summary.problems:
-        tag = "[red]无法读取[/]" if problem.status == store.UNREADABLE else "[yellow]有错误[/]"
+        tag = {store.UNREADABLE: "[red]无法读取[/]", store.NOT_REPORT: "[red]不是年报[/]"}.get(problem.status, "[yellow]有错误[/]")
         console.print(f"{tag} {problem.source_path}: {problem.message}", highlight=False, soft_wrap=True)
     if summary.unreadable or (strict and summary.with_errors):
         raise typer.Exit(1)
@@ -129,7 +130,7 @@ def parse(
     try:
         result = parse_file(str(file))
     except (ReadError, OSError) as exc:
-        err_console.print(f"[red]无法读取[/] {file}: {exc}", highlight=False)
+        err_console.print(f"[red]无法读取[/] {file}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(_ordered_json(result.to_json()), ensure_ascii=False, indent=1))

@@ -25,6 +25,7 @@ from pipeline.model import ParseResult
 from pipeline.readers import MAX_BYTES, ReadError, supported_extensions
 from pipeline.store import (
     LOADED_WITH_ERRORS,
+    NOT_REPORT,
     STATUSES,
     UNREADABLE,
     ReportWriter,
@@ -34,7 +35,7 @@ from pipeline.store import (
     resolve_db,
 )
 
-PROBLEM_STATUSES = (LOADED_WITH_ERRORS, UNREADABLE)
+PROBLEM_STATUSES = (LOADED_WITH_ERRORS, NOT_REPORT, UNREADABLE)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ LOADED_WITH_ERRORS = "loaded_with_errors"
 REPLACED = "replaced"
 UNCHANGED = "unchanged"
 UNREADABLE = "unreadable"
-STATUSES = (LOADED, UNCHANGED, REPLACED, LOADED_WITH_ERRORS, UNREADABLE)
+NOT_REPORT = "not_report"  # read fine, but no annual-report tables in it: logged, not stored as a report
+STATUSES = (LOADED, UNCHANGED, REPLACED, LOADED_WITH_ERRORS, NOT_REPORT, UNREADABLE)
 
 # Rule ids of the soft cross-year checks (spec: "Validation rules", soft).
 RULE_CARRY = "XY-1"  # carried_over[Y] = carry_forward[Y-1]
@@ -355,6 +356,12 @@ class ReportWriter:
             if r is None:
                 log_row(item.source_path, item.sha256, UNREADABLE, item.message, None, item.seconds)
                 outcomes.append(WriteOutcome(item.source_path, UNREADABLE, item.message or ""))
+                continue
+            if r.meta.edition is None:
+                reason = next((f.message for f in r.findings if f.severity == "error"), "未找到年报表格")
+                msg = f"不是政府信息公开工作年度报告，未入库：{reason}"
+                log_row(item.source_path, r.sha256, NOT_REPORT, msg, None, item.seconds)
+                outcomes.append(WriteOutcome(item.source_path, NOT_REPORT, msg))
                 continue
             if r.sha256 in known:
                 rid = known[r.sha256]

@@ -137,7 +137,7 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
         "empty.txt": store.UNREADABLE,
         "junk.txt": store.UNREADABLE,
         "renamed_pdf.txt": store.UNREADABLE,
-        "not_a_report.html": store.LOADED_WITH_ERRORS,
+        "not_a_report.html": store.NOT_REPORT,
         "table3_cut.txt": store.LOADED_WITH_ERRORS,
         "gbk_no_charset.txt": store.LOADED,
         "huge.txt": store.UNREADABLE,

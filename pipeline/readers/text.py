@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 from pipeline.model import Cell, Document, Row
 from pipeline.normalize import clean_document_text
@@ -27,7 +28,10 @@ def decode(data: bytes) -> tuple[str, str]:
     if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
         # UTF-16 without BOM: ASCII and CJK text in UTF-16 has many zero bytes
         enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
-        return data.decode(enc, errors="replace"), enc
+        text = data.decode(enc, errors="replace")
+        if not _plausible_text(text):
+            raise ReadError("不是文本文件（含二进制内容）")
+        return text, enc
     if b"\x00" in head:
         raise ReadError("不是文本文件（含二进制内容）")
     try:
@@ -46,11 +50,26 @@ def decode(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
+_TEXTISH = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]")
+
+
+def _plausible_text(text: str) -> bool:
+    """Mostly Chinese, ASCII, CJK punctuation and white space, as a report's text is."""
+    sample = text[:5000]
+    return bool(sample) and len(_TEXTISH.findall(sample)) >= 0.8 * len(sample)
+
+
 def _looks_binary(text: str) -> bool:
+    """Decoded bytes that are not text: control characters, replacement characters or unassigned code points
+    (binary junk guessed as UTF-16 decodes to those)."""
     sample = text[:5000]
     if not sample:
         return False
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
+    bad = sum(
+        1
+        for ch in sample
+        if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or unicodedata.category(ch) in ("Cn", "Co", "Cs")
+    )
     return bad > len(sample) * 0.05
 
 
