@@ -39,7 +39,9 @@ class HandReport:
     fmt: str = "txt"
     cells: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)
-    findings: list[tuple[str, str, str, str]] = field(default_factory=list)  # (rule, severity, message, scope)
+    findings: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # (rule, severity, message, scope)
 
 
 def hand_reports() -> list[HandReport]:
@@ -73,7 +75,10 @@ def hand_reports() -> list[HandReport]:
                 "t4.review.pending": 1,
                 "t4.review.total": 3,
             },
-            sections={"一": "一、总体情况\n本机关认真贯彻落实。", "六": "六、其他需要报告的事项\n未收取信息处理费。"},
+            sections={
+                "一": "一、总体情况\n本机关认真贯彻落实。",
+                "六": "六、其他需要报告的事项\n未收取信息处理费。",
+            },
         ),
         HandReport(
             9,
@@ -102,7 +107,9 @@ def hand_reports() -> list[HandReport]:
                 "t4.review.corrected": 1,
                 "t4.review.total": 4,
             },
-            findings=[("XY-1", "warning", "甲市司法局 2022 年上年结转与 2021 年结转下年度不一致", "cross_year")],
+            findings=[
+                ("XY-1", "warning", "甲市司法局 2022 年上年结转与 2021 年结转下年度不一致", "cross_year")
+            ],
         ),
         HandReport(
             3,

@@ -1,0 +1,1 @@
+"""Shared pieces of the Streamlit dashboard (``app.py`` and ``pages/``): data access and UI helpers."""

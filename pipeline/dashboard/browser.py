@@ -1,0 +1,191 @@
+"""Drive the real dashboard in headless Chromium (Debian ``/usr/bin/chromium``): used by the browser test and the
+page benchmark.  Never calls ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# (url path, page title) — the same order as app.py's navigation. The default page (总览) lives at "/" only.
+PAGES = [
+    ("", "总览"),
+    ("publication", "主动公开（表二）"),
+    ("requests", "依申请公开（表三）"),
+    ("litigation", "复议诉讼（表四）"),
+    ("compare", "机关对比"),
+    ("explore", "数据浏览与导出"),
+    ("quality", "数据质量"),
+    ("about", "指标说明"),
+    ("report", "报告详情"),
+]
+
+# Marks the moment a script run finishes: the app root's data-test-script-state attribute.
+_WATCH_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__xxgkRuns = [];
+  new MutationObserver(() => {
+    window.__xxgkRuns.push([app.getAttribute('data-test-script-state'), performance.now()]);
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def shot_name(path: str) -> str:
+    return path or "overview"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(
+    db_path: str | os.PathLike[str], port: int | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Start ``streamlit run app.py`` against ``db_path`` on a free localhost port; yields the base URL."""
+    port = port or free_port()
+    env = {**os.environ, "XXGK_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit 未能启动（退出码 {proc.poll()}），见日志 {log}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()
+
+
+@contextlib.contextmanager
+def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
+    """A playwright browser context on Debian chromium, Chinese locale, downloads accepted."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN", accept_downloads=True
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+            browser.close()
+
+
+def wait_rendered(page: Any, title: str, timeout_ms: int = 30_000) -> None:
+    """Wait until the page's title is shown, the script run has finished and charts have drawn."""
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    wait_drawn(page, timeout_ms)
+
+
+def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
+    """Every plotly chart has its SVG and every dataframe its grid canvas."""
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        if not charts.nth(i).is_visible():
+            continue
+        charts.nth(i).locator(".main-svg").first.wait_for(timeout=timeout_ms)
+    frames = page.locator('[data-testid="stDataFrame"]')
+    for i in range(frames.count()):
+        if not frames.nth(i).is_visible():  # inside a collapsed expander: drawn only when opened
+            continue
+        frames.nth(i).locator('[data-testid="data-grid-canvas"]').first.wait_for(
+            state="attached", timeout=timeout_ms
+        )
+
+
+def watch_runs(page: Any) -> None:
+    page.evaluate(_WATCH_JS)
+
+
+def wait_rerun(page: Any, since_ms: float, timeout_ms: int = 30_000) -> float:
+    """Wait for a script run started after ``since_ms`` (page clock) to finish; returns its finish time."""
+    page.wait_for_function(
+        """(since) => (window.__xxgkRuns || []).some(([s, t]) => s === 'running' && t >= since)
+            && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'""",
+        arg=since_ms,
+        timeout=timeout_ms,
+    )
+    runs = page.evaluate("window.__xxgkRuns")
+    return max(t for s, t in runs if s != "running")
+
+
+def screenshot_full(page: Any, path: Path, width: int = 1440, max_height: int = 6000) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main container, so grow the viewport to fit."""
+    height = page.evaluate(
+        "Math.max(document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0, window.innerHeight)"
+    )
+    old = page.viewport_size
+    page.set_viewport_size({"width": width, "height": min(int(height), max_height)})
+    page.wait_for_timeout(300)  # let plotly re-layout to the new size
+    wait_drawn(page)
+    page.wait_for_timeout(200)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(old)
+
+
+def open_selectbox(page: Any, label: str, container: Any = None) -> Any:
+    """Open the selectbox labelled ``label``; returns the locator of its options."""
+    scope = container or page
+    box = scope.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    options = page.get_by_role("option")
+    for _ in range(20):  # a list left open makes the rest of the page inert: close it first
+        if not options.count():
+            break
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(100)
+    box.get_by_role("combobox").first.click()
+    for _ in range(20):  # with a value set, a click may only focus the box: ArrowDown opens the list
+        if options.count():
+            break
+        page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(100)
+    return options
+
+
+def choose_in_selectbox(page: Any, label: str, option: str, container: Any = None) -> None:
+    """Open the selectbox labelled ``label`` and click ``option``."""
+    open_selectbox(page, label, container).filter(has_text=option).first.click()

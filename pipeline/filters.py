@@ -1,0 +1,178 @@
+"""The dashboard's global filter: one value object that maps to the URL query string and to a SQL WHERE clause.
+
+The sidebar widgets are bound to the query string (``bind="query-params"``) under the names in :data:`PARAMS`,
+so a copied link reopens the same view.  :class:`Filters` is the single place that knows how a filter turns into
+SQL: every value is passed to DuckDB as a bound parameter (``$f_…``), never pasted into the query text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+Quality = Literal["all", "pass", "fail"]
+
+QUALITY_LABELS: dict[str, str] = {
+    "all": "全部报告",
+    "pass": "仅通过全部硬性校验的报告",
+    "fail": "仅未通过硬性校验的报告",
+}
+
+# Filters attribute → query-string parameter (also the Streamlit widget key; bound widgets use their key).
+PARAMS: dict[str, str] = {
+    "years": "year",
+    "province": "province",
+    "city": "city",
+    "county": "county",
+    "levels": "level",
+    "agency_types": "type",
+    "agencies": "agency",
+    "editions": "edition",
+    "quality": "quality",
+}
+
+# Human labels of the filters (sidebar and the "filters used" sheet of exports).
+LABELS: dict[str, str] = {
+    "years": "年度",
+    "province": "省份",
+    "city": "市（地区）",
+    "county": "区县",
+    "levels": "行政层级",
+    "agency_types": "机关类型",
+    "agencies": "机关",
+    "editions": "报告格式版本",
+    "quality": "数据质量",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The global selection. Empty tuples / None mean "no restriction"."""
+
+    years: tuple[int, ...] = ()
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    levels: tuple[str, ...] = ()
+    agency_types: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    editions: tuple[str, ...] = ()
+    quality: Quality = "all"
+
+    # -- construction ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Filters:
+        """Build from widget values keyed by :data:`PARAMS` names (``st.session_state`` or a plain dict)."""
+
+        def many(name: str) -> tuple[Any, ...]:
+            value = state.get(PARAMS[name])
+            if value is None or value == "":
+                return ()
+            if isinstance(value, str | int):
+                value = [value]
+            return tuple(value)
+
+        def one(name: str) -> str | None:
+            value = state.get(PARAMS[name])
+            return str(value) if value not in (None, "") else None
+
+        quality = state.get(PARAMS["quality"]) or "all"
+        return cls(
+            years=tuple(sorted({int(y) for y in many("years")})),
+            province=one("province"),
+            city=one("city"),
+            county=one("county"),
+            levels=tuple(str(v) for v in many("levels")),
+            agency_types=tuple(str(v) for v in many("agency_types")),
+            agencies=tuple(str(v) for v in many("agencies")),
+            editions=tuple(str(v) for v in many("editions")),
+            quality=quality if quality in QUALITY_LABELS else "all",
+        )
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | Iterable[str]]) -> Filters:
+        """Parse a query-string mapping (values a string or a list of repeated values)."""
+        state: dict[str, Any] = {}
+        for name, param in PARAMS.items():
+            if param not in query:
+                continue
+            raw = query[param]
+            values = [raw] if isinstance(raw, str) else list(raw)
+            values = [v for v in values if v != ""]
+            if name == "years":
+                values = [int(v) for v in values if str(v).isdigit()]
+            state[param] = values if _is_multi(name) else (values[-1] if values else None)
+        return cls.from_state(state)
+
+    # -- output ---------------------------------------------------------------------------------------------
+    def to_query(self) -> dict[str, list[str]]:
+        """The query-string form (only non-default filters), as repeated values."""
+        out: dict[str, list[str]] = {}
+        for name, param in PARAMS.items():
+            value = getattr(self, name)
+            if name == "quality":
+                if value != "all":
+                    out[param] = [value]
+            elif _is_multi(name):
+                if value:
+                    out[param] = [str(v) for v in value]
+            elif value is not None:
+                out[param] = [value]
+        return out
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, value) pairs in Chinese for the 'filters used' sheet and captions."""
+        rows = []
+        for name in PARAMS:
+            value = getattr(self, name)
+            if name == "quality":
+                text = QUALITY_LABELS[value]
+            elif _is_multi(name):
+                text = "、".join(str(v) for v in value) if value else "全部"
+            else:
+                text = value if value is not None else "全部"
+            rows.append((LABELS[name], text))
+        return rows
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """A hashable, order-stable key for caches."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def where(self, alias: str = "r", current_only: bool = True) -> tuple[str, dict[str, Any]]:
+        """SQL condition on the ``reports`` table (aliased ``alias``) and its bound parameters.
+
+        Restricted to current report versions unless ``current_only`` is false: replaced versions are history,
+        shown on 报告详情 only.
+        """
+        a = alias
+        clauses = [f"{a}.is_current" if current_only else "true"]
+        params: dict[str, Any] = {}
+        if self.years:
+            clauses.append(f"list_contains($f_years, {a}.year)")
+            params["f_years"] = list(self.years)
+        for name, column in (("province", "province"), ("city", "city"), ("county", "county")):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(f"{a}.{column} = $f_{name}")
+                params[f"f_{name}"] = value
+        for name, column in (
+            ("levels", "level"),
+            ("agency_types", "agency_type"),
+            ("agencies", "agency"),
+            ("editions", "edition"),
+        ):
+            value = getattr(self, name)
+            if value:
+                clauses.append(f"list_contains($f_{name}, {a}.{column})")
+                params[f"f_{name}"] = list(value)
+        if self.quality == "pass":
+            clauses.append(f"{a}.n_errors = 0")
+        elif self.quality == "fail":
+            clauses.append(f"{a}.n_errors > 0")
+        return " AND ".join(clauses), params
+
+
+def _is_multi(name: str) -> bool:
+    return name in ("years", "levels", "agency_types", "agencies", "editions")
