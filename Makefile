@@ -5,7 +5,7 @@ DB ?= data/xxgk.duckdb
 PORT ?= 8501
 export XXGK_DB ?= $(DB)
 
-.PHONY: run test install install-test db demo-db bench bench-scale accuracy lint clean
+.PHONY: run test install install-test db demo-data bench bench-scale accuracy lint clean
 
 # uv installs the locked versions into .venv/ (installed with pip if missing).
 install: .venv/.installed
@@ -42,10 +42,14 @@ lint: install
 
 bench: install-test
 	$(PY) bench/bench_pipeline.py
-	$(PY) bench/bench_pages.py
+	$(PY) bench/bench_pages.py --write docs/benchmarks.md
 
 bench-scale: install
 	$(PY) bench/bench_pipeline.py --scale
+
+# Regenerate the committed synthetic sample (data/reports/demo + manifest.csv) from its fixed seed.
+demo-data: install
+	$(PY) -m pipeline.generator --demo-sample --out data/reports
 
 accuracy: install
 	$(PY) bench/accuracy.py
