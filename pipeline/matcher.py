@@ -453,13 +453,11 @@ def _row_scores(ctx: tuple[str, str, str], template: tuple[TemplateRow, ...]) ->
     above, own, below = ctx
     own_key = label_key(own)
     combos = [label_key(c) for c in (above + own, own + below, above + own + below)] if own_key != label_key(above + own + below) else []
-    out = []
-    for t in template:
-        s_own = similarity(own_key, t.key)
-        if s_own < 0.5:
-            for c in combos:
-                s_own = max(s_own, similarity(c, t.key) * 0.9)
-        out.append(s_own)
+    out = [similarity(own_key, t.key) for t in template]
+    if combos and max(out) < 0.6:  # the line's own label does not settle it: read the wrapped label around it
+        for r, t in enumerate(template):
+            if out[r] < 0.5:
+                out[r] = max(out[r], *(similarity(c, t.key) * 0.9 for c in combos))
     return out
 
 

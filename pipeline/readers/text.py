@@ -65,9 +65,10 @@ def _looks_binary(text: str) -> bool:
     sample = text[:5000]
     if not sample:
         return False
+    rest = _TEXTISH.sub("", sample)  # Chinese, ASCII and punctuation are fine; look only at what remains
     bad = sum(
         1
-        for ch in sample
+        for ch in rest
         if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or unicodedata.category(ch) in ("Cn", "Co", "Cs")
     )
     return bad > len(sample) * 0.05
