@@ -1,6 +1,8 @@
 """报告详情: one report's three tables rebuilt in the official layout, raw source text on demand, findings beside
 the cells they concern, the six sections' text (plain text only) and earlier versions."""
 
+from pathlib import Path
+
 import polars as pl
 import streamlit as st
 
@@ -8,9 +10,29 @@ from pipeline.dashboard import ui
 from pipeline.dashboard.data import query
 from pipeline.dashboard.tables import official_table, suspect_keys
 from pipeline.metrics import REPORT_COLUMN_LABELS, STATUS_LABELS, TABLE_NAMES
+from pipeline.readers import ReadError
+from pipeline.readers.pdf import crop_cell_png
 from pipeline.registry import registry
 
 filters = ui.page_start("报告详情")
+
+
+def _cell_crop(table: str, facts: pl.DataFrame, source_path: str) -> None:
+    """Show a PDF cell in its page: the source file is read from disk (never rendered as HTML)."""
+    located = facts.filter(pl.col("key").str.starts_with(table + ".") & pl.col("page").is_not_null())
+    source = Path(source_path)
+    if located.is_empty() or not source.is_file():
+        return
+    labels = {k: registry()[k].label for k in located["key"]}
+    key = st.selectbox(f"在原件中查看{TABLE_NAMES[table]}的单元格", list(labels), format_func=labels.get,
+                       key=f"crop_{table}")  # fmt: skip
+    row = located.filter(pl.col("key") == key).row(0, named=True)
+    try:
+        png = crop_cell_png(source.read_bytes(), int(row["page"]), tuple(row["bbox"]))
+    except (ReadError, OSError) as exc:
+        st.text(f"无法显示原件位置：{exc}")
+        return
+    st.image(png, caption=f"{labels[key]} · 第 {row['page']} 页")
 if filters is None:
     st.stop()
 reg = registry()
@@ -114,6 +136,8 @@ else:
                         "key": "字段键",
                     },
                 )
+        if show_raw and r["format"] == "pdf":
+            _cell_crop(table, facts, r["source_path"])
     other = findings.filter(pl.col("keys").list.len() == 0)
     if not other.is_empty():
         st.subheader("其他校验发现")

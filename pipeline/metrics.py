@@ -693,7 +693,7 @@ def report_detail(con: duckdb.DuckDBPyConnection, report_id: int) -> dict[str, A
     row = report.row(0, named=True)
     facts = _run(
         con,
-        "SELECT key, CAST(value AS DOUBLE) AS value, raw, blank, status, loc, confidence FROM facts "
+        "SELECT key, CAST(value AS DOUBLE) AS value, raw, blank, status, loc, confidence, page, bbox FROM facts "
         "WHERE report_id = $rid",
         p,
     )
