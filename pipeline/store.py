@@ -498,7 +498,8 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection) -> int:
             SELECT r.report_id, r.agency, r.year, f.key, coalesce(f.value, 0) AS v
             FROM reports r JOIN facts f USING (report_id)
             WHERE r.is_current AND r.agency IS NOT NULL AND r.year IS NOT NULL
-              AND f.status IN ('ok', 'blank', 'null_marker')"""
+              AND f.status IN ('ok', 'blank', 'null_marker')
+              AND f.key IN (SELECT unnest(?::VARCHAR[]))"""  # only the cells the rules compare: bounded memory
         if carry:
             pairs = pa.table(
                 {
@@ -521,7 +522,7 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection) -> int:
                 FROM _xy_carry p
                 JOIN u c ON c.key = p.cur
                 JOIN u o ON o.key = p.prev AND o.agency = c.agency AND o.year = c.year - 1
-                WHERE c.v <> o.v""")
+                WHERE c.v <> o.v""", [[k for pair in carry for k in pair[:2]]])
             con.unregister("_xy_carry")
         if in_force:
             names = ("in_force", "issued", "repealed", "in_force_label", "issued_label", "repealed_label")
@@ -543,7 +544,7 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection) -> int:
                 JOIN u i ON i.report_id = c.report_id AND i.key = p.issued
                 JOIN u r ON r.report_id = c.report_id AND r.key = p.repealed
                 JOIN u o ON o.key = p.in_force AND o.agency = c.agency AND o.year = c.year - 1
-                WHERE c.v <> o.v + i.v - r.v""")
+                WHERE c.v <> o.v + i.v - r.v""", [[k for row in in_force for k in row[:3]]])
             con.unregister("_xy_in_force")
         n = con.execute("SELECT count(*) FROM findings WHERE scope = 'cross_year'").fetchall()[0][0]
         con.execute("COMMIT")
