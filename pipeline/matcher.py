@@ -58,6 +58,7 @@ class Line:
 _ENUM = re.compile(r"[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[.、．]")
 
 
+@lru_cache(maxsize=65536)
 def label_key(text: str) -> str:
     """The comparable core of a label: enumerators, punctuation and digits removed, CJK only."""
     return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text)))
@@ -84,9 +85,17 @@ def _split_cell(cell: Cell) -> tuple[str, list[str]]:
 _DIGIT_OR_MARKER = re.compile(r"[0-9０-９/／—－\-–无無×]")
 
 
+# after NFKC, a token that is a null marker without any digit or dash ("一", "空", "x", "\\"): a value, not a label
+_LONE_MARKER = re.compile(r"(?:^|\s)(?:一|空|x|\\)(?=\s|$)")
+
+
 def to_line(idx: int, row: Row) -> Line:
-    if len(row.cells) == 1 and row.table is None and not _DIGIT_OR_MARKER.search(row.cells[0].text):
-        return Line(idx, row, compact(row.cells[0].text), [], row.grid)  # prose or a label: no value can be in it
+    if row.table is None and not row.grid:
+        # free text without any digit or null marker (after NFKC, as value tokens are read): prose or a label
+        # split into cells, and no value can be in it — the common case, so it skips the per-cell work
+        text = unicodedata.normalize("NFKC", " ".join(c.text for c in row.cells))
+        if not _DIGIT_OR_MARKER.search(text) and not _LONE_MARKER.search(text):
+            return Line(idx, row, compact(text), [], False)
     cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells
     positional = row.table is not None or row.grid
     label_parts: list[str] = []
@@ -166,6 +175,7 @@ def _bigrams(s: str) -> frozenset[str]:
     return frozenset(s[i : i + 2] for i in range(len(s) - 1))
 
 
+@lru_cache(maxsize=131072)
 def similarity(text_key: str, official_key: str) -> float:
     """Dice coefficient of character bigrams (robust to spaced, split, typo'd and partly missing labels)."""
     a, b = _bigrams(text_key), _bigrams(official_key)
@@ -448,8 +458,19 @@ def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str
     return "".join(reversed(above)), own, "".join(below)
 
 
-def _row_scores(ctx: tuple[str, str, str], template: tuple[TemplateRow, ...]) -> list[float]:
-    """Score of a value line against every template row: its own label, or with the fragments around it."""
+@lru_cache(maxsize=16384)
+def _label_scores(key: str, layout: str) -> tuple[float, ...]:
+    """Similarity of one label key to every 表三 row of ``layout``, in template order."""
+    return tuple(similarity(key, t.key) for t in t3_template(layout))
+
+
+@lru_cache(maxsize=16384)
+def _row_scores(ctx: tuple[str, str, str], layout: str) -> tuple[float, ...]:
+    """Score of a value line against every 表三 row: its own label, or with the fragments around it.
+
+    Cached: the same labels recur in report after report, so scoring is a dictionary look-up once warm.
+    """
+    template = t3_template(layout)
     above, own, below = ctx
     own_key = label_key(own)
     combos = [label_key(c) for c in (above + own, own + below, above + own + below)] if own_key != label_key(above + own + below) else []
@@ -458,7 +479,7 @@ def _row_scores(ctx: tuple[str, str, str], template: tuple[TemplateRow, ...]) ->
         for r, t in enumerate(template):
             if out[r] < 0.5:
                 out[r] = max(out[r], *(similarity(c, t.key) * 0.9 for c in combos))
-    return out
+    return tuple(out)
 
 
 def align_rows(scores: list[list[float]], base: float = 0.05) -> list[int | None]:
@@ -532,7 +553,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
     scores: list[list[float]] = []
     extras: set[int] = set()
     for k, ctx in enumerate(contexts):
-        row_scores = _row_scores(ctx, template)
+        row_scores = _row_scores(ctx, layout)
         own = label_key(ctx[1])
         if len(own) >= 4 and max(row_scores) < 0.3:
             # a labelled row that is no template row: an agency's local addition (reported, not guessed into a key)
@@ -552,8 +573,9 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
             continue
         own = label_key(contexts[k][1])
         if len(own) >= 3:
-            best_r = max(range(len(template)), key=lambda t: similarity(own, template[t].key))
-            if best_r != r and similarity(own, template[best_r].key) >= 0.6 and similarity(own, template[r].key) < 0.3:
+            sims = _label_scores(own, layout)
+            best_r = max(range(len(template)), key=sims.__getitem__)
+            if best_r != r and sims[best_r] >= 0.6 and sims[r] < 0.3:
                 res.findings.append(
                     Finding(
                         "LAYOUT",
@@ -571,12 +593,10 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult)
     for k, ln in enumerate(value_lines):
         if k in extras or ln.idx in used or not ln.label:
             continue
-        own = label_key(ln.label)
-        ranked = sorted(range(len(template)), key=lambda t: -similarity(own, template[t].key))
+        sims = _label_scores(label_key(ln.label), layout)
+        ranked = sorted(range(len(template)), key=lambda t: -sims[t])
         best_r = ranked[0]
-        if best_r not in by_row and similarity(own, template[best_r].key) >= 0.6 and (
-            len(ranked) < 2 or similarity(own, template[ranked[1]].key) < similarity(own, template[best_r].key)
-        ):
+        if best_r not in by_row and sims[best_r] >= 0.6 and (len(ranked) < 2 or sims[ranked[1]] < sims[best_r]):
             by_row[best_r] = ln
             used.add(ln.idx)
     n_cols = len(T3_COLUMNS_ORDER)

@@ -123,7 +123,7 @@ def sections(doc: Document) -> dict[str, str]:
     out = {}
     for n, (i, numeral) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(doc.rows)
-        body = "\n".join(r.text for r in doc.rows[i:end] if r.text.strip())
+        body = "\n".join(t for t in (r.text for r in doc.rows[i:end]) if t.strip())
         out[numeral] = body.strip()
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 # Characters that only occur in traditional text in these reports; one hit is enough to convert.
 _TRADITIONAL_HINTS = frozenset("開請數總報處與經關機務資訊條項規權據貳參陸區縣鎮廳萬計發廢現許罰強費複議訟結轉設審護內過執檔詢擁證國")
@@ -49,6 +49,7 @@ def clean_document_text(text: str) -> str:
     return strip_pinyin_spam(to_simplified(text))
 
 
+@lru_cache(maxsize=32768)
 def compact(text: str) -> str:
     """NFKC and all whitespace deleted: the form labels and markers are compared in."""
     return _WS.sub("", unicodedata.normalize("NFKC", text))
@@ -69,6 +70,7 @@ _NUM = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def is_value_token(token: str) -> bool:
     """A token that is a cell value (a number, possibly signed or with a unit, or a null marker)."""
     if token.isascii() and token.isdigit():

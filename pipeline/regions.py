@@ -8,7 +8,7 @@ first, and each further name must be a child of the one before (淮安市 → �
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +68,10 @@ def _max_len() -> int:
     return max(len(k) for k in _index())
 
 
-def _prefix_matches(text: str) -> list[tuple[str, tuple[_Node, ...]]]:
+@lru_cache(maxsize=8192)
+def _prefix_matches(text: str) -> tuple[tuple[str, tuple[_Node, ...]], ...]:
     idx = _index()
-    return [(text[:n], idx[text[:n]]) for n in range(min(len(text), _max_len()), 1, -1) if text[:n] in idx]
+    return tuple((text[:n], idx[text[:n]]) for n in range(min(len(text), _max_len()), 1, -1) if text[:n] in idx)
 
 
 def _is_within(child: _Node, parent: _Node) -> bool:

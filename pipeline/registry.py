@@ -70,6 +70,15 @@ class Registry:
     def __init__(self, fields: tuple[Field, ...]) -> None:
         self.fields = fields
         self.by_key: dict[str, Field] = {f.key: f for f in fields}
+        # selections are asked for once per report and never change: memoised, handed out as fresh lists
+        self._memo: dict[tuple[str, ...], tuple] = {}
+
+    def _memoised(self, name: str, args: tuple, build) -> tuple:
+        key = (name, *map(str, args))
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = tuple(build())
+        return hit
 
     def __getitem__(self, key: str) -> Field:
         return self.by_key[key]
@@ -81,18 +90,28 @@ class Registry:
         return [f.key for f in self.select(edition, table)]
 
     def select(self, edition: str | None = None, table: str | None = None) -> list[Field]:
-        return [
-            f
-            for f in self.fields
-            if (edition is None or edition in f.editions) and (table is None or f.table == table)
-        ]
+        return list(
+            self._memoised(
+                "select",
+                (edition, table),
+                lambda: (
+                    f
+                    for f in self.fields
+                    if (edition is None or edition in f.editions) and (table is None or f.table == table)
+                ),
+            )
+        )
 
     def rows(self, table: str, edition: str | None = None) -> list[tuple[str, str, str]]:
         """Distinct (row_key, row_label, block) of a table in template order."""
-        seen: dict[str, tuple[str, str, str]] = {}
-        for f in self.select(edition, table):
-            seen.setdefault(f.row_key, (f.row_key, f.row_label, f.block))
-        return list(seen.values())
+
+        def build() -> list[tuple[str, str, str]]:
+            seen: dict[str, tuple[str, str, str]] = {}
+            for f in self.select(edition, table):
+                seen.setdefault(f.row_key, (f.row_key, f.row_label, f.block))
+            return list(seen.values())
+
+        return list(self._memoised("rows", (table, edition), build))
 
     def columns(self, table: str, edition: str | None = None) -> list[tuple[str, str]]:
         """Distinct (col_key, col_label) of a table in template order."""
@@ -111,11 +130,13 @@ class Registry:
         instead of the three ``t3.other_*`` sub-rows.
         """
         t3_layout = t3_layout or edition
-        out = []
-        for f in self.fields:
-            if (t3_layout if f.table == "t3" else edition) in f.editions:
-                out.append(f.key)
-        return out
+        return list(
+            self._memoised(
+                "layout_keys",
+                (edition, t3_layout),
+                lambda: (f.key for f in self.fields if (t3_layout if f.table == "t3" else edition) in f.editions),
+            )
+        )
 
 
 @cache

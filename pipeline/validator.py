@@ -11,6 +11,7 @@ the finding names that cell as the suspect.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 
 from pipeline.model import Fact, Finding
 from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, T4_GROUPS_ORDER, registry
@@ -33,8 +34,9 @@ def _fmt(v: int | Decimal) -> str:
     return str(v)
 
 
-def t3_outcome_rows(t3_layout: str) -> list[str]:
-    return [rk for rk, _label, _block in registry().rows("t3", t3_layout) if rk not in FLOW_ROWS]
+@cache
+def t3_outcome_rows(t3_layout: str) -> tuple[str, ...]:
+    return tuple(rk for rk, _label, _block in registry().rows("t3", t3_layout) if rk not in FLOW_ROWS)
 
 
 def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None) -> list[Finding]:
