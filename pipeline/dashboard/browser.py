@@ -38,14 +38,24 @@ PAGES = [
     ("report", "报告详情"),
 ]
 
-# Marks the moment a script run finishes: the app root's data-test-script-state attribute.
+# Marks the moment a script run finishes: the app root's data-test-script-state attribute.  Mutation records are
+# delivered in batches, so a run that starts and ends before the observer is called leaves only 'notRunning' on
+# the element: the records' old values keep the 'running' state that was set in between.
 _WATCH_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__xxgkRuns = [];
-  new MutationObserver(() => {
-    window.__xxgkRuns.push([app.getAttribute('data-test-script-state'), performance.now()]);
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver((records) => {
+    const now = performance.now();
+    for (const r of records) {
+      if (r.oldValue === 'running') window.__xxgkRuns.push(['running', now]);
+      window.__xxgkRuns.push([app.getAttribute('data-test-script-state'), now]);
+    }
+  }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
 }"""
+
+# True once no visible element is a skeleton (the placeholder shown while an element's code loads).
+_NO_SKELETON_JS = """() => !Array.from(document.querySelectorAll('[data-testid="stSkeleton"]'))
+    .some((el) => el.offsetParent !== null)"""
 
 
 def shot_name(path: str) -> str:
@@ -121,7 +131,13 @@ def wait_rendered(page: Any, title: str, timeout_ms: int = 30_000) -> None:
 
 
 def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
-    """Every plotly chart has its SVG and every dataframe its grid canvas."""
+    """No element is still a loading placeholder, every plotly chart has its SVG and every dataframe its grid.
+
+    Streamlit loads the code of charts, dataframes and some widgets on first use and shows a skeleton in their
+    place meanwhile: until the skeletons are gone, ``stPlotlyChart`` elements do not exist yet, so counting the
+    charts before that would miss them.
+    """
+    page.wait_for_function(_NO_SKELETON_JS, timeout=timeout_ms)
     charts = page.locator('[data-testid="stPlotlyChart"]')
     for i in range(charts.count()):
         if not charts.nth(i).is_visible():
