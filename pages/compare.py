@@ -1,12 +1,48 @@
 """机关对比: 2–10 agencies side by side over time, and rankings within a peer group (small-number guard)."""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from pipeline.dashboard import ui
 from pipeline.dashboard.data import query
 from pipeline.metrics import catalogue, metric
+
+
+@ui.figure_cache
+def series_figure(series: pl.DataFrame, title: str, is_rate: bool) -> go.Figure:
+    """One line per chosen agency over the years."""
+    fig = px.line(
+        ui.inert_column(series, "agency").sort("year"),
+        x="year",
+        y="value",
+        color="agency",
+        markers=True,
+        title=title,
+        labels={"agency": "机关", "value": ""},
+    )
+    fig.update_xaxes(dtick=1)
+    return ui.style(fig, height=420, percent_axis=is_rate)
+
+
+@ui.figure_cache
+def peer_figure(plot: pl.DataFrame, title: str, guarded: str, is_rate: bool) -> go.Figure:
+    """The peer group's values as bars; rates under the small-number guard in grey."""
+    fig = px.bar(
+        ui.inert_column(plot, "agency").sort("value"),
+        x="value",
+        y="agency",
+        orientation="h",
+        color="说明",
+        title=title,
+        color_discrete_map={"参与排名": "#1f77b4", guarded: "#c8c8c8"},
+        labels={"agency": "", "value": ""},
+    )
+    if is_rate:
+        fig.update_xaxes(tickformat=".0%")
+    return ui.style(fig, height=max(300, 26 * plot.height + 120))
+
 
 filters = ui.page_start("机关对比")
 if filters is None:
@@ -42,18 +78,7 @@ else:
     if series.filter(pl.col("value").is_not_null()).is_empty():
         st.info("所选机关在所选范围内没有该指标的数值。")
     else:
-        shown = ui.inert_column(series, "agency")
-        fig = px.line(
-            shown.sort("year"),
-            x="year",
-            y="value",
-            color="agency",
-            markers=True,
-            title=m.name,
-            labels={"agency": "机关", "value": ""},
-        )
-        fig.update_xaxes(dtick=1)
-        ui.chart(ui.style(fig, height=420, percent_axis=m.is_rate))
+        ui.chart(series_figure(series, m.name, m.is_rate))
         cols = {"agency": "机关", "year": "年度", "value": "数值", "numerator": "分子", "denominator": "分母"}
         ui.table(
             series.select(list(cols)).rename(cols),
@@ -103,21 +128,9 @@ group = group.with_columns(
     .otherwise(pl.lit(f"分母不足 {min_n}，不排名"))
     .alias("说明")
 )
-plot = ui.inert_column(group.filter(pl.col("value").is_not_null()), "agency")
+plot = group.filter(pl.col("value").is_not_null())
 if not plot.is_empty():
-    fig = px.bar(
-        plot.sort("value"),
-        x="value",
-        y="agency",
-        orientation="h",
-        color="说明",
-        title=f"{peer} · {rank_year} 年 · {m.name}",
-        color_discrete_map={"参与排名": "#1f77b4", f"分母不足 {min_n}，不排名": "#c8c8c8"},
-        labels={"agency": "", "value": ""},
-    )
-    if m.is_rate:
-        fig.update_xaxes(tickformat=".0%")
-    ui.chart(ui.style(fig, height=max(300, 26 * plot.height + 120)))
+    ui.chart(peer_figure(plot, f"{peer} · {rank_year} 年 · {m.name}", f"分母不足 {min_n}，不排名", m.is_rate))
 cols = {
     "rank": "排名",
     "agency": "机关",

@@ -1,12 +1,47 @@
 """总览: agencies, reports, years, missing reports and headline totals and rates with year-over-year change."""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from pipeline.dashboard import ui
 from pipeline.dashboard.data import query
 from pipeline.metrics import metric
+
+
+@ui.figure_cache
+def headline_figure(headline: pl.DataFrame, prefix: str) -> go.Figure:
+    """The headline counts (``count.``) or rates (``rate.``) by year, one line per metric."""
+    df = headline.filter(pl.col("metric").str.starts_with(prefix)).with_columns(
+        pl.col("metric")
+        .replace_strict({k: metric(k).name for k in headline["metric"].unique()})
+        .alias("指标")
+    )
+    title = "申请与复议数量（件）" if prefix == "count." else "公开率与纠错率"
+    fig = px.line(df.sort("year"), x="year", y="value", color="指标", markers=True, title=title)
+    fig.update_xaxes(dtick=1)
+    if prefix == "count.":
+        fig.update_yaxes(rangemode="tozero")
+    return ui.style(fig, percent_axis=prefix == "rate.")
+
+
+@ui.figure_cache
+def coverage_figure(matrix: pl.DataFrame) -> go.Figure:
+    by_year = matrix.group_by("year", "status").len().sort("year")
+    fig = px.bar(
+        by_year,
+        x="year",
+        y="len",
+        color="status",
+        title="各年度报告状态（份）",
+        category_orders={"status": ["通过", "有警告", "有错误", "缺报"]},
+        color_discrete_map={"通过": "#2e7d32", "有警告": "#f9a825", "有错误": "#c62828", "缺报": "#9e9e9e"},
+        labels={"len": "份数", "status": "状态"},
+    )
+    fig.update_xaxes(dtick=1)
+    return ui.style(fig, height=320)
+
 
 filters = ui.page_start("总览")
 if filters is None:
@@ -56,67 +91,44 @@ if years:
     ui.rate_caption(metric("rate.disclosure"))
     ui.rate_caption(metric("rate.correction.review"))
 
-    left, right = st.columns(2)
-    counts_df = headline.filter(pl.col("metric").str.starts_with("count.")).with_columns(
-        pl.col("metric")
-        .replace_strict({k: metric(k).name for k in headline["metric"].unique()})
-        .alias("指标")
+    table_tab, counts_tab, rates_tab = ui.lazy_tabs(
+        ["逐年数值与同比（表，含分母）", "申请与复议数量（图）", "公开率与纠错率（图）"], key="ov_trend"
     )
-    fig = px.line(
-        counts_df.sort("year"), x="year", y="value", color="指标", markers=True, title="申请与复议数量（件）"
-    )
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_xaxes(dtick=1)
-    left.plotly_chart(ui.style(fig), width="stretch")
-    rates_df = headline.filter(pl.col("metric").str.starts_with("rate.")).with_columns(
-        pl.col("metric")
-        .replace_strict({k: metric(k).name for k in headline["metric"].unique()})
-        .alias("指标")
-    )
-    fig = px.line(
-        rates_df.sort("year"), x="year", y="value", color="指标", markers=True, title="公开率与纠错率"
-    )
-    fig.update_xaxes(dtick=1)
-    right.plotly_chart(ui.style(fig, percent_axis=True), width="stretch")
-
-    with st.expander("逐年数值与同比（含分母）"):
-        ui.table(
-            headline.with_columns(
-                pl.col("metric").replace_strict({k: metric(k).name for k in headline["metric"].unique()})
-            ),
-            {
-                "year": "年度",
-                "metric": "指标",
-                "value": "数值",
-                "numerator": "分子",
-                "denominator": "分母",
-                "n_reports": "计入报告数",
-                "prev_value": "上年数值",
-                "change": "同比变化",
-                "change_pct": "同比变化率",
-            },
-        )
+    if table_tab.open:
+        with table_tab:
+            ui.table(
+                headline.with_columns(
+                    pl.col("metric").replace_strict({k: metric(k).name for k in headline["metric"].unique()})
+                ),
+                {
+                    "year": "年度",
+                    "metric": "指标",
+                    "value": "数值",
+                    "numerator": "分子",
+                    "denominator": "分母",
+                    "n_reports": "计入报告数",
+                    "prev_value": "上年数值",
+                    "change": "同比变化",
+                    "change_pct": "同比变化率",
+                },
+            )
+    if counts_tab.open:
+        counts_tab.plotly_chart(headline_figure(headline, "count."), width="stretch")
+    if rates_tab.open:
+        rates_tab.plotly_chart(headline_figure(headline, "rate."), width="stretch")
 
 st.subheader("报告覆盖：机关 × 年度")
 matrix = query("coverage_matrix", filters)
-by_year = matrix.group_by("year", "status").len().sort("year")
-fig = px.bar(
-    by_year,
-    x="year",
-    y="len",
-    color="status",
-    title="各年度报告状态（份）",
-    category_orders={"status": ["通过", "有警告", "有错误", "缺报"]},
-    color_discrete_map={"通过": "#2e7d32", "有警告": "#f9a825", "有错误": "#c62828", "缺报": "#9e9e9e"},
-    labels={"len": "份数", "status": "状态"},
-)
-fig.update_xaxes(dtick=1)
-ui.chart(ui.style(fig, height=320))
-only_missing = st.toggle("只看有缺报的机关", key="ov_missing", bind=ui.BIND)
-grid = matrix.pivot(on="year", index="agency", values="status", sort_columns=True)
-if only_missing:
-    grid = grid.filter(pl.any_horizontal(pl.exclude("agency") == "缺报"))
-ui.table(grid.rename({"agency": "机关"}), height=360)
+grid_tab, chart_tab = ui.lazy_tabs(["机关 × 年度矩阵（表）", "各年度状态汇总（图）"], key="ov_coverage")
+if grid_tab.open:
+    with grid_tab:
+        only_missing = st.toggle("只看有缺报的机关", key="ov_missing", bind=ui.BIND)
+        grid = matrix.pivot(on="year", index="agency", values="status", sort_columns=True)
+        if only_missing:
+            grid = grid.filter(pl.any_horizontal(pl.exclude("agency") == "缺报"))
+        ui.table(grid.rename({"agency": "机关"}), height=360)
+if chart_tab.open:
+    chart_tab.plotly_chart(coverage_figure(matrix), width="stretch")
 st.caption(
     "缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中出现的全部年度）。"
 )

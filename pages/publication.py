@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -10,6 +11,62 @@ from pipeline.dashboard import ui
 from pipeline.dashboard.data import query
 from pipeline.metrics import metric
 from pipeline.registry import EDITIONS, registry
+
+
+@ui.figure_cache
+def volumes_figure(counts: pl.DataFrame, edition: str) -> go.Figure:
+    """表二 counts of one edition by year: one small panel per 事项, one bar per 栏目."""
+    fields = registry().select(edition, "t2")
+    fig = px.bar(
+        counts.sort("year"),
+        x="year",
+        y="value",
+        color="栏目",
+        facet_col="事项",
+        facet_col_wrap=3,
+        barmode="group",
+        title=f"表二各项数量（{edition} 年版，件）",
+        labels={"value": "件"},
+        category_orders={
+            "事项": list(dict.fromkeys(f.row_label for f in fields)),
+            "栏目": list(dict.fromkeys(f.col_label_for(edition) for f in fields)),
+        },
+    )
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_yaxes(matches=None, showticklabels=True)
+    fig.update_xaxes(dtick=1)
+    n_rows = (counts["事项"].n_unique() + 2) // 3
+    return ui.style(fig, height=260 * max(n_rows, 1) + 60)
+
+
+@ui.figure_cache
+def amounts_figure(amounts: pl.DataFrame) -> go.Figure:
+    fig = px.bar(
+        amounts.sort("year"),
+        x="year",
+        y="value",
+        color="事项",
+        barmode="group",
+        title="金额（万元）",
+        labels={"value": "万元"},
+    )
+    fig.update_xaxes(dtick=1)
+    return ui.style(fig, height=300)
+
+
+@ui.figure_cache
+def ranking_figure(df: pl.DataFrame, label: str, title: str, unit: str) -> go.Figure:
+    """Horizontal bars of ``value`` per ``label`` (agency or agency type; names made inert for plotly)."""
+    fig = px.bar(
+        ui.inert_column(df, label).sort("value"),
+        x="value",
+        y=label,
+        orientation="h",
+        title=title,
+        labels={"value": unit, label: ""},
+    )
+    return ui.style(fig, height=480)
+
 
 filters = ui.page_start("主动公开（表二）")
 if filters is None:
@@ -55,50 +112,25 @@ by_year = by_year.with_columns(
 counts = by_year.filter(pl.col("单位") == "件")
 amounts = by_year.filter(pl.col("单位") != "件")
 
-fig = px.bar(
-    counts.sort("year"),
-    x="year",
-    y="value",
-    color="栏目",
-    facet_col="事项",
-    facet_col_wrap=3,
-    barmode="group",
-    title=f"表二各项数量（{edition} 年版，件）",
-    labels={"value": "件"},
-    category_orders={
-        "事项": list(dict.fromkeys(f.row_label for f in fields.values())),
-        "栏目": list(dict.fromkeys(f.col_label_for(edition) for f in fields.values())),
-    },
-)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-fig.update_yaxes(matches=None, showticklabels=True)
-fig.update_xaxes(dtick=1)
-n_rows = (counts["事项"].n_unique() + 2) // 3
-ui.chart(ui.style(fig, height=260 * max(n_rows, 1) + 60))
-if not amounts.is_empty():
-    fig = px.bar(
-        amounts.sort("year"),
-        x="year",
-        y="value",
-        color="事项",
-        barmode="group",
-        title="金额（万元）",
-        labels={"value": "万元"},
-    )
-    fig.update_xaxes(dtick=1)
-    ui.chart(ui.style(fig, height=300))
-
-table = by_year.select(
-    pl.col("year").alias("年度"),
-    "事项",
-    "栏目",
-    pl.col("value").alias("合计"),
-    pl.col("n_reports").alias("有数值的报告数"),
-    "单位",
-).sort("年度", "事项")
-with st.expander("逐年合计（表）"):
-    ui.table(table)
-    ui.null_legend()
+labels = ["各项数量（件）", *(["金额（万元）"] if not amounts.is_empty() else []), "逐年合计（表）"]
+tabs = dict(zip(labels, ui.lazy_tabs(labels, key="t2_view"), strict=True))
+if tabs["各项数量（件）"].open:
+    tabs["各项数量（件）"].plotly_chart(volumes_figure(counts, edition), width="stretch")
+if "金额（万元）" in tabs and tabs["金额（万元）"].open:
+    tabs["金额（万元）"].plotly_chart(amounts_figure(amounts), width="stretch")
+if tabs["逐年合计（表）"].open:
+    with tabs["逐年合计（表）"]:
+        ui.table(
+            by_year.select(
+                pl.col("year").alias("年度"),
+                "事项",
+                "栏目",
+                pl.col("value").alias("合计"),
+                pl.col("n_reports").alias("有数值的报告数"),
+                "单位",
+            ).sort("年度", "事项")
+        )
+        ui.null_legend()
 
 st.subheader("机关排名与机关类型")
 field_key = ui.synced(
@@ -110,33 +142,20 @@ field_key = ui.synced(
     format_func=lambda k: f"{fields[k].row_label} / {fields[k].col_label_for(edition)}",
 )
 m = metric(field_key)
-left, right = st.columns(2)
-top = query("top_agencies", ed_filters, field_key, 15)
-if top.is_empty():
-    left.info("所选指标没有数值。")
-else:
-    top = ui.inert_column(top, "agency")
-    fig = px.bar(
-        top.sort("value"),
-        x="value",
-        y="agency",
-        orientation="h",
-        title="前 15 个机关（所选年度合计）",
-        labels={"value": fields[field_key].unit or "件", "agency": ""},
-    )
-    left.plotly_chart(ui.style(fig, height=480), width="stretch")
-types = query("by_agency_type", ed_filters, [field_key]).filter(pl.col("value").is_not_null())
-if types.is_empty():
-    right.info("所选指标没有数值。")
-else:
-    types = ui.inert_column(types, "agency_type")
-    fig = px.bar(
-        types.sort("value"),
-        x="value",
-        y="agency_type",
-        orientation="h",
-        title="按机关类型合计",
-        labels={"value": fields[field_key].unit or "件", "agency_type": ""},
-    )
-    right.plotly_chart(ui.style(fig, height=480), width="stretch")
+unit = fields[field_key].unit or "件"
+top_tab, types_tab = ui.lazy_tabs(["前 15 个机关", "按机关类型"], key="t2_rank")
+if top_tab.open:
+    top = query("top_agencies", ed_filters, field_key, 15)
+    if top.is_empty():
+        top_tab.info("所选指标没有数值。")
+    else:
+        top_tab.plotly_chart(
+            ranking_figure(top, "agency", "前 15 个机关（所选年度合计）", unit), width="stretch"
+        )
+if types_tab.open:
+    types = query("by_agency_type", ed_filters, [field_key]).filter(pl.col("value").is_not_null())
+    if types.is_empty():
+        types_tab.info("所选指标没有数值。")
+    else:
+        types_tab.plotly_chart(ranking_figure(types, "agency_type", "按机关类型合计", unit), width="stretch")
 ui.rate_caption(m)

@@ -1,11 +1,27 @@
 """数据质量: findings by rule, an agency × year status matrix, cross-year checks, files that failed to load."""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from pipeline.dashboard import ui
 from pipeline.dashboard.data import query
+
+
+@ui.figure_cache
+def rules_figure(rules: pl.DataFrame) -> go.Figure:
+    fig = px.bar(
+        rules,
+        x="rule",
+        y="n_findings",
+        color="severity",
+        title="各规则的发现数",
+        color_discrete_map={"错误": "#c62828", "警告": "#f9a825", "提示": "#1565c0"},
+        labels={"rule": "规则", "n_findings": "条数", "severity": "级别"},
+    )
+    return ui.style(fig, height=320)
+
 
 filters = ui.page_start("数据质量")
 if filters is None:
@@ -23,26 +39,21 @@ else:
         pl.col("severity").replace_strict(SEVERITY, default=pl.col("severity")),
         pl.col("scope").replace_strict(SCOPE, default=pl.col("scope")),
     )
-    fig = px.bar(
-        rules,
-        x="rule",
-        y="n_findings",
-        color="severity",
-        title="各规则的发现数",
-        color_discrete_map={"错误": "#c62828", "警告": "#f9a825", "提示": "#1565c0"},
-        labels={"rule": "规则", "n_findings": "条数", "severity": "级别"},
-    )
-    ui.chart(ui.style(fig, height=320))
-    ui.table(
-        rules,
-        {
-            "rule": "规则",
-            "severity": "级别",
-            "scope": "范围",
-            "n_findings": "发现条数",
-            "n_reports": "涉及报告数",
-        },
-    )
+    table_tab, chart_tab = ui.lazy_tabs(["各规则发现数（表）", "柱状图"], key="q_rules")
+    if table_tab.open:
+        with table_tab:
+            ui.table(
+                rules,
+                {
+                    "rule": "规则",
+                    "severity": "级别",
+                    "scope": "范围",
+                    "n_findings": "发现条数",
+                    "n_reports": "涉及报告数",
+                },
+            )
+    if chart_tab.open:
+        chart_tab.plotly_chart(rules_figure(rules), width="stretch")
 st.caption(
     "硬性规则（T3-1、T3-2、T3-3、T4-1 等）由模板的算术关系推出，不通过即为错误；跨年度核对（XY-*）只作警告。详见「指标说明」。"
 )

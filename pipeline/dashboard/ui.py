@@ -7,7 +7,8 @@ dataframe cells / widget options, never through markdown or HTML; in plotly figu
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 import plotly.graph_objects as go
 import polars as pl
@@ -17,6 +18,7 @@ from pipeline.dashboard.data import DatabaseUnavailable, db_path, db_version, qu
 from pipeline.filters import LABELS, PARAMS, QUALITY_LABELS, Filters
 from pipeline.metrics import Metric
 
+P = ParamSpec("P")
 BIND = "query-params"
 NULL_PLACEHOLDER = "（空）"
 FONT_FAMILY = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -270,6 +272,27 @@ def style(fig: go.Figure, height: int = 380, percent_axis: bool = False) -> go.F
     if percent_axis:
         fig.update_yaxes(tickformat=".0%")
     return fig
+
+
+def figure_cache(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
+    """Cache a page's figure builder on its arguments (``st.cache_resource``: kept in memory, never pickled).
+
+    Builders take the query results they draw (polars frames are hashed by value) and return the styled figure,
+    so a figure is rebuilt exactly when its data changes (other filters, a new database version) and a rerun
+    with the same data only serialises it.  Building a plotly express figure costs 50–200 ms of server time;
+    the cached figure is shared by every session and must not be modified after it is returned.
+    """
+    return st.cache_resource(max_entries=256, show_spinner=False)(build)
+
+
+def lazy_tabs(labels: list[str], key: str) -> list[Any]:
+    """Tabs of which only the open one is computed and drawn; the open tab is in the URL (``?key=label``).
+
+    A plotly chart costs the browser 0.1–0.3 s to draw (and again after every filter change), so alternative views
+    of the same numbers (chart / table, bars / treemap) sit in tabs: every view stays one click away and linkable,
+    and a page draws only the charts that are shown.  Callers draw a panel only ``if tab.open``.
+    """
+    return list(st.tabs(labels, key=key, bind=BIND, on_change="rerun"))
 
 
 def chart(fig: go.Figure, key: str | None = None) -> None:
