@@ -58,7 +58,7 @@ class Line:
 _ENUM = re.compile(r"[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[.、．]")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def label_key(text: str) -> str:
     """The comparable core of a label: enumerators, punctuation and digits removed, CJK only."""
     return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text)))
@@ -168,14 +168,14 @@ def align_slots(line: Line, n: int, reference: list[float] | None = None) -> lis
 # Label similarity
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _bigrams(s: str) -> frozenset[str]:
     if len(s) < 2:
         return frozenset({s}) if s else frozenset()
     return frozenset(s[i : i + 2] for i in range(len(s) - 1))
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=32768)
 def similarity(text_key: str, official_key: str) -> float:
     """Dice coefficient of character bigrams (robust to spaced, split, typo'd and partly missing labels)."""
     a, b = _bigrams(text_key), _bigrams(official_key)
@@ -458,13 +458,13 @@ def _context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str
     return "".join(reversed(above)), own, "".join(below)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _label_scores(key: str, layout: str) -> tuple[float, ...]:
     """Similarity of one label key to every 表三 row of ``layout``, in template order."""
     return tuple(similarity(key, t.key) for t in t3_template(layout))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _row_scores(ctx: tuple[str, str, str], layout: str) -> tuple[float, ...]:
     """Score of a value line against every 表三 row: its own label, or with the fragments around it.
 

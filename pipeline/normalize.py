@@ -49,7 +49,7 @@ def clean_document_text(text: str) -> str:
     return strip_pinyin_spam(to_simplified(text))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=8192)
 def compact(text: str) -> str:
     """NFKC and all whitespace deleted: the form labels and markers are compared in."""
     return _WS.sub("", unicodedata.normalize("NFKC", text))
@@ -70,7 +70,7 @@ _NUM = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def is_value_token(token: str) -> bool:
     """A token that is a cell value (a number, possibly signed or with a unit, or a null marker)."""
     if token.isascii() and token.isdigit():

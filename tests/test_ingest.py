@@ -97,6 +97,8 @@ def test_changed_report_replaces_previous_version(corpus: Path, tmp_path: Path) 
     values = q(db, "SELECT r.is_current, f.value FROM facts f JOIN reports r USING (report_id)"
                    " WHERE f.key = 't2.normative_docs.in_force' ORDER BY r.report_id")  # fmt: skip
     assert values == [(False, Decimal(10)), (True, Decimal(11))]
+    # facts carry no primary key (schema v2): one row per (report, key) holds by construction — check it
+    assert q(db, "SELECT count(*) FROM (SELECT report_id, key FROM facts GROUP BY ALL HAVING count(*) > 1)") == [(0,)]
 
 
 def test_manifest_overrides_metadata(corpus: Path, tmp_path: Path) -> None:

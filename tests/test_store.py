@@ -92,11 +92,26 @@ def test_resolve_db_prefers_flag_then_env(monkeypatch: pytest.MonkeyPatch) -> No
 def test_migrate_is_versioned_and_idempotent(db: Path) -> None:
     con = duckdb.connect(str(db))
     assert store.schema_version(con) == 0
-    assert store.migrate(con) == 1
-    assert store.migrate(con) == 1
-    assert con.execute("SELECT count(*) FROM schema_version").fetchall() == [(1,)]
+    assert store.migrate(con) == 2
+    assert store.migrate(con) == 2
+    assert con.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"reports", "facts", "findings", "sections", "ingest_log", "schema_version"} <= tables
+    con.close()
+
+
+def test_migration_2_keeps_the_facts_of_a_version_1_database(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    con.execute(store._schema_v1())
+    con.execute("INSERT INTO schema_version (version) VALUES (1)")
+    con.execute("INSERT INTO facts (report_id, key, value, raw, blank, status, bbox) VALUES"
+                " (1, 't3.granted.total', 5, '5', false, 'ok', [1.0, 2.0, 3.0, 4.0]),"
+                " (1, 't4.review.upheld', NULL, '', true, 'blank', NULL)")  # fmt: skip
+    assert store.migrate(con) == 2
+    assert con.execute("SELECT report_id, key, value, raw, blank, status, bbox FROM facts ORDER BY key").fetchall() == [
+        (1, "t3.granted.total", Decimal(5), "5", False, "ok", [1.0, 2.0, 3.0, 4.0]),
+        (1, "t4.review.upheld", None, "", True, "blank", None),
+    ]
     con.close()
 
 

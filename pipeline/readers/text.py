@@ -50,13 +50,13 @@ def decode(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-_TEXTISH = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]")
+_TEXTISH = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]+")  # runs: one regex step per run
 
 
 def _plausible_text(text: str) -> bool:
     """Mostly Chinese, ASCII, CJK punctuation and white space, as a report's text is."""
     sample = text[:5000]
-    return bool(sample) and len(_TEXTISH.findall(sample)) >= 0.8 * len(sample)
+    return bool(sample) and sum(map(len, _TEXTISH.findall(sample))) >= 0.8 * len(sample)
 
 
 def _looks_binary(text: str) -> bool:
