@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from pipeline.manifest import ManifestEntry, load_manifest
+from pipeline.manifest import ManifestEntry, load_manifest, manifest_key
 from pipeline.model import ParseResult
 from pipeline.readers import MAX_BYTES, ReadError, supported_extensions
 from pipeline.store import (
@@ -253,11 +253,11 @@ def ingest(
     started = time.perf_counter()
     db_path = resolve_db(db)
     paths = list(paths)
-    entries: dict[Path, ManifestEntry] = load_manifest(manifest) if manifest else {}
+    entries: dict[str, ManifestEntry] = load_manifest(manifest) if manifest else {}
 
     def jobs() -> Iterator[ParseJob]:
         for path in iter_source_files(paths, exclude=manifest):
-            entry = entries.get(path.resolve()) if entries else None
+            entry = entries.get(manifest_key(path)) if entries else None
             if entry:
                 yield ParseJob(str(path), entry.overrides(), entry.synthetic)
             else:
