@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import multiprocessing
 import os
 import platform
 import random
@@ -181,6 +182,23 @@ def measure_ingest(corpus: Path, manifest: Path | None, db: Path, workers: int,
             "peak_mb": rss.peak / 1e6, "facts": n_facts, "db_mb": db.stat().st_size / 1e6}  # fmt: skip
 
 
+def _ingest_child(queue: multiprocessing.Queue, args: tuple) -> None:
+    queue.put(measure_ingest(*args))
+
+
+def measure_ingest_fresh(corpus: Path, manifest: Path | None, db: Path, workers: int,
+                         checkpoints: tuple[int, ...]) -> dict[str, object]:  # fmt: skip
+    """:func:`measure_ingest` in a fresh process, as ``xxgk ingest`` runs: the memory figure then holds the
+    ingest alone, not this script's corpus list or the caches its parse-throughput runs warmed."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_ingest_child, args=(queue, (corpus, manifest, db, workers, checkpoints)))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
 def machine() -> str:
     cpu = platform.processor() or ""
     try:
@@ -240,7 +258,7 @@ def main() -> None:
         checkpoints = tuple(
             c for c in (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000) if c <= len(files)
         )
-        res = measure_ingest(corpus, manifest, work / "bench.duckdb", args.workers, checkpoints)
+        res = measure_ingest_fresh(corpus, manifest, work / "bench.duckdb", args.workers, checkpoints)
         print(f"ingest: {res}", flush=True)
 
         med1, med2 = statistics.median(one), statistics.median(two)
@@ -264,7 +282,7 @@ def main() -> None:
             f"| ingest {res['files']:,} reports into DuckDB, --workers {args.workers} (1 run) | "
             f"**{res['seconds']:.1f} s** ({res['files'] / res['seconds']:,.0f} reports/s; {res['facts']:,} facts; "
             f"DB {res['db_mb']:.0f} MB) | 10,000 in < 60 s |",
-            f"| peak memory (PSS), parent + workers, sampled every 100 ms | **{res['peak_mb']:.0f} MB** "
+            f"| peak memory (PSS) of the ingest process + its workers (a fresh process, as the CLI), sampled every 100 ms | **{res['peak_mb']:.0f} MB** "
             f"(peak so far at {rss_line}) | < 500 MB, flat |",
             "",
             f"Ingest outcome: {counts}.",
@@ -272,8 +290,8 @@ def main() -> None:
             f"{args.workers} workers (parse-bound, scales with cores).  Memory is bounded by design: files are "
             "walked lazily, at most 4 chunks per worker are in flight, the writer flushes every 200 reports into a "
             "DuckDB capped at `XXGK_WRITER_MEMORY` (128 MB), and the parser's caches have fixed sizes; the "
-            "checkpoints above show how flat it stays (the figure includes this benchmark's own process, which "
-            "holds the list of corpus paths).",
+            "checkpoints above show how flat it stays.  What still grows with the corpus: the manifest (≈ 0.37 KB "
+            "per row, held for look-ups) and DuckDB's buffer filling up to its cap.",
         ]
         body = "\n".join(lines) + "\n"
         print(body)

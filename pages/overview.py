@@ -111,6 +111,7 @@ if years:
                     "change": "同比变化",
                     "change_pct": "同比变化率",
                 },
+                column_config={"同比变化率": st.column_config.NumberColumn(format="percent")},
             )
     if counts_tab.open:
         counts_tab.plotly_chart(headline_figure(headline, "count."), width="stretch")
