@@ -85,6 +85,8 @@ def _split_cell(cell: Cell) -> tuple[str, list[str]]:
 _DIGIT_OR_MARKER = re.compile(r"[0-9０-９/／—－\-–无無×]")
 
 
+_WORDISH = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")  # a label has at least one CJK character, letter or digit
+
 # after NFKC, a token that is a null marker without any digit or dash ("一", "空", "x", "\\"): a value, not a label
 _LONE_MARKER = re.compile(r"(?:^|\s)(?:一|空|x|\\)(?=\s|$)")
 
@@ -108,6 +110,10 @@ def to_line(idx: int, row: Row) -> Line:
                 slots.append(Slot("", cell, cell.x0))
             continue
         label, tokens = _split_cell(cell)
+        if label and row.table is not None and label_parts and not _WORDISH.search(cell.text):
+            # a grid cell among the value cells holding only punctuation ("。" where OCR misread a 0): an unreadable
+            # value, not a label — kept as its own slot so the cell is reported, never taken for a blank row
+            label, tokens = "", [cell.text]
         if label:
             label_parts.append(label)
             slots = []  # only what follows the last label is a value slot

@@ -65,7 +65,11 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
         if f.type == "decimal" and fact.value < 0:
             out.append(Finding("TYPE", "error", f"“{f.label}”金额为负数 {fact.value}", [key], ">= 0", _fmt(fact.value)))
         if (fact.confidence is not None) and fact.confidence < 0.8:
-            out.append(Finding("OCR", "warning", f"“{f.label}”识别置信度低（{fact.confidence:.2f}），请核对原件", [key]))
+            # an error, not a warning: a doubtful OCR reading must not pass as a checked number (a lost minus sign
+            # breaks no arithmetic rule, so nothing else would catch it)
+            out.append(
+                Finding("OCR", "error", f"“{f.label}”识别置信度低（{fact.confidence:.2f}），数值未经确认，请核对原件", [key])
+            )
 
     # T3 rules
     failing_rows: dict[str, Finding] = {}

@@ -67,3 +67,22 @@ def test_findings(case):
         if f["severity"] == "error" and f["rule"] not in truth["expect_findings"]
     ]
     assert not hard, f"unexpected hard findings: {hard[:5]}"
+
+
+def test_punctuation_in_a_value_cell_is_reported_not_read_as_a_blank_row(tmp_path: Path) -> None:
+    """OCR or a converter leaves "。" where a 0 was printed: the row keeps its other numbers and the cell is an error."""
+    html = (FIXTURES / "html" / "c_2021_tianhe_szf_blank_totals.html").read_text(encoding="utf-8")
+    row = "<tr><td>3.危及“三安全一稳定”</td><td>1</td><td>0</td><td>—</td><td>0</td><td>0</td><td>0</td><td>&nbsp;</td></tr>"
+    assert row in html
+    page = tmp_path / "page.html"
+    page.write_text(html.replace(row, row.replace("<td>0</td><td>0</td><td>0</td>", "<td>0</td><td>。</td><td>0</td>")),
+                    encoding="utf-8")  # fmt: skip
+    result = parse_file(page)
+    facts = result.facts
+    assert facts["t3.denied_security_stability.natural_person"].value == 1
+    assert facts["t3.denied_security_stability.legal_service_org"].status == "ambiguous"
+    assert facts["t3.denied_security_stability.legal_service_org"].raw == "。"
+    assert facts["t3.denied_security_stability.other_org"].value == 0
+    assert any(f.rule == "TYPE" and f.severity == "error" and "t3.denied_security_stability.legal_service_org" in f.keys
+               for f in result.findings)  # fmt: skip
+    assert not any(f.rule == "BLANK_ROW" for f in result.findings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -62,3 +63,19 @@ def test_unreadable_image(tmp_path):
 
     with pytest.raises(ReadError, match="图片"):
         read_document(tmp_path / "x.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+
+def test_a_mark_left_unread_inside_a_numeric_reading_is_noticed():
+    """The detector boxed "-3" but read "3": the minus is inside the box, so the reading is not trusted."""
+    from pipeline.readers.layout import Glyph
+    from pipeline.readers.ocr import _unexplained_ink
+
+    gray = np.full((24, 24), 250, dtype=np.uint8)
+    gray[11:13, 2:7] = 30  # the minus sign
+    gray[4:20, 9:18] = 30  # the digit (one connected mark)
+    gray[7:17, 11:16] = 250
+    whole_box = [Glyph("3", 1, 3, 19, 21, 16, 0.99)]
+    assert _unexplained_ink(gray, whole_box, 1.0)
+    assert not _unexplained_ink(gray, [Glyph("-3", 1, 3, 19, 21, 16, 0.99)], 1.0)  # read as printed
+    assert not _unexplained_ink(gray, [Glyph("3", 8, 3, 19, 21, 16, 0.99)], 1.0)  # the box holds the digit only
+    assert not _unexplained_ink(gray, [Glyph("第三", 1, 3, 19, 21, 16, 0.99)], 1.0)  # labels are not checked

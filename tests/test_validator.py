@@ -98,6 +98,16 @@ def test_signed_2019_change_is_allowed():
     assert validate(_facts(values, "2019"), "2019", "2019") == []
 
 
+def test_doubtful_ocr_reading_is_an_error():
+    """A signed cell read from a scan with low confidence (e.g. a minus sign possibly lost) is not a checked number."""
+    facts = _facts({"t2.admin_license.items_change": 3}, "2019")
+    facts["t2.admin_license.items_change"].confidence = 0.3
+    findings = validate(facts, "2019", "2019")
+    assert [(f.rule, f.severity, f.keys) for f in findings] == [("OCR", "error", ["t2.admin_license.items_change"])]
+    facts["t2.admin_license.items_change"].confidence = 0.95
+    assert validate(facts, "2019", "2019") == []
+
+
 @pytest.mark.parametrize(("stated", "expected"), [(9, []), (17, ["NARRATIVE"])])
 def test_narrative_number(stated, expected):
     assert _rules(narrative_findings(_facts(BASE), {"received": stated})) == expected

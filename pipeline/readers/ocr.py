@@ -120,6 +120,36 @@ def _box_glyphs(item: list, scale: float) -> list[Glyph]:
     ]
 
 
+UNEXPLAINED_INK_CONFIDENCE = 0.3  # a reading that leaves a mark in its own box unread (a lost minus sign)
+_NUMERIC = set("0123456789+-−.,，")
+
+
+def _unexplained_ink(gray: np.ndarray, current: list[Glyph], scale: float) -> bool:
+    """True when a numeric reading has more separate ink marks in its box than characters.
+
+    The detector sometimes boxes "-3" whole but reads only "3": the minus is inside the box, just not in the text.
+    Digits are one connected mark each (touching digits merge, which only lowers the count), so more marks than
+    characters means part of what is printed was not read."""
+    import cv2
+
+    text = "".join(g.text for g in current)
+    if not text or not set(text) <= _NUMERIC:
+        return False
+    x0 = int(min(g.x0 for g in current) * scale) - 1
+    x1 = int(max(g.x1 for g in current) * scale) + 2
+    y0 = int(min(g.top for g in current) * scale)
+    y1 = int(max(g.bottom for g in current) * scale) + 1
+    box = (gray[max(0, y0) : y1, max(0, x0) : x1] < 170).astype(np.uint8)
+    if box.size == 0:
+        return False
+    # blur and a low resolution break a digit's thin strokes ("3" into three bars): close gaps vertically only, so
+    # a digit is whole again while a minus sign beside it stays a separate mark
+    box = cv2.morphologyEx(box, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 7)))
+    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(box, connectivity=8)
+    marks = sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 4)
+    return marks > len(text)
+
+
 def _reread_cells(gray: np.ndarray, glyphs: list[Glyph], segments: list[Segment], scale: float) -> list[Glyph]:
     """Re-read, each on its own crop, the ruled cells that show ink but got no text from the page pass (small lone
     digits are often missed) or got it with low confidence.  Returns the glyph list with those cells replaced."""
@@ -134,10 +164,13 @@ def _reread_cells(gray: np.ndarray, glyphs: list[Glyph], segments: list[Segment]
         else:
             by_cell.setdefault(id(cell), []).append(g)
     todo: list[tuple[int, np.ndarray, tuple[float, float, float, float]]] = []
+    stray: set[int] = set()  # cells whose reading left ink in its own box unread
     for key, cell in cells.items():
         current = by_cell.get(key, [])
         if current and min((g.confidence or 1.0) for g in current) >= LOW_CONFIDENCE:
-            continue
+            if not _unexplained_ink(gray, current, scale):
+                continue
+            stray.add(key)
         if len(current) > 12:
             continue  # a long label: the page pass read it in context; a crop would not do better
         pad = 3
@@ -162,11 +195,16 @@ def _reread_cells(gray: np.ndarray, glyphs: list[Glyph], segments: list[Segment]
         current = by_cell.get(key, [])
         before = "".join(g.text for g in current)
         before_score = min((g.confidence or 1.0) for g in current) if current else 0.0
+        if key in stray and len(text) <= len(before):
+            # the crop reading does not account for the extra mark either: keep the reading, marked unreliable
+            for g in current:
+                g.confidence = min(g.confidence or 1.0, UNEXPLAINED_INK_CONFIDENCE)
+            continue
         if current and text == before:
             for g in current:
                 g.confidence = max(g.confidence or 0.0, score)
             continue
-        if current and (not text or score <= before_score):
+        if current and key not in stray and (not text or score <= before_score):
             continue
         # the crop reading wins; if the two readings disagree the cell stays doubtful
         conf = score if not current else min(score, 1.0 - before_score + 0.5 * score)
