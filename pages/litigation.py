@@ -56,7 +56,7 @@ if cases.filter(pl.col("value").is_not_null()).is_empty():
 results = cases.filter(pl.col("col_key") != "total")
 chart_tab, table_tab = ui.lazy_tabs(["各年度案件数（图）", "逐年各项合计（表）"], key="t4_view")
 if chart_tab.open:
-    chart_tab.plotly_chart(cases_figure(results), width="stretch")
+    ui.chart(cases_figure(results), where=chart_tab)
 if table_tab.open:
     with table_tab:
         ui.table(
@@ -80,7 +80,7 @@ for g in T4_GROUPS_ORDER:
     ui.rate_caption(metric(f"rate.correction.{g}"))
 chart_tab, table_tab = ui.lazy_tabs(["折线图", "逐年纠错率（含分子、分母）"], key="t4_rates")
 if chart_tab.open:
-    chart_tab.plotly_chart(rates_figure(rates), width="stretch")
+    ui.chart(rates_figure(rates), where=chart_tab)
 if table_tab.open:
     with table_tab:
         ui.table(

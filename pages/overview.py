@@ -12,12 +12,8 @@ from pipeline.metrics import metric
 
 @ui.figure_cache
 def headline_figure(headline: pl.DataFrame, prefix: str) -> go.Figure:
-    """The headline counts (``count.``) or rates (``rate.``) by year, one line per metric."""
-    df = headline.filter(pl.col("metric").str.starts_with(prefix)).with_columns(
-        pl.col("metric")
-        .replace_strict({k: metric(k).name for k in headline["metric"].unique()})
-        .alias("指标")
-    )
+    """The headline counts (``count.``) or rates (``rate.``) by year, one line per metric (named in 指标)."""
+    df = headline.filter(pl.col("metric").str.starts_with(prefix))
     title = "申请与复议数量（件）" if prefix == "count." else "公开率与纠错率"
     fig = px.line(df.sort("year"), x="year", y="value", color="指标", markers=True, title=title)
     fig.update_xaxes(dtick=1)
@@ -58,6 +54,9 @@ cols[3].metric("缺报（机关×年度）", counts["n_missing"], help="所选�
 cols[4].metric("未通过硬性校验的报告", counts["n_failing"])
 
 headline = query("headline_by_year", filters)
+headline = headline.with_columns(  # each metric's official name, once, for the charts and the table
+    pl.col("metric").replace_strict({k: metric(k).name for k in headline["metric"].unique()}).alias("指标")
+)
 years = sorted(y for y in headline["year"].unique().to_list() if y is not None)
 if years:
     latest = years[-1]
@@ -97,12 +96,9 @@ if years:
     if table_tab.open:
         with table_tab:
             ui.table(
-                headline.with_columns(
-                    pl.col("metric").replace_strict({k: metric(k).name for k in headline["metric"].unique()})
-                ),
+                headline.select("year", "指标", pl.exclude("year", "指标", "metric")),
                 {
                     "year": "年度",
-                    "metric": "指标",
                     "value": "数值",
                     "numerator": "分子",
                     "denominator": "分母",
@@ -114,9 +110,9 @@ if years:
                 column_config={"同比变化率": st.column_config.NumberColumn(format="percent")},
             )
     if counts_tab.open:
-        counts_tab.plotly_chart(headline_figure(headline, "count."), width="stretch")
+        ui.chart(headline_figure(headline, "count."), where=counts_tab)
     if rates_tab.open:
-        rates_tab.plotly_chart(headline_figure(headline, "rate."), width="stretch")
+        ui.chart(headline_figure(headline, "rate."), where=rates_tab)
 
 st.subheader("报告覆盖：机关 × 年度")
 matrix = query("coverage_matrix", filters)
@@ -129,7 +125,7 @@ if grid_tab.open:
             grid = grid.filter(pl.any_horizontal(pl.exclude("agency") == "缺报"))
         ui.table(grid.rename({"agency": "机关"}), height=360)
 if chart_tab.open:
-    chart_tab.plotly_chart(coverage_figure(matrix), width="stretch")
+    ui.chart(coverage_figure(matrix), where=chart_tab)
 st.caption(
     "缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中出现的全部年度）。"
 )

@@ -115,9 +115,9 @@ amounts = by_year.filter(pl.col("单位") != "件")
 labels = ["各项数量（件）", *(["金额（万元）"] if not amounts.is_empty() else []), "逐年合计（表）"]
 tabs = dict(zip(labels, ui.lazy_tabs(labels, key="t2_view"), strict=True))
 if tabs["各项数量（件）"].open:
-    tabs["各项数量（件）"].plotly_chart(volumes_figure(counts, edition), width="stretch")
+    ui.chart(volumes_figure(counts, edition), where=tabs["各项数量（件）"])
 if "金额（万元）" in tabs and tabs["金额（万元）"].open:
-    tabs["金额（万元）"].plotly_chart(amounts_figure(amounts), width="stretch")
+    ui.chart(amounts_figure(amounts), where=tabs["金额（万元）"])
 if tabs["逐年合计（表）"].open:
     with tabs["逐年合计（表）"]:
         ui.table(
@@ -149,13 +149,11 @@ if top_tab.open:
     if top.is_empty():
         top_tab.info("所选指标没有数值。")
     else:
-        top_tab.plotly_chart(
-            ranking_figure(top, "agency", "前 15 个机关（所选年度合计）", unit), width="stretch"
-        )
+        ui.chart(ranking_figure(top, "agency", "前 15 个机关（所选年度合计）", unit), where=top_tab)
 if types_tab.open:
     types = query("by_agency_type", ed_filters, [field_key]).filter(pl.col("value").is_not_null())
     if types.is_empty():
         types_tab.info("所选指标没有数值。")
     else:
-        types_tab.plotly_chart(ranking_figure(types, "agency_type", "按机关类型合计", unit), width="stretch")
+        ui.chart(ranking_figure(types, "agency_type", "按机关类型合计", unit), where=types_tab)
 ui.rate_caption(m)

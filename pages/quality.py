@@ -53,7 +53,7 @@ else:
                 },
             )
     if chart_tab.open:
-        chart_tab.plotly_chart(rules_figure(rules), width="stretch")
+        ui.chart(rules_figure(rules), where=chart_tab)
 st.caption(
     "硬性规则（T3-1、T3-2、T3-3、T4-1 等）由模板的算术关系推出，不通过即为错误；跨年度核对（XY-*）只作警告。详见「指标说明」。"
 )

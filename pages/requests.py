@@ -112,7 +112,7 @@ st.subheader("办理结果构成")
 outcomes = query("outcomes_by_year", filters)
 bars_tab, tree_tab = ui.lazy_tabs(["各年度（堆叠柱状图）", "结果层级（矩形树图）"], key="rq_outcomes")
 if bars_tab.open:
-    bars_tab.plotly_chart(outcome_bars_figure(outcomes), width="stretch")
+    ui.chart(outcome_bars_figure(outcomes), where=bars_tab)
 if tree_tab.open:
     tree = (
         outcomes.group_by("group", "row", maintain_order=True)
@@ -122,7 +122,7 @@ if tree_tab.open:
     if tree.is_empty():
         tree_tab.info("所选范围内办理结果均为 0 或空白。")
     else:
-        tree_tab.plotly_chart(outcome_tree_figure(tree), width="stretch")
+        ui.chart(outcome_tree_figure(tree), where=tree_tab)
 
 st.subheader("公开率与各类结果占比")
 shares = query("outcome_shares_by_year", filters).with_columns(
@@ -135,7 +135,7 @@ st.caption(
 )
 chart_tab, table_tab = ui.lazy_tabs(["折线图", "逐年比率（含分子、分母）"], key="rq_shares")
 if chart_tab.open:
-    chart_tab.plotly_chart(shares_figure(shares), width="stretch")
+    ui.chart(shares_figure(shares), where=chart_tab)
 if table_tab.open:
     with table_tab:
         ui.table(

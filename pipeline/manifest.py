@@ -59,7 +59,7 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
     except OSError as exc:
         raise ManifestError(f"清单 {csv_path} 无法读取: {exc.strerror or exc}") from exc
     entries: dict[str, ManifestEntry] = {}
-    intern = sys.intern  # agencies, regions and years repeat across rows: keep one copy of each
+    intern = sys.intern  # agency and region names repeat across rows: keep one copy of each
     with fh:
         reader = csv.DictReader(fh)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]

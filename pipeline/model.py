@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
 
+# An OCR reading below this confidence is doubtful: the reader re-reads it, the validator reports it as an error.
+LOW_CONFIDENCE = 0.80
+
 
 @dataclass(slots=True)
 class Cell:

@@ -6,6 +6,7 @@ Every key, label, edition, type and unit used anywhere in xxgk comes from here; 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -71,10 +72,10 @@ class Registry:
         self.fields = fields
         self.by_key: dict[str, Field] = {f.key: f for f in fields}
         # selections are asked for once per report and never change: memoised, handed out as fresh lists
-        self._memo: dict[tuple[str, ...], tuple] = {}
+        self._memo: dict[tuple[str | None, ...], tuple] = {}
 
-    def _memoised(self, name: str, args: tuple, build) -> tuple:
-        key = (name, *map(str, args))
+    def _memoised(self, name: str, args: tuple[str | None, ...], build: Callable[[], Iterable]) -> tuple:
+        key = (name, *args)
         hit = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = tuple(build())

@@ -70,8 +70,8 @@ def _schema_v1() -> str:
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "@schema.sql"),
     # 2: facts without the (report_id, key) primary key.  Its ART index doubled the insert time and made the file
-    # about 7x larger (measured: 50k reports, 680 MB vs 93 MB).  Uniqueness holds by construction: a report's facts
-    # come from a dict keyed by field key, and report_id from a sequence; tests check it after every ingest.
+    # 3–7x larger (measured: the 10k benchmark 189 → 64 MB; 50k synthetic reports 680 → 93 MB).  Uniqueness holds by
+    # construction: a report's facts come from a dict keyed by field key and report_id from a sequence; a test checks it.
     (
         2,
         """
@@ -156,52 +156,32 @@ class _Pending:
     sha256: str | None = None
 
 
-def _schema(columns: list[tuple[str, pl.DataType]]) -> dict[str, pl.DataType]:
-    """Column types of a bulk insert.  Polars frames, not pyarrow tables: building a pyarrow table from Python
-    lists imports pandas (≈ 50 MB) into the ingest process."""
-    return dict(columns)
-
-
-_REPORT_COLUMNS = (
-    "report_id", "sha256", "source_path", "source_url", "format", "size_bytes", "agency", "year", "edition",
-    "t3_layout", "edition_evidence", "province", "city", "county", "level", "agency_type", "synthetic",
-    "n_errors", "n_warnings", "is_current", "replaced_by",
-)  # fmt: skip
-_REPORT_SCHEMA = _schema(
-    [
-        ("report_id", pl.Int64), ("sha256", pl.String), ("source_path", pl.String),
-        ("source_url", pl.String), ("format", pl.String), ("size_bytes", pl.Int64),
-        ("agency", pl.String), ("year", pl.Int32), ("edition", pl.String), ("t3_layout", pl.String),
-        ("edition_evidence", pl.String), ("province", pl.String), ("city", pl.String),
-        ("county", pl.String), ("level", pl.String), ("agency_type", pl.String),
-        ("synthetic", pl.Boolean), ("n_errors", pl.Int32), ("n_warnings", pl.Int32),
-        ("is_current", pl.Boolean), ("replaced_by", pl.Int64),
-    ]
-)  # fmt: skip
-_FACT_SCHEMA = _schema(
-    [
-        ("report_id", pl.Int64), ("key", pl.String),
-        ("value", pl.String),  # exact decimal text, cast to DECIMAL(18,4) in SQL
-        ("raw", pl.String), ("blank", pl.Boolean), ("status", pl.String), ("loc", pl.String),
-        ("confidence", pl.Float64), ("page", pl.Int32), ("bbox", pl.List(pl.Float64)),
-    ]
-)  # fmt: skip
-_FINDING_SCHEMA = _schema(
-    [
-        ("report_id", pl.Int64), ("rule", pl.String), ("severity", pl.String), ("message", pl.String),
-        ("keys", pl.List(pl.String)), ("expected", pl.String), ("actual", pl.String),
-        ("suspect_key", pl.String),
-    ]
-)  # fmt: skip
-_SECTION_SCHEMA = _schema(
-    [("report_id", pl.Int64), ("section", pl.String), ("heading", pl.String), ("text", pl.String)]
-)
-_LOG_SCHEMA = _schema(
-    [
-        ("source_path", pl.String), ("sha256", pl.String), ("status", pl.String), ("message", pl.String),
-        ("report_id", pl.Int64), ("seconds", pl.Float64),
-    ]
-)  # fmt: skip
+# Column types of the bulk inserts.  Polars frames, not pyarrow tables: building a pyarrow table from Python lists
+# imports pandas (≈ 50 MB) into the ingest process.
+_REPORT_SCHEMA: dict[str, pl.DataType] = {
+    "report_id": pl.Int64, "sha256": pl.String, "source_path": pl.String, "source_url": pl.String,
+    "format": pl.String, "size_bytes": pl.Int64, "agency": pl.String, "year": pl.Int32, "edition": pl.String,
+    "t3_layout": pl.String, "edition_evidence": pl.String, "province": pl.String, "city": pl.String,
+    "county": pl.String, "level": pl.String, "agency_type": pl.String, "synthetic": pl.Boolean,
+    "n_errors": pl.Int32, "n_warnings": pl.Int32, "is_current": pl.Boolean, "replaced_by": pl.Int64,
+}  # fmt: skip
+_FACT_SCHEMA: dict[str, pl.DataType] = {
+    "report_id": pl.Int64, "key": pl.String,
+    "value": pl.String,  # exact decimal text, cast to DECIMAL(18,4) in SQL
+    "raw": pl.String, "blank": pl.Boolean, "status": pl.String, "loc": pl.String, "confidence": pl.Float64,
+    "page": pl.Int32, "bbox": pl.List(pl.Float64),
+}  # fmt: skip
+_FINDING_SCHEMA: dict[str, pl.DataType] = {
+    "report_id": pl.Int64, "rule": pl.String, "severity": pl.String, "message": pl.String,
+    "keys": pl.List(pl.String), "expected": pl.String, "actual": pl.String, "suspect_key": pl.String,
+}  # fmt: skip
+_SECTION_SCHEMA: dict[str, pl.DataType] = {
+    "report_id": pl.Int64, "section": pl.String, "heading": pl.String, "text": pl.String,
+}  # fmt: skip
+_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "source_path": pl.String, "sha256": pl.String, "status": pl.String, "message": pl.String,
+    "report_id": pl.Int64, "seconds": pl.Float64,
+}  # fmt: skip
 
 
 def _value_text(value: int | Decimal | float | None) -> str | None:
@@ -456,7 +436,7 @@ class ReportWriter:
             log_row(item.source_path, r.sha256, status, msg, rid, item.seconds)
             outcomes.append(WriteOutcome(item.source_path, status, msg, rid, previous, n_errors))
 
-        report_cols: dict[str, list] = {c: [row[c] for row in reports.values()] for c in _REPORT_COLUMNS}
+        report_cols: dict[str, list] = {c: [row[c] for row in reports.values()] for c in _REPORT_SCHEMA}
         con.execute("BEGIN TRANSACTION")
         try:
             if reports:

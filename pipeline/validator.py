@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cache
 
-from pipeline.model import Fact, Finding
+from pipeline.model import LOW_CONFIDENCE, Fact, Finding
 from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, T4_GROUPS_ORDER, registry
 
 # The rows the cross-footing rules name; every other 表三 row of a layout is an outcome row.
@@ -64,7 +64,7 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
             out.append(Finding("TYPE", "error", f"“{f.label}”为负数 {fact.value}（{fact.loc or ''}）", [key], ">= 0", _fmt(fact.value)))
         if f.type == "decimal" and fact.value < 0:
             out.append(Finding("TYPE", "error", f"“{f.label}”金额为负数 {fact.value}", [key], ">= 0", _fmt(fact.value)))
-        if (fact.confidence is not None) and fact.confidence < 0.8:
+        if fact.confidence is not None and fact.confidence < LOW_CONFIDENCE:
             # an error, not a warning: a doubtful OCR reading must not pass as a checked number (a lost minus sign
             # breaks no arithmetic rule, so nothing else would catch it)
             out.append(

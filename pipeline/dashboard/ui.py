@@ -295,8 +295,9 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
     return list(st.tabs(labels, key=key, bind=BIND, on_change="rerun"))
 
 
-def chart(fig: go.Figure, key: str | None = None) -> None:
-    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+def chart(fig: go.Figure, key: str | None = None, where: Any = st) -> None:
+    """A plotly figure at full width, drawn in ``where`` (the page, or a tab / column)."""
+    where.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
 
 def table(

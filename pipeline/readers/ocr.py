@@ -18,9 +18,8 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from pipeline.model import LOW_CONFIDENCE
 from pipeline.readers.layout import Glyph, PageRows, Segment, build_grids, page_rows
-
-LOW_CONFIDENCE = 0.80  # below this a cell's reading is doubtful (the matcher reports it)
 
 
 @cache
