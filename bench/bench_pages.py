@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline import store  # noqa: E402
 from pipeline.dashboard import browser  # noqa: E402
 from pipeline.filters import QUALITY_LABELS  # noqa: E402
+from pipeline.store import Database  # noqa: E402
 
 START, END = "<!-- pages:start -->", "<!-- pages:end -->"
 
@@ -67,11 +67,10 @@ def measure(db: Path, repeat: int) -> tuple[float, list[tuple[str, list[float], 
 
 
 def report(db: Path, cold: float, results: list[tuple[str, list[float], list[float]]]) -> str:
-    con = store.read_connection(db)
-    n_reports, n_agencies, n_facts = con.execute(
+    n_reports, n_agencies, n_facts = Database(db).execute(
         "SELECT (SELECT count(*) FROM reports WHERE is_current), (SELECT count(DISTINCT agency) FROM reports),"
         " (SELECT count(*) FROM facts)"
-    ).fetchall()[0]
+    )[0]
     titles = dict(browser.PAGES)
     lines = [
         START,
@@ -116,7 +115,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write", default=None, help="update the 页面 / pages section of this markdown file")
     args = ap.parse_args()
-    db = store.resolve_db(args.db).resolve()
+    db = Database(args.db).file
     if not db.exists():
         sys.exit(f"数据库不存在：{db}（先运行 make db）")
     if not browser.CHROMIUM.exists():

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.ingest import ParseJob, ingest, iter_source_files, parse_stream  # noqa: E402
+from pipeline.store import Database  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -175,9 +176,7 @@ def measure_ingest(corpus: Path, manifest: Path | None, db: Path, workers: int,
                 at[done] = rss.peak / 1e6
 
         summary = ingest([corpus], db=db, manifest=manifest, workers=workers, on_parsed=on_parsed)
-    con = duckdb.connect(str(db), read_only=True)
-    n_facts = con.execute("SELECT count(*) FROM facts").fetchall()[0][0]
-    con.close()
+    n_facts = Database(db).execute("SELECT count(*) FROM facts")[0][0]
     return {"seconds": summary.seconds, "files": summary.n_files, "counts": summary.as_dict(), "rss_at": at,
             "peak_mb": rss.peak / 1e6, "facts": n_facts, "db_mb": db.stat().st_size / 1e6}  # fmt: skip
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import streamlit as st
 
@@ -19,6 +18,7 @@ from pipeline.cli import STATUS_LABELS
 from pipeline.dashboard.data import db_path
 from pipeline.ingest import ingest
 from pipeline.readers import MAX_BYTES, supported_extensions
+from pipeline.store import Database, queries
 
 MAX_MB = MAX_BYTES // 1024 // 1024
 EXTENSIONS = sorted(supported_extensions())
@@ -45,15 +45,11 @@ def plain(text: str) -> str:
 
 
 def report_ids(db: str, hashes: list[str]) -> dict[str, int]:
-    """sha256 → report id of the stored reports among ``hashes`` (short read-only connection)."""
-    if not hashes or not Path(db).exists():
+    """sha256 → report id of the stored reports among ``hashes``."""
+    database = Database(db)
+    if not hashes or not database.exists():
         return {}
-    con = duckdb.connect(db, read_only=True)
-    try:
-        rows = con.execute("SELECT sha256, report_id FROM reports WHERE sha256 IN (SELECT unnest(?))", [hashes]).fetchall()
-    finally:
-        con.close()
-    return {sha: rid for sha, rid in rows}
+    return database.query(queries.report_ids, hashes)
 
 
 st.title("导入报告")

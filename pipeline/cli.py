@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from pipeline import store
 from pipeline.registry import registry
+from pipeline.store import Database, queries
 
 app = typer.Typer(
     name="xxgk",
@@ -69,7 +71,7 @@ def ingest(
     from pipeline.ingest import ingest as run_ingest
     from pipeline.manifest import ManifestError
 
-    db_path = store.resolve_db(db)
+    database = Database(db)
     total = count_source_files(paths, exclude=manifest)
     n_workers = workers if workers is not None else (1 if total < 64 else (os.cpu_count() or 1))
     progress = Progress(
@@ -86,7 +88,7 @@ def ingest(
             task = progress.add_task("ingest", total=total, current="")
             summary = run_ingest(
                 paths,
-                db=db_path,
+                db=database,
                 manifest=manifest,
                 workers=n_workers,
                 on_parsed=lambda o: progress.update(task, advance=1, current=Path(o.job.path).name[-40:]),
@@ -95,7 +97,7 @@ def ingest(
         err_console.print(f"[red]错误:[/] {exc}")
         raise typer.Exit(2) from None
 
-    table = Table(title=f"入库结果 → {db_path}（{summary.n_files} 个文件，{summary.seconds:.1f} 秒）")
+    table = Table(title=f"入库结果 → {database.path}（{summary.n_files} 个文件，{summary.seconds:.1f} 秒）")
     table.add_column("状态 status")
     table.add_column("数量 count", justify="right")
     for status, n in summary.as_dict().items():
@@ -165,8 +167,7 @@ def findings(
     severity: Annotated[str | None, typer.Option("--severity", help="error / warning / info")] = None,
 ) -> None:
     """最近的校验结果。Recent findings of current reports (including cross-year)."""
-    con = _open_or_exit(db)
-    rows = store.recent_findings(con, limit=limit, severity=severity)
+    rows = _query_or_exit(db, queries.recent_findings, limit, severity)
     if not rows:
         console.print("没有校验结果")
     for rid, agency, year, rule, sev, message, scope in rows:
@@ -183,8 +184,7 @@ def history(
     db: DbOption = None,
 ) -> None:
     """某机关某年度报告的所有版本。Every stored version of one report."""
-    con = _open_or_exit(db)
-    rows = store.report_history(con, agency, year)
+    rows = _query_or_exit(db, queries.report_history, agency, year)
     if not rows:
         console.print(f"没有 {agency} {year} 年的报告")
         raise typer.Exit(1)
@@ -198,12 +198,12 @@ def history(
         )
 
 
-def _open_or_exit(db: Path | None):
-    path = store.resolve_db(db)
+def _query_or_exit(db: Path | None, fn: Callable[..., list[tuple]], *args: object) -> list[tuple]:
+    """Rows of a query of :mod:`pipeline.store.queries`; exit 2 with a message when there is no database."""
     try:
-        return store.open_read_only(path)
-    except FileNotFoundError as exc:
-        err_console.print(f"[red]错误:[/] {exc}")
+        return Database(db).query(fn, *args)
+    except store.DatabaseUnavailable as exc:
+        err_console.print(f"[red]错误:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -3,6 +3,8 @@
 Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, synthetic``.
 ``path`` is relative to the manifest's own folder (absolute paths work too).  Empty cells mean "keep what the
 parser detected".  ``synthetic`` (true/false, 1/0, 是/否) marks generated reports, never a real agency's figures.
+The overrides are applied once, by the parser (:func:`apply_overrides`), before the tables are matched: the year
+decides the template edition.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.model import Meta
 
 COLUMNS = ("path", "agency", "year", "region", "url", "synthetic")
 _TRUE = {"true", "1", "yes", "y", "t", "是"}
@@ -92,3 +97,22 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
                 synthetic=flag in _TRUE,
             )
     return entries
+
+
+def apply_overrides(meta: Meta, overrides: Mapping[str, object] | None, context: str = "") -> None:
+    """Make the manifest's values win over what the report's text says; ``context`` is the report text (it decides
+    between regions that share a name)."""
+    from pipeline.meta import apply_region  # the parser's modules, imported only when a manifest is used
+    from pipeline.regions import parse_region_text
+
+    if not overrides:
+        return
+    if overrides.get("year") is not None:
+        meta.year = int(str(overrides["year"]))
+    if overrides.get("url"):
+        meta.url = str(overrides["url"])
+    if overrides.get("agency"):
+        meta.agency = str(overrides["agency"]).strip()
+    region = parse_region_text(str(overrides["region"])) if overrides.get("region") else None
+    if (overrides.get("agency") or region is not None) and meta.agency:
+        apply_region(meta, meta.agency, context, region)

@@ -11,26 +11,18 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import REAL as REAL_DIR
+from conftest import SEED, SEED_TRUTH
 from typer.testing import CliRunner
 
-from pipeline import cli, store
+from pipeline import cli
 from pipeline.registry import registry
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SEED = SHARED / "seeds" / "000_b167490a9537da4f.txt"
-REAL = sorted((SHARED / "fixtures" / "real").glob("*/source.txt"))
+pytestmark = pytest.mark.usefixtures("close_cached_readers")
+
+REAL = sorted(REAL_DIR.glob("*/source.txt"))
 ROOT = Path(__file__).resolve().parents[1]
-
-pytestmark = pytest.mark.skipif(
-    not SEED.exists() or not REAL, reason=f"shared report fixtures not found at {SHARED}"
-)
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _close_cached_readers():
-    yield
-    store.close_readers()
 
 
 def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
@@ -47,7 +39,7 @@ def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
         data["meta"]
     )
     assert list(data["facts"]) == registry().layout_keys("2021")  # every key of the edition, registry order
-    truth = json.loads((SEED.parent / "000_b167490a9537da4f.truth.json").read_text(encoding="utf-8"))["facts"]
+    truth = json.loads(SEED_TRUTH.read_text(encoding="utf-8"))["facts"]
     assert data["facts"] == truth
     assert all(set(f) == {"rule", "severity", "message", "keys"} for f in data["findings"])
 

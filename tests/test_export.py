@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import export
 from pipeline import metrics as M
-from pipeline.dashboard.data import _cursor
 from pipeline.dashboard.tables import data_dictionary, explorer_table, field_header
 from pipeline.filters import Filters
+from pipeline.store import Database
 from tests.dashboard_fixtures import build_db
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -29,7 +29,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def shown_table(db: Path, filters: Filters, view: str) -> pl.DataFrame:
-    cur = _cursor(str(db))
+    cur = Database(db).connection().cursor()
     try:
         raw = (M.explorer_long if view == "long" else M.explorer_wide)(cur, filters, KEYS)
     finally:

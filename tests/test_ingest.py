@@ -10,25 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import REAL as REAL_DIR
+from conftest import SEED, SEED_TRUTH
 
 from pipeline import store
 from pipeline.ingest import ingest, iter_source_files
 from pipeline.readers import MAX_BYTES
+from pipeline.store import Database
+from pipeline.store.writer import ReportWriter
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SEED = SHARED / "seeds" / "000_b167490a9537da4f.txt"
-REAL = sorted((SHARED / "fixtures" / "real").glob("*/source.txt"))
+pytestmark = pytest.mark.usefixtures("close_cached_readers")
 
-pytestmark = pytest.mark.skipif(
-    not SEED.exists() or not REAL,
-    reason=f"shared report fixtures not found at {SHARED} (the seed and fixtures/real/*/source.txt)",
-)
-
-
-@pytest.fixture(autouse=True)
-def _close_cached_readers():
-    yield
-    store.close_readers()
+REAL = sorted(REAL_DIR.glob("*/source.txt"))
 
 
 @pytest.fixture
@@ -43,11 +36,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = store.open_read_only(db)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return Database(db).execute(sql, params)
 
 
 def snapshot_of_loaded_data(db: Path) -> list[tuple]:
@@ -60,7 +49,7 @@ def test_ingest_real_reports(corpus: Path, tmp_path: Path) -> None:
     summary = ingest([corpus], db=db)
     assert summary.n_files == 4 and summary.unreadable == 0
     assert summary.counts[store.LOADED] + summary.counts[store.LOADED_WITH_ERRORS] == 4
-    truth = json.loads((SEED.parent / "000_b167490a9537da4f.truth.json").read_text(encoding="utf-8"))["facts"]
+    truth = json.loads(SEED_TRUTH.read_text(encoding="utf-8"))["facts"]
     stored = q(db, "SELECT f.key, f.value, f.blank FROM facts f JOIN reports r USING (report_id)"
                    " WHERE r.agency = '阜新市司法局' AND r.year = 2023")  # fmt: skip
     assert {k: (None if v is None else int(v)) for k, v, _ in stored if k in truth} == truth
@@ -92,7 +81,7 @@ def test_changed_report_replaces_previous_version(corpus: Path, tmp_path: Path) 
     edited.write_text(text.replace("行政规范性文件\t2\t0\t10", "行政规范性文件\t3\t0\t11"), encoding="utf-8")
     summary = ingest([edited], db=db)
     assert summary.counts[store.REPLACED] == 1
-    hist = store.report_history(store.open_read_only(db), "阜新市司法局", 2023)
+    hist = Database(db).query(store.queries.report_history, "阜新市司法局", 2023)
     assert [(h[1], h[2]) for h in hist] == [(False, hist[1][0]), (True, None)]
     values = q(db, "SELECT r.is_current, f.value FROM facts f JOIN reports r USING (report_id)"
                    " WHERE f.key = 't2.normative_docs.in_force' ORDER BY r.report_id")  # fmt: skip
@@ -160,7 +149,7 @@ def test_bad_inputs_get_one_clear_line_and_leave_loaded_data_untouched(corpus: P
     for name, (_, message) in log.items():
         assert message and "\n" not in message, name
     assert "为空" in log["empty.txt"][1]
-    assert "过大" in log["huge.txt"][1] and "50 MB" in log["huge.txt"][1]
+    assert "过大" in log["huge.txt"][1] and "50 MiB" in log["huge.txt"][1]
     assert "表三" in log["table3_cut.txt"][1]
     # every problem file is named in the summary's problem list
     assert {Path(p.source_path).name for p in summary.problems} == {
@@ -175,10 +164,10 @@ def test_a_crash_mid_ingest_leaves_the_database_as_it_was(corpus: Path, tmp_path
                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     db = tmp_path / "x.duckdb"
     ingest([corpus / "seed.txt"], db=db)
-    before = (snapshot_of_loaded_data(db), store.db_version(db))
+    before = (snapshot_of_loaded_data(db), Database(db).version())
 
     calls = {"n": 0}
-    original = store.ReportWriter.add
+    original = ReportWriter.add
 
     def add_then_die(self, result, **kw):  # the process "dies" after the second report was queued
         calls["n"] += 1
@@ -186,10 +175,10 @@ def test_a_crash_mid_ingest_leaves_the_database_as_it_was(corpus: Path, tmp_path
             raise KeyboardInterrupt
         return original(self, result, **kw)
 
-    monkeypatch.setattr(store.ReportWriter, "add", add_then_die)
+    monkeypatch.setattr(ReportWriter, "add", add_then_die)
     with pytest.raises(KeyboardInterrupt):
         ingest([corpus / "real"], db=db, batch_size=1)
-    assert (snapshot_of_loaded_data(db), store.db_version(db)) == before
+    assert (snapshot_of_loaded_data(db), Database(db).version()) == before
     assert not [p for p in tmp_path.iterdir() if ".ingest-" in p.name]
 
 
@@ -220,13 +209,13 @@ def test_walk_is_recursive_sorted_and_filters_extensions(tmp_path: Path) -> None
 
 
 def _reader_process(db: str, stop_file: str, out: str) -> None:
-    from pipeline import store as st
+    from pipeline.store import Database
 
     errors, counts, n = [], set(), 0
     ready = Path(out + ".ready")
     while not Path(stop_file).exists():
         try:
-            con = st.read_connection(db)
+            con = Database(db).connection()
             counts.add(con.execute("SELECT count(*) FROM reports WHERE is_current").fetchall()[0][0])
             con.execute("SELECT sum(value) FROM facts").fetchall()
             n += 1

@@ -7,16 +7,16 @@ import polars as pl
 import pytest
 
 from pipeline import metrics as M
-from pipeline.dashboard.data import _cursor
 from pipeline.filters import Filters
 from pipeline.registry import registry
+from pipeline.store import Database
 from tests.dashboard_fixtures import EVIL_AGENCY, build_db
 
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     path = build_db(tmp_path_factory.mktemp("metrics") / "hand.duckdb")
-    cur = _cursor(str(path))
+    cur = Database(path).connection().cursor()
     yield cur
     cur.close()
 
@@ -24,7 +24,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
 @pytest.fixture(scope="module")
 def empty(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     path = build_db(tmp_path_factory.mktemp("metrics") / "empty.duckdb", empty=True)
-    cur = _cursor(str(path))
+    cur = Database(path).connection().cursor()
     yield cur
     cur.close()
 
@@ -192,7 +192,7 @@ def test_explorer_long_keeps_blank_marker_and_zero_apart(con):
 
 def test_quality_queries(con):
     rules = M.findings_by_rule(con, Filters())
-    assert set(rules["rule"].to_list()) == {"T3-2", "XY-1"}
+    assert set(rules["rule"].to_list()) == {"T3-2", "XY-1", "NARRATIVE"}
     assert M.findings_list(con, Filters(), "cross_year")["rule"].to_list() == ["XY-1"]
     assert M.failed_files(con)["source_path"].to_list() == ["reports/broken.pdf"]
 
@@ -200,10 +200,10 @@ def test_quality_queries(con):
 def test_report_detail_and_versions(con):
     detail = M.report_detail(con, 2)
     assert detail["report"]["agency"] == "甲市司法局"
-    assert detail["versions"]["report_id"].to_list() == [2, 9]
+    assert detail["versions"]["report_id"].to_list() == [2, 6]
     assert M.report_detail(con, 12345) is None
     choices = M.report_choices(con, Filters(agencies=("甲市司法局",)))
-    assert 9 in choices["report_id"].to_list()  # replaced versions stay reachable
+    assert 6 in choices["report_id"].to_list()  # replaced versions stay reachable
 
 
 @pytest.mark.parametrize(

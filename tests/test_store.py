@@ -1,4 +1,5 @@
-"""The DuckDB store: migrations, versioning, bulk writes, cross-year rules, snapshot swap and readers.
+"""The DuckDB store through its Database object: migrations, versioning, bulk writes, cross-year rules, the
+atomic publish, the lock, symlinks, stale copies and readers that follow swaps.
 
 These tests feed hand-built ParseResults (exact control over the numbers); tests/test_ingest.py covers real files.
 """
@@ -18,6 +19,12 @@ import pytest
 from pipeline import store
 from pipeline.model import Fact, Finding, Meta, ParseResult
 from pipeline.registry import registry
+from pipeline.store import Database, IngestLockedError
+from pipeline.store import swap as swap_module
+from pipeline.store.schema import MIGRATIONS, Migration, migrate, schema_sql, schema_version
+from pipeline.validator import meta_findings
+
+pytestmark = pytest.mark.usefixtures("close_cached_readers")
 
 
 def make_result(
@@ -40,34 +47,28 @@ def make_result(
         facts[key] = Fact(key, v, "" if v is None else str(v), v is None, f"line {len(facts) + 1}", None,
                           "blank" if v is None else "ok")  # fmt: skip
     sha = hashlib.sha256(f"{tag}|{agency}|{year}|{sorted((values or {}).items())}".encode()).hexdigest()
+    meta = Meta(agency=agency, year=year, edition="2021", t3_layout=t3_layout, province="辽宁省")
     return ParseResult(
         path=f"/reports/{tag}.txt",
         sha256=sha,
         format="txt",
-        meta=Meta(agency=agency, year=year, edition="2021", t3_layout=t3_layout, province="辽宁省"),
+        meta=meta,
         facts=facts,
-        findings=findings or [],
+        findings=(findings or []) + meta_findings(meta),
         sections={"一": "一、总体情况\n正文", "六": "六、其他需要报告的事项\n无"},
         size_bytes=1234,
     )
 
 
 def write_all(db: Path, *results: ParseResult, synthetic: bool = False) -> list[store.WriteOutcome]:
-    with store.Snapshot(db) as snap:
-        writer = store.ReportWriter(snap.con)
-        outcomes = [o for r in results for o in writer.add(r, synthetic=synthetic)]
-        outcomes += writer.flush()
-        store.refresh_cross_year(snap.con)
-        snap.commit()
+    with Database(db).write() as session:
+        outcomes = [o for r in results for o in session.add(r, synthetic=synthetic)]
+        outcomes += session.flush()
     return outcomes
 
 
 def q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = store.open_read_only(db)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return Database(db).execute(sql, params)
 
 
 @pytest.fixture
@@ -75,43 +76,54 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "xxgk.duckdb"
 
 
-@pytest.fixture(autouse=True)
-def _close_cached_readers():
-    yield
-    store.close_readers()
-
-
 def test_resolve_db_prefers_flag_then_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XXGK_DB", raising=False)
-    assert store.resolve_db() == Path("data/xxgk.duckdb")
+    assert Database().path == Path("data/xxgk.duckdb")
     monkeypatch.setenv("XXGK_DB", "/tmp/env.duckdb")
-    assert store.resolve_db() == Path("/tmp/env.duckdb")
-    assert store.resolve_db("/tmp/flag.duckdb") == Path("/tmp/flag.duckdb")
+    assert Database().path == Path("/tmp/env.duckdb")
+    assert Database("/tmp/flag.duckdb").path == Path("/tmp/flag.duckdb")
 
 
 def test_migrate_is_versioned_and_idempotent(db: Path) -> None:
-    con = duckdb.connect(str(db))
-    assert store.schema_version(con) == 0
-    assert store.migrate(con) == 2
-    assert store.migrate(con) == 2
-    assert con.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    database = Database(db)
+    assert not database.exists()
+    assert database.migrate() == store.SCHEMA_VERSION
+    assert database.migrate() == store.SCHEMA_VERSION
+    versions = [v for (v,) in q(db, "SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [m.version for m in MIGRATIONS]
+    tables = {r[0] for r in q(db, "SELECT table_name FROM information_schema.tables")}
     assert {"reports", "facts", "findings", "sections", "ingest_log", "schema_version"} <= tables
-    con.close()
 
 
 def test_migration_2_keeps_the_facts_of_a_version_1_database(db: Path) -> None:
     con = duckdb.connect(str(db))
-    con.execute(store._schema_v1())
+    con.execute(schema_sql())
     con.execute("INSERT INTO schema_version (version) VALUES (1)")
     con.execute("INSERT INTO facts (report_id, key, value, raw, blank, status, bbox) VALUES"
                 " (1, 't3.granted.total', 5, '5', false, 'ok', [1.0, 2.0, 3.0, 4.0]),"
                 " (1, 't4.review.upheld', NULL, '', true, 'blank', NULL)")  # fmt: skip
-    assert store.migrate(con) == 2
-    assert con.execute("SELECT report_id, key, value, raw, blank, status, bbox FROM facts ORDER BY key").fetchall() == [
+    con.close()
+    assert Database(db).migrate() == store.SCHEMA_VERSION  # an old file is brought up to date by the next write
+    assert q(db, "SELECT report_id, key, value, raw, blank, status, bbox FROM facts ORDER BY key") == [
         (1, "t3.granted.total", Decimal(5), "5", False, "ok", [1.0, 2.0, 3.0, 4.0]),
         (1, "t4.review.upheld", None, "", True, "blank", None),
     ]
+
+
+def test_a_migration_is_one_appended_entry_sql_or_python(db: Path) -> None:
+    con = duckdb.connect(str(db))
+
+    def backfill(c: duckdb.DuckDBPyConnection) -> None:
+        c.execute("INSERT INTO notes VALUES ('from python')")
+
+    extra = [Migration(90, "a table", "CREATE TABLE notes (text VARCHAR)"), Migration(91, "a row", backfill)]
+    assert migrate(con, MIGRATIONS + extra) == 91
+    assert con.execute("SELECT text FROM notes").fetchall() == [("from python",)]
+    # a failing migration leaves the database at the version before it
+    broken = [Migration(92, "broken", "CREATE TABLE notes (text VARCHAR)")]
+    with pytest.raises(duckdb.Error):
+        migrate(con, MIGRATIONS + extra + broken)
+    assert schema_version(con) == 91
     con.close()
 
 
@@ -123,6 +135,7 @@ def test_report_facts_findings_sections_and_log_are_stored(db: Path) -> None:
     )
     (outcome,) = write_all(db, make_result("a", values=values, findings=[finding]), synthetic=True)
     assert outcome.status == store.LOADED_WITH_ERRORS and outcome.n_errors == 1
+    assert [f.rule for f in outcome.findings] == ["T3-1"]  # what was stored comes back with the outcome
     rid = outcome.report_id
     assert q(db, "SELECT agency, year, synthetic, n_errors, is_current FROM reports") == [
         ("测试市司法局", 2023, True, 1, True)
@@ -170,7 +183,7 @@ def test_changed_report_replaces_and_keeps_history(db: Path) -> None:
     (old,) = write_all(db, make_result("v1", values={"t3.new_received.total": 1}))
     (new,) = write_all(db, make_result("v2", values={"t3.new_received.total": 2}))
     assert new.status == store.REPLACED and new.replaced_id == old.report_id
-    hist = store.report_history(store.open_read_only(db), "测试市司法局", 2023)
+    hist = Database(db).query(store.queries.report_history, "测试市司法局", 2023)
     assert [(h[0], h[1], h[2]) for h in hist] == [
         (old.report_id, False, new.report_id),
         (new.report_id, True, None),
@@ -210,7 +223,8 @@ def test_cross_year_rules(db: Path) -> None:
                                                 "t2.normative_docs.in_force": 11,
                                                 "t2.normative_docs.issued": 2,
                                                 "t2.normative_docs.repealed": 0})  # fmt: skip
-    outcomes = write_all(db, prev, cur)
+    other = make_result("o22", agency="另一局", year=2022, values={"t3.carry_forward.natural_person": 9})
+    outcomes = write_all(db, prev, cur, other)
     rows = q(db, "SELECT report_id, rule, severity, message, keys, expected, actual FROM findings"
                  " WHERE scope = 'cross_year' ORDER BY rule")  # fmt: skip
     assert [r[1] for r in rows] == ["XY-1", "XY-2"]
@@ -226,18 +240,41 @@ def test_cross_year_rules(db: Path) -> None:
     assert reg["t2.normative_docs.in_force"].label in xy2[3]
     assert (xy2[5], xy2[6]) == ("12", "11")
 
-    # fixing the 2023 report (a replacement) clears the warnings: they are recomputed over current reports only
+    # a write for another agency leaves these findings alone (only the agencies a write touched are recomputed)
+    write_all(db, make_result("o23", agency="另一局", year=2023, values={"t3.carried_over.natural_person": 1}))
+    assert [r[0] for r in q(db, "SELECT rule FROM findings WHERE scope = 'cross_year' ORDER BY rule")] == [
+        "XY-1", "XY-1", "XY-2"
+    ]
+    # fixing the 2023 report (a replacement) clears its warnings: they are recomputed over current reports only
     fixed = make_result("y23b", year=2023, values={"t3.carried_over.natural_person": 3,
                                                    "t2.normative_docs.in_force": 12,
                                                    "t2.normative_docs.issued": 2})  # fmt: skip
     write_all(db, fixed)
-    assert q(db, "SELECT count(*) FROM findings WHERE scope = 'cross_year'") == [(0,)]
+    assert q(db, "SELECT r.agency FROM findings f JOIN reports r USING (report_id) WHERE f.scope = 'cross_year'") == [
+        ("另一局",)
+    ]
 
 
-def test_a_bad_report_in_a_batch_does_not_take_the_others_down(db: Path) -> None:
-    bad = make_result(
-        "bad", agency="坏数据局", values={"t3.granted.total": 10**20}
-    )  # overflows DECIMAL(18,4)
+def test_a_value_the_store_cannot_hold_is_refused_with_a_finding_and_the_report_loads(db: Path) -> None:
+    key = "t3.granted.total"
+    (outcome,) = write_all(db, make_result("huge", values={key: 10**20, "t3.denied_state_secret.total": 4}))
+    assert outcome.status == store.LOADED_WITH_ERRORS
+    (finding,) = [f for f in outcome.findings if f.rule == "RANGE"]
+    assert finding.keys == [key] and "100000000000000000000" in finding.message
+    stored = {k: (v, s, raw) for k, v, s, raw in q(db, "SELECT key, value, status, raw FROM facts")}
+    assert stored[key] == (None, "ambiguous", str(10**20))  # null, never a wrong number; the raw text kept
+    assert stored["t3.denied_state_secret.total"] == (Decimal(4), "ok", "4")
+    # also decimals beyond the column's 4 places and negative giants
+    (o2,) = write_all(db, make_result("frac", agency="乙局", values={"t2.admin_fees.amount_wan_yuan": Decimal("0.00001"),
+                                                                     key: -(10**15)}))  # fmt: skip
+    assert sorted(k for f in o2.findings if f.rule == "RANGE" for k in f.keys) == sorted(
+        [key, "t2.admin_fees.amount_wan_yuan"]
+    )
+
+
+def test_a_report_the_database_refuses_does_not_take_the_batch_down(db: Path) -> None:
+    bad = make_result("bad", agency="坏数据局")
+    bad.format = None  # type: ignore[assignment]  # reports.format is NOT NULL: the insert itself fails
     outcomes = write_all(db, make_result("ok1", agency="甲局"), bad, make_result("ok2", agency="乙局"))
     assert [o.status for o in outcomes] == [store.LOADED, store.UNREADABLE, store.LOADED]
     assert "写入数据库失败" in outcomes[1].message
@@ -246,30 +283,76 @@ def test_a_bad_report_in_a_batch_does_not_take_the_others_down(db: Path) -> None
     assert q(db, "SELECT status FROM ingest_log WHERE source_path LIKE '%bad%'") == [(store.UNREADABLE,)]
 
 
-def test_failed_snapshot_leaves_the_live_file_untouched(db: Path) -> None:
+def test_a_failed_write_leaves_the_live_file_untouched(db: Path) -> None:
     write_all(db, make_result("keep"))
-    before = (db.read_bytes(), store.db_version(db))
-    with pytest.raises(RuntimeError), store.Snapshot(db) as snap:
-        store.ReportWriter(snap.con).write(make_result("lost", agency="另一局"))
+    before = (db.read_bytes(), Database(db).version())
+    with pytest.raises(RuntimeError), Database(db).write() as session:
+        session.write(make_result("lost", agency="另一局"))
         raise RuntimeError("crash in the middle of an ingest")
-    assert (db.read_bytes(), store.db_version(db)) == before
+    assert (db.read_bytes(), Database(db).version()) == before
     assert [p.name for p in db.parent.iterdir() if ".ingest-" in p.name] == []
     assert q(db, "SELECT agency FROM reports") == [("测试市司法局",)]
 
 
-def test_second_concurrent_ingest_is_refused(db: Path) -> None:
-    with store.Snapshot(db), pytest.raises(store.IngestLockedError):
-        store.Snapshot(db).__enter__()
+def test_second_concurrent_writer_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(swap_module, "LOCK_WAIT_S", 0.1)
+    with Database(db).write(), pytest.raises(IngestLockedError, match="另一个入库任务"), Database(db).write():
+        pass
+
+
+def test_a_symlinked_database_is_followed_and_locked_as_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tmp_path / "data" / "real.duckdb"
+    real.parent.mkdir()
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+    write_all(link, make_result("via-link"))
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link survives the swap
+    assert real.is_file() and q(real, "SELECT count(*) FROM reports") == [(1,)]
+    write_all(link, make_result("again", agency="乙局"))
+    assert link.is_symlink() and q(link, "SELECT count(*) FROM reports") == [(2,)]
+    # two names of one file lock each other out
+    monkeypatch.setattr(swap_module, "LOCK_WAIT_S", 0.1)
+    with Database(link).write(), pytest.raises(IngestLockedError), Database(real).write():
+        pass
+
+
+def test_stale_copies_of_a_killed_writer_are_removed_when_the_database_is_next_opened(db: Path) -> None:
+    write_all(db, make_result("r1"))
+    stale = [db.with_name(f".{db.name}.ingest-999999.tmp"), db.with_name(f".{db.name}.ingest-999999.tmp.wal")]
+    # while a writer holds the lock, no copy is touched (it could be that writer's)
+    with Database(db).write():
+        for p in stale:
+            p.write_bytes(b"a running writer's copy")
+        assert Database(db).remove_stale_copies() == []
+        assert all(p.exists() for p in stale)
+    for p in stale:
+        p.write_bytes(b"left by kill -9")
+    Database.close_all()
+    assert Database(db).execute("SELECT count(*) FROM reports") == [(1,)]  # a reader opening the file cleans up
+    assert not any(p.exists() for p in stale)
+
+
+def test_query_runs_typed_functions_and_names_a_missing_file(db: Path) -> None:
+    def count_reports(con: duckdb.DuckDBPyConnection, agency: str) -> int:
+        return con.execute("SELECT count(*) FROM reports WHERE agency = ?", [agency]).fetchall()[0][0]
+
+    with pytest.raises(store.DatabaseMissing, match="不存在"):
+        Database(db).query(count_reports, "甲局")
+    write_all(db, make_result("r1", agency="甲局"))
+    assert Database(db).query(count_reports, "甲局") == 1
+    with pytest.raises(duckdb.Error):  # a broken query is not retried or disguised
+        Database(db).execute("SELECT no_such_column FROM reports")
 
 
 def test_read_connection_follows_swaps(db: Path) -> None:
     write_all(db, make_result("r1", agency="甲局"))
-    con1 = store.read_connection(db)
-    assert store.read_connection(db) is con1  # cached while the file is unchanged
-    v1 = store.db_version(db)
+    database = Database(db)
+    con1 = database.connection()
+    assert database.connection() is con1  # cached while the file is unchanged
+    v1 = database.version()
     write_all(db, make_result("r2", agency="乙局"))
-    assert store.db_version(db) != v1
-    con2 = store.read_connection(db)
+    assert database.version() != v1
+    con2 = database.connection()
     assert con2 is not con1
     assert con2.execute("SELECT count(*) FROM reports").fetchall() == [(2,)]
     assert con2.cursor().execute("SELECT count(*) FROM facts WHERE key = 't3.granted.total'").fetchall() == [
@@ -277,13 +360,13 @@ def test_read_connection_follows_swaps(db: Path) -> None:
     ]
     assert con1.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]  # retired, still usable for now
     write_all(db, make_result("r3", agency="丙局"))
-    assert store.read_connection(db).execute("SELECT count(*) FROM reports").fetchall() == [(3,)]
+    assert database.execute("SELECT count(*) FROM reports") == [(3,)]
     with pytest.raises(duckdb.Error):  # closed at the next swap
         con1.execute("SELECT 1").fetchall()
 
 
-def test_readers_keep_reading_while_snapshots_are_swapped(db: Path) -> None:
-    """The dashboard's situation: reader threads query in a loop while ingests replace the file."""
+def test_readers_keep_reading_while_writes_are_published(db: Path) -> None:
+    """The dashboard's situation: reader threads query in a loop while writes replace the file."""
     write_all(db, make_result("start", agency="起始局"))
     errors: list[str] = []
     seen: set[int] = set()
@@ -292,9 +375,7 @@ def test_readers_keep_reading_while_snapshots_are_swapped(db: Path) -> None:
     def reader() -> None:
         while not stop.is_set():
             try:
-                cur = store.read_connection(db).cursor()
-                seen.add(cur.execute("SELECT count(*) FROM reports").fetchall()[0][0])
-                cur.close()
+                seen.add(Database(db).query(lambda con: con.execute("SELECT count(*) FROM reports").fetchall()[0][0]))
             except Exception as exc:  # a lock error or anything else fails the test
                 errors.append(repr(exc))
 

@@ -8,11 +8,14 @@ first (a PDF renamed ``.txt`` is still a PDF) and by extension second.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from pipeline.model import Document
+from pipeline.readers.errors import ReadError
+from pipeline.readers.limits import MAX_BYTES, MAX_MIB, MIB
 
-MAX_BYTES = 50 * 1024 * 1024  # files above this are refused (documented in README: 50 MB)
+__all__ = ["MAX_BYTES", "MAX_MIB", "ReadError", "check_size", "read_document", "read_source", "supported_extensions"]
 
 # module name → extensions it handles
 _READERS: dict[str, tuple[str, ...]] = {
@@ -24,8 +27,24 @@ _READERS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ReadError(Exception):
-    """A file that cannot be read as a report at all. The message names the problem in plain words."""
+def check_size(size: int) -> None:
+    """Refuse a file over :data:`MAX_BYTES` (the one place the limit is checked)."""
+    if size > MAX_BYTES:
+        raise ReadError(f"文件过大: {size / MIB:.1f} MiB，超过上限 {MAX_MIB} MiB")
+
+
+def read_source(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a report file, refused before reading when the file is over the size limit."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ReadError("这是一个文件夹，不是文件")
+        check_size(path.stat().st_size)
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ReadError("文件不存在") from None
+    except OSError as exc:
+        raise ReadError(f"无法读取文件: {exc.strerror or exc}") from exc
 
 
 def supported_extensions() -> set[str]:
@@ -57,17 +76,10 @@ def read_document(path: str | Path, data: bytes | None = None) -> Document:
 
     Raises :class:`ReadError` with a specific message for empty, oversized, binary or unsupported input.
     """
-    path = Path(path)
     if data is None:
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise ReadError(f"无法读取文件: {exc.strerror or exc}") from exc
-        if size > MAX_BYTES:
-            raise ReadError(f"文件过大: {size / 1024 / 1024:.1f} MB，超过上限 {MAX_BYTES // 1024 // 1024} MB")
-        data = path.read_bytes()
-    if len(data) > MAX_BYTES:
-        raise ReadError(f"文件过大: {len(data) / 1024 / 1024:.1f} MB，超过上限 {MAX_BYTES // 1024 // 1024} MB")
+        data = read_source(path)
+    path = Path(path)
+    check_size(len(data))
     if not data.strip():
         raise ReadError("文件为空")
     fmt = sniff_format(data, path.suffix.lower())

@@ -1,4 +1,4 @@
-"""Validator: the template's own arithmetic (hard rules) and type rules, as findings.
+"""The template's own arithmetic (hard rules) and type rules, as findings.
 
 Rules (spec/README.md): T3-1 new_received + carried_over = result_total + carry_forward (per column);
 T3-2 result_total = the sum of every outcome row (per column); T3-3 total = the six applicant columns (per row,
@@ -161,22 +161,3 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
                 )
             )
     return out
-
-
-def narrative_findings(facts: dict[str, Fact], narrative: dict[str, int]) -> list[Finding]:
-    """Soft: the number of applications the prose states should equal 表三 new_received.total."""
-    key = registry().key_for("t3", "new_received", "total")
-    received = narrative.get("received")
-    fact = facts.get(key)
-    if received is None or fact is None or fact.value is None or received == fact.value:
-        return []
-    return [
-        Finding(
-            "NARRATIVE",
-            "warning",
-            f"正文称受理政府信息公开申请 {received} 件，表三“{registry()[key].label}”为 {fact.value}",
-            [key],
-            str(received),
-            str(fact.value),
-        )
-    ]

@@ -1,5 +1,5 @@
--- xxgk DuckDB schema, version 1. Applied by pipeline.store.migrate(); never edit a released version in place:
--- add a new migration instead (pipeline/store.py: MIGRATIONS).
+-- xxgk DuckDB schema, version 1. Applied by pipeline.store.schema.migrate(); never edit a released version in place:
+-- add a new migration instead (pipeline/store/schema.py: MIGRATIONS).
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     INTEGER PRIMARY KEY,

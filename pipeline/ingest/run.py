@@ -1,0 +1,119 @@
+"""``ingest``: find files, parse them in worker processes under a budget, write them through the one write path.
+
+Parsing (CPU-bound, no database) runs in worker processes; writing stays in this process, so there is exactly one
+DuckDB writer, and everything is published at once when the whole run succeeded (:meth:`Database.write`).  Memory
+stays flat however many files there are: files are walked lazily, a bounded window of files is in flight, and the
+writer flushes every ``batch_size`` reports.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.ingest.parsing import ParseJob, ParseOutcome
+from pipeline.ingest.sources import iter_source_files
+from pipeline.ingest.workers import Budget, parse_stream
+from pipeline.manifest import ManifestEntry, load_manifest, manifest_key
+from pipeline.store import (
+    LOADED_WITH_ERRORS,
+    PROBLEM_STATUSES,
+    STATUSES,
+    UNREADABLE,
+    Database,
+    WriteOutcome,
+)
+
+
+@dataclass
+class IngestSummary:
+    db: Path
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[WriteOutcome] = field(default_factory=list)  # unreadable, not a report, or with hard errors
+    n_files: int = 0
+    cross_year_findings: int = 0
+    seconds: float = 0.0
+
+    def record(self, outcomes: Iterable[WriteOutcome]) -> None:
+        for o in outcomes:
+            self.counts[o.status] += 1
+            if o.status in PROBLEM_STATUSES:
+                self.problems.append(o)
+
+    @property
+    def unreadable(self) -> int:
+        return self.counts[UNREADABLE]
+
+    @property
+    def with_errors(self) -> int:
+        return self.counts[LOADED_WITH_ERRORS]
+
+    def as_dict(self) -> dict[str, int]:
+        return {status: self.counts[status] for status in STATUSES}
+
+
+ProgressCallback = Callable[[ParseOutcome], None]
+WrittenCallback = Callable[[WriteOutcome], None]
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    db: Database | str | os.PathLike[str] | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    on_parsed: ProgressCallback | None = None,
+    batch_size: int = 200,
+    chunk_size: int = 16,
+    budget: Budget | None = None,
+    on_written: WrittenCallback | None = None,
+) -> IngestSummary:
+    """Parse every file under ``paths`` and load them into the database (see the module docstring).
+
+    The database changes only at the end, atomically; if anything fails before that (or the process is killed),
+    it is exactly as it was.  Raises :class:`pipeline.store.IngestLockedError` when another ingest is writing it
+    and :class:`pipeline.manifest.ManifestError` for an unusable manifest.
+    """
+    started = time.perf_counter()
+    database = db if isinstance(db, Database) else Database(db)
+    paths = list(paths)
+    entries: dict[str, ManifestEntry] = load_manifest(manifest) if manifest else {}
+
+    def jobs() -> Iterator[ParseJob]:
+        for path in iter_source_files(paths, exclude=manifest):
+            entry = entries.get(manifest_key(path)) if entries else None
+            if entry:
+                yield ParseJob(str(path), entry.overrides(), entry.synthetic)
+            else:
+                yield ParseJob(str(path))
+
+    summary = IngestSummary(db=database.path)
+
+    def record(outcomes: list[WriteOutcome]) -> None:
+        summary.record(outcomes)
+        if on_written:
+            for o in outcomes:
+                on_written(o)
+
+    with database.write(batch_size=batch_size) as session:
+        for outcome in parse_stream(jobs(), workers=workers, chunk_size=chunk_size, budget=budget):
+            summary.n_files += 1
+            job = outcome.job
+            if outcome.result is None:
+                done = session.add_unreadable(
+                    job.path, outcome.error or "无法读取", sha256=outcome.sha256, seconds=outcome.seconds
+                )
+            else:
+                done = session.add(
+                    outcome.result, synthetic=job.synthetic, source_path=job.path, seconds=outcome.seconds
+                )
+            record(done)
+            if on_parsed:
+                on_parsed(outcome)
+        record(session.flush())
+    summary.cross_year_findings = session.cross_year_findings
+    summary.seconds = time.perf_counter() - started
+    return summary

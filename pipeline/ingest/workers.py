@@ -1,0 +1,250 @@
+"""Parsing in worker processes that can be killed: one hostile file cannot stall or starve an ingest.
+
+Every file is parsed in a worker process, also when there is only one worker, under a :class:`Budget`: a time budget
+per file and a memory cap per worker.  A worker over either is killed (SIGKILL), its file is reported with a clear
+message, the other files of its chunk go to a fresh worker, and the ingest goes on.  A worker that crashes (a fault
+in a C library) is reported the same way.
+
+Workers are forked from a forkserver that has already imported the parser (fast to start, and safe from a
+multi-threaded parent such as the Streamlit server).  They never outlive the ingest: a worker asks the kernel for
+SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), the forkserver exits when the ingest process is gone, and an
+idle worker exits when its pipe closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from pipeline.ingest.parsing import ParseJob, ParseOutcome, parse_one, sha256_or_none
+from pipeline.readers import limits
+
+POLL_S = 0.05  # how often busy workers' time and memory are checked
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_PR_SET_PDEATHSIG = 1
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What one file may cost: ``seconds`` of parsing (plus ``ocr_page_seconds`` for every page read by OCR) and
+    ``memory_mib`` of resident memory in its worker.  Defaults: env ``XXGK_FILE_SECONDS`` (60),
+    ``XXGK_OCR_PAGE_SECONDS`` (30), ``XXGK_FILE_MEMORY_MIB`` (1536)."""
+
+    seconds: float = field(default_factory=lambda: _env_number("XXGK_FILE_SECONDS", 60.0))
+    ocr_page_seconds: float = field(default_factory=lambda: _env_number("XXGK_OCR_PAGE_SECONDS", 30.0))
+    memory_mib: float = field(default_factory=lambda: _env_number("XXGK_FILE_MEMORY_MIB", 1536.0))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _worker_main(conn: Connection, parent_pid: int) -> None:
+    """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more", s)."""
+    _die_with_parent()
+    if os.getppid() != parent_pid:
+        return  # the parent died before the death signal was armed
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    limits.on_ocr_page = lambda: conn.send(("more", None))
+    while True:
+        try:
+            chunk: list[tuple[int, ParseJob]] = conn.recv()
+        except (EOFError, OSError):
+            return
+        for seq, job in chunk:
+            conn.send(("done", seq, parse_one(job)))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipeline.parse"])
+    return ctx
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    todo: deque[tuple[int, ParseJob]] = field(default_factory=deque)  # sent, not yet answered (first = running)
+    started: float = 0.0  # when the running file started
+    deadline: float = 0.0
+
+
+class WorkerPool:
+    """``workers`` parse processes under one :class:`Budget`; :meth:`parse` yields outcomes in input order."""
+
+    def __init__(self, workers: int = 1, budget: Budget | None = None, chunk_size: int = 16) -> None:
+        self.n_workers = max(1, workers)
+        self.budget = budget or Budget()
+        self.chunk_size = max(1, chunk_size)
+        self._ctx = _context()
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for w in self._workers:
+            with contextlib.suppress(OSError):
+                w.conn.close()
+        for w in self._workers:
+            w.process.join(timeout=1.0)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=1.0)
+        self._workers.clear()
+
+    def _start(self) -> _Worker:
+        parent_end, child_end = self._ctx.Pipe(duplex=True)
+        # the forkserver is the workers' parent; the worker checks it is still there after arming the death signal
+        process = self._ctx.Process(target=_worker_main, args=(child_end, _forkserver_pid(self._ctx)), daemon=True)
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        self._workers.append(worker)
+        return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        with contextlib.suppress(Exception):
+            worker.process.kill()
+        worker.process.join(timeout=5.0)
+        with contextlib.suppress(OSError):
+            worker.conn.close()
+        self._workers.remove(worker)
+
+    def parse(self, jobs: Iterable[ParseJob]) -> Iterator[ParseOutcome]:
+        """Parse ``jobs`` and yield one outcome per job, in input order; never raises for a file."""
+        job_iter = iter(enumerate(jobs))
+        retry: deque[tuple[int, ParseJob]] = deque()  # unanswered jobs of a killed worker, sent again first
+        window = self.n_workers * self.chunk_size * 4  # files in flight or waiting to be yielded, at most
+        done: dict[int, ParseOutcome] = {}
+        next_yield = 0
+        next_seq = 0
+        exhausted = False
+
+        def take(n: int) -> list[tuple[int, ParseJob]]:
+            nonlocal next_seq, exhausted
+            out = [retry.popleft() for _ in range(min(n, len(retry)))]
+            while len(out) < n and not exhausted and next_seq - next_yield < window:
+                item = next(job_iter, None)
+                if item is None:
+                    exhausted = True
+                    break
+                out.append(item)
+                next_seq = item[0] + 1
+            return out
+
+        while True:
+            # keep every worker busy
+            while len(self._workers) < self.n_workers and (retry or not exhausted):
+                self._start()
+            for w in list(self._workers):
+                if not w.todo:
+                    chunk = take(self.chunk_size)
+                    if not chunk:
+                        continue
+                    w.todo.extend(chunk)
+                    w.started = time.monotonic()
+                    w.deadline = w.started + self.budget.seconds
+                    with contextlib.suppress(OSError):  # a dead worker: found below through its sentinel
+                        w.conn.send(chunk)
+            while next_yield in done:
+                yield done.pop(next_yield)
+                next_yield += 1
+            busy = [w for w in self._workers if w.todo]
+            if not busy:
+                if exhausted and not retry:
+                    return
+                continue
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_S)
+            for w in busy:
+                self._collect(w, ready, done, retry)
+            while next_yield in done:
+                yield done.pop(next_yield)
+                next_yield += 1
+
+    def _collect(self, w: _Worker, ready: list, done: dict[int, ParseOutcome], retry: deque) -> None:
+        """Answers from ``w``; kill it if its running file is over budget or it died."""
+        if w.conn in ready:
+            try:
+                while w.conn.poll():
+                    message = w.conn.recv()
+                    if message[0] == "more":
+                        w.deadline += self.budget.ocr_page_seconds
+                        continue
+                    _, seq, outcome = message
+                    w.todo.popleft()
+                    done[seq] = outcome
+                    w.started = time.monotonic()
+                    w.deadline = w.started + self.budget.seconds
+            except (EOFError, OSError):
+                pass
+        if not w.todo:
+            return
+        reason = None
+        if not w.process.is_alive():
+            code = w.process.exitcode
+            reason = f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
+        elif time.monotonic() > w.deadline:
+            reason = f"解析超时：超过每个文件的时间上限（{self.budget.seconds:g} 秒），已终止"
+        elif _rss_mib(w.process.pid or 0) > self.budget.memory_mib:
+            reason = f"解析占用内存超过上限（{self.budget.memory_mib:g} MiB），已终止"
+        if reason is None:
+            return
+        seq, job = w.todo.popleft()
+        retry.extendleft(reversed(w.todo))
+        w.todo.clear()
+        self._kill(w)
+        done[seq] = ParseOutcome(job, None, reason, time.monotonic() - w.started, sha256_or_none(job.path))
+
+
+def _forkserver_pid(ctx: multiprocessing.context.BaseContext) -> int:
+    """The pid of the forkserver that will fork the workers (started now if it is not running)."""
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    return forkserver._forkserver._forkserver_pid or 0  # type: ignore[attr-defined]
+
+
+def parse_stream(
+    jobs: Iterable[ParseJob], workers: int = 1, chunk_size: int = 16, budget: Budget | None = None
+) -> Iterator[ParseOutcome]:
+    """Parse ``jobs`` in ``workers`` processes under ``budget``; outcomes in input order (see :class:`WorkerPool`)."""
+    with WorkerPool(workers, budget, chunk_size) as pool:
+        yield from pool.parse(jobs)
+
+
+def parse_in_process(jobs: Iterable[ParseJob]) -> Iterator[ParseOutcome]:
+    """Parse ``jobs`` here, without workers or a budget (profiling; trusted input only)."""
+    for job in jobs:
+        yield parse_one(job)

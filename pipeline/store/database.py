@@ -1,0 +1,218 @@
+"""The :class:`Database` object: the one way into a DuckDB store file, for reading and for writing.
+
+    db = Database("data/xxgk.duckdb")          # or Database() for --db / $XXGK_DB / data/xxgk.duckdb
+    db.query(metrics.headline_by_year, filters)  # a typed query function fn(con, ...) on a read-only cursor
+    with db.write() as session:                 # the ingest lock, the schema migrated, the one write path
+        session.add(parse_result)
+    # leaving the block without an exception publishes everything at once; an exception publishes nothing
+
+A symlinked path is followed: the database *file* is what is locked, copied and replaced, so two names of one
+file lock each other out and the link keeps pointing at the live data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import duckdb
+
+from pipeline.model import ParseResult
+from pipeline.store.reads import READERS, file_version, is_transient
+from pipeline.store.rows import WriteOutcome
+from pipeline.store.schema import schema_version
+from pipeline.store.swap import SnapshotSwap, ingest_lock, remove_stale_copies
+from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
+from pipeline.validator.cross_year import refresh_cross_year
+
+DEFAULT_DB = Path("data") / "xxgk.duckdb"
+ENV_DB = "XXGK_DB"
+READ_RETRIES = 6  # a read that meets a swap in progress is retried (0.25 s, 0.5 s, … apart)
+READ_RETRY_SLEEP_S = 0.25
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database file is missing, or stayed unreadable after retries (the message is for people, in Chinese)."""
+
+
+class DatabaseMissing(DatabaseUnavailable, FileNotFoundError):
+    """No database file at the path (nothing has been ingested yet)."""
+
+
+def resolve_db(db: str | os.PathLike[str] | None = None) -> Path:
+    """The database path: ``--db`` if given, else env ``XXGK_DB``, else ``data/xxgk.duckdb``."""
+    if db:
+        return Path(db)
+    env = os.environ.get(ENV_DB)
+    return Path(env) if env else DEFAULT_DB
+
+
+_cleaned: set[Path] = set()  # files whose stale write copies this process has looked for
+_cleaned_lock = threading.Lock()
+
+
+class Database:
+    """A DuckDB store file (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = resolve_db(path)
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"
+
+    @property
+    def file(self) -> Path:
+        """The real database file (symlinks followed, absolute)."""
+        return Path(os.path.realpath(self.path))
+
+    def exists(self) -> bool:
+        return self.file.is_file()
+
+    def version(self) -> str:
+        """A token that changes whenever a write is published (for cache keys); "" when there is no file yet."""
+        return file_version(self.file)
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The process's cached read-only connection to the current file (threads: use :meth:`cursor`)."""
+        file = self.file
+        if not file.is_file():
+            raise DatabaseMissing(f"数据库文件不存在：{self.path}。请先运行 make db 或 xxgk ingest 建库。")
+        self._clean_once(file)
+        return READERS.get(file)
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the cached read-only connection, for one thread, closed on leaving the block."""
+        cur = self.connection().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def query(
+        self, fn: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``fn(cursor, *args, **kwargs)`` on a read-only cursor, retried while a write swaps the file.
+
+        Raises :class:`DatabaseUnavailable` when the file is missing or stays unreadable; errors of the query
+        itself propagate unchanged.
+        """
+        last: BaseException | None = None
+        for attempt in range(READ_RETRIES):
+            try:
+                cur = self.connection().cursor()
+            except DatabaseMissing:
+                raise
+            except (duckdb.Error, OSError) as exc:
+                last = exc
+            else:
+                try:
+                    return fn(cur, *args, **kwargs)
+                except duckdb.Error as exc:
+                    if not is_transient(exc):
+                        raise
+                    last = exc
+                finally:
+                    cur.close()
+            time.sleep(READ_RETRY_SLEEP_S * (attempt + 1))
+        raise DatabaseUnavailable(f"数据库暂时无法读取（可能正在更新），请稍后刷新页面。详情：{last}")
+
+    def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of one read-only SQL statement (through :meth:`query`)."""
+        return self.query(lambda con: con.execute(sql, params or []).fetchall())
+
+    def close(self) -> None:
+        """Close this process's cached connections to the file (tests, shutdown)."""
+        READERS.close(self.file)
+
+    @staticmethod
+    def close_all() -> None:
+        """Close every cached read connection of this process."""
+        READERS.close()
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[WriteSession]:
+        """A write session: holds the lock, the schema migrated; published atomically when the block completes.
+
+        Raises :class:`pipeline.store.IngestLockedError` when another process is writing the same file.
+        """
+        file = self.file
+        with ingest_lock(file):
+            strategy = SnapshotSwap(file)
+            try:
+                session = WriteSession(strategy.open(), batch_size)
+                yield session
+                session.finish()
+                strategy.commit()
+            finally:
+                strategy.discard()
+
+    def migrate(self) -> int:
+        """Create the file or bring its schema up to date; returns the schema version."""
+        with self.write() as session:
+            return session.schema_version
+
+    def remove_stale_copies(self) -> list[Path]:
+        """Delete the temporary copies a killed writer left beside the file (never a running writer's)."""
+        return remove_stale_copies(self.file)
+
+    def _clean_once(self, file: Path) -> None:
+        with _cleaned_lock:
+            if file in _cleaned:
+                return
+            _cleaned.add(file)
+        remove_stale_copies(file)
+
+
+class WriteSession:
+    """What :meth:`Database.write` yields: queue parse results and unreadable files; batches are written as they fill.
+
+    Outcomes come back from the calls that flushed a batch (:meth:`add`, :meth:`add_unreadable`, :meth:`flush`).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch_size: int) -> None:
+        self._con = con
+        self._writer = ReportWriter(con, batch_size)
+        self.final_outcomes: list[WriteOutcome] = []  # what was still queued when the block ended
+        self.cross_year_findings = 0  # cross-year findings in the store after this session
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self._con)
+
+    def add(
+        self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
+    ) -> list[WriteOutcome]:
+        return self._writer.add(result, synthetic=synthetic, source_path=source_path, seconds=seconds)
+
+    def add_unreadable(
+        self, source_path: str, message: str, *, sha256: str | None = None, seconds: float | None = None
+    ) -> list[WriteOutcome]:
+        return self._writer.add_unreadable(source_path, message, sha256=sha256, seconds=seconds)
+
+    def write(
+        self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
+    ) -> WriteOutcome:
+        """Store one parse result now (in its own batch) and return its outcome."""
+        earlier = self.flush()
+        self.final_outcomes.extend(earlier)
+        self.add(result, synthetic=synthetic, source_path=source_path, seconds=seconds)
+        return self.flush()[0]
+
+    def flush(self) -> list[WriteOutcome]:
+        return self._writer.flush()
+
+    def finish(self) -> None:
+        """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
+        self.final_outcomes.extend(self.flush())
+        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies)
