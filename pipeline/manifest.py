@@ -1,8 +1,10 @@
 """The optional ingest manifest: a CSV that overrides detected metadata, file by file.
 
-Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, synthetic``.
+Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, fetched_at, synthetic``.
 ``path`` is relative to the manifest's own folder (absolute paths work too).  Empty cells mean "keep what the
-parser detected".  ``synthetic`` (true/false, 1/0, 是/否) marks generated reports, never a real agency's figures.
+parser detected".  ``fetched_at`` is when the file was downloaded from ``url`` (ISO 8601; a time without an
+offset is taken as UTC; ``xxgk fetch`` writes it).  ``synthetic`` (true/false, 1/0, 是/否) marks generated
+reports, never a real agency's figures.
 The overrides are applied once, by the parser (:func:`apply_overrides`), before the tables are matched: the year
 decides the template edition.
 """
@@ -14,11 +16,12 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.model import Meta
 
-COLUMNS = ("path", "agency", "year", "region", "url", "synthetic")
+COLUMNS = ("path", "agency", "year", "region", "url", "fetched_at", "synthetic")
 _TRUE = {"true", "1", "yes", "y", "t", "是"}
 _FALSE = {"false", "0", "no", "n", "f", "否", ""}
 
@@ -34,12 +37,13 @@ class ManifestEntry:
     year: int | None = None
     region: str | None = None
     url: str | None = None
+    fetched_at: datetime | None = None  # UTC, naive
     synthetic: bool = False
 
     def overrides(self) -> dict[str, object]:
         """The metadata to pass to ``parse_file(..., overrides=...)`` (only the cells that were filled)."""
         out: dict[str, object] = {}
-        for name in ("agency", "year", "region", "url"):
+        for name in ("agency", "year", "region", "url", "fetched_at"):
             value = getattr(self, name)
             if value not in (None, ""):
                 out[name] = value
@@ -82,6 +86,13 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
                 raise ManifestError(
                     f"清单 {csv_path} 第 {line_no} 行: year 应为整数年份，实际为「{year_text}」"
                 ) from None
+            try:
+                fetched_at = _utc(cells.get("fetched_at", ""))
+            except ValueError:
+                raise ManifestError(
+                    f"清单 {csv_path} 第 {line_no} 行: fetched_at 应为 ISO 8601 时间（如 2025-02-01T08:30:00+08:00），"
+                    f"实际为「{cells['fetched_at']}」"
+                ) from None
             flag = cells.get("synthetic", "").lower()
             if flag not in _TRUE | _FALSE:
                 raise ManifestError(
@@ -94,6 +105,7 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
                 year=year,
                 region=intern(cells["region"]) if cells.get("region") else None,
                 url=cells.get("url") or None,
+                fetched_at=fetched_at,
                 synthetic=flag in _TRUE,
             )
     return entries
@@ -111,8 +123,18 @@ def apply_overrides(meta: Meta, overrides: Mapping[str, object] | None, context:
         meta.year = int(str(overrides["year"]))
     if overrides.get("url"):
         meta.url = str(overrides["url"])
+    if isinstance(overrides.get("fetched_at"), datetime):
+        meta.fetched_at = overrides["fetched_at"]  # type: ignore[assignment]
     if overrides.get("agency"):
         meta.agency = str(overrides["agency"]).strip()
     region = parse_region_text(str(overrides["region"])) if overrides.get("region") else None
     if (overrides.get("agency") or region is not None) and meta.agency:
         apply_region(meta, meta.agency, context, region)
+
+
+def _utc(text: str) -> datetime | None:
+    """A manifest time as naive UTC (None when empty); raises ValueError when it is not ISO 8601."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

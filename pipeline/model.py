@@ -7,6 +7,7 @@ reader (file → :class:`Document`) → matcher (Document → :class:`Fact` list
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -112,6 +113,7 @@ class Meta:
     agency_type: str | None = None
     edition_evidence: list[str] = field(default_factory=list)
     url: str | None = None
+    fetched_at: datetime | None = None  # when the source was downloaded (UTC), for fetched reports
 
     def to_json(self) -> dict[str, Any]:
         keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type")

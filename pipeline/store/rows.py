@@ -59,6 +59,7 @@ REPORT_SCHEMA: dict[str, pl.DataType] = {
     "t3_layout": pl.String, "edition_evidence": pl.String, "province": pl.String, "city": pl.String,
     "county": pl.String, "level": pl.String, "agency_type": pl.String, "synthetic": pl.Boolean,
     "n_errors": pl.Int32, "n_warnings": pl.Int32, "is_current": pl.Boolean, "replaced_by": pl.Int64,
+    "fetched_at": pl.Datetime("us"),
 }  # fmt: skip
 FACT_SCHEMA: dict[str, pl.DataType] = {
     "report_id": pl.Int64, "key": pl.String,
@@ -111,7 +112,7 @@ class BatchRows:
             "city": meta.city, "county": meta.county, "level": meta.level, "agency_type": meta.agency_type,
             "synthetic": item.synthetic, "n_errors": sum(f.severity == "error" for f in findings),
             "n_warnings": sum(f.severity == "warning" for f in findings),
-            "is_current": current, "replaced_by": kept,
+            "is_current": current, "replaced_by": kept, "fetched_at": meta.fetched_at,
         }  # fmt: skip
         facts = self.facts
         for f in r.facts.values():

@@ -57,6 +57,8 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE facts_v2 RENAME TO facts;
         """,
     ),
+    # When a fetched report was downloaded (UTC; NULL for files loaded from disk); its address is source_url.
+    Migration(3, "reports.fetched_at (xxgk fetch provenance)", "ALTER TABLE reports ADD COLUMN fetched_at TIMESTAMP"),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,265 @@
+"""Addresses → fetched documents → the normal ingest → one result per address, with each report's findings.
+
+For every URL: fetch it; a document (PDF, Word, WPS, image) is kept as it is; a web page is parsed with the
+project's own parser first, and only when the parser finds no report in it (what ingest would log as
+``not_report``) are its attachments followed (:mod:`pipeline.fetch.links`).  Everything kept goes through
+:func:`pipeline.ingest.ingest` in one run, with the folder's manifest carrying each file's URL and fetch time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.fetch.client import FetchError, FetchSettings, PoliteClient, check_url
+from pipeline.fetch.documents import SavedDocument, document_type, fetched_dir, record_in_manifest, save
+from pipeline.fetch.links import find_attachments
+from pipeline.store import LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED, resolve_db
+
+STORED_STATUSES = (LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED)
+NEEDS_LIBREOFFICE = (".doc", ".wps")
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(slots=True)
+class DocumentResult:
+    """One fetched document and what ingest made of it."""
+
+    url: str  # the document's address after redirects
+    role: str  # "page" (the address given) or "attachment" (found on that page)
+    file: str
+    sha256: str
+    fetched_at: str
+    http_status: int
+    content_type: str | None
+    status: str | None = None  # the ingest status (pipeline.store.LOADED …); None when not ingested
+    message: str = ""
+    report_id: int | None = None
+    agency: str | None = None
+    year: int | None = None
+    findings: list[dict[str, str]] = field(default_factory=list)  # severity, rule, message
+
+
+@dataclass(slots=True)
+class UrlResult:
+    url: str  # as given
+    error: str | None = None  # one line naming the URL when nothing usable came of it
+    problems: list[str] = field(default_factory=list)  # one line each: attachments that failed, notes
+    documents: list[DocumentResult] = field(default_factory=list)
+    saved: list[SavedDocument] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and any(d.status in STORED_STATUSES for d in self.documents)
+
+    def to_json(self) -> dict:
+        return {"url": self.url, "ok": self.ok, "error": self.error, "problems": self.problems,
+                "documents": [asdict(d) for d in self.documents]}  # fmt: skip
+
+
+@dataclass(slots=True)
+class FetchRun:
+    db: Path
+    out_dir: Path
+    results: list[UrlResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # ingest statuses of the documents
+    ingest_error: str | None = None  # the ingest could not run (e.g. another ingest holds the database)
+    requests: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[UrlResult]:
+        return [r for r in self.results if not r.ok]
+
+    def to_json(self) -> dict:
+        return {"db": str(self.db), "out_dir": str(self.out_dir), "counts": self.counts,
+                "ingest_error": self.ingest_error, "requests": self.requests, "retries": self.retries,
+                "seconds": round(self.seconds, 2), "urls": [r.to_json() for r in self.results]}  # fmt: skip
+
+
+EventCallback = Callable[[str], None]
+
+
+def read_url_list(path: str | Path) -> list[str]:
+    """URLs from a text file: one a line; blank lines and lines starting with ``#`` are skipped."""
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def fetch_reports(
+    urls: Iterable[str],
+    db: str | Path | None = None,
+    out: str | Path | None = None,
+    settings: FetchSettings | None = None,
+    on_event: EventCallback | None = None,
+) -> FetchRun:
+    """Fetch every URL and ingest what was found (see the module docstring). Never raises for a bad URL."""
+    started = time.perf_counter()
+    db_path = resolve_db(db)
+    run = FetchRun(db_path, Path(out) if out else fetched_dir(db_path))
+    client = PoliteClient(settings, on_event)
+    say = on_event or (lambda _message: None)
+    seen: set[str] = set()
+    try:
+        for given in urls:
+            result = UrlResult(given.strip())
+            run.results.append(result)
+            try:
+                url = check_url(given)
+            except FetchError as exc:
+                result.error = str(exc)
+                continue
+            if url in seen:
+                result.error = f"{url}: 与前面的网址相同，已跳过（同一网址只抓取一次）"
+                continue
+            seen.add(url)
+            say(f"抓取 {url}")
+            _fetch_one(client, url, result, run.out_dir, say)
+    finally:
+        client.close()
+    run.requests, run.retries = client.requests, client.retries
+    _ingest(run, say)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _fetch_one(client: PoliteClient, url: str, result: UrlResult, out_dir: Path, say: EventCallback) -> None:
+    try:
+        resp = client.get(url)
+    except FetchError as exc:
+        result.error = str(exc)
+        return
+    ext, why = document_type(resp)
+    if ext is None:
+        result.error = f"{resp.final_url}: {why}"
+        return
+    doc = save(out_dir, resp, ext, url)
+    if ext != ".html":
+        _keep(result, doc)
+        return
+    reason = _not_a_report(doc.path)
+    if reason is None:
+        _keep(result, doc)
+        return
+    attachments = find_attachments(resp.data, resp.final_url)
+    for a in attachments:
+        if a.unsupported:
+            result.problems.append(f"{a.url}: 附件「{a.text or '无标题'}」的格式不受支持，未下载")
+    wanted = [a for a in attachments if not a.unsupported]
+    if not wanted:
+        result.error = f"{resp.final_url}: 不是年报页面（{reason}），页面上也没有 PDF/Word/WPS 附件"
+        return
+    limit = client.settings.max_attachments
+    if len(wanted) > limit:
+        result.problems.append(f"{url}: 页面有 {len(wanted)} 个附件，只取前 {limit} 个")
+    say(f"{url}: 页面本身没有年报表格，跟随 {min(len(wanted), limit)} 个附件")
+    for a in wanted[:limit]:
+        try:
+            got = client.get(a.url)
+        except FetchError as exc:
+            result.problems.append(str(exc))
+            continue
+        ext, why = document_type(got)
+        if ext is None:
+            result.problems.append(f"{got.final_url}: {why}")
+            continue
+        _keep(result, save(out_dir, got, ext, url))
+    if not result.saved:
+        result.error = f"{url}: 页面没有年报表格，附件都未能下载或不是可读的文件"
+
+
+def _keep(result: UrlResult, doc: SavedDocument) -> None:
+    """Queue a document for ingest, unless it is a Word/WPS binary and LibreOffice is missing."""
+    if doc.ext in NEEDS_LIBREOFFICE and not (shutil.which("soffice") or shutil.which("libreoffice")):
+        result.problems.append(
+            f"{doc.fetched.final_url}: {doc.ext} 文件需要 LibreOffice 才能读取，本机未安装"
+            f"（apt-get install libreoffice-writer）；已保存为 {doc.path}，安装后可用 xxgk ingest 导入"
+        )
+        return
+    result.saved.append(doc)
+
+
+def _not_a_report(path: Path) -> str | None:
+    """None when the project's parser finds a report in the page, else why not (what ingest would log)."""
+    from pipeline.ingest import ParseJob, parse_one
+
+    outcome = parse_one(ParseJob(str(path)))
+    if outcome.result is None:
+        return outcome.error or "无法读取"
+    if outcome.result.meta.edition is not None:
+        return None
+    return next((f.message for f in outcome.result.findings if f.severity == "error"), "未找到表二、表三等年报表格")
+
+
+def _ingest(run: FetchRun, say: EventCallback) -> None:
+    """Ingest every kept document once (the same bytes from two addresses are one file) and map the outcomes back."""
+    from pipeline.ingest import ingest
+    from pipeline.manifest import ManifestError
+    from pipeline.store import IngestLockedError
+
+    unique: dict[str, SavedDocument] = {}
+    for result in run.results:
+        for doc in result.saved:
+            unique.setdefault(doc.sha256, doc)
+    if not unique:
+        return
+    manifest = record_in_manifest(run.out_dir, list(unique.values()))
+    paths = [str(d.path) for d in unique.values()]
+    say(f"解析入库 {len(paths)} 个文件 → {run.db}")
+    try:
+        summary = ingest(paths, db=run.db, manifest=manifest, workers=1)
+        run.counts = {k: v for k, v in summary.as_dict().items() if v}
+        stored = _stored_outcomes(run.db, paths)
+    except (IngestLockedError, ManifestError) as exc:
+        run.ingest_error = f"{exc}；已下载的文件保存在 {run.out_dir}，稍后可运行 xxgk ingest {run.out_dir} --manifest {manifest}"
+        stored = {}
+    for result in run.results:
+        for doc in result.saved:
+            item = DocumentResult(
+                doc.fetched.final_url, "attachment" if doc.is_attachment else "page", str(doc.path), doc.sha256,
+                doc.fetched.fetched_at.isoformat(timespec="seconds"), doc.fetched.status, doc.fetched.content_type,
+            )  # fmt: skip
+            item.status, item.message, item.report_id, item.agency, item.year, item.findings = stored.get(
+                str(doc.path), (None, run.ingest_error or "未入库", None, None, None, [])
+            )
+            result.documents.append(item)
+        if result.error is None and result.documents and not result.ok:
+            first = result.documents[0]
+            result.error = f"{first.url}: {first.message or '未入库'}"
+
+
+def _stored_outcomes(db: Path, paths: list[str]) -> dict[str, tuple]:
+    """path → (status, message, report_id, agency, year, findings) from the database's ingest log."""
+    from pipeline.store import open_read_only
+
+    con = open_read_only(db)
+    try:
+        log = con.execute(
+            'SELECT source_path, status, message, report_id FROM ingest_log'
+            ' WHERE source_path IN (SELECT unnest(?::VARCHAR[])) ORDER BY "at"',
+            [paths],
+        ).fetchall()
+        latest = {path: (status, message, rid) for path, status, message, rid in log}
+        ids = sorted({rid for _, _, rid in latest.values() if rid is not None})
+        reports = {rid: (agency, year) for rid, agency, year in con.execute(
+            "SELECT report_id, agency, year FROM reports WHERE report_id IN (SELECT unnest(?::INTEGER[]))", [ids]
+        ).fetchall()}  # fmt: skip
+        findings: dict[int, list[dict[str, str]]] = {}
+        for rid, severity, rule, message in con.execute(
+            "SELECT report_id, severity, rule, message FROM findings"
+            " WHERE report_id IN (SELECT unnest(?::INTEGER[])) ORDER BY report_id, rule",
+            [ids],
+        ).fetchall():
+            findings.setdefault(rid, []).append({"severity": severity, "rule": rule, "message": message})
+    finally:
+        con.close()
+    out: dict[str, tuple] = {}
+    for path, (status, message, rid) in latest.items():
+        agency, year = reports.get(rid, (None, None)) if rid is not None else (None, None)
+        found = sorted(findings.get(rid, []), key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
+        out[path] = (status, message or "", rid, agency, year, found)
+    return out
