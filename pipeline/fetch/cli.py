@@ -23,21 +23,30 @@ def register(app: typer.Typer) -> None:
 
 
 def fetch(
-    urls: Annotated[list[str] | None, typer.Argument(help="报告网页或附件的网址（http/https），可多个")] = None,
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="报告网页或附件的网址（http/https），可多个")
+    ] = None,
     url_list: Annotated[
         Path | None, typer.Option("--list", help="网址列表文件：每行一个网址，# 开头的行和空行忽略")
     ] = None,
     db: Annotated[
-        Path | None, typer.Option("--db", help="DuckDB 数据库文件（默认: 环境变量 XXGK_DB，否则 data/xxgk.duckdb）")
+        Path | None,
+        typer.Option("--db", help="DuckDB 数据库文件（默认: 环境变量 XXGK_DB，否则 data/xxgk.duckdb）"),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="下载文件保存的文件夹（默认: 数据库所在文件夹下的 fetched/）")
     ] = None,
     delay: Annotated[
-        float, typer.Option("--delay", min=0.5, help="对同一网站两次请求之间至少间隔的秒数（robots.txt 的 Crawl-delay 更长时从之）")
+        float,
+        typer.Option(
+            "--delay",
+            min=0.5,
+            help="对同一网站两次请求之间至少间隔的秒数（robots.txt 的 Crawl-delay 更长时从之）",
+        ),
     ] = 1.0,
     retries: Annotated[
-        int, typer.Option("--retries", min=0, max=10, help="超时、连接错误、429/5xx 时的重试次数（间隔指数增长）")
+        int,
+        typer.Option("--retries", min=0, max=10, help="超时、连接错误、429/5xx 时的重试次数（间隔指数增长）"),
     ] = 3,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, max=600.0, help="连接和每次读取的超时秒数")

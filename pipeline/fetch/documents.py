@@ -127,7 +127,12 @@ def _add_to_sidecar(sidecar: Path, doc: SavedDocument) -> None:
         data = {}
     fetches = [f for f in data.get("fetches", []) if isinstance(f, dict)]
     fetches = (fetches + [record])[-MAX_FETCHES_KEPT:]
-    data = {"sha256": doc.sha256, "file": doc.path.name, "size_bytes": len(doc.fetched.data), "fetches": fetches}
+    data = {
+        "sha256": doc.sha256,
+        "file": doc.path.name,
+        "size_bytes": len(doc.fetched.data),
+        "fetches": fetches,
+    }
     _atomic_write(sidecar, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 

@@ -18,7 +18,19 @@ from pipeline.fetch.documents import url_extension
 from pipeline.readers.html import decode_html
 
 DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps")
-UNSUPPORTED_EXTENSIONS = (".xls", ".xlsx", ".et", ".ofd", ".ppt", ".pptx", ".dps", ".zip", ".rar", ".7z", ".caj")
+UNSUPPORTED_EXTENSIONS = (
+    ".xls",
+    ".xlsx",
+    ".et",
+    ".ofd",
+    ".ppt",
+    ".pptx",
+    ".dps",
+    ".zip",
+    ".rar",
+    ".7z",
+    ".caj",
+)
 PAGE_EXTENSIONS = (".htm", ".html", ".shtml", ".xhtml", ".jhtml")
 # Never attachments, whatever the link text says (installers, pictures, styles …).
 IGNORED_EXTENSIONS = (".exe", ".apk", ".msi", ".dmg", ".ipa", ".jpg", ".jpeg", ".png", ".gif", ".css", ".js")

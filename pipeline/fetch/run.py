@@ -192,7 +192,9 @@ def _not_a_report(path: Path) -> str | None:
         return outcome.error or "无法读取"
     if outcome.result.meta.edition is not None:
         return None
-    return next((f.message for f in outcome.result.findings if f.severity == "error"), "未找到表二、表三等年报表格")
+    return next(
+        (f.message for f in outcome.result.findings if f.severity == "error"), "未找到表二、表三等年报表格"
+    )
 
 
 def _ingest(run: FetchRun, say: EventCallback) -> None:
@@ -239,7 +241,7 @@ def _stored_outcomes(db: Path, paths: list[str]) -> dict[str, tuple]:
     con = open_read_only(db)
     try:
         log = con.execute(
-            'SELECT source_path, status, message, report_id FROM ingest_log'
+            "SELECT source_path, status, message, report_id FROM ingest_log"
             ' WHERE source_path IN (SELECT unnest(?::VARCHAR[])) ORDER BY "at"',
             [paths],
         ).fetchall()
