@@ -50,6 +50,7 @@ class UrlResult:
     problems: list[str] = field(default_factory=list)  # one line each: attachments that failed, notes
     documents: list[DocumentResult] = field(default_factory=list)
     saved: list[SavedDocument] = field(default_factory=list, repr=False)
+    same_as: UrlResult | None = field(default=None, repr=False)  # an earlier entry with the same address
 
     @property
     def ok(self) -> bool:
@@ -103,7 +104,7 @@ def fetch_reports(
     run = FetchRun(db_path, Path(out) if out else fetched_dir(db_path))
     client = PoliteClient(settings, on_event)
     say = on_event or (lambda _message: None)
-    seen: set[str] = set()
+    seen: dict[str, UrlResult] = {}
     try:
         for given in urls:
             result = UrlResult(given.strip())
@@ -114,9 +115,10 @@ def fetch_reports(
                 result.error = str(exc)
                 continue
             if url in seen:
-                result.error = f"{url}: 与前面的网址相同，已跳过（同一网址只抓取一次）"
+                result.same_as = seen[url]
+                result.problems.append(f"{url}: 与前面的网址相同，只抓取一次")
                 continue
-            seen.add(url)
+            seen[url] = result
             say(f"抓取 {url}")
             _fetch_one(client, url, result, run.out_dir, say)
     finally:
@@ -208,6 +210,7 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
         for doc in result.saved:
             unique.setdefault(doc.sha256, doc)
     if not unique:
+        _copy_duplicates(run)
         return
     manifest = record_in_manifest(run.out_dir, list(unique.values()))
     paths = [str(d.path) for d in unique.values()]
@@ -232,6 +235,14 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
         if result.error is None and result.documents and not result.ok:
             first = result.documents[0]
             result.error = f"{first.url}: {first.message or '未入库'}"
+    _copy_duplicates(run)
+
+
+def _copy_duplicates(run: FetchRun) -> None:
+    """An address given twice shares the outcome of its first occurrence."""
+    for result in run.results:
+        if result.same_as is not None:
+            result.error, result.documents = result.same_as.error, list(result.same_as.documents)
 
 
 def _stored_outcomes(db: Path, paths: list[str]) -> dict[str, tuple]:
