@@ -50,9 +50,8 @@ class RobotsRules:
     """The rules of one origin's robots.txt, or a blanket decision when it could not be read."""
 
     parser: Protego | None
-    disallow_all_reason: str | None = (
-        None  # set when robots.txt was unreachable (RFC 9309: complete disallow)
-    )
+    # Set when robots.txt could not be read: RFC 9309 then means complete disallow.
+    disallow_all_reason: str | None = None
     unreachable_kind: str | None = None  # "timeout" / "connection" when the server did not answer at all
 
     def allows(self, url: str) -> bool:
