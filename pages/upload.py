@@ -148,3 +148,55 @@ if result:
             st.page_link("pages/report.py", label=f"{plain(orig)} → 报告 #{rid} 详情", query_params={"report": str(rid)})
         except Exception:  # the page is run outside the app's navigation (tests, single-page run)
             st.markdown(f"[{plain(orig)} → 报告 #{rid} 详情](/report?report={rid})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 按网址导入: the fetch runs in its own process under a time budget (pipeline.fetch.background), never in here.
+
+from pipeline.fetch.background import MAX_URLS, parse_url_box, run_fetch, time_budget  # noqa: E402
+
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+
+st.divider()
+st.subheader("按网址导入")
+st.write(
+    f"粘贴报告网页或 PDF/Word 文件的网址，每行一个（一次最多 {MAX_URLS} 个）。网页本身没有年报表格时，"
+    "会自动下载页面上的附件（PDF、Word、WPS）。抓取遵守网站的 robots.txt，对同一网站每秒最多请求一次。"
+)
+url_text = st.text_area("报告网址", key="fetch_urls", placeholder="https://www.example.gov.cn/art/2024/1/20/art_1.html")
+if st.button("抓取并导入", key="fetch_go"):
+    urls = parse_url_box(url_text)
+    if not urls:
+        st.warning("请先填写至少一个网址。")
+    elif len(urls) > MAX_URLS:
+        st.error(f"一次最多 {MAX_URLS} 个网址（填写了 {len(urls)} 个）；更多网址请用命令行 xxgk fetch --list。")
+    else:
+        with st.spinner(f"正在抓取 {len(urls)} 个网址并入库（最长 {time_budget(len(urls)):.0f} 秒）…"):
+            st.session_state["fetch_result"] = run_fetch(urls, db_path())
+
+fetched = st.session_state.get("fetch_result")
+if fetched:
+    st.subheader("抓取结果")
+    if fetched.get("error") or fetched.get("ingest_error"):
+        st.error(plain(fetched.get("error") or fetched["ingest_error"]))
+    for item in fetched.get("urls", []):
+        (st.success if item["ok"] else st.error)(plain(item["url"] if item["ok"] else item["error"] or item["url"]))
+        for doc in item["documents"]:
+            who = " ".join(str(x) for x in (doc["agency"], doc["year"]) if x) or "未识别机关/年度"
+            if doc["report_id"] is not None:
+                label = f"报告 #{doc['report_id']} {who} 详情"
+                try:
+                    st.page_link("pages/report.py", label=plain(label), query_params={"report": str(doc["report_id"])})
+                except Exception:  # the page is run outside the app's navigation (tests, single-page run)
+                    st.markdown(f"[{plain(label)}](/report?report={doc['report_id']})")
+            source = "附件 `" + doc["url"].replace("`", "") + "`" if doc["role"] == "attachment" else "网页本身"
+            status = STATUS_LABELS.get(doc["status"] or "", "未入库")
+            st.caption(f"{source}：{status}。{plain(doc['message'])}")
+            if doc["findings"]:
+                st.markdown("\n".join(
+                    f"- {SEVERITY_LABELS.get(f['severity'], plain(f['severity']))} "
+                    f"\\[{plain(f['rule'])}\\] {plain(f['message'])}"
+                    for f in doc["findings"]
+                ))  # fmt: skip
+        for problem in item["problems"]:
+            st.warning(plain(problem))

@@ -47,6 +47,7 @@ class FetchServer:
             "/report.html": _file(HTML / "b_2019_sichuan_zrzyt_gbk.html", "text/html"),
             "/copy-of-report.html": _file(HTML / "b_2019_sichuan_zrzyt_gbk.html", "text/html"),
             "/private/report.html": _file(HTML / "c_2021_tianhe_szf_blank_totals.html", "text/html"),
+            "/mixed.html": _file(HTML / "d_2021_mixed_t3_2019_chahe_town.html", "text/html"),
             "/news.html": _file(HTML / "f_not_report_news.html", "text/html; charset=utf-8"),
             "/index-pdf.html": _file(FETCH / "index_pdf.html", "text/html; charset=utf-8"),
             "/index-docx.html": _file(FETCH / "index_docx.html", "text/html; charset=utf-8"),

@@ -1,0 +1,95 @@
+"""导入 page, 按网址导入: the URL box fetches from a local server in a child process and lists each URL's result."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import store
+from pipeline.fetch.background import parse_url_box, run_fetch
+from tests.fetch_server import FetchServer
+
+
+@pytest.fixture
+def server():
+    with FetchServer() as srv:
+        yield srv
+    store.close_readers()
+
+
+def _shown(markdown: str) -> str:
+    """Text as the reader sees it (the page escapes user-supplied text for Markdown)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def _texts(at: AppTest) -> dict[str, str]:
+    texts = {
+        "success": "\n".join(e.value for e in at.success),
+        "error": "\n".join(e.value for e in at.error),
+        "warning": "\n".join(e.value for e in at.warning),
+        "links": "\n".join([p.proto.label for p in at.get("page_link")] + [m.value for m in at.markdown]),
+        "captions": "\n".join(c.value for c in at.caption),
+    }
+    return {name: _shown(value) for name, value in texts.items()}
+
+
+def test_url_box_fetches_ingests_and_lists_each_url(server: FetchServer, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "db" / "x.duckdb"
+    monkeypatch.setenv("XXGK_DB", str(db))
+    monkeypatch.setenv("XXGK_FETCH_ALLOW_PRIVATE", "1")  # the test server is on 127.0.0.1
+    at = AppTest.from_file("../pages/upload.py", default_timeout=120).run()
+    assert not at.exception
+    urls = [server.url(p) for p in ("/report.html", "/missing.html", "/private/report.html", "/mixed.html")]
+    at.text_area(key="fetch_urls").input("\n".join(urls)).run()
+    at.button(key="fetch_go").click().run()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert urls[0] in text["success"]
+    assert f"{urls[1]}: HTTP 404" in text["error"] and "robots.txt" in text["error"]
+    assert "报告 #1 四川省自然资源厅" in text["links"]
+    assert "已入库" in text["captions"]
+    assert "- 提示 [MIXED_TEMPLATE] 表二为 2021 版" in text["links"]  # the report's findings are listed
+    assert (db.parent / "fetched").is_dir()
+    con = store.open_read_only(db)
+    assert con.execute("SELECT source_url FROM reports ORDER BY report_id").fetchall() == [
+        (urls[0],),
+        (urls[3],),
+    ]
+    con.close()
+    assert "/private/report.html" not in server.paths()
+
+
+def test_url_box_refuses_the_local_network_by_default(
+    server: FetchServer, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("XXGK_DB", str(tmp_path / "x.duckdb"))
+    monkeypatch.delenv("XXGK_FETCH_ALLOW_PRIVATE", raising=False)
+    at = AppTest.from_file("../pages/upload.py", default_timeout=120).run()
+    at.text_area(key="fetch_urls").input(server.url("/report.html")).run()
+    at.button(key="fetch_go").click().run()
+    assert "内网或本机" in _texts(at)["error"]
+    assert server.paths() == []
+
+
+def test_url_box_limits(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XXGK_DB", str(tmp_path / "x.duckdb"))
+    at = AppTest.from_file("../pages/upload.py", default_timeout=60).run()
+    at.button(key="fetch_go").click().run()
+    assert "至少一个网址" in _texts(at)["warning"]
+    many = "\n".join(f"https://example.gov.cn/{i}.html" for i in range(21))
+    at.text_area(key="fetch_urls").input(many).run()
+    at.button(key="fetch_go").click().run()
+    assert "一次最多 20 个网址" in _texts(at)["error"]
+    assert parse_url_box(" https://a.cn/1 , https://a.cn/2\n\nhttps://a.cn/3 ") == [
+        "https://a.cn/1", "https://a.cn/2", "https://a.cn/3"
+    ]  # fmt: skip
+
+
+def test_time_budget_stops_the_child(server: FetchServer, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XXGK_FETCH_ALLOW_PRIVATE", "1")
+    server.slow_seconds = 10.0
+    result = run_fetch([server.url("/slow.html")], tmp_path / "x.duckdb", budget=3.0)
+    assert "时间上限 3 秒" in result["error"]
