@@ -67,7 +67,8 @@ meta_cols = ["agency", "year", "edition", "t3_layout", "province", "city", "coun
              "format", "source_path", "n_errors", "n_warnings"]  # fmt: skip
 meta = pl.DataFrame(
     [(REPORT_COLUMN_LABELS[c], "" if r[c] is None else str(r[c])) for c in meta_cols]
-    + [("内容哈希", r["sha256"]), ("来源网址", r["source_url"] or ""), ("入库时间", str(r["loaded_at"]))],
+    + [("内容哈希", r["sha256"]), ("来源网址", r["source_url"] or ""), ("入库时间", str(r["loaded_at"]))]
+    + ([("抓取时间（UTC）", str(r["fetched_at"]))] if r.get("fetched_at") else []),
     schema=["项目", "内容"],
     orient="row",
 )

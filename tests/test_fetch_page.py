@@ -93,3 +93,21 @@ def test_time_budget_stops_the_child(server: FetchServer, tmp_path: Path, monkey
     server.slow_seconds = 10.0
     result = run_fetch([server.url("/slow.html")], tmp_path / "x.duckdb", budget=3.0)
     assert "时间上限 3 秒" in result["error"]
+
+
+def test_report_page_shows_the_fetch_provenance(server: FetchServer, tmp_path: Path, monkeypatch) -> None:
+    from pipeline.fetch import FetchSettings, fetch_reports
+
+    db = tmp_path / "x.duckdb"
+    run = fetch_reports([server.url("/old-address")], db=db, settings=FetchSettings(delay=0.05))
+    rid = run.results[0].documents[0].report_id
+    monkeypatch.setenv("XXGK_DB", str(db))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.query_params["report"] = str(rid)
+    at.run()
+    at.switch_page("pages/report.py").run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    meta = dict(zip(shown["项目"], shown["内容"], strict=True))
+    assert meta["来源网址"] == server.url("/report.html")
+    assert meta["抓取时间（UTC）"].startswith(run.results[0].documents[0].fetched_at[:10])
