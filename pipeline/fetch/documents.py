@@ -20,7 +20,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -99,8 +99,9 @@ class SavedDocument:
     path: Path
     sha256: str
     ext: str
-    fetched: Response
+    fetched: Response  # without its bytes (they are in ``path``): a long URL list must not pile them up in memory
     page_url: str  # the URL the user gave (the page the attachment was found on, or the document itself)
+    size_bytes: int
 
     @property
     def is_attachment(self) -> bool:
@@ -114,7 +115,7 @@ def save(out_dir: Path, resp: Response, ext: str, page_url: str) -> SavedDocumen
     path = out_dir / f"{sha}{ext}"
     if not path.exists():
         _atomic_write(path, resp.data)
-    doc = SavedDocument(path, sha, ext, resp, page_url)
+    doc = SavedDocument(path, sha, ext, replace(resp, data=b""), page_url, len(resp.data))
     _add_to_sidecar(out_dir / f"{sha}.json", doc)
     return doc
 
@@ -130,7 +131,7 @@ def _add_to_sidecar(sidecar: Path, doc: SavedDocument) -> None:
     data = {
         "sha256": doc.sha256,
         "file": doc.path.name,
-        "size_bytes": len(doc.fetched.data),
+        "size_bytes": doc.size_bytes,
         "fetches": fetches,
     }
     _atomic_write(sidecar, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -8,6 +8,7 @@ project's own parser first, and only when the parser finds no report in it (what
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from pipeline.store import LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED, reso
 STORED_STATUSES = (LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED)
 NEEDS_LIBREOFFICE = (".doc", ".wps")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+PARALLEL_FROM = 64  # documents from which parsing uses every CPU
 
 
 @dataclass(slots=True)
@@ -101,7 +103,7 @@ def fetch_reports(
     """Fetch every URL and ingest what was found (see the module docstring). Never raises for a bad URL."""
     started = time.perf_counter()
     db_path = resolve_db(db)
-    run = FetchRun(db_path, Path(out) if out else fetched_dir(db_path))
+    run = FetchRun(db_path, Path(out).resolve() if out else fetched_dir(db_path))
     client = PoliteClient(settings, on_event)
     say = on_event or (lambda _message: None)
     seen: dict[str, UrlResult] = {}
@@ -216,7 +218,8 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
     paths = [str(d.path) for d in unique.values()]
     say(f"解析入库 {len(paths)} 个文件 → {run.db}")
     try:
-        summary = ingest(paths, db=run.db, manifest=manifest, workers=1)
+        workers = 1 if len(paths) < PARALLEL_FROM else (os.cpu_count() or 1)  # as `xxgk ingest` decides
+        summary = ingest(paths, db=run.db, manifest=manifest, workers=workers)
         run.counts = {k: v for k, v in summary.as_dict().items() if v}
         stored = _stored_outcomes(run.db, paths)
     except (IngestLockedError, ManifestError) as exc:
