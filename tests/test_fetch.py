@@ -21,6 +21,7 @@ from pipeline.generator.corpus import CorpusConfig, iter_truths
 from pipeline.generator.render_docx import render_docx
 from pipeline.generator.render_pdf import render_pdf
 from pipeline.readers import MAX_BYTES
+from pipeline.store import Database
 from tests.fetch_server import HTML, FetchServer
 
 FAST = FetchSettings(delay=0.05, retries=2, timeout=5.0, backoff=0.05)
@@ -48,7 +49,7 @@ def server(generated):
     }
     with FetchServer(documents) as srv:
         yield srv
-    store.close_readers()
+    Database.close_all()
 
 
 def q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -306,4 +307,4 @@ def test_real_pdf_attachment(shared_dir: Path, tmp_path: Path) -> None:
         run = fetch_reports([srv.url("/index-pdf.html")], db=tmp_path / "x.duckdb", settings=FAST)
     (doc,) = run.results[0].documents
     assert (doc.agency, doc.year) == (truth["agency"], truth["year"])
-    store.close_readers()
+    Database.close_all()

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import cli, store
+from pipeline.store import Database
 from tests.fetch_server import FetchServer
 
 runner = CliRunner()
@@ -18,7 +19,7 @@ runner = CliRunner()
 def server():
     with FetchServer() as srv:
         yield srv
-    store.close_readers()
+    Database.close_all()
 
 
 def test_fetch_prints_one_line_per_url_and_a_summary(server: FetchServer, tmp_path: Path) -> None:
@@ -30,9 +31,7 @@ def test_fetch_prints_one_line_per_url_and_a_summary(server: FetchServer, tmp_pa
     assert f"✓ {urls[0]}" in out and f"✗ {urls[1]}: HTTP 404" in out
     assert "四川省自然资源厅" in out and "抓取结果" in out and "网址 成功 / 失败" in out
     assert str(tmp_path / "fetched") in out.replace("\n", "")
-    con = store.open_read_only(db)
-    assert con.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]
-    con.close()
+    assert Database(db).execute("SELECT count(*) FROM reports") == [(1,)]
 
 
 def test_fetch_list_file_and_json(server: FetchServer, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import store
 from pipeline.fetch.background import parse_url_box, run_fetch
+from pipeline.store import Database
 from tests.fetch_server import FetchServer
 
 
@@ -17,7 +17,7 @@ from tests.fetch_server import FetchServer
 def server():
     with FetchServer() as srv:
         yield srv
-    store.close_readers()
+    Database.close_all()
 
 
 def _shown(markdown: str) -> str:
@@ -53,12 +53,8 @@ def test_url_box_fetches_ingests_and_lists_each_url(server: FetchServer, tmp_pat
     assert "已入库" in text["captions"]
     assert "- 提示 [MIXED_TEMPLATE] 表二为 2021 版" in text["links"]  # the report's findings are listed
     assert (db.parent / "fetched").is_dir()
-    con = store.open_read_only(db)
-    assert con.execute("SELECT source_url FROM reports ORDER BY report_id").fetchall() == [
-        (urls[0],),
-        (urls[3],),
-    ]
-    con.close()
+    stored = Database(db).execute("SELECT source_url FROM reports ORDER BY report_id")
+    assert stored == [(urls[0],), (urls[3],)]
     assert "/private/report.html" not in server.paths()
 
 

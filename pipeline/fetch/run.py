@@ -18,11 +18,22 @@ from pathlib import Path
 from pipeline.fetch.client import FetchError, FetchSettings, PoliteClient, check_url
 from pipeline.fetch.documents import SavedDocument, document_type, fetched_dir, record_in_manifest, save
 from pipeline.fetch.links import find_attachments
-from pipeline.store import LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED, resolve_db
+from pipeline.ingest import ParseJob, ParseOutcome, WorkerPool, ingest
+from pipeline.manifest import ManifestError
+from pipeline.store import (
+    LOADED,
+    LOADED_WITH_ERRORS,
+    REPLACED,
+    UNCHANGED,
+    Database,
+    IngestLockedError,
+    WriteOutcome,
+    queries,
+    resolve_db,
+)
 
 STORED_STATUSES = (LOADED, LOADED_WITH_ERRORS, REPLACED, UNCHANGED)
 NEEDS_LIBREOFFICE = (".doc", ".wps")
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 PARALLEL_FROM = 64  # documents from which parsing uses every CPU
 
 
@@ -105,6 +116,7 @@ def fetch_reports(
     db_path = resolve_db(db)
     run = FetchRun(db_path, Path(out).resolve() if out else fetched_dir(db_path))
     client = PoliteClient(settings, on_event)
+    pool = WorkerPool(1)  # parses fetched pages to decide whether to follow their attachments
     say = on_event or (lambda _message: None)
     seen: dict[str, UrlResult] = {}
     try:
@@ -122,16 +134,19 @@ def fetch_reports(
                 continue
             seen[url] = result
             say(f"抓取 {url}")
-            _fetch_one(client, url, result, run.out_dir, say)
+            _fetch_one(client, pool, url, result, run.out_dir, say)
     finally:
         client.close()
+        pool.close()
     run.requests, run.retries = client.requests, client.retries
     _ingest(run, say)
     run.seconds = time.perf_counter() - started
     return run
 
 
-def _fetch_one(client: PoliteClient, url: str, result: UrlResult, out_dir: Path, say: EventCallback) -> None:
+def _fetch_one(
+    client: PoliteClient, pool: WorkerPool, url: str, result: UrlResult, out_dir: Path, say: EventCallback
+) -> None:
     try:
         resp = client.get(url)
     except FetchError as exc:
@@ -145,7 +160,7 @@ def _fetch_one(client: PoliteClient, url: str, result: UrlResult, out_dir: Path,
     if ext != ".html":
         _keep(result, doc)
         return
-    reason = _not_a_report(doc.path)
+    reason = _not_a_report(pool, doc.path)
     if reason is None:
         _keep(result, doc)
         return
@@ -187,26 +202,22 @@ def _keep(result: UrlResult, doc: SavedDocument) -> None:
     result.saved.append(doc)
 
 
-def _not_a_report(path: Path) -> str | None:
-    """None when the project's parser finds a report in the page, else why not (what ingest would log)."""
-    from pipeline.ingest import ParseJob, parse_one
+def _not_a_report(pool: WorkerPool, path: Path) -> str | None:
+    """None when the project's parser finds a report in the page, else why not (what ingest would log).
 
-    outcome = parse_one(ParseJob(str(path)))
+    The page is parsed in a worker under ingest's per-file budget: a hostile page cannot hold this process.
+    """
+    (outcome,) = list(pool.parse([ParseJob(str(path))]))
     if outcome.result is None:
         return outcome.error or "无法读取"
     if outcome.result.meta.edition is not None:
         return None
-    return next(
-        (f.message for f in outcome.result.findings if f.severity == "error"), "未找到表二、表三等年报表格"
-    )
+    errors = (f.message for f in outcome.result.findings if f.severity == "error")
+    return next(errors, "未找到表二、表三等年报表格")
 
 
 def _ingest(run: FetchRun, say: EventCallback) -> None:
     """Ingest every kept document once (the same bytes from two addresses are one file) and map the outcomes back."""
-    from pipeline.ingest import ingest
-    from pipeline.manifest import ManifestError
-    from pipeline.store import IngestLockedError
-
     unique: dict[str, SavedDocument] = {}
     for result in run.results:
         for doc in result.saved:
@@ -217,23 +228,36 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
     manifest = record_in_manifest(run.out_dir, list(unique.values()))
     paths = [str(d.path) for d in unique.values()]
     say(f"解析入库 {len(paths)} 个文件 → {run.db}")
+    written: dict[str, WriteOutcome] = {}
+    parsed: dict[str, tuple[str | None, int | None]] = {}  # path → (agency, year) as the parser read them
+
+    def on_parsed(outcome: ParseOutcome) -> None:
+        if outcome.result is not None:
+            parsed[outcome.job.path] = (outcome.result.meta.agency, outcome.result.meta.year)
+
+    workers = 1 if len(paths) < PARALLEL_FROM else (os.cpu_count() or 1)  # as `xxgk ingest` decides
     try:
-        workers = 1 if len(paths) < PARALLEL_FROM else (os.cpu_count() or 1)  # as `xxgk ingest` decides
-        summary = ingest(paths, db=run.db, manifest=manifest, workers=workers)
+        summary = ingest(
+            paths, db=run.db, manifest=manifest, workers=workers, on_parsed=on_parsed,
+            on_written=lambda o: written.__setitem__(o.source_path, o),
+        )  # fmt: skip
         run.counts = {k: v for k, v in summary.as_dict().items() if v}
-        stored = _stored_outcomes(run.db, paths)
     except (IngestLockedError, ManifestError) as exc:
         run.ingest_error = f"{exc}；已下载的文件保存在 {run.out_dir}，稍后可运行 xxgk ingest {run.out_dir} --manifest {manifest}"
-        stored = {}
+    findings = _findings(run.db, {o.report_id for o in written.values() if o.report_id is not None})
     for result in run.results:
         for doc in result.saved:
+            fetched = doc.fetched
             item = DocumentResult(
-                doc.fetched.final_url, "attachment" if doc.is_attachment else "page", str(doc.path), doc.sha256,
-                doc.fetched.fetched_at.isoformat(timespec="seconds"), doc.fetched.status, doc.fetched.content_type,
+                fetched.final_url, "attachment" if doc.is_attachment else "page", str(doc.path), doc.sha256,
+                fetched.fetched_at.isoformat(timespec="seconds"), fetched.status, fetched.content_type,
+                message=run.ingest_error or "未入库",
             )  # fmt: skip
-            item.status, item.message, item.report_id, item.agency, item.year, item.findings = stored.get(
-                str(doc.path), (None, run.ingest_error or "未入库", None, None, None, [])
-            )
+            outcome = written.get(str(doc.path))
+            if outcome is not None:
+                item.status, item.message, item.report_id = outcome.status, outcome.message, outcome.report_id
+                item.agency, item.year = parsed.get(str(doc.path), (None, None))
+                item.findings = findings.get(outcome.report_id, []) if outcome.report_id is not None else []
             result.documents.append(item)
         if result.error is None and result.documents and not result.ok:
             first = result.documents[0]
@@ -248,34 +272,13 @@ def _copy_duplicates(run: FetchRun) -> None:
             result.error, result.documents = result.same_as.error, list(result.same_as.documents)
 
 
-def _stored_outcomes(db: Path, paths: list[str]) -> dict[str, tuple]:
-    """path → (status, message, report_id, agency, year, findings) from the database's ingest log."""
-    from pipeline.store import open_read_only
-
-    con = open_read_only(db)
-    try:
-        log = con.execute(
-            "SELECT source_path, status, message, report_id FROM ingest_log"
-            ' WHERE source_path IN (SELECT unnest(?::VARCHAR[])) ORDER BY "at"',
-            [paths],
-        ).fetchall()
-        latest = {path: (status, message, rid) for path, status, message, rid in log}
-        ids = sorted({rid for _, _, rid in latest.values() if rid is not None})
-        reports = {rid: (agency, year) for rid, agency, year in con.execute(
-            "SELECT report_id, agency, year FROM reports WHERE report_id IN (SELECT unnest(?::INTEGER[]))", [ids]
-        ).fetchall()}  # fmt: skip
-        findings: dict[int, list[dict[str, str]]] = {}
-        for rid, severity, rule, message in con.execute(
-            "SELECT report_id, severity, rule, message FROM findings"
-            " WHERE report_id IN (SELECT unnest(?::INTEGER[])) ORDER BY report_id, rule",
-            [ids],
-        ).fetchall():
-            findings.setdefault(rid, []).append({"severity": severity, "rule": rule, "message": message})
-    finally:
-        con.close()
-    out: dict[str, tuple] = {}
-    for path, (status, message, rid) in latest.items():
-        agency, year = reports.get(rid, (None, None)) if rid is not None else (None, None)
-        found = sorted(findings.get(rid, []), key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
-        out[path] = (status, message or "", rid, agency, year, found)
-    return out
+def _findings(db: Path, report_ids: set[int]) -> dict[int, list[dict[str, str]]]:
+    """Each stored report's findings as the database holds them (an unchanged report's too), errors first."""
+    database = Database(db)
+    if not report_ids or not database.exists():
+        return {}
+    return {
+        rid: [{"severity": sev, "rule": rule, "message": msg} for rule, sev, msg, _scope in
+              database.query(queries.report_findings, rid)]
+        for rid in sorted(report_ids)
+    }  # fmt: skip
