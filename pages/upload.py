@@ -16,6 +16,7 @@ import streamlit as st
 
 from pipeline.cli import STATUS_LABELS
 from pipeline.dashboard.data import db_path
+from pipeline.fetch.background import MAX_URLS, parse_url_box, run_fetch, time_budget
 from pipeline.ingest import ingest
 from pipeline.readers import MAX_BYTES, supported_extensions
 from pipeline.store import Database, queries
@@ -152,8 +153,6 @@ if result:
 
 # ---------------------------------------------------------------------------------------------------------------
 # 按网址导入: the fetch runs in its own process under a time budget (pipeline.fetch.background), never in here.
-
-from pipeline.fetch.background import MAX_URLS, parse_url_box, run_fetch, time_budget  # noqa: E402
 
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 
