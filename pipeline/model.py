@@ -100,6 +100,24 @@ class Finding:
         return {"rule": self.rule, "severity": self.severity, "message": self.message, "keys": list(self.keys)}
 
 
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """A 总计 computed from the cells it totals because the source printed it blank (or with a null marker).
+
+    It never replaces the source cell (which stays blank in ``facts``): it is an analytic value with its own
+    provenance — ``sources`` are the keys it was computed from, ``method`` names the template rule used.
+    """
+
+    key: str
+    value: int | Decimal
+    sources: tuple[str, ...]
+    method: str  # "row_sum" (表三 six applicant columns), "group_sum" (表四 four results), "remainder_zero"
+
+    def to_json(self) -> dict[str, Any]:
+        value = int(self.value) if self.value == int(self.value) else float(self.value)
+        return {"value": value, "from": list(self.sources), "method": self.method}
+
+
 @dataclass(slots=True)
 class Meta:
     agency: str | None = None
@@ -134,6 +152,7 @@ class ParseResult:
     extra_rows: list[str] = field(default_factory=list)  # local rows outside the template (reported)
     narrative: dict[str, int] = field(default_factory=dict)  # numbers stated in prose, e.g. received
     size_bytes: int = 0
+    derived: dict[str, Derived] = field(default_factory=dict)  # blank 总计 cells computed from their parts
 
     @property
     def has_hard_error(self) -> bool:
@@ -146,6 +165,7 @@ class ParseResult:
             "meta": self.meta.to_json(),
             "facts": {k: f.json_value() for k, f in self.facts.items() if f.status != "not_in_layout"},
             "findings": [f.to_json() for f in self.findings],
+            "derived": {k: d.to_json() for k, d in self.derived.items()},
         }
 
 

@@ -9,6 +9,7 @@ import hashlib
 import os
 from typing import Any
 
+from pipeline.derive import derive, derived_finding
 from pipeline.manifest import apply_overrides
 from pipeline.matcher import match, ordered_facts
 from pipeline.meta import detect_meta, sections
@@ -30,6 +31,7 @@ def parse_file(path: str | os.PathLike[str], data: bytes | None = None, override
     apply_overrides(meta, overrides, doc.text)
     findings: list[Finding] = []
     facts: dict[str, Fact] = {}
+    derived = {}
     extra: list[str] = []
     if is_legacy(meta.year):
         meta.edition = "legacy"
@@ -40,7 +42,11 @@ def parse_file(path: str | os.PathLike[str], data: bytes | None = None, override
         facts = ordered_facts(result)
         findings.extend(result.findings)
         extra = result.extra_rows
+        derived = derive(facts, meta.edition, meta.t3_layout)
     findings.extend(report_findings(meta, facts, narrative))
+    note = derived_finding(derived)
+    if note is not None:
+        findings.append(note)
     return ParseResult(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -52,5 +58,6 @@ def parse_file(path: str | os.PathLike[str], data: bytes | None = None, override
         extra_rows=extra,
         narrative=narrative,
         size_bytes=len(data),
+        derived=derived,
     )
 
