@@ -12,6 +12,7 @@ from decimal import Decimal
 import polars as pl
 
 from pipeline.model import Finding, ParseResult
+from pipeline.store.derived import DERIVED_SCHEMA, derived_columns
 from pipeline.validator import RULE_RANGE, is_storable, range_findings
 
 # Statuses written to ingest_log.status (and counted in the ingest summary).
@@ -93,6 +94,7 @@ class BatchRows:
     facts: dict[str, list] = field(default_factory=lambda: _columns(FACT_SCHEMA))
     findings: dict[str, list] = field(default_factory=lambda: _columns(FINDING_SCHEMA))
     sections: dict[str, list] = field(default_factory=lambda: _columns(SECTION_SCHEMA))
+    derived: dict[str, list] = field(default_factory=lambda: _columns(DERIVED_SCHEMA))
     log: dict[str, list] = field(default_factory=lambda: _columns(LOG_SCHEMA))
 
     def log_row(self, item: PendingFile, sha: str | None, status: str, msg: str | None, rid: int | None) -> None:
@@ -140,6 +142,7 @@ class BatchRows:
         for sec, text in r.sections.items():
             for name, v in zip(self.sections, (rid, sec, _heading(text), text), strict=True):
                 self.sections[name].append(v)
+        derived_columns(rid, r.derived, self.derived)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """Non-empty tables of this batch as polars frames (ingest_log always has rows)."""
@@ -153,6 +156,8 @@ class BatchRows:
             out["findings"] = pl.DataFrame(self.findings, schema=FINDING_SCHEMA)
         if self.sections["section"]:
             out["sections"] = pl.DataFrame(self.sections, schema=SECTION_SCHEMA)
+        if self.derived["key"]:
+            out["derived"] = pl.DataFrame(self.derived, schema=DERIVED_SCHEMA)
         return out
 
 

@@ -30,6 +30,22 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(schema_sql())
 
 
+def _v4_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``derived`` table (migration 4), filled for the reports already stored (their facts hold everything derive needs)."""
+    from pipeline.store.derived import backfill_derived
+
+    con.execute(
+        """CREATE TABLE derived (
+            report_id INTEGER NOT NULL,
+            key       VARCHAR NOT NULL,          -- the blank 总计 cell's registry key
+            value     DECIMAL(18, 4) NOT NULL,
+            sources   VARCHAR[] NOT NULL,        -- the keys it was computed from
+            method    VARCHAR NOT NULL           -- row_sum / group_sum / column_sum / remainder_zero
+        )"""
+    )
+    backfill_derived(con)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "schema.sql: reports, facts, findings, sections, ingest_log", _v1),
     # facts without the (report_id, key) primary key: its ART index doubled the insert time and made the file 3–7x
@@ -59,6 +75,10 @@ MIGRATIONS: list[Migration] = [
     ),
     # When a fetched report was downloaded (UTC; NULL for files loaded from disk); its address is source_url.
     Migration(3, "reports.fetched_at (xxgk fetch provenance)", "ALTER TABLE reports ADD COLUMN fetched_at TIMESTAMP"),
+    # derived totals (pipeline/derive.py) in a table of their own rather than columns on facts: the source cell
+    # stays exactly as printed (blank), facts keeps its shape and size (only the few derived cells are stored),
+    # and each derived value carries the keys it came from.
+    Migration(4, "derived totals: a blank 总计 computed from its parts, beside the source cell", _v4_derived),
 ]
 
 LATEST = MIGRATIONS[-1].version

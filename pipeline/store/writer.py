@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from pipeline.model import ParseResult
+from pipeline.store.derived import DERIVED_SELECT
 from pipeline.store.rows import (
     FACTS_SELECT,
     NOT_REPORT,
@@ -33,7 +34,8 @@ from pipeline.store.rows import (
 
 DEFAULT_BATCH_SIZE = 200
 # Insert order inside a batch's transaction (the report rows first: the others refer to them).
-_TABLES = ("reports", "facts", "findings", "sections", "ingest_log")
+_TABLES = ("reports", "facts", "findings", "sections", "derived", "ingest_log")
+_SELECT = {"facts": FACTS_SELECT, "derived": DERIVED_SELECT}
 
 
 class ReportWriter:
@@ -182,7 +184,7 @@ class ReportWriter:
         try:
             for table in _TABLES:
                 if table in frames:
-                    self._insert(table, frames[table], FACTS_SELECT if table == "facts" else None)
+                    self._insert(table, frames[table], _SELECT.get(table))
                 if table == "reports" and retire:
                     con.register("_xxgk_retire", pl.DataFrame({"old": list(retire), "new": list(retire.values())}))
                     con.execute(
