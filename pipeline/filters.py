@@ -3,6 +3,11 @@
 The sidebar widgets are bound to the query string (``bind="query-params"``) under the names in :data:`PARAMS`,
 so a copied link reopens the same view.  :class:`Filters` is the single place that knows how a filter turns into
 SQL: every value is passed to DuckDB as a bound parameter (``$f_…``), never pasted into the query text.
+
+Two settings travel with the selection without narrowing it: ``panel`` (trends and year-over-year changes over the
+same agencies, or over all reports) and ``min_n`` (the small-number guard: a rate whose denominator is below it is
+not shown as a number).  :func:`unrecognised` names the values of a link (or of ``xxgk metric`` options) that match
+nothing, so a page can say what it ignored instead of silently showing national totals.
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 Quality = Literal["all", "pass", "fail"]
+Panel = Literal["matched", "all"]
 
 QUALITY_LABELS: dict[str, str] = {
     "all": "全部报告",
     "pass": "仅通过全部硬性校验的报告",
     "fail": "仅未通过硬性校验的报告",
 }
+
+PANEL_LABELS: dict[str, str] = {
+    "matched": "同一批机关（逐年可比）",
+    "all": "全部报告",
+}
+DEFAULT_MIN_N = 10
+MAX_MIN_N = 1_000_000
 
 # Filters attribute → query-string parameter (also the Streamlit widget key; bound widgets use their key).
 PARAMS: dict[str, str] = {
@@ -30,6 +43,8 @@ PARAMS: dict[str, str] = {
     "agencies": "agency",
     "editions": "edition",
     "quality": "quality",
+    "panel": "panel",
+    "min_n": "min_n",
 }
 
 # Human labels of the filters (sidebar and the "filters used" sheet of exports).
@@ -43,6 +58,8 @@ LABELS: dict[str, str] = {
     "agencies": "机关",
     "editions": "报告格式版本",
     "quality": "数据质量",
+    "panel": "比较口径",
+    "min_n": "最少分母（小数字保护）",
 }
 
 
@@ -59,6 +76,8 @@ class Filters:
     agencies: tuple[str, ...] = ()
     editions: tuple[str, ...] = ()
     quality: Quality = "all"
+    panel: Panel = "matched"
+    min_n: int = DEFAULT_MIN_N
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -78,8 +97,10 @@ class Filters:
             return str(value) if value not in (None, "") else None
 
         quality = state.get(PARAMS["quality"]) or "all"
+        panel = state.get(PARAMS["panel"]) or "matched"
+        min_n = parse_min_n(state.get(PARAMS["min_n"]))
         return cls(
-            years=tuple(sorted({int(y) for y in many("years")})),
+            years=tuple(sorted({int(y) for y in many("years") if _is_year(y)})),
             province=one("province"),
             city=one("city"),
             county=one("county"),
@@ -88,6 +109,8 @@ class Filters:
             agencies=tuple(str(v) for v in many("agencies")),
             editions=tuple(str(v) for v in many("editions")),
             quality=quality if quality in QUALITY_LABELS else "all",
+            panel=panel if panel in PANEL_LABELS else "matched",
+            min_n=DEFAULT_MIN_N if min_n is None else min_n,
         )
 
     @classmethod
@@ -101,7 +124,7 @@ class Filters:
             values = [raw] if isinstance(raw, str) else list(raw)
             values = [v for v in values if v != ""]
             if name == "years":
-                values = [int(v) for v in values if str(v).isdigit()]
+                values = [int(v) for v in values if _is_year(v)]
             state[param] = values if _is_multi(name) else (values[-1] if values else None)
         return cls.from_state(state)
 
@@ -114,6 +137,12 @@ class Filters:
             if name == "quality":
                 if value != "all":
                     out[param] = [value]
+            elif name == "panel":
+                if value != "matched":
+                    out[param] = [value]
+            elif name == "min_n":
+                if value != DEFAULT_MIN_N:
+                    out[param] = [str(value)]
             elif _is_multi(name):
                 if value:
                     out[param] = [str(v) for v in value]
@@ -128,6 +157,10 @@ class Filters:
             value = getattr(self, name)
             if name == "quality":
                 text = QUALITY_LABELS[value]
+            elif name == "panel":
+                text = PANEL_LABELS[value]
+            elif name == "min_n":
+                text = f"比率的分母小于 {value} 时不显示比率"
             elif _is_multi(name):
                 text = "、".join(str(v) for v in value) if value else "全部"
             else:
@@ -174,5 +207,65 @@ class Filters:
         return " AND ".join(clauses), params
 
 
+def _is_year(value: Any) -> bool:
+    """A plausible statistical year (four digits): anything else in a link is ignored, never sent to SQL."""
+    text = str(value).strip()
+    return text.isascii() and text.isdigit() and len(text) == 4
+
+
 def _is_multi(name: str) -> bool:
     return name in ("years", "levels", "agency_types", "agencies", "editions")
+
+
+def parse_min_n(value: Any) -> int | None:
+    """The guard from a link or a widget: a whole number 0 … 10⁶, else None ("inf", "-1", "abc", "1e400")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple):
+        value = value[-1] if value else None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")) or not 0 <= number <= MAX_MIN_N:
+        return None
+    return int(number) if float(int(number)) == number else None
+
+
+def unrecognised(
+    query: Mapping[str, str | Iterable[str]], options: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(filter label, value) for every value in ``query`` (URL parameters) that matches no known option.
+
+    ``options`` is :func:`pipeline.metrics.filter_options`: the years, provinces, levels, agency types, editions
+    and agencies of the current reports and their (province, city, county) triples.  A city or county is checked
+    against the chosen province / city.
+    """
+
+    def values(param: str) -> list[str]:
+        raw = query.get(param)
+        if raw is None:
+            return []
+        return [str(v) for v in ([raw] if isinstance(raw, str) else list(raw)) if str(v) != ""]
+
+    out: list[tuple[str, str]] = []
+    known_years = {str(y) for y in options.get("year", [])}
+    out += [(LABELS["years"], v) for v in values("year") if v not in known_years]
+    regions = options.get("regions", [])
+    province = (values("province") or [None])[-1]
+    city = (values("city") or [None])[-1]
+    if province is not None and province not in set(options.get("province", [])):
+        out.append((LABELS["province"], province))
+    if city is not None and not any(p == province and c == city for p, c, _ in regions):
+        out.append((LABELS["city"], city))
+    for county in values("county")[-1:]:
+        if not any(p == province and c == city and co == county for p, c, co in regions):
+            out.append((LABELS["county"], county))
+    for name, option in (("levels", "level"), ("agency_types", "agency_type"), ("agencies", "agency"),
+                         ("editions", "edition")):  # fmt: skip
+        known = {str(v) for v in options.get(option, [])}
+        out += [(LABELS[name], v) for v in values(PARAMS[name]) if v not in known]
+    out += [(LABELS["quality"], v) for v in values("quality")[-1:] if v not in QUALITY_LABELS]
+    out += [(LABELS["panel"], v) for v in values("panel")[-1:] if v not in PANEL_LABELS]
+    out += [(LABELS["min_n"], v) for v in values("min_n")[-1:] if parse_min_n(v) is None]
+    return out

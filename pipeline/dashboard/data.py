@@ -1,22 +1,25 @@
-"""Database access for the dashboard: the store's :class:`~pipeline.store.Database`, cached named queries.
+"""Database access for the dashboard: the store's :class:`~pipeline.store.Database`, cached query functions.
 
-Every query goes through :func:`query`, which is cached with ``st.cache_data`` on (query name, database path,
+Pages call :func:`query` with a query *function* of :mod:`pipeline.metrics` (``query(headline_by_year, filters)``),
+never a name.  Results are cached with ``st.cache_data`` on (the function's qualified name, database path,
 database version, filters, arguments).  The version changes when an ingest publishes a new database file
-(``Database.version``), so new data appears on the next interaction after an ingest finishes, and the
-database's cached read-only connection re-opens the new file.
+(``Database.version``), so new data appears on the next interaction after an ingest finishes, and the database's
+cached read-only connection re-opens the new file.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 
-from pipeline import metrics
 from pipeline.filters import Filters
 from pipeline.store import Database, DatabaseUnavailable
 
 __all__ = ["DatabaseUnavailable", "db_path", "db_version", "query", "run_query"]
+
+T = TypeVar("T")
 
 
 def db_path() -> str:
@@ -28,20 +31,22 @@ def db_version(path: str | None = None) -> str:
     return Database(path or db_path()).version()
 
 
-def run_query(path: str, name: str, filters: Filters | None, args: tuple[Any, ...]) -> Any:
-    """Run ``pipeline.metrics.<name>`` once, retrying while an ingest swaps the file (``Database.query``)."""
-    fn = getattr(metrics, name)
+def run_query(path: str, fn: Callable[..., T], filters: Filters | None, args: tuple[Any, ...]) -> T:
+    """``fn(cursor, filters, *args)`` (or ``fn(cursor, *args)``), retried while an ingest swaps the file."""
     if filters is not None:
         return Database(path).query(fn, filters, *args)
     return Database(path).query(fn, *args)
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def _cached(name: str, path: str, version: str, filters: Filters | None, args: tuple[Any, ...]) -> Any:
-    return run_query(path, name, filters, args)
+def _cached(
+    _fn: Callable[..., Any], name: str, path: str, version: str, filters: Filters | None, args: tuple[Any, ...]
+) -> Any:
+    return run_query(path, _fn, filters, args)
 
 
-def query(name: str, filters: Filters | None = None, *args: Any) -> Any:
-    """Cached result of the named metric query for the current database version."""
+def query(fn: Callable[..., T], filters: Filters | None = None, *args: Any) -> T:
+    """The cached result of the query function ``fn`` for the current database version."""
     path = db_path()
-    return _cached(name, path, db_version(path), filters, tuple(args))
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached(fn, name, path, db_version(path), filters, tuple(args))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import polars as pl
 
-from pipeline.metrics import REPORT_COLUMN_LABELS, STATUS_LABELS, TABLE_NAMES, cell_name
+from pipeline.derive import is_total
+from pipeline.labels import EDITION_SHORT, REPORT_COLUMN_LABELS, STATUS_LABELS, TABLE_NAMES
+from pipeline.metrics import DERIVED_SUFFIX, EXPLORER_REPORT_COLUMNS, cell_name
 from pipeline.registry import registry
 
 LONG_LABELS = {
@@ -14,7 +19,34 @@ LONG_LABELS = {
     "value": "数值",
     "raw": "原文",
     "status": "状态",
+    "derived_value": "推算值",
+    "derived_from": "推算依据（字段键）",
 }
+COLUMN_NOTES = {
+    "report_id": "报告在数据库中的编号（当前版本）",
+    "edition": "报告所用的年度报告格式版本（2019 年版 / 2021 年版 / 旧格式）",
+    "synthetic": "true = 生成的示例数据，不是任何机关的真实统计",
+    "n_errors": "该报告未通过的硬性校验条数（> 0 时数字需核对）",
+    "n_warnings": "该报告的警告条数",
+    "key": "字段注册表中的键",
+    "field": "官方表格中的行 / 列名称",
+    "value": "数值；空 = 来源空白、空值标记或未找到，不等于 0",
+    "raw": "来源中的原文（空白单元格为空字符串）",
+    "status": "有值 / 空白 / 空值标记 / 未找到 / 有歧义",
+    "derived_value": "原表空白的总计按模板算术由分项推算的值（原表仍为空白）",
+    "derived_from": "推算所用的单元格（字段键）",
+}
+
+
+@dataclass(frozen=True)
+class ShownTable:
+    """A table as a page shows it: machine column names, and the Chinese header of each column."""
+
+    frame: pl.DataFrame
+    labels: dict[str, str]
+
+    def for_display(self) -> pl.DataFrame:
+        return self.frame.rename({c: self.labels.get(c, c) for c in self.frame.columns})
 
 
 def field_header(key: str) -> str:
@@ -23,64 +55,59 @@ def field_header(key: str) -> str:
     return f"{TABLE_NAMES[f.table]}·{f.label}"
 
 
-def explorer_table(df: pl.DataFrame, view: str, keys: list[str]) -> pl.DataFrame:
-    """Rename / reshape an ``explorer_long`` or ``explorer_wide`` result into the shown table (Chinese headers)."""
+def explorer_table(df: pl.DataFrame, view: str, keys: list[str]) -> ShownTable:
+    """An ``explorer_long`` or ``explorer_wide`` result as the shown (and exported) table."""
+    report_cols = list(EXPLORER_REPORT_COLUMNS)
+    df = df.with_columns(pl.col("edition").replace_strict(EDITION_SHORT, default=pl.col("edition")))
     if view == "long":
         out = df.with_columns(
-            pl.col("key")
-            .replace_strict({k: cell_name(k) for k in registry().by_key}, default=None)
-            .alias("field"),
+            pl.col("key").replace_strict({k: cell_name(k) for k in registry().by_key}, default=None).alias("field"),
             pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")),
         )
-        cols = ["report_id", "agency", "year", "edition", "province", "city", "county", "level", "agency_type",
-                "key", "field", "value", "raw", "status"]  # fmt: skip
-        return out.select(cols).rename({c: LONG_LABELS[c] for c in cols})
-    base = ["report_id", "agency", "year", "edition", "province", "city", "county", "level", "agency_type"]
-    rename = {c: REPORT_COLUMN_LABELS[c] for c in base}
-    rename.update({k: field_header(k) for k in keys if k in df.columns})
-    return df.select([*base, *[k for k in keys if k in df.columns]]).rename(rename)
+        cols = [*report_cols, "key", "field", "value", "raw", "status", "derived_value", "derived_from"]
+        return ShownTable(out.select(cols), {c: LONG_LABELS[c] for c in cols})
+    labels = {c: REPORT_COLUMN_LABELS[c] for c in report_cols}
+    for k in keys:
+        labels[k] = field_header(k)
+        if is_total(k):
+            labels[k + DERIVED_SUFFIX] = field_header(k) + "（推算）"
+    cols = [*report_cols, *[c for c in labels if c not in report_cols and c in df.columns]]
+    return ShownTable(df.select(cols), labels)
 
 
-def data_dictionary(shown: pl.DataFrame, view: str, keys: list[str]) -> pl.DataFrame:
-    """One row per shown column: header, what it is, registry key, unit (the XLSX 2nd sheet)."""
+def data_dictionary(table: ShownTable, keys: list[str]) -> pl.DataFrame:
+    """One row per shown column: header, what it is, machine name, unit (the XLSX 2nd sheet)."""
     reg = registry()
-    by_header = {field_header(k): k for k in keys}
     rows = []
-    reverse = {v: k for k, v in LONG_LABELS.items()}
-    for header in shown.columns:
-        key = by_header.get(header)
-        if key:
+    for column in table.frame.columns:
+        header = table.labels.get(column, column)
+        key = column.removesuffix(DERIVED_SUFFIX)
+        if key in reg:
             f = reg[key]
             editions = "、".join(f"{e} 年版" for e in f.editions)
-            rows.append((header, f"{cell_name(key)}（适用：{editions}）", key, f.unit or "件"))
+            what = f"{cell_name(key)}（适用：{editions}）"
+            if column.endswith(DERIVED_SUFFIX):
+                what = f"{cell_name(key)} 原表空白时按分项推算的值（原表列仍为空白）"
+            rows.append((header, what, column, f.unit or "件"))
         else:
-            rows.append((header, _column_note(reverse.get(header, "")), reverse.get(header, ""), ""))
-    return pl.DataFrame(rows, schema=["列名", "含义", "字段键", "单位"], orient="row")
-
-
-def _column_note(col: str) -> str:
-    notes = {
-        "report_id": "报告在数据库中的编号（当前版本）",
-        "edition": "报告所用的年度报告格式版本（2019 / 2021 / legacy）",
-        "key": "字段注册表中的键",
-        "field": "官方表格中的行 / 列名称",
-        "value": "数值；空 = 来源空白、空值标记或未找到，不等于 0",
-        "raw": "来源中的原文（空白单元格为空字符串）",
-        "status": "有值 / 空白 / 空值标记 / 未找到 / 有歧义",
-    }
-    return notes.get(col, LONG_LABELS.get(col, col))
+            rows.append((header, COLUMN_NOTES.get(column, header), column, ""))
+    return pl.DataFrame(rows, schema=["列名", "含义", "机器列名（字段键）", "单位"], orient="row")
 
 
 CELL_TEXT = {"blank": "空白", "missing": "未找到", "ambiguous": "有歧义", "not_in_layout": "—"}
 
 
-def cell_text(value: float | None, raw: str | None, status: str) -> str:
-    """How a cell reads in the rebuilt official table: the number, or what stood there instead."""
+def cell_text(value: float | None, raw: str | None, status: str, derived: float | None = None) -> str:
+    """How a cell reads in the rebuilt official table: the number, or what stood there instead (and what
+    was derived for it: ``空白 → 推算 12``)."""
     if status == "ok" and value is not None:
-        return str(int(value)) if float(value).is_integer() else f"{value:g}"
-    if status == "null_marker":
-        return raw or "/"
-    return CELL_TEXT.get(status, raw or "")
+        return _num(value)
+    shown = (raw or "/") if status == "null_marker" else CELL_TEXT.get(status, raw or "")
+    return f"{shown} → 推算 {_num(derived)}" if derived is not None else shown
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def suspect_keys(findings: pl.DataFrame) -> set[str]:
@@ -94,15 +121,26 @@ def suspect_keys(findings: pl.DataFrame) -> set[str]:
     return out
 
 
+@dataclass(frozen=True)
+class OfficialGrid:
+    """One block of a table in the official layout: cell texts, and the registry key behind each cell."""
+
+    title: str
+    grid: pl.DataFrame
+    keys: dict[tuple[int, str], str]  # (row position, column header) → registry key
+
+
 def official_table(
-    table: str, edition: str, t3_layout: str | None, facts: pl.DataFrame, suspects: set[str]
-) -> list[tuple[str, pl.DataFrame]]:
-    """A table rebuilt in the official layout: [(block title, grid)], cells as text (see :func:`cell_text`).
+    table: str, edition: str, t3_layout: str | None, facts: pl.DataFrame, suspects: set[str],
+    derived: dict[str, float] | None = None,
+) -> list[OfficialGrid]:  # fmt: skip
+    """A table rebuilt in the official layout, cells as text (see :func:`cell_text`).
 
     表二 is one small grid per 第二十条 block with that block's columns (as printed); 表三 is rows × the seven
-    applicant columns; 表四 is the three groups × five results.
+    applicant columns (the block folded into the row label); 表四 is the three groups × five results.
     """
     reg = registry()
+    derived = derived or {}
     layout = t3_layout or edition if table == "t3" else edition
     by_key = {row["key"]: row for row in facts.iter_rows(named=True)}
 
@@ -110,8 +148,17 @@ def official_table(
         if key not in reg or layout not in reg[key].editions:
             return "—"
         row = by_key.get(key)
-        shown = "未找到" if row is None else cell_text(row["value"], row["raw"], row["status"])
+        shown = "未找到" if row is None else cell_text(row["value"], row["raw"], row["status"], derived.get(key))
         return f"⚠ {shown}" if key in suspects else shown
+
+    def build(title: str, first: str, rows: list[tuple[str, str]], cols: list[tuple[str, str]]) -> OfficialGrid:
+        data: dict[str, list[str]] = {first: [label for _, label in rows]}
+        keys: dict[tuple[int, str], str] = {}
+        for col_key, col_label in cols:
+            data[col_label] = [text(reg.key_for(table, rk, col_key)) for rk, _ in rows]
+            for i, (rk, _) in enumerate(rows):
+                keys[(i, col_label)] = reg.key_for(table, rk, col_key)
+        return OfficialGrid(title, pl.DataFrame(data), keys)
 
     fields = reg.select(layout, table)
     if table == "t2":
@@ -120,19 +167,14 @@ def official_table(
             in_block = [f for f in fields if f.block == block]
             cols = list(dict.fromkeys((f.col_key, f.col_label_for(edition)) for f in in_block))
             rows = list(dict.fromkeys((f.row_key, f.row_label) for f in in_block))
-            data = {"事项": [label for _, label in rows]}
-            for col_key, col_label in cols:
-                data[col_label] = [text(reg.key_for("t2", rk, col_key)) for rk, _ in rows]
-            out.append((block, pl.DataFrame(data)))
+            out.append(build(block, "事项", rows, cols))
         return out
-    cols = reg.columns(table, layout)
-    rows = reg.rows(table, layout)
-    # the block label only on a group's first row, like the merged vertical cell of the printed table
-    blocks = [b if i == 0 or b != rows[i - 1][2] else "" for i, (_, _, b) in enumerate(rows)]
-    data: dict[str, list[str]] = {"栏目": blocks, "项目": [label for _, label, _ in rows]}
-    for col_key, col_label in cols:
-        data[col_label] = [text(reg.key_for(table, rk, col_key)) for rk, _, _ in rows]
-    grid = pl.DataFrame(data)
-    if table == "t4":
-        grid = grid.drop("栏目")
-    return [("", grid)]
+    # a sub-row carries its block's numeral, like the merged cell beside it in print: （三）1.属于国家秘密
+    labelled = [(rk, f"{_numeral(block)}{label}" if table == "t3" and _numeral(block) else label)
+                for rk, label, block in reg.rows(table, layout)]  # fmt: skip
+    return [build("", "项目", labelled, reg.columns(table, layout))]
+
+
+def _numeral(block: str) -> str:
+    match = re.match(r"^（[一二三四五六七八九十]+）", block)
+    return match.group(0) if match else ""

@@ -1,207 +1,43 @@
-"""UI helpers shared by every page: the sidebar filter, notices, rate captions, tables and chart styling.
+"""UI helpers shared by every page: the page frame, notices, captions that say what a number counts, tables.
 
 Untrusted text (agency names, report text, file names) is only ever shown through ``st.text`` / ``st.code`` /
-dataframe cells / widget options, never through markdown or HTML; in plotly figures it goes through
-:func:`inert` first, because plotly interprets a subset of HTML tags in labels.
+dataframe cells / widget options, never through markdown or HTML (charts: :mod:`pipeline.dashboard.charts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from pipeline.dashboard.data import DatabaseUnavailable, db_path, db_version, query
-from pipeline.filters import LABELS, PARAMS, QUALITY_LABELS, Filters
-from pipeline.metrics import Metric
+from pipeline.dashboard.pages import page
+from pipeline.dashboard.sidebar import BIND, checked_param, current_filters, ignored_notice, synced
+from pipeline.filters import PANEL_LABELS, Filters
+from pipeline.labels import LEFT_OUT_LABELS, edition_label
+from pipeline.metrics import Metric, panel_size, synthetic_share
 
-P = ParamSpec("P")
-BIND = "query-params"
+__all__ = ["BIND", "checked_param", "current_filters", "edition_label", "ignored_notice", "synced"]
+
 NULL_PLACEHOLDER = "（空）"
-FONT_FAMILY = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 SYNTHETIC_NOTICE = "示例数据，非真实机关统计"
-EDITION_LABELS = {
-    "2019": "2019 年版格式（国办公开办函〔2019〕60号）",
-    "2021": "2021 年版格式（国办公开办函〔2021〕30号）",
-    "legacy": "2018 年及以前的旧格式",
-}
 
 
-def edition_label(edition: str | None) -> str:
-    return EDITION_LABELS.get(str(edition), str(edition))
+def page_start(key: str) -> Filters | None:
+    """Title, database check, ignored link values and the synthetic-data notice for the page ``key``.
 
-
-def synced(
-    widget: Any,
-    label: str,
-    options: list[Any],
-    *,
-    key: str,
-    default: Any = None,
-    multi: bool = False,
-    keep_default: bool = False,
-    **kwargs: Any,
-) -> Any:
-    """A widget whose *option value* (not its display text) lives in the URL query string under ``key``.
-
-    ``bind="query-params"`` writes a widget's formatted label into the URL, which for widgets with a
-    ``format_func`` (report ids shown as "#5 · 机关 · 年度", metric keys shown by name) makes links long and
-    fragile.  These widgets are synced by hand instead: seeded from the URL when the page opens, written back
-    after every run (removed while the value is the default, unless ``keep_default``: a report id must stay in
-    the link even when it is the first one offered).
+    Returns the filters, or None when nothing can be shown.
     """
-    by_text = {str(o): o for o in options}
-    if key not in st.session_state and key in st.query_params:
-        wanted = [by_text[v] for v in st.query_params.get_all(key) if v in by_text]
-        if wanted:
-            st.session_state[key] = list(dict.fromkeys(wanted)) if multi else wanted[-1]
-    if key not in st.session_state:
-        if widget is st.selectbox:
-            kwargs["index"] = (
-                options.index(default) if default in options else (None if default is None else 0)
-            )
-        elif default is not None:
-            kwargs["default"] = [d for d in default if d in by_text.values()] if multi else default
-    elif not multi and st.session_state[key] not in options and st.session_state[key] is not None:
-        del st.session_state[key]  # a value from another database / filter that is no longer offered
-    value = widget(label, options, key=key, **kwargs)
-    is_default = (list(value or []) == list(default or [])) if multi else value == default
-    if value is None or (is_default and not keep_default) or (multi and not value):
-        if key in st.query_params:
-            del st.query_params[key]
-    else:
-        st.query_params[key] = [str(v) for v in value] if multi else str(value)
-    return value
-
-
-def _reset(*keys: str) -> None:
-    for key in keys:
-        st.session_state[key] = None
-
-
-def sidebar_filters() -> Filters:
-    """Draw the global filter in the sidebar (widgets bound to the query string) and return it."""
-    try:
-        options = query("filter_options")
-    except DatabaseUnavailable as exc:
-        st.sidebar.error(str(exc))
-        options = {
-            "year": [],
-            "province": [],
-            "level": [],
-            "agency_type": [],
-            "edition": [],
-            "agency": [],
-            "regions": [],
-        }
-    regions: list[tuple[str, str | None, str | None]] = options["regions"]
-    p = PARAMS
-    with st.sidebar:
-        st.subheader("筛选条件")
-        st.multiselect(LABELS["years"], options["year"], key=p["years"], bind=BIND, placeholder="全部年度")
-        province = st.selectbox(
-            LABELS["province"],
-            options["province"],
-            index=None,
-            key=p["province"],
-            bind=BIND,
-            placeholder="全部",
-            on_change=_reset,
-            args=(p["city"], p["county"]),
-        )
-        cities = sorted({c for pr, c, _ in regions if pr == province and c}) if province else []
-        city = st.selectbox(
-            LABELS["city"],
-            cities,
-            index=None,
-            key=p["city"],
-            bind=BIND,
-            placeholder="全部" if province else "请先选择省份",
-            disabled=not province,
-            on_change=_reset,
-            args=(p["county"],),
-        )
-        counties = (
-            sorted({co for pr, c, co in regions if pr == province and c == city and co}) if city else []
-        )
-        st.selectbox(
-            LABELS["county"],
-            counties,
-            index=None,
-            key=p["county"],
-            bind=BIND,
-            placeholder="全部" if city else "请先选择市（地区）",
-            disabled=not city,
-        )
-        st.multiselect(LABELS["levels"], options["level"], key=p["levels"], bind=BIND, placeholder="全部")
-        st.multiselect(
-            LABELS["agency_types"],
-            options["agency_type"],
-            key=p["agency_types"],
-            bind=BIND,
-            placeholder="全部",
-        )
-        st.multiselect(
-            LABELS["agencies"],
-            options["agency"],
-            key=p["agencies"],
-            bind=BIND,
-            placeholder="输入机关名称搜索",
-        )
-        synced(
-            st.multiselect,
-            LABELS["editions"],
-            options["edition"],
-            key=p["editions"],
-            multi=True,
-            format_func=edition_label,
-            placeholder="全部",
-        )
-        synced(
-            st.selectbox,
-            LABELS["quality"],
-            list(QUALITY_LABELS),
-            key=p["quality"],
-            default="all",
-            format_func=QUALITY_LABELS.get,
-        )
-        st.caption("筛选条件保存在网址中：复制浏览器地址栏的链接即可重现当前视图。")
-    return current_filters()
-
-
-def current_filters() -> Filters:
-    return Filters.from_state(st.session_state)
-
-
-def ensure_navigation() -> None:
-    """Make sure the page runs inside app.py's ``st.navigation`` (with the sidebar filter).
-
-    A ``pages/`` folder next to the entrypoint puts a fresh Streamlit server in its legacy multipage mode until
-    ``st.navigation`` has run once; a shared link that opens ``/requests`` first would then run the page alone,
-    without the sidebar.  Switch the legacy mode off (what ``st.navigation`` itself does) and rerun: the rerun
-    executes app.py, which routes to the same page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-def page_start(title: str) -> Filters | None:
-    """Title, database check and synthetic-data notice. Returns the filters, or None when nothing can be shown."""
-    ensure_navigation()
-    st.title(title)
+    st.title(page(key).heading)
     filters = current_filters()
+    ignored_notice()
     path = db_path()
     if not db_version(path):
         st.error(f"数据库文件不存在：{path}。请先运行 make db（或 xxgk ingest 报告目录 --db 路径）建库。")
         return None
     try:
-        n_syn, n = query("synthetic_share", filters)
+        n_syn, n = query(synthetic_share, filters)
     except DatabaseUnavailable as exc:
         st.warning(str(exc))
         return None
@@ -214,13 +50,69 @@ def page_start(title: str) -> Filters | None:
 
 
 def rate_caption(m: Metric) -> None:
-    """The formula and the denominator of a rate, in words built from the registry's official labels."""
+    """The formula and the denominator of a metric, in words built from the registry's official labels."""
     if m.is_rate:
         st.caption(
-            f"公式：{m.formula}。分母：{m.denominator_text}（只计分母大于 0 的报告；分子中的空白单元格按 0 计）。"
+            f"公式：{m.formula}。分母：{m.denominator_text}。只计能算出该比率的报告：原表空白的总计按分项推算"
+            "（推算值单独标记，原值仍为空白）；无法推算或分母为 0 的报告不计入分子和分母。"
         )
     else:
-        st.caption(f"口径：{m.formula}（空白或“/”单元格不计入，全部为空时显示为空而不是 0）。")
+        st.caption(f"口径：{m.formula}（空白或“/”单元格不计入，全部为空时显示为空而不是 0；空白的总计按分项推算）。")
+
+
+def counted_caption(df: pl.DataFrame, what: str = "") -> str:
+    """``计入 120 份报告（其中 12 份的总计为推算值）；未计入 8 份：5 份分母为 0，3 份总计空白且无法由分项推算``.
+
+    ``df`` is an aggregate result (one metric, any grouping): its counts are summed over the rows.
+    """
+    if df.is_empty():
+        return ""
+    n = int(df["n_reports"].sum())
+    text = f"{what}计入 {n:,} 份报告"
+    derived = int(df["n_derived"].sum()) if "n_derived" in df.columns else 0
+    if derived:
+        text += f"（其中 {derived:,} 份的总计为推算值）"
+    reasons = [(LEFT_OUT_LABELS[r], int(df[f"left_{r}"].sum())) for r in LEFT_OUT_LABELS if f"left_{r}" in df.columns]
+    reasons = [(label, k) for label, k in reasons if k]
+    if reasons:
+        text += f"；未计入 {sum(k for _, k in reasons):,} 份：" + "，".join(f"{k:,} 份{label}" for label, k in reasons)
+    return text + "。"
+
+
+def left_out_note(df: pl.DataFrame, metric_key: str | None = None, what: str = "") -> None:
+    """Under a chart: how many reports it counted and which it left out, and why."""
+    rows = df.filter(pl.col("metric") == metric_key) if metric_key else df
+    text = counted_caption(rows, what)
+    if text:
+        st.caption(text)
+
+
+def panel_note(filters: Filters) -> None:
+    """Which agencies a trend compares (same agencies every year, or all reports)."""
+    if filters.panel == "all":
+        st.caption(
+            f"比较口径：{PANEL_LABELS['all']}——每年用当年全部报告，各年的机关构成可能不同；"
+            "左侧切换为「同一批机关」可逐年同口径比较。"
+        )
+        return
+    size = query(panel_size, filters)
+    if not size["n_years"]:
+        return
+    span = f"{size['year_min']}–{size['year_max']} 年" if size["n_years"] > 1 else f"{size['year_min']} 年"
+    text = (
+        f"比较口径：{PANEL_LABELS['matched']}——趋势只用 {span}每年都有报告的 {size['n_panel']:,} 个机关"
+        f"（所选范围共 {size['n_agencies']:,} 个机关）；左侧可切换为「全部报告」。"
+    )
+    if size["n_panel"] == 0:
+        st.warning(text + "没有机关每年都有报告，请缩小年度范围或切换口径。")
+    else:
+        st.caption(text)
+
+
+def guard_note(df: pl.DataFrame, filters: Filters) -> None:
+    if "guarded" in df.columns and df["guarded"].fill_null(False).any():
+        n = int(df["guarded"].fill_null(False).sum())
+        st.caption(f"小数字保护：{n} 个比率的分母小于 {filters.min_n}，不显示为数值（图中灰色空心点，表中标出）。")
 
 
 def null_legend() -> None:
@@ -230,61 +122,6 @@ def null_legend() -> None:
     )
 
 
-def inert(text: Any) -> str:
-    """Text safe for plotly labels: plotly renders <b>, <a href>, <br> … in strings, so neutralise tags."""
-    if text is None:
-        return "（未识别）"
-    return str(text).replace("&", "＆").replace("<", "＜").replace(">", "＞")
-
-
-def inert_column(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    return df.with_columns(
-        pl.col(c)
-        .cast(pl.String)
-        .fill_null("（未识别）")
-        .str.replace_all("&", "＆", literal=True)
-        .str.replace_all("<", "＜", literal=True)
-        .str.replace_all(">", "＞", literal=True)
-        for c in columns
-    )
-
-
-def style(fig: go.Figure, height: int = 380, percent_axis: bool = False) -> go.Figure:
-    fig.update_layout(
-        font={"family": FONT_FAMILY, "size": 13},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        title={"x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 15}},
-        # legend below the plot: long official labels wrap into rows there instead of covering the title
-        legend={
-            "orientation": "h",
-            "yref": "container",
-            "yanchor": "bottom",
-            "y": 0,
-            "xanchor": "left",
-            "x": 0,
-            "title": None,
-        },
-        hoverlabel={"font_family": FONT_FAMILY},
-    )
-    fig.update_xaxes(title=None)
-    fig.update_yaxes(title=None)
-    if percent_axis:
-        fig.update_yaxes(tickformat=".0%")
-    return fig
-
-
-def figure_cache(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
-    """Cache a page's figure builder on its arguments (``st.cache_resource``: kept in memory, never pickled).
-
-    Builders take the query results they draw (polars frames are hashed by value) and return the styled figure,
-    so a figure is rebuilt exactly when its data changes (other filters, a new database version) and a rerun
-    with the same data only serialises it.  Building a plotly express figure costs 50–200 ms of server time;
-    the cached figure is shared by every session and must not be modified after it is returned.
-    """
-    return st.cache_resource(max_entries=256, show_spinner=False)(build)
-
-
 def lazy_tabs(labels: list[str], key: str) -> list[Any]:
     """Tabs of which only the open one is computed and drawn; the open tab is in the URL (``?key=label``).
 
@@ -292,12 +129,8 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
     of the same numbers (chart / table, bars / treemap) sit in tabs: every view stays one click away and linkable,
     and a page draws only the charts that are shown.  Callers draw a panel only ``if tab.open``.
     """
+    checked_param(key, "标签页", labels)
     return list(st.tabs(labels, key=key, bind=BIND, on_change="rerun"))
-
-
-def chart(fig: go.Figure, key: str | None = None, where: Any = st) -> None:
-    """A plotly figure at full width, drawn in ``where`` (the page, or a tab / column)."""
-    where.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
 
 def table(
@@ -306,8 +139,9 @@ def table(
     height: int | str = "auto",
     fit: bool = False,
     **kwargs: Any,
-) -> None:
-    """A dataframe with Chinese headers; NULL shown as the legend's placeholder (never 0).
+) -> Any:
+    """A dataframe with Chinese headers; NULL shown as the legend's placeholder (never 0). Returns the
+    dataframe's selection event when ``on_select`` is given.
 
     ``fit``: tall enough to show every row without an inner scrollbar (official tables on 报告详情).
     """
@@ -316,7 +150,7 @@ def table(
         height = 35 * (df.height + 1) + 3
     elif df.height <= 12:
         height = "auto"  # no empty filler rows under a short table
-    st.dataframe(shown, hide_index=True, placeholder=NULL_PLACEHOLDER, height=height, **kwargs)
+    return st.dataframe(shown, hide_index=True, placeholder=NULL_PLACEHOLDER, height=height, **kwargs)
 
 
 def fmt_pct(value: float | None) -> str:

@@ -8,7 +8,6 @@ text layer is (nearly) empty but which shows an image is rendered and read by OC
 from __future__ import annotations
 
 import ctypes
-import io
 import re
 
 import pypdfium2 as pdfium
@@ -274,35 +273,3 @@ _PAGE_MARK = re.compile(r"^[-—\s]*\d+[-—\s]*$|^第\s*\d+\s*页")
 
 def _page_mark(row: Row) -> bool:
     return row.table is None and bool(_PAGE_MARK.match(row.text.strip()))
-
-
-def crop_cell_png(pdf_bytes: bytes, page: int, bbox: tuple[float, float, float, float], margin: float = 24.0,
-                  scale: float = 2.0) -> bytes:
-    """A PNG of the page region around ``bbox`` (top-down points, 1-based ``page``) with the cell outlined.
-
-    For the report detail page: shows the cell a fact came from in its context.
-    """
-    from PIL import ImageDraw
-
-    pdf = open_pdf(pdf_bytes)
-    try:
-        if not 1 <= page <= len(pdf):
-            raise ReadError(f"页码超出范围: {page}（共 {len(pdf)} 页）")
-        pg = pdf[page - 1]
-        width, height = pg.get_width(), pg.get_height()
-        image = pg.render(scale=scale).to_pil().convert("RGB")
-        pg.close()
-    finally:
-        pdf.close()
-    x0, top, x1, bottom = bbox
-    box = (max(0.0, x0 - margin), max(0.0, top - margin), min(width, x1 + margin), min(height, bottom + margin))
-    crop = image.crop(tuple(int(v * scale) for v in box))
-    draw = ImageDraw.Draw(crop)
-    draw.rectangle(
-        [(x0 - box[0]) * scale, (top - box[1]) * scale, (x1 - box[0]) * scale, (bottom - box[1]) * scale],
-        outline=(220, 30, 30),
-        width=3,
-    )
-    buf = io.BytesIO()
-    crop.save(buf, format="PNG")
-    return buf.getvalue()

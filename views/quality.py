@@ -5,11 +5,15 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pipeline.dashboard import ui
+from pipeline.dashboard import charts, ui
 from pipeline.dashboard.data import query
+from pipeline.dashboard.pages import page
+from pipeline.labels import SCOPE_LABELS, SEVERITY_LABELS, rule_label
+from pipeline.metrics import coverage_matrix, failed_files, findings_by_rule, findings_list
+from pipeline.registry import registry
 
 
-@ui.figure_cache
+@charts.figure_cache
 def rules_figure(rules: pl.DataFrame) -> go.Figure:
     fig = px.bar(
         rules,
@@ -20,22 +24,23 @@ def rules_figure(rules: pl.DataFrame) -> go.Figure:
         color_discrete_map={"错误": "#c62828", "警告": "#f9a825", "提示": "#1565c0"},
         labels={"rule": "规则", "n_findings": "条数", "severity": "级别"},
     )
-    return ui.style(fig, height=320)
+    return charts.style(fig, height=360)
 
 
-filters = ui.page_start("数据质量")
+filters = ui.page_start("quality")
 if filters is None:
     st.stop()
-SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}
-SCOPE = {"report": "单份报告", "cross_year": "跨年度"}
+SEVERITY, SCOPE = SEVERITY_LABELS, SCOPE_LABELS
+reg = registry()
 STATUS_MARKS = {"通过": "🟢", "有警告": "🟡", "有错误": "🔴", "缺报": "⚪"}
 
 st.subheader("按规则统计")
-rules = query("findings_by_rule", filters)
+rules = query(findings_by_rule, filters)
 if rules.is_empty():
     st.success("所选报告没有任何校验发现。")
 else:
     rules = rules.with_columns(
+        pl.col("rule").map_elements(rule_label, return_dtype=pl.String),
         pl.col("severity").replace_strict(SEVERITY, default=pl.col("severity")),
         pl.col("scope").replace_strict(SCOPE, default=pl.col("scope")),
     )
@@ -53,13 +58,13 @@ else:
                 },
             )
     if chart_tab.open:
-        ui.chart(rules_figure(rules), where=chart_tab)
+        charts.chart(rules_figure(rules), where=chart_tab)
 st.caption(
     "硬性规则（T3-1、T3-2、T3-3、T4-1 等）由模板的算术关系推出，不通过即为错误；跨年度核对（XY-*）只作警告。详见「指标说明」。"
 )
 
 st.subheader("机关 × 年度 状态")
-matrix = query("coverage_matrix", filters)
+matrix = query(coverage_matrix, filters)
 # colour by a status mark in the text (a pandas Styler on hundreds of agencies is slow to send and draw)
 grid = (
     matrix.with_columns(
@@ -75,11 +80,13 @@ st.subheader("校验发现明细")
 scope = ui.synced(
     st.segmented_control, "范围", ["report", "cross_year"], key="q_scope", format_func=SCOPE.get
 )
-found = query("findings_list", filters, scope)
+found = query(findings_list, filters, scope)
 if found.is_empty():
     st.info("没有符合条件的校验发现。")
 else:
     found = found.with_columns(
+        pl.col("rule").map_elements(rule_label, return_dtype=pl.String),
+        pl.col("suspect_key").replace_strict({k: f.label for k, f in reg.by_key.items()}, default=pl.col("suspect_key")),
         pl.col("severity").replace_strict(SEVERITY, default=pl.col("severity")),
         pl.col("scope").replace_strict(SCOPE, default=pl.col("scope")),
         ("report?report=" + pl.col("report_id").cast(pl.String)).alias("link"),
@@ -120,10 +127,10 @@ else:
         key="q_open",
     )
     if pick is not None:
-        st.page_link("pages/report.py", label=f"查看报告 #{pick} 的详情", query_params={"report": str(pick)})
+        st.page_link(page("report").file, label=f"查看报告 #{pick} 的详情", query_params={"report": str(pick)})
 
 st.subheader("未能读取的文件")
-failed = query("failed_files")
+failed = query(failed_files)
 if failed.is_empty():
     st.success("没有读取失败的文件。")
 else:

@@ -1,0 +1,71 @@
+"""Metrics: the catalogue of counts and rates, the SQL that computes them, and the queries pages call.
+
+- :mod:`pipeline.metrics.catalogue` — what each metric is (formula and denominator from the registry's labels);
+- :mod:`pipeline.metrics.sql` — building blocks: selection, per-report cell pivot with derived totals, panels;
+- :mod:`pipeline.metrics.aggregate` — per report, aggregated, year over year, the small-number guard;
+- :mod:`pipeline.metrics.queries` — the named queries of the pages and ``xxgk metric``;
+- :mod:`pipeline.metrics.records` — explorer, findings, report detail, filter options.
+
+Every query takes an open DuckDB connection and a :class:`~pipeline.filters.Filters` and returns polars.
+"""
+
+from pipeline.metrics.aggregate import (
+    aggregate,
+    drop_leading_empty_years,
+    guard,
+    per_report,
+    with_missing_years,
+    yoy,
+)
+from pipeline.metrics.catalogue import Metric, catalogue, cell_name, metric, outcome_groups, rate_metrics
+from pipeline.metrics.queries import (
+    BY_OPTIONS,
+    HEADLINE_KEYS,
+    agency_series,
+    applicants_by_year,
+    backlog_by_year,
+    by_agency_type,
+    by_region,
+    correction_rates_by_year,
+    coverage_matrix,
+    headline_by_year,
+    headline_series,
+    litigation_by_year,
+    metric_table,
+    outcome_shares_by_year,
+    outcomes_by_year,
+    overview_counts,
+    panel_size,
+    peer_groups,
+    peer_ranking,
+    publication_by_year,
+    selected_reports,
+    synthetic_share,
+    top_agencies,
+)
+from pipeline.metrics.records import (
+    DERIVED_SUFFIX,
+    EXPLORER_REPORT_COLUMNS,
+    explorer_long,
+    explorer_wide,
+    failed_files,
+    filter_options,
+    findings_by_rule,
+    findings_list,
+    report_choices,
+    report_detail,
+    sources_summary,
+)
+from pipeline.metrics.sql import REASONS
+
+__all__ = [
+    "BY_OPTIONS", "DERIVED_SUFFIX", "EXPLORER_REPORT_COLUMNS", "HEADLINE_KEYS", "REASONS", "Metric",
+    "agency_series", "aggregate", "applicants_by_year", "backlog_by_year", "by_agency_type", "by_region",
+    "catalogue", "cell_name", "correction_rates_by_year", "coverage_matrix", "drop_leading_empty_years",
+    "explorer_long", "explorer_wide", "failed_files", "filter_options", "findings_by_rule", "findings_list",
+    "guard", "headline_by_year", "headline_series", "litigation_by_year", "metric", "metric_table",
+    "outcome_groups", "outcome_shares_by_year", "outcomes_by_year", "overview_counts", "panel_size",
+    "peer_groups", "peer_ranking", "per_report", "publication_by_year", "rate_metrics", "report_choices",
+    "report_detail", "selected_reports", "sources_summary", "synthetic_share", "top_agencies",
+    "with_missing_years", "yoy",
+]  # fmt: skip

@@ -1,0 +1,258 @@
+"""The queries the pages (and ``xxgk metric``) call: each takes an open connection and the filters, returns polars.
+
+Pages call them through :func:`pipeline.dashboard.data.query` as functions (``query(headline_by_year, filters)``),
+never by name.  Every metric result carries the columns of :func:`pipeline.metrics.aggregate.aggregate` (who
+was counted, who was left out and why) and, for rates, the small-number guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipeline.filters import Filters
+from pipeline.labels import REPORT_COLUMN_LABELS
+from pipeline.metrics.aggregate import aggregate, guard, per_report, yoy
+from pipeline.metrics.catalogue import catalogue, metric, outcome_groups
+from pipeline.metrics.sql import run, selected_cte
+from pipeline.registry import T4_GROUPS_ORDER, registry
+
+HEADLINE_KEYS = (
+    "count.t3.new_received.total",
+    "count.t3.result_total.total",
+    "rate.disclosure",
+    "count.t4.review.total",
+    "rate.correction.review",
+)
+BY_OPTIONS = ("year", "agency", "province", "city", "level", "agency_type")
+
+
+def metric_table(
+    con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, by: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """One metric over the selection, optionally grouped: what ``xxgk metric`` prints and the pages draw."""
+    metric(metric_key)
+    return guard(aggregate(con, filters, [metric_key], by=by), filters.min_n)
+
+
+# -- the selection ----------------------------------------------------------------------------------------------
+
+
+def selected_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The current reports matching the filters (one row each), with their synthetic flag and quality."""
+    sel, params = selected_cte(filters)
+    return run(con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMN_LABELS)} FROM sel ORDER BY agency, year", params)
+
+
+def synthetic_share(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[int, int]:
+    """(synthetic reports, all reports) in the selection."""
+    sel, params = selected_cte(filters)
+    n_syn, n = con.sql(
+        f"WITH {sel} SELECT count(*) FILTER (WHERE synthetic), count(*) FROM sel", params=params or None
+    ).fetchall()[0]
+    return int(n_syn), int(n)
+
+
+def coverage_matrix(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Agency × year: 通过 / 有警告 / 有错误 for filed reports, 缺报 for a year inside the selection's year span
+    with no current report from that agency (the span is the filtered years, or every year in the selection)."""
+    sel, params = selected_cte(filters)
+    years_sql = "SELECT unnest($f_years) AS year" if filters.years else "SELECT DISTINCT year FROM sel"
+    sql = f"""WITH {sel},
+        yrs AS ({years_sql}),
+        ags AS (SELECT DISTINCT agency FROM sel WHERE agency IS NOT NULL),
+        grid AS (SELECT a.agency, y.year FROM ags a CROSS JOIN yrs y WHERE y.year IS NOT NULL)
+        SELECT g.agency, g.year, s.report_id,
+               CASE WHEN s.report_id IS NULL THEN '缺报' WHEN s.n_errors > 0 THEN '有错误'
+                    WHEN s.n_warnings > 0 THEN '有警告' ELSE '通过' END AS status,
+               s.n_errors, s.n_warnings
+        FROM grid g LEFT JOIN sel s ON s.agency = g.agency AND s.year = g.year
+        ORDER BY g.agency, g.year"""
+    return run(con, sql, params)
+
+
+def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Headline counts: agencies, reports, years, synthetic reports, reports with hard errors, missing reports."""
+    sel, params = selected_cte(filters)
+    names = ("n_agencies", "n_reports", "year_min", "year_max", "n_years", "n_synthetic", "n_failing", "n_warning")
+    row = con.sql(
+        f"""WITH {sel} SELECT count(DISTINCT agency), count(*), min(year), max(year), count(DISTINCT year),
+                   count(*) FILTER (WHERE synthetic), count(*) FILTER (WHERE n_errors > 0),
+                   count(*) FILTER (WHERE n_warnings > 0) FROM sel""",
+        params=params or None,
+    ).fetchall()[0]
+    out = dict(zip(names, row, strict=True))
+    matrix = coverage_matrix(con, filters)
+    out["n_missing"] = int((matrix["status"] == "缺报").sum()) if not matrix.is_empty() else 0
+    return out
+
+
+# -- 总览 -------------------------------------------------------------------------------------------------------
+
+
+def headline_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The overview's headline metrics per year (all reports) with the year-over-year change and its coverage."""
+    return guard(yoy(con, filters, list(HEADLINE_KEYS)), filters.min_n)
+
+
+def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The headline metrics as trend lines (same agencies every year unless ``filters.panel == 'all'``)."""
+    return guard(aggregate(con, filters, list(HEADLINE_KEYS), by=("year",)), filters.min_n)
+
+
+def panel_size(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """The trend panel: agencies with a report in every year of the span, agencies in total, the span."""
+    sel, params = selected_cte(filters)
+    row = con.sql(
+        f"""WITH {sel}, span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ('2019', '2021')),
+            per AS (SELECT agency, count(DISTINCT year) AS n FROM sel WHERE agency IS NOT NULL
+                    AND year IN (SELECT year FROM span) GROUP BY agency)
+            SELECT (SELECT count(*) FROM per WHERE n = (SELECT count(*) FROM span)), (SELECT count(*) FROM per),
+                   (SELECT min(year) FROM span), (SELECT max(year) FROM span), (SELECT count(*) FROM span)""",
+        params=params or None,
+    ).fetchall()[0]
+    return dict(zip(("n_panel", "n_agencies", "year_min", "year_max", "n_years"), row, strict=True))
+
+
+# -- 主动公开 ----------------------------------------------------------------------------------------------------
+
+
+def publication_by_year(con: duckdb.DuckDBPyConnection, filters: Filters, edition: str) -> pl.DataFrame:
+    """表二 cells of one edition summed per year (2019 and 2021 columns are different keys, never merged)."""
+    keys = [f"count.{f.key}" for f in registry().select(edition, "t2")]
+    return aggregate(con, filters, keys, by=("year",))
+
+
+def top_agencies(
+    con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, limit: int = 15
+) -> pl.DataFrame:
+    """Agencies with the highest value over the selection: no empty bars (NULL and 0 are not ranked), and a rate
+    under the small-number guard is not ranked either (``guard`` in :func:`metric_table`)."""
+    df = metric_table(con, filters, metric_key, ("agency",))
+    ranked = df.filter(pl.col("value").is_not_null() & (pl.col("value") > 0) & ~pl.col("guarded"))
+    return ranked.sort("value", descending=True).head(limit)
+
+
+def by_agency_type(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
+    return guard(aggregate(con, filters, metric_keys, by=("agency_type",)), filters.min_n)
+
+
+def by_region(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
+    """Metrics per province (per city once a province is chosen, per county once a city is), with the guard."""
+    level = "province" if filters.province is None else "city"
+    df = guard(aggregate(con, filters, metric_keys, by=(level,)), filters.min_n)
+    return df.rename({level: "region"}).with_columns(pl.lit(level).alias("region_level"))
+
+
+# -- 依申请公开 --------------------------------------------------------------------------------------------------
+
+
+def applicants_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """New requests per applicant type per year (表三 一、本年新收…, the six applicant columns)."""
+    reg = registry()
+    keys = [f"count.{reg.key_for('t3', 'new_received', c)}" for c, _ in reg.columns("t3") if c != "total"]
+    return aggregate(con, filters, keys, by=("year",))
+
+
+def outcomes_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Each outcome row's 总计 per year with its group, over the reports where every one of them (and the
+    （七）总计, row ``result_total``) is known — printed or derived — so the bars add up to the total beside them."""
+    reg = registry()
+    rows = [("count.t3.result_total.total", "result_total", reg["t3.result_total.total"].row_label)]
+    for label, keys in outcome_groups():
+        rows += [(f"count.{key}", label, reg[key].row_label) for key in keys]
+    df = aggregate(con, filters, [m for m, _, _ in rows], by=("year",), complete=True)
+    labels = pl.DataFrame(rows, schema=["metric", "group", "row"], orient="row")
+    return df.join(labels, on="metric", how="left")
+
+
+def outcome_shares_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    keys = ["rate.disclosure"] + [m.key for m in catalogue().values() if m.group == "办理结果占比"]
+    return guard(aggregate(con, filters, keys, by=("year",)), filters.min_n)
+
+
+def backlog_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    reg = registry()
+    keys = [f"count.{reg.key_for('t3', r, 'total')}" for r in ("carried_over", "carry_forward")]
+    return aggregate(con, filters, keys, by=("year",))
+
+
+# -- 复议诉讼 ----------------------------------------------------------------------------------------------------
+
+
+def litigation_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Every 表四 cell summed per year, with group and result labels."""
+    fields = registry().select(table="t4")
+    df = aggregate(con, filters, [f"count.{f.key}" for f in fields], by=("year",))
+    labels = pl.DataFrame(
+        {
+            "metric": [f"count.{f.key}" for f in fields],
+            "group": [f.row_label for f in fields],
+            "result": [f.col_label_short for f in fields],
+            "col_key": [f.col_key for f in fields],
+        }
+    )
+    return df.join(labels, on="metric", how="left")
+
+
+def correction_rates_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    keys = [f"rate.correction.{g}" for g in T4_GROUPS_ORDER]
+    return guard(aggregate(con, filters, keys, by=("year",)), filters.min_n)
+
+
+# -- 机关对比 ----------------------------------------------------------------------------------------------------
+
+
+def agency_series(
+    con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, agencies: list[str]
+) -> pl.DataFrame:
+    """One metric per chosen agency per year (the comparison page), with the guard."""
+    narrowed = replace(filters, agencies=tuple(agencies)) if agencies else filters
+    return metric_table(con, narrowed, metric_key, ("agency", "year"))
+
+
+def peer_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, year: int) -> pl.DataFrame:
+    """Rank agencies within their peer group (same agency type and level, any region) for one year.
+
+    Small-number guard: a rate whose denominator is below ``filters.min_n`` is kept in the table but marked
+    ``eligible = false`` and gets no rank.  Counts are always eligible.  Rank 1 = highest value.
+    """
+    m = metric(metric_key)
+    df = per_report(con, replace(filters, years=(int(year),)), [metric_key])
+    if df.is_empty():
+        return df.with_columns(
+            pl.lit(None, pl.Boolean).alias("eligible"),
+            pl.lit(None, pl.Int64).alias("rank"),
+            pl.lit(None, pl.Int64).alias("group_size"),
+        )
+    eligible = pl.col("value").is_not_null()
+    if m.is_rate:
+        eligible = eligible & (pl.col("denominator") >= filters.min_n)
+    df = df.with_columns(eligible.alias("eligible"))
+    peers = ["agency_type", "level"]
+    ranked = (
+        df.filter(pl.col("eligible"))
+        .with_columns(
+            pl.col("value").rank(method="min", descending=True).over(peers).cast(pl.Int64).alias("rank"),
+            pl.len().over(peers).cast(pl.Int64).alias("group_size"),
+        )
+        .select("report_id", "rank", "group_size")
+    )
+    return df.join(ranked, on="report_id", how="left").sort([*peers, "rank", "agency"], nulls_last=True)
+
+
+def peer_groups(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, year: int) -> pl.DataFrame:
+    """Peer groups of one year with how many agencies in each have a value that can be ranked (most first)."""
+    ranking = peer_ranking(con, filters, metric_key, year)
+    if ranking.is_empty():
+        return pl.DataFrame(schema={"agency_type": pl.String, "level": pl.String, "n_ranked": pl.UInt32,
+                                    "n_agencies": pl.UInt32})  # fmt: skip
+    return (
+        ranking.group_by("agency_type", "level")
+        .agg(pl.col("eligible").sum().alias("n_ranked"), pl.len().alias("n_agencies"))
+        .sort(["n_ranked", "n_agencies", "agency_type", "level"], descending=[True, True, False, False],
+              nulls_last=True)
+    )  # fmt: skip

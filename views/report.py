@@ -1,0 +1,194 @@
+"""报告详情: one report's three tables in the official layout with the source beside them — a click on a cell shows
+where it came from (the text lines, or the PDF page with the cell boxed) — findings beside the cells they concern,
+the six sections' text (plain text only) and earlier versions."""
+
+from functools import partial
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pipeline.dashboard import source, ui
+from pipeline.dashboard.data import query
+from pipeline.dashboard.tables import OfficialGrid, official_table, suspect_keys
+from pipeline.derive import METHOD_TEXT
+from pipeline.labels import (
+    REPORT_COLUMN_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    TABLE_NAMES,
+    edition_label,
+    rule_label,
+)
+from pipeline.metrics import report_choices, report_detail
+from pipeline.readers import ReadError
+from pipeline.registry import registry
+
+CELL_PARAM = "cell"
+FINDING_LABELS = {"rule": "规则", "severity": "级别", "message": "说明", "expected": "应为", "actual": "实际"}
+
+
+def _pick(grid_key: str) -> None:
+    st.session_state["_report_grid"] = grid_key
+
+
+def show_grid(block: OfficialGrid, grid_key: str, narrow: bool) -> str | None:
+    """A table block as a clickable grid; returns the registry key of the cell clicked in it (if any)."""
+    config = {"事项": st.column_config.TextColumn(width="medium"), "项目": st.column_config.TextColumn(width=210)}
+    if narrow:  # 表三: seven number columns next to the label, all visible beside the source pane
+        config |= {c: st.column_config.TextColumn(width=56) for c in block.grid.columns[1:]}
+    event = ui.table(block.grid, fit=True, column_config=config, key=grid_key, on_select=partial(_pick, grid_key),
+                     selection_mode="single-cell")  # fmt: skip
+    cells = event.selection.get("cells", []) if event else []
+    if not cells or st.session_state.get("_report_grid") != grid_key:
+        return None
+    row, column = cells[0]
+    return block.keys.get((int(row), column))
+
+
+def show_provenance(key: str, facts: pl.DataFrame, derived: pl.DataFrame, r: dict) -> None:
+    """Where one cell came from: its record, a derived value's parts, and the source itself."""
+    f = registry()[key]
+    st.text(f"{TABLE_NAMES[f.table]}「{f.label}」")
+    fact = facts.filter(pl.col("key") == key)
+    d = derived.filter(pl.col("key") == key)
+    if fact.is_empty():
+        st.text("这份报告的版式没有这个单元格。")
+        return
+    row = fact.row(0, named=True)
+    items = [("字段键", key), ("原文", "（空白）" if row["raw"] == "" else str(row["raw"] if row["raw"] is not None else "—")),
+             ("数值", "—" if row["value"] is None else f"{row['value']:g}"),
+             ("状态", STATUS_LABELS.get(row["status"], row["status"])), ("位置", row["loc"] or "—")]  # fmt: skip
+    if row["confidence"] is not None:
+        items.append(("识别置信度", f"{row['confidence']:.2f}"))
+    if not d.is_empty():
+        dv = d.row(0, named=True)
+        parts = " + ".join(registry()[k].col_label_short for k in dv["sources"] if k in registry())
+        items += [("推算值", f"{dv['value']:g}"), ("推算方法", METHOD_TEXT.get(dv["method"], dv["method"])),
+                  ("推算依据", parts)]  # fmt: skip
+    ui.table(pl.DataFrame(items, schema=["项目", "内容"], orient="row"), fit=True)
+    path = Path(r["source_path"])
+    if r["format"] == "pdf" and row["page"] is not None and row["bbox"] is not None and path.is_file():
+        try:
+            png = source.crop_cell_png(path.read_bytes(), int(row["page"]), tuple(row["bbox"]))
+        except (ReadError, OSError) as exc:
+            st.text(f"无法显示原件位置：{exc}")
+        else:
+            st.image(png, caption=f"{f.label} · 第 {row['page']} 页")
+        return
+    line = source.line_number(row["loc"])
+    lines = source.source_lines(path) if r["format"] in source.TEXT_FORMATS else None
+    if lines and line and line <= len(lines):
+        st.code(source.excerpt(lines, line), language=None)
+    elif not path.is_file():
+        st.text(f"原始文件不在本机：{r['source_path']}")
+
+
+filters = ui.page_start("report")
+if filters is None:
+    st.stop()
+reg = registry()
+choices = query(report_choices, filters)
+labels = {
+    rid: f"#{rid} · {agency or '（未识别机关）'} · {year or '未识别年度'}{'' if cur else ' · 已被替换的旧版本'}"
+    for rid, agency, year, cur in choices.iter_rows()
+}
+report_id = ui.synced(
+    st.selectbox, "选择报告（可输入机关名称搜索）", list(labels), key="report", default=next(iter(labels), None),
+    keep_default=True, format_func=lambda rid: labels.get(rid, f"#{rid}"),
+)  # fmt: skip
+if report_id is None:
+    st.info("没有可选的报告。")
+    st.stop()
+detail = query(report_detail, None, int(report_id))
+if detail is None:
+    st.error(f"报告 #{report_id} 不存在。")
+    st.stop()
+r = detail["report"]
+if r["synthetic"]:
+    st.warning(f"⚠ {ui.SYNTHETIC_NOTICE}：这份报告是生成的示例数据。")
+if not r["is_current"]:
+    st.warning(f"这是已被替换的旧版本，当前版本为 #{r['replaced_by']}。")
+
+meta_cols = ["agency", "year", "t3_layout", "province", "city", "county", "level", "agency_type", "format",
+             "source_path", "n_errors", "n_warnings"]  # fmt: skip
+meta = pl.DataFrame(
+    [(REPORT_COLUMN_LABELS["edition"], edition_label(r["edition"]))]
+    + [(REPORT_COLUMN_LABELS[c], "" if r[c] is None else str(r[c])) for c in meta_cols]
+    + [("内容哈希", r["sha256"]), ("来源网址", r["source_url"] or ""), ("入库时间", str(r["loaded_at"]))]
+    + ([("抓取时间（UTC）", str(r["fetched_at"]))] if r.get("fetched_at") else []),
+    schema=["项目", "内容"], orient="row",
+)  # fmt: skip
+with st.expander("报告信息", expanded=False):
+    ui.table(meta, fit=True)
+
+facts, derived, findings = detail["facts"], detail["derived"], detail["findings"]
+findings = findings.with_columns(
+    pl.col("rule").map_elements(rule_label, return_dtype=pl.String),
+    pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity")),
+)
+if r["edition"] not in ("2019", "2021") or facts.is_empty():
+    st.info("这份报告使用 2018 年及以前的旧格式（或未能识别格式），未提取表格数值；正文见下方。")
+else:
+    st.caption(
+        "单元格：数字 = 来源数值；「空白」= 来源留空；「/」等 = 来源写的空值标记（都不等于 0）；「空白 → 推算 n」= 原表空白的"
+        "总计按分项推算（原值仍为空白）；「未找到」= 未能定位；「—」= 该版式没有此格；⚠ = 校验发现指向的单元格。"
+        "点击任一单元格，右侧显示它在原文中的位置。"
+    )
+    ui.checked_param(CELL_PARAM, "单元格", list(reg.by_key))
+    suspects = suspect_keys(detail["findings"])
+    derived_values = dict(derived.select("key", "value").iter_rows())
+    tables_col, source_col = st.columns([3, 2], gap="medium")
+    clicked: str | None = None
+    with tables_col:
+        for table in ("t2", "t3", "t4"):
+            st.subheader(TABLE_NAMES[table])
+            blocks = official_table(table, r["edition"], r["t3_layout"], facts, suspects, derived_values)
+            for i, block in enumerate(blocks):
+                if block.title:
+                    st.text(block.title)
+                picked = show_grid(block, f"grid_{table}_{i}", narrow=table == "t3")
+                clicked = picked or clicked
+            related = findings.filter(
+                pl.col("keys").list.eval(pl.element().str.starts_with(table + ".")).list.any()
+                | pl.col("suspect_key").fill_null("").str.starts_with(table + ".")
+            )
+            if related.is_empty():
+                st.text(f"{TABLE_NAMES[table]}没有校验发现。")
+            else:
+                st.text(f"{TABLE_NAMES[table]}的校验发现（⚠ 标出所涉单元格）：")
+                ui.table(related.select(list(FINDING_LABELS)), FINDING_LABELS)
+    if clicked:
+        st.query_params[CELL_PARAM] = clicked
+    selected = clicked or st.query_params.get(CELL_PARAM)
+    with source_col:
+        st.subheader("原文")
+        if selected in reg:
+            show_provenance(selected, facts, derived, r)
+        else:
+            st.info("点击左侧表格中的任一单元格，这里显示它的原文、位置和（若为推算值）推算依据。")
+            lines = source.source_lines(r["source_path"]) if r["format"] in source.TEXT_FORMATS else None
+            if lines:
+                with st.container(height=560):
+                    st.code("\n".join(lines), language=None)
+    other = findings.filter(pl.col("keys").list.len() == 0)
+    if not other.is_empty():
+        st.subheader("其他校验发现")
+        ui.table(other.select("rule", "severity", "message"), FINDING_LABELS)
+
+st.subheader("报告正文")
+sections = detail["sections"]
+if sections.is_empty():
+    st.text("没有提取到正文。")
+for numeral in ("一", "二", "三", "四", "五", "六"):
+    sec = sections.filter(pl.col("section") == numeral)
+    if not sec.is_empty():
+        with st.expander(f"第{numeral}部分"):
+            st.text(sec["text"][0] or "")
+
+st.subheader("版本")
+ui.table(
+    detail["versions"].with_columns(pl.col("is_current").replace_strict({True: "当前版本", False: "已被替换"})),
+    {"report_id": "报告编号", "is_current": "状态", "replaced_by": "被替换为", "source_path": "来源文件",
+     "sha256": "内容哈希", "loaded_at": "入库时间", "n_errors": "错误数", "n_warnings": "警告数"},
+)  # fmt: skip
