@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.dashboard import browser  # noqa: E402
 from pipeline.filters import QUALITY_LABELS  # noqa: E402
 from pipeline.store import Database  # noqa: E402
+from tests import browser  # noqa: E402
 
 START, END = "<!-- pages:start -->", "<!-- pages:end -->"
 

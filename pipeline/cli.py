@@ -35,7 +35,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 # Modules that add subcommands (each exposes ``register(app)``); skipped when not installed/written yet.
-PLUGIN_MODULES: tuple[str, ...] = ("pipeline.generator.cli", "pipeline.fetch.cli")
+PLUGIN_MODULES: tuple[str, ...] = ("pipeline.generator.cli", "pipeline.fetch.cli", "pipeline.metrics.cli")
 
 STATUS_LABELS = {
     store.LOADED: "已入库 loaded",

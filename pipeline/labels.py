@@ -92,6 +92,7 @@ LEFT_OUT_LABELS: dict[str, str] = {
     "not_derivable": "总计空白且无法由分项推算",
     "unusable": "单元格未找到或有歧义",
     "empty": "单元格空白或为空值标记",
+    "not_in_panel": "不属于同一批机关（并非所选年度每年都有报告）",
     "no_table": "没有该表（旧格式或未识别）",
 }
 

@@ -1,205 +1,219 @@
-"""Real DuckDB test databases for the dashboard tests: a handful of hand-made reports written through the store's
-own migrations and write path (``Database.write``), so the pages are tested on the schema and rows production has.
+"""Real DuckDB test databases for the dashboard tests, built the way production builds them.
 
-Every report carries the full cell layout of its edition (like the store writes it): cells not listed are 0,
-a listed ``None`` is a blank cell, ``"/"`` is a null marker.  Report ids are assigned by the store in write order
-(ascending ``report_id`` here; :func:`build_db` checks each).  Cross-year findings are not written by hand: the
-validator computes them from the facts, as on every ingest.  The expected metric values in the tests are worked
-out by hand from the numbers below (see the comments).
+Each hand-made report below is written as a real report document (the generator's text, HTML or PDF renderer, no
+noise) and loaded with :func:`pipeline.ingest.ingest` — reader, matcher, validator, derived totals, the store's
+migrations and writer — with a manifest for agency, region and the synthetic flag.  Beside them sits
+``tests/fixtures/dashboard/sparse_totals_2023.txt``, a report typed by hand in the style of agencies that print
+表三's 总计 only on rows 一, 二, （七） and 四 (and leave a 表四 总计 blank).
+
+Cells not listed in a report are 0; ``None`` is a blank cell and ``"/"`` a null marker.  The expected metric values
+in the tests are worked out by hand from the numbers below (see the comments), never from the code under test.
 """
 
 from __future__ import annotations
 
+import csv
+import random
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.model import Fact, Finding, Meta, ParseResult
-from pipeline.registry import registry
+from pipeline.generator.numbers import ReportTruth
+from pipeline.generator.renderers import render
+from pipeline.generator.universe import Agency
+from pipeline.ingest import ingest
+from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, registry
 from pipeline.store import Database
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dashboard"
+SPARSE_REPORT = FIXTURES / "sparse_totals_2023.txt"
+SPARSE_AGENCY = "丁市人力资源和社会保障局"
 EVIL_AGENCY = "<script>alert('x')</script>局'; DROP TABLE reports; --"
 EVIL_TEXT = "<script>document.title='pwned'</script> **加粗** [链接](http://example.com) 'quoted' \"dq\""
+FORMULA_AGENCY = "=HYPERLINK(\"http://evil.example\",\"点我\")局"
+APPLICANTS = T3_COLUMNS_ORDER[:-1]
+FLOW = ("new_received", "carried_over", "result_total", "carry_forward")
 
 
 @dataclass
 class HandReport:
-    report_id: int
+    name: str  # file stem
     agency: str
     year: int
+    region: str
     edition: str = "2021"
-    province: str | None = "辽宁省"
-    city: str | None = "阜新市"
-    county: str | None = None
-    level: str = "市级"
-    agency_type: str = "司法行政"
+    layout: str = "pdftext-tabs"  # the generator's renderer: pdftext-tabs (txt), html, pdf-text
     synthetic: bool = False
-    is_current: bool = True
-    replaced_by: int | None = None
-    n_errors: int = 0
-    n_warnings: int = 0
-    fmt: str = "txt"
-    cells: dict[str, Any] = field(default_factory=dict)
-    sections: dict[str, str] = field(default_factory=dict)
-    findings: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, severity, message) of the report
+    t3: dict[str, dict[str, int]] = field(default_factory=dict)  # applicant column → row → count
+    cells: dict[str, Any] = field(default_factory=dict)  # any other cell (overrides the computed 表三 too)
+    sections: dict[str, str] = field(default_factory=dict)  # extra text under a section heading
+
+
+def t3_cells(columns: dict[str, dict[str, int]], t3_layout: str = "2021") -> dict[str, int]:
+    """A consistent 表三 from per-column counts: 总计 per row, （七） per column, carry_forward by T3-1."""
+    reg = registry()
+    rows = [r for r, _l, _b in reg.rows("t3", t3_layout)]
+    out: dict[str, int] = {}
+    for col in APPLICANTS:
+        given = columns.get(col, {})
+        for row in rows:
+            if row not in ("result_total", "carry_forward"):
+                out[f"t3.{row}.{col}"] = given.get(row, 0)
+        out[f"t3.result_total.{col}"] = sum(out[f"t3.{r}.{col}"] for r in rows if r not in FLOW)
+        out[f"t3.carry_forward.{col}"] = (
+            out[f"t3.new_received.{col}"] + out[f"t3.carried_over.{col}"] - out[f"t3.result_total.{col}"]
+        )
+    for row in rows:
+        out[f"t3.{row}.total"] = sum(out[f"t3.{row}.{c}"] for c in APPLICANTS)
+    return out
 
 
 def hand_reports() -> list[HandReport]:
-    """Six reports (five current; #6 is a worse copy of #2, kept as history). Hand-computed facts used by tests:
+    """Six current reports and one replaced version. Hand-computed facts used by tests:
 
-    公开率 2021 = (6+2 [甲 2021] + 0+3 [乙 2021, 予以公开 blank]) / (11 + 5) = 11/16;  2022 = 10/16 (甲 2022)
-    新收申请 总计: 2021 = 12 + 5 = 17, 2022 = 20 (+0 from the evil report) → YoY +3, +3/17
-    复议纠错率: 甲 2021 1/(3−1); 甲 2022 1/(4−0); 乙 2021 blank 总计 → excluded; pooled 2/6
+    公开率 2021 = (6+2 [甲] + 2+3 [乙: 予以公开 总计 blank, derived 2 from 自然人 2]) ÷ (11 + 5) = 13/16;
+    2022 = 10/16 (甲); 2023 = (16+6)/55 (丁, every outcome 总计 derived); 2020: 丙's （七）总计 is 0 → left out.
+    新收申请 总计: 2021 = 12 + 5 = 17, 2022 = 20 (+0 from the evil report), 2023 = 54.
+    复议纠错率: 甲 2021 1/(3−1); 甲 2022 1/(4−0); 乙 2021 all five blank → left out (cannot be derived);
+    丁 2023 1/(4−1) with 总计 derived 4 = 2+1+0+1.
     """
     return [
         HandReport(
-            1,
-            "甲市司法局",
-            2021,
-            cells={
-                "t2.regulations.issued": 2,
-                "t2.regulations.in_force": 10,
-                "t2.admin_fees.amount_wan_yuan": 1.5,
-                "t3.new_received.natural_person": 10,
-                "t3.new_received.commercial_enterprise": 2,
-                "t3.new_received.total": 12,
-                "t3.carried_over.total": 1,
-                "t3.granted.total": 6,
-                "t3.partially_granted.total": 2,
-                "t3.denied_state_secret.total": 1,
-                "t3.unable_not_held.total": 2,
-                "t3.result_total.total": 11,
-                "t3.carry_forward.total": 2,
-                "t4.review.upheld": 1,
-                "t4.review.corrected": 1,
-                "t4.review.pending": 1,
-                "t4.review.total": 3,
-            },
-            sections={
-                "一": "一、总体情况\n本机关认真贯彻落实。",
-                "六": "六、其他需要报告的事项\n未收取信息处理费。",
-            },
+            "jia_2021", "甲市司法局", 2021, "辽宁省阜新市",
+            t3={"natural_person": {"new_received": 10, "carried_over": 1, "granted": 5, "partially_granted": 2,
+                                   "denied_state_secret": 1, "unable_not_held": 1},
+                "commercial_enterprise": {"new_received": 2, "granted": 1, "unable_not_held": 1}},
+            cells={"t2.regulations.issued": 2, "t2.regulations.in_force": 10, "t2.admin_fees.amount_wan_yuan": 1.5,
+                   "t4.review.upheld": 1, "t4.review.corrected": 1, "t4.review.pending": 1, "t4.review.total": 3},
+            sections={"六": "未收取信息处理费。"},
+        ),  # fmt: skip
+        HandReport(
+            "jia_2022_v1", "甲市司法局", 2022, "辽宁省阜新市",
+            t3={"natural_person": {"new_received": 99, "granted": 99}},
         ),
         HandReport(
-            2,
-            "甲市司法局",
-            2022,
-            n_warnings=1,
-            cells={
-                "t2.regulations.issued": 1,
-                "t2.regulations.in_force": 11,
-                "t3.new_received.natural_person": 20,
-                "t3.new_received.total": 20,
-                "t3.carried_over.natural_person": 2,  # 2021 carried forward 0 for 自然人: an XY-1 warning
-                "t3.carried_over.total": 2,
-                "t3.granted.total": 10,
-                "t3.not_processed_repeat.total": 6,
-                "t3.result_total.total": 16,
-                "t3.carry_forward.total": 6,
-                "t4.review.upheld": 3,
-                "t4.review.corrected": 1,
-                "t4.review.total": 4,
-            },
-            findings=[("NARRATIVE", "warning", "正文称受理政府信息公开申请 21 件，表三“本年新收…总计”为 20")],
-        ),
+            "jia_2022", "甲市司法局", 2022, "辽宁省阜新市",
+            # 上年结转 3 against 2021's 结转下年度 2: a cross-year warning (XY-1), in 自然人 and in 总计
+            t3={"natural_person": {"new_received": 20, "carried_over": 3, "granted": 10, "not_processed_repeat": 6}},
+            cells={"t2.regulations.issued": 1, "t2.regulations.in_force": 11, "t4.review.upheld": 3,
+                   "t4.review.corrected": 1, "t4.review.total": 4},
+        ),  # fmt: skip
         HandReport(
-            3,
-            "乙县人民政府",
-            2021,
-            county="彰武县",
-            level="县级",
-            agency_type="人民政府",
-            n_errors=1,
-            fmt="html",
-            cells={
-                "t3.new_received.natural_person": 5,
-                "t3.new_received.total": 5,
-                "t3.granted.total": None,  # blank cell
-                "t3.partially_granted.total": 3,
-                "t3.unable_need_creation.total": "/",  # null marker
-                "t3.result_total.total": 5,
-                "t4.review.total": None,
-                "t4.review.corrected": None,
-            },
-            findings=[("T3-2", "error", "表三（七）总计 5 ≠ 各项之和 3")],
-        ),
+            "yi_2021", "乙县人民政府", 2021, "辽宁省阜新市彰武县", layout="html",
+            t3={"natural_person": {"new_received": 5, "granted": 2, "partially_granted": 3}},
+            cells={"t3.granted.total": None,  # blank 总计, derived 2 from the 自然人 column
+                   "t3.unable_need_creation.total": "/",  # a null marker, derived 0
+                   **{f"t4.review.{c}": None for c in T4_COLUMNS_ORDER},  # nothing to derive from
+                   "t4.suit_direct.upheld": 1},  # 总计 0 ≠ 1: a T4-1 error
+        ),  # fmt: skip
         HandReport(
-            4,
-            "丙市自然资源局",
-            2020,
-            edition="2019",
-            province="江苏省",
-            city="淮安市",
-            agency_type="自然资源",
-            synthetic=True,
-            fmt="pdf",
-            cells={
-                "t2.regulations.public_total": 7,
-                "t2.admin_license.decisions": 5,
-                "t2.admin_fees.prev_year_items": 3,
-            },
-        ),
+            "bing_2020", "丙市自然资源局", 2020, "江苏省淮安市", edition="2019", layout="pdf-text", synthetic=True,
+            cells={"t2.regulations.public_total": 7, "t2.admin_license.decisions": 5,
+                   "t2.admin_fees.prev_year_items": 3},
+        ),  # fmt: skip
         HandReport(
-            5,
-            EVIL_AGENCY,
-            2022,
-            province="江苏省",
-            city="淮安市",
-            agency_type="自然资源",
+            "evil_2022", EVIL_AGENCY, 2022, "江苏省淮安市",
             sections={"一": EVIL_TEXT, "二": "'; DROP TABLE facts; --"},
-        ),
-        HandReport(
-            6,
-            "甲市司法局",
-            2022,
-            is_current=False,
-            replaced_by=2,
-            n_errors=1,
-            cells={"t3.new_received.total": 99, "t3.result_total.total": 99},
-            findings=[("T3-3", "error", "表三“本年新收”行：六类申请人之和为 0，与总计 99 不符")],
         ),
     ]
 
 
-def _cell_row(spec: Any) -> tuple[Any, str, bool, str]:
-    """(value, raw, blank, status) for a hand-written cell spec."""
-    if spec is None:
-        return None, "", True, "blank"
-    if spec == "/":
-        return None, "/", False, "null_marker"
-    value = Decimal(str(spec)) if isinstance(spec, float) else spec
-    return value, str(spec), False, "ok"
+def _agency(r: HandReport) -> Agency:
+    return Agency(
+        agency_id=r.name, name=r.agency, level="市级", agency_type="", province="", city=None, county=None,
+        region_code="", volume=1, licenses=1, penalties=1, is_government=False, url="",
+    )  # fmt: skip
 
 
-def parse_result(r: HandReport) -> ParseResult:
-    """The hand-made report as the parser would hand it to the store."""
-    facts = {}
-    for i, key in enumerate(registry().layout_keys(r.edition)):
-        value, raw, blank, status = _cell_row(r.cells.get(key, 0))
-        facts[key] = Fact(key, value, raw, blank, f"line {100 + i}", None, status)  # type: ignore[arg-type]
-    meta = Meta(agency=r.agency, year=r.year, edition=r.edition, t3_layout=r.edition, province=r.province,
-                city=r.city, county=r.county, level=r.level, agency_type=r.agency_type)  # fmt: skip
-    findings = [Finding(rule, severity, message, ["t3.result_total.total"]) for rule, severity, message in r.findings]  # type: ignore[arg-type]
-    return ParseResult(path=f"reports/{r.report_id}_{r.agency}.{r.fmt}", sha256=f"sha{r.report_id}", format=r.fmt,
-                       meta=meta, facts=facts, findings=findings, sections=r.sections, size_bytes=1000)  # fmt: skip
+def _document(r: HandReport) -> tuple[bytes, str]:
+    """The report rendered as a clean document (the generator's renderer, no noise)."""
+    reg = registry()
+    facts: dict[str, Any] = dict.fromkeys(reg.layout_keys(r.edition), 0)
+    facts.update(t3_cells(r.t3, r.edition))
+    texts: dict[str, str] = {}
+    for key, value in r.cells.items():
+        if value == "/":
+            facts[key], texts[key] = None, "/"
+        else:
+            facts[key] = value
+    truth = ReportTruth(
+        _agency(r), r.year, "report", r.edition, r.edition, facts=facts, texts=texts, layout=r.layout, noise=0,
+        compact=True, narrative={"received": facts["t3.new_received.total"]},
+    )  # fmt: skip
+    data, ext = render(truth, random.Random(r.name))
+    for numeral, text in r.sections.items():
+        data = _add_to_section(data, numeral, text, ext)
+    return data, ext
+
+
+def _add_to_section(data: bytes, numeral: str, text: str, ext: str) -> bytes:
+    """Put ``text`` right under section ``numeral``'s heading (the line that starts with it)."""
+    if ext != "txt":
+        raise ValueError("section text can be added to text reports only")
+    lines = data.decode("utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{numeral}、"))
+    lines[at + 1 : at + 1] = ["", text, ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def write_reports(folder: Path, reports: list[HandReport], *, with_sparse: bool = True) -> Path:
+    """Write the reports (and the hand-typed sparse-totals report) and their manifest into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "manifest.csv"
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "agency", "year", "region", "url", "synthetic"])
+        for r in reports:
+            data, ext = _document(r)
+            (folder / f"{r.name}.{ext}").write_bytes(data)
+            writer.writerow([f"{r.name}.{ext}", r.agency, r.year, r.region, "", str(r.synthetic).lower()])
+        if with_sparse:
+            writer.writerow([SPARSE_REPORT.name, SPARSE_AGENCY, 2023, "辽宁省阜新市", "", "false"])
+    if with_sparse:
+        (folder / SPARSE_REPORT.name).write_bytes(SPARSE_REPORT.read_bytes())
+        (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n% a damaged file: no objects, no pages\n")
+    return manifest
 
 
 def build_db(path: Path, reports: list[HandReport] | None = None, *, empty: bool = False) -> Path:
-    """Write a real DuckDB file through the store's migrations and write path (hand-made reports unless ``empty``)."""
-    database = Database(path)
-    with database.write() as session:
-        if not empty:
-            for r in sorted(hand_reports() if reports is None else reports, key=lambda r: r.report_id):
-                outcome = session.write(parse_result(r), synthetic=r.synthetic)
-                assert outcome.report_id == r.report_id, (outcome, r.report_id)  # ids come in write order
-                assert outcome.n_errors == r.n_errors, (outcome, r.n_errors)
-            session.add_unreadable("reports/broken.pdf", "无法读取：文件已损坏")
+    """A real database at ``path``: migrated schema, and (unless ``empty``) the reports ingested.
+
+    Files named ``*_v1`` are ingested first, so the next version of the same agency and year replaces them.
+    The default set also holds the hand-typed sparse-totals report and an unreadable file.
+    """
+    Database(path).migrate()
     if empty:
         return path
-    stored = database.execute("SELECT report_id, is_current, replaced_by, n_warnings FROM reports ORDER BY 1")
-    for r, (rid, current, replaced_by, n_warnings) in zip(
-        sorted(hand_reports() if reports is None else reports, key=lambda r: r.report_id), stored, strict=False
-    ):
-        assert (rid, current, replaced_by, n_warnings) == (r.report_id, r.is_current, r.replaced_by, r.n_warnings), rid
+    folder = path.parent / f"{path.stem}_reports"
+    manifest = write_reports(folder, hand_reports() if reports is None else reports, with_sparse=reports is None)
+    first = sorted(folder.glob("*_v1.*"))
+    if first:
+        ingest(first, db=path, manifest=manifest)
+    ingest([p for p in sorted(folder.iterdir()) if p not in first and p != manifest], db=path, manifest=manifest)
     return path
+
+
+def report_id(db: Path, agency: str, year: int, current: bool = True) -> int:
+    """The id the ingest gave a report (ids follow the order of ingest)."""
+    rows = Database(db).execute(
+        "SELECT report_id FROM reports WHERE agency = ? AND year = ? AND is_current = ?", [agency, year, current]
+    )
+    assert len(rows) == 1, (agency, year, rows)
+    return int(rows[0][0])
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def shared_db(tmp_path_factory: Any, *, empty: bool = False) -> Path:
+    """The hand-made database (or an empty one), built once per test process and shared read-only.
+
+    Tests that write to a database build their own with :func:`build_db`.
+    """
+    name = "empty" if empty else "hand"
+    base = str(tmp_path_factory.getbasetemp())
+    key = f"{base}:{name}"
+    if key not in _BUILT:
+        folder = tmp_path_factory.mktemp(f"shared_{name}")
+        _BUILT[key] = build_db(folder / f"{name}.duckdb", empty=empty)
+    return _BUILT[key]

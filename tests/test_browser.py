@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dashboard import browser
+from tests import browser
 from tests.dashboard_fixtures import build_db
 
 pytestmark = pytest.mark.browser

@@ -39,8 +39,11 @@ REPORT_COLUMNS = ("report_id", "agency", "year", "agency_type", "level", "provin
 
 
 def _report_rows(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str], columns: str,
-                 where: str = "true") -> tuple[str, dict]:
-    """``WITH sel, cells, wide … , pr AS (one row per selected report and metric)`` and its parameters."""
+                 where: str = "true", in_panel: str = "true") -> tuple[str, dict]:
+    """``WITH sel, cells, wide … , pr AS (one row per selected report and metric)`` and its parameters.
+
+    A report outside the trend's panel (``in_panel`` false) keeps its row, with the state ``not_in_panel``.
+    """
     metrics = [metric(k) for k in metric_keys]
     if not metrics:
         raise ValueError("至少需要一个指标")
@@ -49,6 +52,8 @@ def _report_rows(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: 
     parts = []
     for m in metrics:
         num, den, state, derived = report_terms(m)
+        if in_panel != "true":
+            state = f"CASE WHEN ({state}) = 'no_table' OR ({in_panel}) THEN {state} ELSE 'not_in_panel' END"
         parts.append(
             f"""SELECT {columns}, '{m.key}' AS metric, {num} AS num, {den} AS den, {state} AS state,
                        {derived} AS uses_derived
@@ -82,15 +87,16 @@ def aggregate(
     reports that used a derived 总计), n_left_out and ``left_<reason>`` for each reason in REASONS.
     ``complete``: count a report only where every metric of the query can be computed for it (the outcome bars:
     their parts then add up to the （七）总计 beside them).  A series over years leaves out reports whose year was
-    not recognised (they have no place on the axis) and follows ``filters.panel``.
+    not recognised (they have no place on the axis) and follows ``filters.panel``: reports of agencies outside the
+    panel are left out as ``not_in_panel``.
     """
     for b in by:
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
     panel, in_panel = panel_ctes(filters, by)
-    where = in_panel + (" AND s.year IS NOT NULL" if "year" in by else "")
+    where = "s.year IS NOT NULL" if "year" in by else "true"
     columns = ", ".join(["s.report_id", "s.agency", *(f"s.{b}" for b in by if b != "agency")])
-    head, params = _report_rows(con, filters, metric_keys, columns, where)
+    head, params = _report_rows(con, filters, metric_keys, columns, where, in_panel)
     head = head.format(panel=panel)
     if complete:
         # a report's own state: its first real reason (a row absent from its layout is no reason), else counted

@@ -35,7 +35,7 @@ from pipeline.registry import registry
 PRINTED, DERIVED, EMPTY, UNUSABLE = 5, 4, 2, 1
 COUNTED = "counted"
 # why a report is left out of a metric (labels: pipeline.labels.LEFT_OUT_LABELS)
-REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "no_table")
+REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "not_in_panel", "no_table")
 GROUP_COLUMNS = {
     "year": "year",
     "agency": "agency",

@@ -1,5 +1,5 @@
 """Drive the real dashboard in headless Chromium (Debian ``/usr/bin/chromium``): used by the browser test and the
-page benchmark.  Never calls ``playwright install``.
+page benchmark (a test/bench helper: product code never imports playwright).  Never calls ``playwright install``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from pipeline.dashboard.pages import available
+
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -25,18 +27,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# (url path, page title) — the same order as app.py's navigation. The default page (总览) lives at "/" only.
-PAGES = [
-    ("", "总览"),
-    ("publication", "主动公开（表二）"),
-    ("requests", "依申请公开（表三）"),
-    ("litigation", "复议诉讼（表四）"),
-    ("compare", "机关对比"),
-    ("explore", "数据浏览与导出"),
-    ("quality", "数据质量"),
-    ("about", "指标说明"),
-    ("report", "报告详情"),
-]
+# (url path, page heading) in navigation order, from the page registry; the default page (总览) lives at "/" only.
+# 导入 (upload) is left out: it has no data view to wait for.
+PAGES = [(p.url_path, p.heading) for p in available() if p.key != "upload"]
 
 # Marks the moment a script run finishes: the app root's data-test-script-state attribute.  Mutation records are
 # delivered in batches, so a run that starts and ends before the observer is called leaves only 'notRunning' on
