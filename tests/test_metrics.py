@@ -286,7 +286,8 @@ def test_coverage_matrix_and_overview(con):
     matrix = M.coverage_matrix(con, Filters(years=(2020, 2021, 2022)))
     assert matrix.height == 4 * 3  # 甲 乙 丙 and the evil agency (丁 reported 2023 only) × 3 years
     status = {(r["agency"], r["year"]): r["status"] for r in matrix.iter_rows(named=True)}
-    assert status[("乙县人民政府", 2021)] == "有错误" and status[("甲市司法局", 2022)] == "有警告"
+    assert status[("乙县人民政府", 2021)] == "有错误" and status[("甲市司法局", 2021)] == "通过"
+    assert status[("甲市司法局", 2020)] == "缺报"
     counts = M.overview_counts(con, Filters())
     assert (counts["n_agencies"], counts["n_reports"], counts["n_synthetic"], counts["n_failing"]) == (5, 6, 1, 1)
     assert M.synthetic_share(con, Filters(province="辽宁省")) == (0, 4)
