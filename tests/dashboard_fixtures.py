@@ -22,6 +22,8 @@ from pipeline.generator.numbers import ReportTruth
 from pipeline.generator.renderers import render
 from pipeline.generator.universe import Agency
 from pipeline.ingest import ingest
+from pipeline.model import ParseResult
+from pipeline.parse import parse_file
 from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, registry
 from pipeline.store import Database
 
@@ -154,6 +156,13 @@ def _add_to_section(data: bytes, numeral: str, text: str, ext: str) -> bytes:
     at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{numeral}、"))
     lines[at + 1 : at + 1] = ["", text, ""]
     return "\n".join(lines).encode("utf-8")
+
+
+def parse_result(r: HandReport) -> ParseResult:
+    """A hand report parsed as ``xxgk ingest`` would parse it (rendered, then read back through the parser)."""
+    data, ext = _document(r)
+    result = parse_file(f"{r.name}.{ext}", data, overrides={"agency": r.agency, "year": r.year, "region": r.region})
+    return result
 
 
 def write_reports(folder: Path, reports: list[HandReport], *, with_sparse: bool = True) -> Path:

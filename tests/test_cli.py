@@ -33,7 +33,7 @@ def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
     assert "阜新市司法局" in res.stdout  # ensure_ascii=False
     assert res.stdout.startswith('{\n "source": {\n  "path"')  # indent=1
     data = json.loads(res.stdout)
-    assert list(data) == ["source", "meta", "facts", "findings"]
+    assert list(data) == ["source", "meta", "facts", "findings", "derived"]
     assert set(data["source"]) == {"path", "sha256", "format"}
     assert {"agency", "year", "edition", "province", "city", "county", "level", "agency_type"} <= set(
         data["meta"]

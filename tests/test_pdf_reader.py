@@ -9,11 +9,11 @@ import pypdfium2 as pdfium
 import pytest
 from conftest import REAL, REAL_CASES, load_truth
 
+from pipeline.dashboard.source import crop_cell_png
 from pipeline.generator.corpus import CorpusConfig, iter_truths
 from pipeline.generator.render_pdf import Block, Table, TableCell, blocks_to_pdf, render_pdf
 from pipeline.parse import parse_file
 from pipeline.readers import ReadError, read_document
-from pipeline.readers.pdf import crop_cell_png
 
 
 def _facts_diff(result_json: dict, truth: dict) -> list[tuple[str, object, object]]:

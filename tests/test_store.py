@@ -92,7 +92,7 @@ def test_migrate_is_versioned_and_idempotent(db: Path) -> None:
     versions = [v for (v,) in q(db, "SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.version for m in MIGRATIONS]
     tables = {r[0] for r in q(db, "SELECT table_name FROM information_schema.tables")}
-    assert {"reports", "facts", "findings", "sections", "ingest_log", "schema_version"} <= tables
+    assert {"reports", "facts", "findings", "sections", "ingest_log", "schema_version", "derived"} <= tables
 
 
 def test_migration_2_keeps_the_facts_of_a_version_1_database(db: Path) -> None:

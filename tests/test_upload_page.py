@@ -20,7 +20,7 @@ def test_upload_stores_by_hash_ingests_and_links(tmp_path, monkeypatch, shared_d
     db.parent.mkdir()
     monkeypatch.setenv("XXGK_DB", str(db))
     pdf = (REAL / "02_huaian_szf_2024" / "source.pdf").read_bytes()
-    at = AppTest.from_file("../pages/upload.py", default_timeout=120).run()
+    at = AppTest.from_file("../views/upload.py", default_timeout=120).run()
     assert not at.exception
     uploader = at.file_uploader(key="upload_files")
     assert {".pdf", ".docx", ".png", ".html"} <= set(uploader.allowed_type)

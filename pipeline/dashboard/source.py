@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.readers import MAX_BYTES, ReadError
 
-_LINE = re.compile(r"\bline (\d+)\b")
+_LINE = re.compile(r"第\s*(\d+)\s*行|\bline (\d+)\b")
 TEXT_FORMATS = ("txt", "md")
 
 
@@ -49,9 +49,9 @@ def crop_cell_png(
 
 
 def line_number(loc: str | None) -> int | None:
-    """The source line of a cell read from text (``"line 57"``, ``"line 57 col 3"``), else None."""
+    """The source line of a cell read from text (``"第 57 行 第 3 格"``), else None."""
     match = _LINE.search(loc or "")
-    return int(match.group(1)) if match else None
+    return int(match.group(1) or match.group(2)) if match else None
 
 
 def source_lines(path: str | Path) -> list[str] | None:

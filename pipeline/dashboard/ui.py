@@ -103,8 +103,11 @@ def panel_note(filters: Filters) -> None:
         f"比较口径：{PANEL_LABELS['matched']}——趋势只用 {span}每年都有报告的 {size['n_panel']:,} 个机关"
         f"（所选范围共 {size['n_agencies']:,} 个机关）；左侧可切换为「全部报告」。"
     )
-    if size["n_panel"] == 0:
-        st.warning(text + "没有机关每年都有报告，请缩小年度范围或切换口径。")
+    if size["n_panel"] == 0 and size["n_years"] > 1:
+        st.warning(
+            f"比较口径：所选范围内没有机关在 {span}每年都有报告，趋势改为用每年的全部报告（各年机关构成不同）；"
+            "缩小年度范围可按同一批机关比较。"
+        )
     else:
         st.caption(text)
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from pipeline.filters import PANEL_LABELS, QUALITY_LABELS, Filters, unrecognised
 from pipeline.labels import LEFT_OUT_LABELS
 from pipeline.metrics.catalogue import catalogue
-from pipeline.metrics.queries import metric_table
+from pipeline.metrics.queries import metric_table, panel_size
 from pipeline.metrics.records import filter_options
 from pipeline.metrics.sql import REASONS
 
@@ -149,6 +149,11 @@ def metric(
             raise typer.Exit(2)
         filters = Filters.from_query(query)
         df = metric_table(con, filters, key, groups)
+        if filters.panel == "matched" and "year" in groups and "agency" not in groups:
+            size = panel_size(con, filters)
+            basis = (f"同一批机关：{size['n_panel']} 个机关每年都有报告" if size["n_panel"] or size["n_years"] < 2
+                     else "没有机关每年都有报告，按年用全部报告")  # fmt: skip
+            err_console.print(f"比较口径：{basis}（--panel all 查看全部报告）", highlight=False)
     finally:
         con.close()
     records = _records(df, key, groups)

@@ -144,8 +144,10 @@ def panel_ctes(filters: Filters, by: tuple[str, ...]) -> tuple[str, str]:
     """The balanced panel of a trend: (CTEs, condition on ``s``) — or ("", "true") when it does not apply.
 
     With ``filters.panel == 'matched'`` a series over years is drawn over the same agencies: those with a current
-    report in every year of the span (the years of the selection whose reports carry tables).  A per-agency
-    series is one agency already, and a result without years has no trend, so neither is narrowed.
+    report in every year of the span (the years of the selection whose reports carry tables).  When no agency
+    reported in every year, the series falls back to all reports (pages and ``xxgk metric`` say so: see
+    :func:`pipeline.metrics.queries.panel_size`).  A per-agency series is one agency already, and a result without years has no trend, so
+    neither is narrowed.
     """
     if filters.panel != "matched" or "year" not in by or "agency" in by:
         return "", "true"
@@ -153,4 +155,5 @@ def panel_ctes(filters: Filters, by: tuple[str, ...]) -> tuple[str, str]:
     ctes = f""", span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ({editions})),
         panel AS (SELECT agency FROM sel WHERE agency IS NOT NULL AND year IN (SELECT year FROM span)
                   GROUP BY agency HAVING count(DISTINCT year) = (SELECT count(*) FROM span))"""
-    return ctes, "s.agency IN (SELECT agency FROM panel) AND s.year IN (SELECT year FROM span)"
+    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency IN (SELECT agency FROM panel)"
+                  " AND s.year IN (SELECT year FROM span)))")  # fmt: skip
