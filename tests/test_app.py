@@ -239,7 +239,7 @@ def test_report_detail_click_shows_where_a_cell_came_from(monkeypatch, hand_db):
     at = open_page(monkeypatch, hand_db, "report", {"report": str(rid)})
     assert any("点击左侧表格" in i.value for i in at.info)
     grid = next(frame(at, i) for i, d in enumerate(at.dataframe) if "自然人" in d.value.columns)  # 表三
-    assert grid.row(2)[0] == "（一）予以公开" and grid["总计"][2] == "空白 → 推算 16"
+    assert grid.row(2)[0] == "（一）予以公开" and grid["总计"][2] == "推 16"
     at.session_state["grid_t3_0"] = {"selection": {"rows": [], "columns": [], "cells": [[2, "总计"]]}}
     at.session_state["_report_grid"] = "grid_t3_0"
     at.run()
@@ -247,7 +247,9 @@ def test_report_detail_click_shows_where_a_cell_came_from(monkeypatch, hand_db):
     assert at.query_params["cell"] in ("t3.granted.total", ["t3.granted.total"])  # the clicked cell is in the link
     provenance = dict(frame(at, [i for i, d in enumerate(at.dataframe) if "项目" in d.value.columns and "内容" in d.value.columns][-1]).iter_rows())
     assert provenance["原文"] == "（空白）" and provenance["推算值"] == "16" and provenance["状态"] == "空白"
-    assert provenance["推算依据"] == "自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他"
+    assert "推算依据：自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他" in [c.value for c in at.caption]
+    cells = next(frame(at, i) for i, d in enumerate(at.dataframe) if "第几格" in d.value.columns)
+    assert cells.filter(pl.col("第几格") == "▶ 9").row(0)[1] == "（空白）"  # the blank 总计 cell of line 33
     code = at.get("code")[0].value
     assert "▶" in code and "（一）予以公开" in code.split("▶", 1)[1].split("\n", 1)[0]
 

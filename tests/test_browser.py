@@ -1,6 +1,6 @@
-"""End to end in headless Chromium (Debian /usr/bin/chromium): every page, a filter, a CSV download, screenshots.
-
-Screenshots go to test-artifacts/screenshots/ (look at them: Chinese must render, nothing may overlap).
+"""End to end in headless Chromium (Debian /usr/bin/chromium): every page, a filter, a CSV download, and the
+walk-through of issue 9, each with a screenshot in test-artifacts/screenshots/ (look at them: Chinese must render,
+nothing may overlap, the 表三 grid must show all seven columns at 1,400 px).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import browser
-from tests.dashboard_fixtures import build_db
+from tests.dashboard_fixtures import SPARSE_AGENCY, report_id, shared_db
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
@@ -24,37 +24,54 @@ pytest.importorskip("playwright.sync_api", reason="需要 playwright Python 包�
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("browser")
-    db = build_db(tmp / "hand.duckdb")
-    with browser.streamlit_server(db, log=tmp / "streamlit.log") as url, browser.chromium() as context:
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_db(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def app(db, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("browser") / "streamlit.log"
+    with browser.streamlit_server(db, log=log) as url, browser.chromium(viewport=(1400, 1000)) as context:
         yield url, context
+
+
+def open_page(context, url: str, path: str, title: str):
+    page = context.new_page()
+    page.goto(f"{url}/{path}")
+    browser.wait_rendered(page, title)
+    assert page.locator('[data-testid="stException"]').count() == 0, path
+    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
+    return page
+
+
+def test_a_deep_link_on_a_fresh_server_shows_the_sidebar_filter(db, tmp_path):
+    """The first request a new server sees is a shared link to a page: it runs inside app.py's navigation."""
+    with browser.streamlit_server(db, log=tmp_path / "fresh.log") as url, browser.chromium() as context:
+        page = open_page(context, url, "requests?province=辽宁省&panel=all", "依申请公开（表三）")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_text("筛选条件", exact=True).count() == 1
+        province = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="省份").first
+        assert province.get_by_role("combobox").first.input_value() == "辽宁省"
+        assert "依申请公开" in page.locator('[data-testid="stSidebarNav"]').inner_text()
+        browser.screenshot_full(page, SHOTS / "deep_link_fresh_server.png", width=1400)
 
 
 def test_every_page_renders_with_chinese_and_no_errors(app):
     url, context = app
-    page = context.new_page()
     for path, title in browser.PAGES:
-        page.goto(f"{url}/{path}")
-        browser.wait_rendered(page, title)
-        assert page.locator('[data-testid="stException"]').count() == 0, path
-        body = page.locator('[data-testid="stMain"]').inner_text()
-        assert "lock" not in body.lower() and "Traceback" not in body
+        page = open_page(context, url, path, title)
         shot = SHOTS / f"{browser.shot_name(path)}.png"
-        browser.screenshot_full(page, shot)
+        browser.screenshot_full(page, shot, width=1400)
         assert shot.stat().st_size > 10_000
         assert page.get_by_text("Page not found").count() == 0, path
-    # the sidebar navigation shows the Chinese page titles (st.navigation, not the file names)
-    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert "依申请公开" in nav and "requests" not in nav
-    page.close()
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "依申请公开" in nav and "requests" not in nav  # Chinese page titles, not file names
+        page.close()
 
 
 def test_filter_goes_into_the_url_and_a_reload_restores_it(app):
     url, context = app
-    page = context.new_page()
-    page.goto(f"{url}/requests")
-    browser.wait_rendered(page, "依申请公开（表三）")
+    page = open_page(context, url, "requests", "依申请公开（表三）")
     assert page.get_by_text("示例数据，非真实机关统计").count() > 0
     browser.choose_in_selectbox(page, "省份", "辽宁省", page.locator('[data-testid="stSidebar"]'))
     page.wait_for_url("**province=*", timeout=20_000)
@@ -65,20 +82,16 @@ def test_filter_goes_into_the_url_and_a_reload_restores_it(app):
     other = context.new_page()
     other.goto(link)  # a copied link reopens the same page with the same filter
     browser.wait_rendered(other, "依申请公开（表三）")
-    sidebar = other.locator('[data-testid="stSidebar"]')
-    province = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="省份").first
+    province = other.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="省份").first
     assert province.get_by_role("combobox").first.input_value() == "辽宁省"
-    assert other.get_by_text("示例数据，非真实机关统计").count() == 0
-    browser.screenshot_full(other, SHOTS / "requests_filtered.png")
+    browser.screenshot_full(other, SHOTS / "requests_filtered.png", width=1400)
     other.close()
     page.close()
 
 
 def test_csv_download(app, tmp_path):
     url, context = app
-    page = context.new_page()
-    page.goto(f"{url}/explore?year=2021")
-    browser.wait_rendered(page, "数据浏览与导出")
+    page = open_page(context, url, "explore?year=2021", "数据浏览与导出")
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name="下载 CSV（Excel 可直接打开）").click()
     download = info.value
@@ -86,7 +99,82 @@ def test_csv_download(app, tmp_path):
     target = tmp_path / "export.csv"
     download.save_as(target)
     data = target.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.startswith(b"\xef\xbb\xbfreport_id,agency,year")  # machine names first, labels in row 2
     text = data.decode("utf-8-sig")
-    assert "甲市司法局" in text and "丙市自然资源局" not in text  # only 2021 rows
+    assert "甲市司法局" in text and "丙市自然资源局" not in text and "报告编号,机关,年度" in text
+    page.close()
+
+
+# -- the walk-through ---------------------------------------------------------------------------------------------
+
+
+def test_report_detail_source_beside_tables_and_all_seven_columns_at_1400(app, db):
+    url, context = app
+    rid = report_id(db, SPARSE_AGENCY, 2023)
+    page = open_page(context, url, f"report?report={rid}&cell=t3.granted.total", "报告详情")
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_text("原文").count() >= 1
+    assert page.get_by_text("推算方法").count() == 1  # the provenance of the derived 予以公开 / 总计
+    # every 表三 column is inside the grid's visible width: no horizontal scrolling inside the grid
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.get_by_text("自然人", exact=True)).first
+    widths = grid.evaluate(
+        """(el) => { const s = el.querySelector('.dvn-scroller');
+                     return s ? [s.scrollWidth, s.clientWidth] : [0, 0]; }"""
+    )
+    browser.screenshot_full(page, SHOTS / "walk_report_detail.png", width=1400)
+    assert widths[1] > 0 and widths[0] <= widths[1] + 2, f"表三 scrolls sideways: {widths[0]} px in {widths[1]} px"
+    page.close()
+
+
+def test_compare_default_peer_group_highlight_and_one_point_axis(app):
+    url, context = app
+    page = open_page(context, url,
+                     "compare?cmp_agencies=甲市司法局&cmp_agencies=乙县人民政府&year=2021&panel=all&min_n=0",
+                     "机关对比")  # fmt: skip
+    assert page.get_by_text("所选机关").count() >= 1  # the highlighted bar's legend
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    browser.screenshot_full(page, SHOTS / "walk_compare.png", width=1400)
+    page.close()
+
+
+def test_publication_bars_labelled_without_empty_panels(app):
+    url, context = app
+    page = open_page(context, url, "publication?panel=all&t2_field=count.t2.regulations.issued", "主动公开（表二）")
+    assert page.locator(".bartext").count() > 0  # value labels on the bars
+    browser.screenshot_full(page, SHOTS / "walk_publication.png", width=1400)
+    page.close()
+
+
+def test_unknown_link_values_are_named(app):
+    url, context = app
+    page = open_page(context, url, "requests?province=火星省&year=1999", "依申请公开（表三）")
+    assert page.get_by_text("已忽略：年度「1999」、省份「火星省」", exact=False).count() == 1
+    browser.screenshot_full(page, SHOTS / "walk_unknown_link.png", width=1400)
+    page.close()
+    page = open_page(context, url, "compare?min_n=inf", "机关对比")
+    assert page.get_by_text("最少分母（小数字保护）「inf」", exact=False).count() == 1
+    browser.screenshot_full(page, SHOTS / "walk_min_n_inf.png", width=1400)
+    page.close()
+
+
+def test_chinese_rule_codes_and_field_picker(app):
+    url, context = app
+    page = open_page(context, url, "quality?q_rules=各规则发现数（表）", "数据质量")
+    browser.screenshot_full(page, SHOTS / "walk_quality_rules.png", width=1400)
+    table = page.locator('[data-testid="stDataFrame"]').first.text_content()
+    assert "T3-2 表三办理结果合计" in table and "DERIVED 推算的总计" in table
+    page.close()
+    page = open_page(context, url, "explore", "数据浏览与导出")
+    assert page.get_by_text("（一）予以公开 / 总计（t3.granted.total）").count() >= 1  # label first, key second
+    browser.screenshot_full(page, SHOTS / "walk_explore_picker.png", width=1400)
+    page.close()
+
+
+def test_about_formulas_are_not_cut_off(app):
+    url, context = app
+    page = open_page(context, url, "about", "指标说明")
+    cell = page.locator('[data-testid="stTable"] td').filter(has_text="（六）其他处理占比 =").first
+    assert cell.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")  # wrapped, not clipped
+    assert cell.inner_text().endswith("」")  # the whole formula, to its last label
+    browser.screenshot_full(page, SHOTS / "walk_about_formulas.png", width=1400)
     page.close()

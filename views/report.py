@@ -34,9 +34,9 @@ def _pick(grid_key: str) -> None:
 
 def show_grid(block: OfficialGrid, grid_key: str, narrow: bool) -> str | None:
     """A table block as a clickable grid; returns the registry key of the cell clicked in it (if any)."""
-    config = {"事项": st.column_config.TextColumn(width="medium"), "项目": st.column_config.TextColumn(width=210)}
-    if narrow:  # 表三: seven number columns next to the label, all visible beside the source pane
-        config |= {c: st.column_config.TextColumn(width=56) for c in block.grid.columns[1:]}
+    config = {"事项": st.column_config.TextColumn(width="medium"), "项目": st.column_config.TextColumn(width=200)}
+    if narrow:  # 表三: seven number columns beside the label, all visible next to the source pane at 1,400 px
+        config |= {c: st.column_config.TextColumn(width=60, help=c) for c in block.grid.columns[1:]}
     event = ui.table(block.grid, fit=True, column_config=config, key=grid_key, on_select=partial(_pick, grid_key),
                      selection_mode="single-cell")  # fmt: skip
     cells = event.selection.get("cells", []) if event else []
@@ -61,12 +61,15 @@ def show_provenance(key: str, facts: pl.DataFrame, derived: pl.DataFrame, r: dic
              ("状态", STATUS_LABELS.get(row["status"], row["status"])), ("位置", row["loc"] or "—")]  # fmt: skip
     if row["confidence"] is not None:
         items.append(("识别置信度", f"{row['confidence']:.2f}"))
+    basis = None
     if not d.is_empty():
         dv = d.row(0, named=True)
-        parts = " + ".join(registry()[k].col_label_short for k in dv["sources"] if k in registry())
-        items += [("推算值", f"{dv['value']:g}"), ("推算方法", METHOD_TEXT.get(dv["method"], dv["method"])),
-                  ("推算依据", parts)]  # fmt: skip
+        basis = " + ".join(registry()[k].label if registry()[k].row_key != f.row_key else registry()[k].col_label_short
+                           for k in dv["sources"] if k in registry())  # fmt: skip
+        items += [("推算值", f"{dv['value']:g}"), ("推算方法", METHOD_TEXT.get(dv["method"], dv["method"]))]
     ui.table(pl.DataFrame(items, schema=["项目", "内容"], orient="row"), fit=True)
+    if basis:  # registry labels only (trusted text): wrapped in full
+        st.caption(f"推算依据：{basis}")
     path = Path(r["source_path"])
     if r["format"] == "pdf" and row["page"] is not None and row["bbox"] is not None and path.is_file():
         try:
@@ -80,6 +83,14 @@ def show_provenance(key: str, facts: pl.DataFrame, derived: pl.DataFrame, r: dic
     lines = source.source_lines(path) if r["format"] in source.TEXT_FORMATS else None
     if lines and line and line <= len(lines):
         st.code(source.excerpt(lines, line), language=None)
+        cells = source.line_cells(lines[line - 1])
+        if len(cells) > 1:  # the marked line cell by cell: the pane is narrow, a table line is long
+            at = source.cell_number(row["loc"])
+            ui.table(
+                pl.DataFrame([(f"{'▶ ' if i == at else ''}{i}", text or "（空白）") for i, text in enumerate(cells, 1)],
+                             schema=["第几格", f"第 {line} 行的内容"], orient="row"),
+                fit=True,
+            )  # fmt: skip
     elif not path.is_file():
         st.text(f"原始文件不在本机：{r['source_path']}")
 
@@ -131,14 +142,14 @@ if r["edition"] not in ("2019", "2021") or facts.is_empty():
     st.info("这份报告使用 2018 年及以前的旧格式（或未能识别格式），未提取表格数值；正文见下方。")
 else:
     st.caption(
-        "单元格：数字 = 来源数值；「空白」= 来源留空；「/」等 = 来源写的空值标记（都不等于 0）；「空白 → 推算 n」= 原表空白的"
-        "总计按分项推算（原值仍为空白）；「未找到」= 未能定位；「—」= 该版式没有此格；⚠ = 校验发现指向的单元格。"
+        "单元格：数字 = 来源数值；「空白」= 来源留空；「/」等 = 来源写的空值标记（都不等于 0）；「推 n」= 原表空白的"
+        "总计按分项推算为 n（原值仍为空白）；「未找到」= 未能定位；「—」= 该版式没有此格；⚠ = 校验发现指向的单元格。"
         "点击任一单元格，右侧显示它在原文中的位置。"
     )
     ui.checked_param(CELL_PARAM, "单元格", list(reg.by_key))
     suspects = suspect_keys(detail["findings"])
     derived_values = dict(derived.select("key", "value").iter_rows())
-    tables_col, source_col = st.columns([3, 2], gap="medium")
+    tables_col, source_col = st.columns([7, 3], gap="small")
     clicked: str | None = None
     with tables_col:
         for table in ("t2", "t3", "t4"):

@@ -14,6 +14,8 @@ from pathlib import Path
 from pipeline.readers import MAX_BYTES, ReadError
 
 _LINE = re.compile(r"第\s*(\d+)\s*行|\bline (\d+)\b")
+_CELL = re.compile(r"第\s*(\d+)\s*格")
+_SPACES = re.compile(r"\s{2,}")
 TEXT_FORMATS = ("txt", "md")
 
 
@@ -52,6 +54,24 @@ def line_number(loc: str | None) -> int | None:
     """The source line of a cell read from text (``"第 57 行 第 3 格"``), else None."""
     match = _LINE.search(loc or "")
     return int(match.group(1) or match.group(2)) if match else None
+
+
+def cell_number(loc: str | None) -> int | None:
+    """The cell of a text line a value was read from (``"第 57 行 第 9 格"`` → 9), else None."""
+    match = _CELL.search(loc or "")
+    return int(match.group(1)) if match else None
+
+
+def line_cells(line: str) -> list[str]:
+    """A text line's cells as the text reader splits them: on tabs, on ``|`` (markdown), else on runs of spaces."""
+    stripped = line.strip()
+    if "\t" in line:
+        parts = line.split("\t")
+    elif stripped.startswith("|") and stripped.count("|") >= 2:
+        parts = stripped.strip("|").split("|")
+    else:
+        parts = _SPACES.split(stripped)
+    return [p.strip() for p in parts]
 
 
 def source_lines(path: str | Path) -> list[str] | None:

@@ -98,12 +98,13 @@ CELL_TEXT = {"blank": "空白", "missing": "未找到", "ambiguous": "有歧义"
 
 
 def cell_text(value: float | None, raw: str | None, status: str, derived: float | None = None) -> str:
-    """How a cell reads in the rebuilt official table: the number, or what stood there instead (and what
-    was derived for it: ``空白 → 推算 12``)."""
+    """How a cell reads in the rebuilt official table: the number, or what stood there instead — or, for a blank
+    总计 derived from its parts, ``推 12`` (short enough for the seven 表三 columns; the click says the rest)."""
     if status == "ok" and value is not None:
         return _num(value)
-    shown = (raw or "/") if status == "null_marker" else CELL_TEXT.get(status, raw or "")
-    return f"{shown} → 推算 {_num(derived)}" if derived is not None else shown
+    if derived is not None:
+        return f"推 {_num(derived)}"
+    return (raw or "/") if status == "null_marker" else CELL_TEXT.get(status, raw or "")
 
 
 def _num(value: float) -> str:
