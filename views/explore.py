@@ -20,17 +20,13 @@ DEFAULT_FIELDS = [
 ]  # fmt: skip
 VIEWS = {"wide": "宽表（机关 × 年度 × 所选字段）", "long": "长表（每个单元格一行，含原文与状态）"}
 
-c1, c2 = st.columns([1, 3])
-with c1:
-    view = ui.synced(
-        st.segmented_control, "表格形式", list(VIEWS), key="view", default="wide", format_func=VIEWS.get,
-        required=True,
-    )  # fmt: skip
-with c2:
-    keys = ui.synced(
-        st.multiselect, "字段（官方表格的行 / 列，可输入名称搜索）", list(reg.by_key), key="fields",
-        default=DEFAULT_FIELDS, multi=True, format_func=lambda k: f"{reg[k].label}（{k}）", placeholder="选择字段",
-    )  # fmt: skip
+view = ui.synced(
+    st.segmented_control, "表格形式", list(VIEWS), key="view", default="wide", format_func=VIEWS.get, required=True
+)
+keys = ui.synced(
+    st.multiselect, "字段（官方表格的行 / 列，可输入名称搜索）", list(reg.by_key), key="fields",
+    default=DEFAULT_FIELDS, multi=True, format_func=lambda k: f"{reg[k].label}（{k}）", placeholder="选择字段",
+)  # fmt: skip
 if not keys:
     st.info("请至少选择一个字段。")
     st.stop()

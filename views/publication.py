@@ -62,7 +62,7 @@ def ranking_figure(df: pl.DataFrame, label: str, title: str, unit: str) -> go.Fi
     )  # fmt: skip
     fig.update_traces(texttemplate="%{text:,.4~f}" if unit == "万元" else "%{text:,.0f}", textposition="outside",
                       cliponaxis=False)  # fmt: skip
-    return charts.style(fig, height=max(300, 28 * df.height + 120))
+    return charts.style(fig, height=130 + 34 * max(df.height, 3))
 
 
 filters = ui.page_start("publication")

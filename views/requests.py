@@ -185,7 +185,6 @@ if region_tab.open:
             ui.guard_note(regions, filters)
 ui.left_out_note(shares, "rate.disclosure", "公开率：")
 ui.guard_note(shares, filters)
-ui.panel_note(filters)
 
 st.subheader("结转（积压）")
 backlog = drop_leading_empty_years(query(backlog_by_year, filters)).with_columns(

