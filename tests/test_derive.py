@@ -102,3 +102,29 @@ def test_parse_json_lists_the_derived_totals_and_keeps_the_source_blank():
     assert len(note) == 1 and note[0]["severity"] == "info" and set(note[0]["keys"]) == set(out["derived"])
     assert not [f for f in result.findings if f.severity == "error"]
     assert isinstance(result.derived["t3.granted.total"].value, int | Decimal)
+
+
+def test_migration_3_derives_the_totals_of_reports_already_stored(tmp_path):
+    """A database from before derived totals gets them at its next write (the migration backfills them)."""
+    import duckdb
+
+    from pipeline.store import Database
+    from pipeline.store.schema import MIGRATIONS, migrate
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    migrate(con, MIGRATIONS[:2])
+    con.execute("INSERT INTO reports (report_id, sha256, source_path, format, agency, year, edition, t3_layout) "
+                "VALUES (1, 'x', 'x.txt', 'txt', '甲市司法局', 2023, '2021', '2021')")  # fmt: skip
+    rows = [(1, k, v, "" if v is None else str(v), v is None, "blank" if v is None else "ok")
+            for k, v in facts_values({"t3.granted.natural_person": 4, "t3.granted.other_org": 1,
+                                      "t3.granted.total": None}).items()]  # fmt: skip
+    con.executemany("INSERT INTO facts (report_id, key, value, raw, blank, status) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+    Database(db).migrate()
+    assert Database(db).execute("SELECT report_id, key, CAST(value AS INTEGER), method FROM derived") == [
+        (1, "t3.granted.total", 5, "row_sum")]  # 4 + 1
+
+
+def facts_values(cells: dict[str, object]) -> dict[str, object]:
+    return {k: cells.get(k, 0) for k in registry().layout_keys("2021")}

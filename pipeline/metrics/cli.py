@@ -25,6 +25,7 @@ from pipeline.metrics.catalogue import catalogue
 from pipeline.metrics.queries import metric_table, panel_size
 from pipeline.metrics.records import filter_options
 from pipeline.metrics.sql import REASONS
+from pipeline.store import Database, DatabaseUnavailable
 
 BY = {"year": "year", "agency": "agency", "province": "province", "city": "city", "level": "level",
       "type": "agency_type"}  # fmt: skip
@@ -133,29 +134,24 @@ def metric(
         err_console.print(f"[red]错误:[/] 未知分组 {unknown_by[0]!r}（可用: {' / '.join(BY)}）", highlight=False)
         raise typer.Exit(2)
     groups = tuple(dict.fromkeys(BY[b] for b in by or []))
-    from pipeline import store
-
+    database = Database(db)
+    query = _query(year, province, city, county, level, agency_type, agency, edition, quality, panel, min_n)
     try:
-        con = store.open_read_only(store.resolve_db(db))
-    except FileNotFoundError as exc:
-        err_console.print(f"[red]错误:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    try:
-        query = _query(year, province, city, county, level, agency_type, agency, edition, quality, panel, min_n)
-        bad = unrecognised(query, filter_options(con))
+        bad = unrecognised(query, database.query(filter_options))
         if bad:
             named = "、".join(f"{what}「{value}」" for what, value in bad)
             err_console.print(f"[red]错误:[/] 以下条件与库中的报告都不匹配：{named}", highlight=False)
             raise typer.Exit(2)
         filters = Filters.from_query(query)
-        df = metric_table(con, filters, key, groups)
+        df = database.query(metric_table, filters, key, groups)
         if filters.panel == "matched" and "year" in groups and "agency" not in groups:
-            size = panel_size(con, filters)
+            size = database.query(panel_size, filters)
             basis = (f"同一批机关：{size['n_panel']} 个机关每年都有报告" if size["n_panel"] or size["n_years"] < 2
                      else "没有机关每年都有报告，按年用全部报告")  # fmt: skip
             err_console.print(f"比较口径：{basis}（--panel all 查看全部报告）", highlight=False)
-    finally:
-        con.close()
+    except DatabaseUnavailable as exc:
+        err_console.print(f"[red]错误:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     records = _records(df, key, groups)
     if fmt == "json":
         print(json.dumps({"metric": key, "filters": dict(filters.describe()), "panel": PANEL_LABELS[filters.panel],
