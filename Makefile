@@ -14,12 +14,11 @@ install: .venv/.installed
 	uv sync --frozen
 	@touch $@
 
-# Build the demo database from the sample reports under data/ if it is missing.
+# The demo database: the national synthetic corpus from its fixed seed (written to data/demo/, not committed) and
+# every real report in the repository, read and parsed by the normal ingest.  Built when missing or out of date;
+# a database not built by the demo is left alone.  See docs/generator.md.
 db: install
-	@if [ ! -f "$(DB)" ]; then \
-		echo "Building $(DB) from data/reports …"; \
-		$(PY) -m pipeline ingest data/reports --db "$(DB)" --manifest data/reports/manifest.csv; \
-	fi
+	@$(PY) -m pipeline.generator.demo --db "$(DB)"
 
 run: db
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -47,9 +46,9 @@ bench: install-test
 bench-scale: install
 	$(PY) bench/bench_pipeline.py --scale
 
-# Regenerate the committed synthetic sample (data/reports/demo + manifest.csv) from its fixed seed.
+# Rebuild the demo database (and data/demo/) from scratch.
 demo-data: install
-	$(PY) -m pipeline.generator --demo-sample --out data/reports
+	$(PY) -m pipeline.generator.demo --db "$(DB)" --force
 
 accuracy: install
 	$(PY) bench/accuracy.py

@@ -1,5 +1,5 @@
 """Invariants of the synthetic corpus generator (pipeline/generator): truth consistency, determinism, key sets,
-cross-year carry-over, renderers' output readable by the real readers, and the committed demo sample."""
+cross-year carry-over and renderers' output readable by the real readers (the demo database: tests/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.generator.corpus import (
-    REAL_REPORTS,
     CorpusConfig,
-    demo_sample_config,
     iter_documents,
     iter_truths,
     write_corpus,
@@ -214,22 +212,3 @@ def test_cli_writes_a_corpus(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "pipeline.generator", "--size", "huge", "--out", str(out)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode != 0 and "未知规模" in bad.stderr
-
-
-def test_committed_demo_sample_matches_its_seed(tmp_path: Path) -> None:
-    """data/reports/demo is exactly what the generator writes for the demo seed, and is flagged synthetic."""
-    reports = ROOT / "data" / "reports"
-    rows = list(csv.DictReader((reports / "manifest.csv").open(encoding="utf-8")))
-    demo_rows = [r for r in rows if r["path"].startswith("demo/")]
-    real_rows = [r for r in rows if not r["path"].startswith("demo/")]
-    assert len(demo_rows) > 800 and all(r["synthetic"] == "true" for r in demo_rows)
-    assert {r["path"] for r in real_rows} == set(REAL_REPORTS) and all(r["synthetic"] == "false" for r in real_rows)
-    assert len({r["agency"] for r in demo_rows if r["agency"]}) > 250
-    assert all((reports / r["path"]).is_file() for r in rows)
-    size = sum(p.stat().st_size for p in (reports / "demo").rglob("*") if p.is_file())
-    assert size < 8_000_000
-    write_corpus(tmp_path / "demo", demo_sample_config(), truth_files=False, manifest=tmp_path / "m.csv",
-                 path_prefix="demo/")
-    assert _corpus_digest(tmp_path / "demo") == _corpus_digest(reports / "demo"), (
-        "data/reports/demo is stale: regenerate it with "
-        "`.venv/bin/python -m pipeline.generator --demo-sample --out data/reports`")

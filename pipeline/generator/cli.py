@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-from pipeline.generator.corpus import CorpusConfig, write_corpus, write_demo_sample
+from pipeline.generator.corpus import CorpusConfig, write_corpus
 from pipeline.generator.renderers import layout_names
 
 
 def generate(
     out: Annotated[Path, typer.Option("--out", help="输出目录（文档、*.truth.json 与 manifest.csv）")],
-    size: Annotated[str, typer.Option("--size", help="规模：tiny（约 20 份）、demo（约 300 个机关 × 2019–2025）、large（≥ 100 万份）")] = "tiny",
+    size: Annotated[str, typer.Option("--size", help="规模：tiny（约 20 份）、demo（约 300 个机关 × 2019–2025）、national（31 个省级地区约 1,250 个机关）、large（≥ 100 万份）")] = "tiny",
     seed: Annotated[int, typer.Option("--seed", help="随机种子：同一种子生成逐字节相同的语料")] = 0,
     layouts: Annotated[list[str] | None, typer.Option("--layouts", help="版式（可重复）；默认全部已注册版式")] = None,
     noise: Annotated[list[int] | None, typer.Option("--noise", help="噪声级别 0/1/2（可重复）；默认全部")] = None,
@@ -29,15 +29,17 @@ def generate(
     path_prefix: Annotated[str, typer.Option("--path-prefix", help="写入 manifest 的路径前缀（相对于 manifest 所在目录）")] = "",
     workers: Annotated[int, typer.Option("--workers", help="渲染进程数（PDF/DOCX 较慢时有用）")] = 1,
     demo_sample: Annotated[bool, typer.Option(
-        "--demo-sample", help="重写仓库内示例数据：OUT/demo/ 与 OUT/manifest.csv（含真实种子报告）")] = False,
+        "--demo-sample", help="写出看板示例数据的文档：OUT/ 与 OUT/manifest.csv（全国示例语料 + 全部真实报告）")] = False,
 ) -> None:
     """生成带真值的合成年报语料（示例数据，非真实机关统计）。"""
     if demo_sample:
-        stats = write_demo_sample(out)
-        typer.echo(f"示例数据：{stats['documents']} 份文档（{stats['bytes'] / 1e6:.1f} MB）→ {out}/demo，清单 {out}/manifest.csv")
+        from pipeline.generator.demo import write_demo
+
+        stats = write_demo(out)
+        typer.echo(f"示例数据：{stats['documents']} 份文档（{stats['bytes'] / 1e6:.1f} MB）→ {out}，清单 {out}/manifest.csv")
         return
-    if size not in ("tiny", "demo", "large"):
-        raise typer.BadParameter(f"未知规模 {size!r}：可用 tiny、demo、large", param_hint="--size")
+    if size not in ("tiny", "demo", "national", "large"):
+        raise typer.BadParameter(f"未知规模 {size!r}：可用 tiny、demo、national、large", param_hint="--size")
     known = layout_names()
     for name in layouts or []:
         if name not in known:

@@ -24,6 +24,7 @@ MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "synthetic")
 DEFAULT_YEARS: dict[str, tuple[int, ...]] = {
     "tiny": (2019, 2020, 2021, 2023),
     "demo": (2019, 2020, 2021, 2022, 2023, 2024, 2025),
+    "national": (2019, 2020, 2021, 2022, 2023, 2024, 2025),
     "large": (2019, 2020, 2021, 2022, 2023, 2024, 2025),
 }
 
@@ -168,40 +169,3 @@ def write_corpus(out: str | Path, config: CorpusConfig, *, truth_files: bool = T
             writer.writerow(doc.manifest_row(path_prefix))
             count += 1
     return {"documents": count, "bytes": size, "seconds": round(time.perf_counter() - started, 2)}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The committed demo sample (data/reports): `python -m pipeline.generator --demo-sample --out data/reports`
-
-DEMO_SAMPLE_SEED = 2025
-# Real reports shipped beside the sample (synthetic=false): path under data/reports → manifest cells.
-REAL_REPORTS: dict[str, dict[str, str]] = {
-    "real/000_b167490a9537da4f.txt": {"agency": "阜新市司法局", "year": "2023", "region": "辽宁省阜新市", "url": ""},
-}
-
-
-def demo_sample_config() -> CorpusConfig:
-    """The demo universe (~280 agencies, 2019–2025) as compact text and some HTML: ~1,000 documents, ~5 MB."""
-    return CorpusConfig(
-        size="demo", seed=DEMO_SAMPLE_SEED, layouts=("pdftext-tabs", "pdftext-layout", "html"),
-        layout_weights={"pdftext-tabs": 8, "pdftext-layout": 1, "html": 0.6}, noise_levels=(0, 0, 1, 1, 2),
-        coverage=0.5, compact=True, legacy_share=0.03, non_report_share=0.02,
-    )
-
-
-def write_demo_sample(reports_dir: str | Path) -> dict[str, float]:
-    """(Re)write ``<reports_dir>/demo/`` and ``<reports_dir>/manifest.csv`` (demo rows + the real reports)."""
-    reports_dir = Path(reports_dir)
-    demo = reports_dir / "demo"
-    if demo.exists():
-        import shutil
-
-        shutil.rmtree(demo)
-    manifest = reports_dir / "manifest.csv"
-    stats = write_corpus(demo, demo_sample_config(), truth_files=False, manifest=manifest, path_prefix="demo/")
-    with manifest.open("a", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        for path, cells in REAL_REPORTS.items():
-            if (reports_dir / path).exists():
-                writer.writerow({"path": path, **cells, "synthetic": "false"})
-    return stats
