@@ -30,6 +30,7 @@ def peer_figure(plot: pl.DataFrame, title: str, guarded: str, is_rate: bool) -> 
         category_orders={"说明": [CHOSEN, RANKED, guarded]}, labels={"agency": "", "value": "", "说明": ""},
     )  # fmt: skip
     fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_yaxes(categoryorder="total ascending")  # one order by value across the coloured groups
     if is_rate:
         fig.update_xaxes(tickformat=".0%")
     return charts.style(fig, height=max(300, 26 * plot.height + 120))

@@ -10,6 +10,7 @@ from pipeline.dashboard.data import query
 from pipeline.metrics import (
     HEADLINE_KEYS,
     coverage_matrix,
+    drop_leading_empty_years,
     headline_by_year,
     headline_series,
     metric,
@@ -59,7 +60,7 @@ cols[2].metric("覆盖年度", f"{counts['year_min']}–{counts['year_max']}", h
 cols[3].metric("缺报（机关×年度）", counts["n_missing"], help="所选年度内该机关没有当前版本的报告")
 cols[4].metric("未通过硬性校验的报告", counts["n_failing"])
 
-headline = query(headline_by_year, filters)
+headline = drop_leading_empty_years(query(headline_by_year, filters))
 names = {k: metric(k).name for k in HEADLINE_KEYS}
 headline = headline.with_columns(pl.col("metric").replace_strict(names).alias("指标"))
 years = sorted(y for y in headline["year"].unique().to_list() if y is not None)
@@ -132,4 +133,4 @@ if grid_tab.open:
         ui.table(grid.rename({"agency": "机关"}), height=360)
 if chart_tab.open:
     charts.chart(coverage_figure(matrix), where=chart_tab)
-st.caption("缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中出现的全部年度）。")
+st.caption("缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中有 2019 或 2021 年版报告的年度）。")

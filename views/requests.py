@@ -95,6 +95,7 @@ def region_figure(regions: pl.DataFrame, title: str, min_n: int) -> go.Figure:
         labels={"value": "", "region": "", "numerator": "分子", "denominator": "分母", "n_reports": "计入报告数"},
     )  # fmt: skip
     fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(categoryorder="total ascending")
     return charts.style(fig, height=max(320, 24 * df.height + 120))
 
 
