@@ -40,7 +40,7 @@ def test_url_box_fetches_ingests_and_lists_each_url(server: FetchServer, tmp_pat
     db = tmp_path / "db" / "x.duckdb"
     monkeypatch.setenv("XXGK_DB", str(db))
     monkeypatch.setenv("XXGK_FETCH_ALLOW_PRIVATE", "1")  # the test server is on 127.0.0.1
-    at = AppTest.from_file("../pages/upload.py", default_timeout=120).run()
+    at = AppTest.from_file("../views/upload.py", default_timeout=120).run()
     assert not at.exception
     urls = [server.url(p) for p in ("/report.html", "/missing.html", "/private/report.html", "/mixed.html")]
     at.text_area(key="fetch_urls").input("\n".join(urls)).run()
@@ -63,7 +63,7 @@ def test_url_box_refuses_the_local_network_by_default(
 ) -> None:
     monkeypatch.setenv("XXGK_DB", str(tmp_path / "x.duckdb"))
     monkeypatch.delenv("XXGK_FETCH_ALLOW_PRIVATE", raising=False)
-    at = AppTest.from_file("../pages/upload.py", default_timeout=120).run()
+    at = AppTest.from_file("../views/upload.py", default_timeout=120).run()
     at.text_area(key="fetch_urls").input(server.url("/report.html")).run()
     at.button(key="fetch_go").click().run()
     assert "内网或本机" in _texts(at)["error"]
@@ -72,7 +72,7 @@ def test_url_box_refuses_the_local_network_by_default(
 
 def test_url_box_limits(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XXGK_DB", str(tmp_path / "x.duckdb"))
-    at = AppTest.from_file("../pages/upload.py", default_timeout=60).run()
+    at = AppTest.from_file("../views/upload.py", default_timeout=60).run()
     at.button(key="fetch_go").click().run()
     assert "至少一个网址" in _texts(at)["warning"]
     many = "\n".join(f"https://example.gov.cn/{i}.html" for i in range(21))
@@ -101,7 +101,7 @@ def test_report_page_shows_the_fetch_provenance(server: FetchServer, tmp_path: P
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.query_params["report"] = str(rid)
     at.run()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("views/report.py").run()
     assert not at.exception, at.exception
     shown = at.dataframe[0].value
     meta = dict(zip(shown["项目"], shown["内容"], strict=True))

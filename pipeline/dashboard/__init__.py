@@ -1,1 +1,1 @@
-"""Shared pieces of the Streamlit dashboard (``app.py`` and ``pages/``): data access and UI helpers."""
+"""Shared pieces of the Streamlit dashboard (``app.py`` and ``views/``): data access and UI helpers."""

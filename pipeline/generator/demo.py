@@ -77,8 +77,12 @@ def real_reports() -> list[dict[str, str]]:
 
 
 def stamp() -> str:
-    """What the demo database is built from: the generator's configuration and the real reports' bytes."""
+    """What the demo database is built from: the generator's configuration, the real reports' bytes and the
+    store's schema version (a new migration rebuilds the demo rather than leaving it half-migrated)."""
+    from pipeline.store import SCHEMA_VERSION
+
     h = hashlib.sha256(json.dumps(asdict(demo_config()), sort_keys=True, default=str).encode())
+    h.update(f"schema {SCHEMA_VERSION}".encode())
     for row in real_reports():
         h.update(row["path"].removeprefix(str(REPO)).encode())
         h.update(hashlib.sha256(Path(row["path"]).read_bytes()).digest())
