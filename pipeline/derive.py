@@ -52,7 +52,8 @@ def _sum_parts(facts: dict[str, Fact], parts: list[str]) -> int | Decimal | None
         return None
     if not any(c.status == "ok" and c.value is not None for c in cells if c is not None):
         return None
-    return sum((c.value for c in cells if c is not None and c.value is not None), 0)
+    total: int | Decimal = sum((c.value for c in cells if c is not None and c.value is not None), 0)
+    return total
 
 
 def _empty(facts: dict[str, Fact], key: str) -> bool:
@@ -92,16 +93,19 @@ def derive(facts: dict[str, Fact], edition: str | None, t3_layout: str | None) -
     outcome_totals = [reg.key_for("t3", row, "total") for row in rows if row not in FLOW_ROWS]
     result_total = reg.key_for("t3", "result_total", "total")
     if _empty(facts, result_total) and result_total not in out:
-        values = [known(k) for k in outcome_totals]
-        if outcome_totals and all(v is not None for v in values):
-            out[result_total] = Derived(result_total, sum(values, 0), tuple(outcome_totals), "column_sum")
+        values = [v for v in (known(k) for k in outcome_totals) if v is not None]
+        if outcome_totals and len(values) == len(outcome_totals):
+            column_sum: int | Decimal = sum(values, 0)
+            out[result_total] = Derived(result_total, column_sum, tuple(outcome_totals), "column_sum")
     unknown = [k for k in outcome_totals if known(k) is None]
-    if unknown and known(result_total) is not None and all(_empty(facts, k) for k in unknown):
+    grand = known(result_total)
+    if unknown and grand is not None and all(_empty(facts, k) for k in unknown):
         wholly_blank = all(
             _empty(facts, reg.key_for("t3", reg[k].row_key, c)) for k in unknown for c in APPLICANT_COLUMNS
         )
         rest = [k for k in outcome_totals if k not in unknown]
-        if wholly_blank and known(result_total) - sum((known(k) for k in rest), 0) == 0:
+        accounted: int | Decimal = sum((v for v in (known(k) for k in rest) if v is not None), 0)
+        if wholly_blank and grand - accounted == 0:
             sources = (result_total, *rest)
             for key in unknown:
                 out[key] = Derived(key, 0, sources, "remainder_zero")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 Quality = Literal["all", "pass", "fail"]
 Panel = Literal["matched", "all"]
@@ -96,8 +96,8 @@ class Filters:
             value = state.get(PARAMS[name])
             return str(value) if value not in (None, "") else None
 
-        quality = state.get(PARAMS["quality"]) or "all"
-        panel = state.get(PARAMS["panel"]) or "matched"
+        quality = str(state.get(PARAMS["quality"]) or "all")
+        panel = str(state.get(PARAMS["panel"]) or "matched")
         min_n = parse_min_n(state.get(PARAMS["min_n"]))
         return cls(
             years=tuple(sorted({int(y) for y in many("years") if _is_year(y)})),
@@ -108,8 +108,8 @@ class Filters:
             agency_types=tuple(str(v) for v in many("agency_types")),
             agencies=tuple(str(v) for v in many("agencies")),
             editions=tuple(str(v) for v in many("editions")),
-            quality=quality if quality in QUALITY_LABELS else "all",
-            panel=panel if panel in PANEL_LABELS else "matched",
+            quality=cast(Quality, quality if quality in QUALITY_LABELS else "all"),
+            panel=cast(Panel, panel if panel in PANEL_LABELS else "matched"),
             min_n=DEFAULT_MIN_N if min_n is None else min_n,
         )
 
@@ -121,10 +121,8 @@ class Filters:
             if param not in query:
                 continue
             raw = query[param]
-            values = [raw] if isinstance(raw, str) else list(raw)
-            values = [v for v in values if v != ""]
-            if name == "years":
-                values = [int(v) for v in values if _is_year(v)]
+            given = [v for v in ([raw] if isinstance(raw, str) else list(raw)) if v != ""]
+            values: list[Any] = [int(v) for v in given if _is_year(v)] if name == "years" else given
             state[param] = values if _is_multi(name) else (values[-1] if values else None)
         return cls.from_state(state)
 
@@ -252,8 +250,8 @@ def unrecognised(
     known_years = {str(y) for y in options.get("year", [])}
     out += [(LABELS["years"], v) for v in values("year") if v not in known_years]
     regions = options.get("regions", [])
-    province = (values("province") or [None])[-1]
-    city = (values("city") or [None])[-1]
+    province = next(reversed(values("province")), None)
+    city = next(reversed(values("city")), None)
     if province is not None and province not in set(options.get("province", [])):
         out.append((LABELS["province"], province))
     if city is not None and not any(p == province and c == city for p, c, _ in regions):

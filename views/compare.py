@@ -33,7 +33,7 @@ def peer_figure(plot: pl.DataFrame, title: str, guarded: str, is_rate: bool) -> 
     fig.update_yaxes(categoryorder="total ascending")  # one order by value across the coloured groups
     if is_rate:
         fig.update_xaxes(tickformat=".0%")
-    return charts.style(fig, height=max(300, 26 * plot.height + 120))
+    return charts.style(fig, height=130 + 30 * max(plot.height, 3))
 
 
 def peer_label(agency_type: str | None, level: str | None) -> str:

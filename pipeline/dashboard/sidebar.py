@@ -8,7 +8,8 @@ is never silently wider than the link asked for.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final, cast
 
 import streamlit as st
 
@@ -27,7 +28,7 @@ from pipeline.filters import (
 from pipeline.labels import edition_label
 from pipeline.metrics import filter_options
 
-BIND = "query-params"
+BIND: Final = "query-params"
 _IGNORED = "_xxgk_ignored"  # session key: [(label, value)] taken out of the link
 _NOTICE = "_xxgk_notice"  # session key: this run's placeholder for the notice
 EMPTY_OPTIONS: dict[str, list[Any]] = {
@@ -230,4 +231,4 @@ def _min_n_input() -> int:
 
 
 def current_filters() -> Filters:
-    return Filters.from_state(st.session_state)
+    return Filters.from_state(cast(Mapping[str, Any], st.session_state))

@@ -6,7 +6,7 @@ dataframe cells / widget options, never through markdown or HTML (charts: :mod:`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
@@ -139,7 +139,7 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
 def table(
     df: pl.DataFrame,
     labels: dict[str, str] | None = None,
-    height: int | str = "auto",
+    height: int | Literal["auto"] = "auto",
     fit: bool = False,
     **kwargs: Any,
 ) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -11,7 +12,7 @@ from pipeline.derive import derive, is_total
 from pipeline.model import Derived, Fact
 from pipeline.validator import is_storable
 
-DERIVED_SCHEMA: dict[str, pl.DataType] = {
+DERIVED_SCHEMA: dict[str, Any] = {  # column → polars type of the bulk insert
     "report_id": pl.Int64, "key": pl.String, "value": pl.String, "sources": pl.List(pl.String), "method": pl.String,
 }  # fmt: skip
 DERIVED_SELECT = "report_id, key, CAST(value AS DECIMAL(18, 4)), sources, method"
