@@ -40,6 +40,7 @@ class Row:
     table: int | None = None  # index of the source table for HTML/DOCX/PDF grids; None for free text
     page: int | None = None
     grid: bool = False  # empty cells are visible blanks (tab-separated or markdown lines); implied when table is set
+    glued: bool = False  # cut from a line whose cell separators were lost (a page flattened to text): values are runs
 
     @property
     def text(self) -> str:
@@ -57,6 +58,7 @@ class Document:
     title: str | None = None  # <title>, PDF metadata title, … when the format has one
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)  # reader remarks (e.g. "OCR used", "encoding GB18030 guessed")
+    header: dict[str, str] = field(default_factory=dict)  # a saved page's own metadata (标题, 发布时间, 原文链接 …)
 
 
 @dataclass(slots=True)
@@ -132,6 +134,7 @@ class Meta:
     edition_evidence: list[str] = field(default_factory=list)
     url: str | None = None
     fetched_at: datetime | None = None  # when the source was downloaded (UTC), for fetched reports
+    published: str | None = None  # publication date (ISO, "2022-02-08") where the source states it
 
     def to_json(self) -> dict[str, Any]:
         keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type")

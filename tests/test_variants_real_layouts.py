@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pipeline.matcher import _split_concatenated
+from pipeline.matcher.digits import split_run, t3_row_identities
 from pipeline.parse import parse_file
 from tests.conftest import REAL, SEED, SEED_TRUTH, load_truth
 
@@ -97,8 +97,9 @@ def test_null_markers_stay_null_not_zero(tmp_path, seed_text):
 
 
 def test_concatenated_digits_unique_split():
-    assert _split_concatenated("15130000154", 7) == [["151", "3", "0", "0", "0", "0", "154"]]
-    assert len(_split_concatenated("010102012115", 7)) == 3  # 0|1|0|102|0|12|115, 0|10|102|0|1|2|115, …
+    row = ("int",) * 7
+    assert split_run("15130000154", row, t3_row_identities()).candidates == [("151", "3", "0", "0", "0", "0", "154")]
+    assert split_run("010102012115", row, t3_row_identities()).count == 3  # 0|1|0|102|0|12|115, 0|10|102|0|1|2|115, …
 
 
 def test_concatenated_rows_in_text(tmp_path, seed_text):

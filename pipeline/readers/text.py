@@ -3,6 +3,13 @@
 Each line becomes a :class:`Row`.  Cells are split on tabs (PDF copy-paste), on ``|`` (markdown tables), or on runs
 of two or more spaces (``pdftotext -layout``); x0/x1 keep each cell's character column so the matcher can align
 cells of rows that have blanks.
+
+Web pages saved by a site crawler look different: a block of page metadata (标题: / 发布时间: / 发布机构: / 栏目: /
+原文链接: …, often closed by a "==== 正文 ====" line) and then the whole page as one long line, every table cell run
+into the next with no separator ("一、本年新收政府信息公开申请数量640020470二、上年结转…").  The metadata goes to
+:attr:`Document.header`, not into the report text; the long line is cut where its structure still shows — before
+each enumerator (一、 （二） 3.) and after each run of numbers that is not followed by a unit (件, 条, 年 …) — into
+rows marked ``glued``, whose digit runs the matcher splits by the template's arithmetic.
 """
 
 from __future__ import annotations
@@ -74,6 +81,87 @@ def _looks_binary(text: str) -> bool:
     return bad > len(sample) * 0.05
 
 
+# --- a crawler's page header ------------------------------------------------------------------------------------
+_PAGE_KEYS = (
+    "标题", "发布时间", "发布日期", "成文日期", "文号", "发文字号", "发布机构", "发文机关", "来源", "信息来源", "栏目",
+    "原文链接", "原文地址", "链接", "网址", "URL", "url", "本地目录", "索引号", "主题分类", "作者", "时效",
+)  # fmt: skip
+_HEADER_LINE = re.compile(r"^\s*(?P<key>" + "|".join(_PAGE_KEYS) + r")\s*[:：]\s*(?P<value>.*?)\s*$")
+_BODY_MARK = re.compile(r"^\s*[=＝\-—]{3,}\s*正文\s*[=＝\-—]{3,}\s*$")
+HEADER_LINES_MAX = 20  # a page header is a short block at the very top
+
+
+def page_header(lines: list[str]) -> tuple[dict[str, str], int]:
+    """A saved page's metadata block at the top ("标题: …", "发布时间: …", …) and the index of the first body line;
+    ({}, 0) when the text has none.  With a "==== 正文 ====" line everything above it is header; without one, the
+    header is the run of "key: value" lines the text starts with (at least two of them)."""
+    top = lines[:HEADER_LINES_MAX]
+    mark = next((i for i, ln in enumerate(top) if _BODY_MARK.match(ln)), None)
+    found: dict[str, str] = {}
+    end = 0
+    for i, ln in enumerate(top if mark is None else top[:mark]):
+        m = _HEADER_LINE.match(ln)
+        if m:
+            found.setdefault(m["key"], m["value"])
+            end = i + 1
+        elif mark is None and ln.strip():
+            break
+    if len(found) < 2:
+        return {}, 0
+    return found, (mark + 1 if mark is not None else end)
+
+
+# --- a page flattened to one line ----------------------------------------------------------------------------
+FLAT_LINE_MIN = 200  # a shorter line is an ordinary line, never cut
+FLAT_RUNS_MIN = 3  # number runs glued between labels a line needs before it is read as a flattened page
+_RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: |[+\-−])[+\-−]?\d+(?:\.\d+)?)*(?:万元|元)?")
+# what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
+_UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
+_ENUM_AFTER = re.compile(r"[.．、](?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
+_ENUMERATOR = re.compile(
+    r"(?<!第)(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
+    r"|(?<=[\u4e00-\u9fff）)”])\d{1,2}[.．、](?=[\u4e00-\u9fff])"
+)
+
+
+def _table_runs(line: str) -> list[tuple[int, int]]:
+    """(start, end) of the number runs in ``line`` that stand where table cells were: glued between labels."""
+    out = []
+    for m in _RUN.finditer(line):
+        start, end = m.start(), m.end()
+        before = line[:start].rstrip(" ")
+        if not before or not re.search(r"[\u4e00-\u9fff）)”」】]$", before):
+            continue
+        if _UNIT_AFTER.match(line, end):
+            continue
+        if _ENUM_AFTER.match(line, end) and line[end - 1].isdigit():
+            end -= 1  # the last digit is the next row's enumerator ("…00000002.其他法律…")
+            if end <= start or not line[end - 1].isdigit():
+                continue
+        out.append((start, end))
+    return out
+
+
+def split_flattened(line: str) -> list[tuple[int, str]] | None:
+    """A page flattened to one line, cut into (start column, piece) at its enumerators and after its number runs;
+    None when the line does not look like one."""
+    if len(line) < FLAT_LINE_MIN or "\t" in line or line.lstrip().startswith("|"):
+        return None
+    runs = _table_runs(line)
+    if len(runs) < FLAT_RUNS_MIN:
+        return None
+    cuts = {0, len(line)}
+    cuts.update(end for _start, end in runs)
+    cuts.update(m.start() for m in _ENUMERATOR.finditer(line))
+    out = []
+    bounds = sorted(cuts)
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        piece = line[a:b]
+        if piece.strip():
+            out.append((a + len(piece) - len(piece.lstrip()), piece.strip()))
+    return out
+
+
 def split_line(line: str, lineno: int) -> list[Cell]:
     """Cells of one text line with their character columns."""
     if "\t" in line:
@@ -91,16 +179,22 @@ def split_line(line: str, lineno: int) -> list[Cell]:
     ]
 
 
-def rows_from_text(text: str) -> list[Row]:
+def rows_from_text(text: str, first_line: int = 1) -> list[Row]:
     """Rows of a text; a form feed (pdftotext's page break) starts a new page, so column positions are compared
     only within a page."""
     rows = []
     page = 1 if "\f" in text else None
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=first_line):
         if "\f" in line and page is not None:
             page += line.count("\f")
             line = line.replace("\f", "")
         if _MD_RULE.match(line) and "-" in line:
+            continue
+        pieces = split_flattened(line)
+        if pieces is not None:
+            for start, piece in pieces:
+                cell = Cell(piece, f"第 {lineno} 行 第 {start + 1} 字")
+                rows.append(Row(cells=[cell], line=lineno, page=page, glued=True))
             continue
         cells = split_line(line, lineno)
         if any(c.text for c in cells):
@@ -117,4 +211,16 @@ def read(path: str, data: bytes) -> Document:
         raise ReadError("不是文本文件（含二进制内容）")
     text = clean_document_text(text)
     kind = "md" if path.lower().endswith(".md") else "txt"
-    return Document(path=path, format=kind if kind == "txt" else "md", rows=rows_from_text(text), text=text, encoding=encoding)
+    lines = text.split("\n")
+    header, body_start = page_header(lines)
+    if body_start:
+        text = "\n".join(lines[body_start:])
+    return Document(
+        path=path,
+        format=kind,
+        rows=rows_from_text(text, first_line=body_start + 1),
+        text=text,
+        encoding=encoding,
+        title=header.get("标题") or None,
+        header=header,
+    )

@@ -1,0 +1,290 @@
+"""Digit runs whose cell separators were lost ("15130000154" = 151·3·0·0·0·0·154): every split into the row's cells
+that the template's arithmetic allows.
+
+A *run* is what a page saved without cell separators leaves of a table row: the cells' texts one after the other,
+with a space where the page had a space (``&nbsp;`` in a cell, or a blank cell).  A split cuts the run into exactly
+``n`` cells; a cell is a number as printed (no leading zeros, a sign only where the column is signed, decimals and a
+unit 元/万元 only in an amount column) or blank — and a blank cell needs a space of its own ("0 00000": seven cells,
+the second blank).  *Identities* say which cells must sum to which (表三: six applicants = 总计; 表四: 维持 + 纠正 +
+其他 + 尚未审结 = 总计), so the total cell is not guessed but read off: its text must be exactly the sum.
+
+The search walks the run from the right with what is left of each total as state and memoises on (position, cell,
+remainders); every part must fit under its total and the digits still unread must fit in the cells still to fill,
+so it stays polynomial in the run length for the sums a report has, and it stops at a clear limit (run length, cell
+digits, search steps), which the caller reports as an error finding.  Which split is right is never chosen here:
+the caller takes a split only when it is the only one, after every identity (rows and columns) has had its say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+# --- limits ----------------------------------------------------------------------------------------------------
+MAX_RUN_CHARS = 200  # a longer run is not searched at all
+MAX_CELL_DIGITS = 14  # integer digits of one cell: DuckDB DECIMAL(18,4) holds |value| < 10^14
+MAX_CANDIDATES = 64  # splits kept per run (counting goes on)
+SEARCH_BUDGET = 100_000  # memoised search states per run
+
+INT, SIGNED, AMOUNT = "int", "signed", "amount"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """``sum(cells[parts]) == cells[total]``, blank cells read as 0; a blank total skips the identity when
+    ``skip_blank_total`` (表三 rows whose 总计 is left blank)."""
+
+    parts: tuple[int, ...]
+    total: int
+    skip_blank_total: bool = False
+
+
+@dataclass(slots=True)
+class Splits:
+    """The splits of one run: up to :data:`MAX_CANDIDATES` of them, their total count, and why the search stopped
+    early (``limit``) if it did — then the count is a lower bound and the run must be treated as undecided."""
+
+    candidates: list[tuple[str, ...]] = field(default_factory=list)
+    count: int = 0
+    limit: str | None = None
+
+    @property
+    def unique(self) -> tuple[str, ...] | None:
+        return self.candidates[0] if self.count == 1 and self.limit is None else None
+
+    def agreed(self) -> list[str | None]:
+        """Per cell: its text when every split agrees on it (the cell is decided), else None."""
+        if not self.candidates or self.limit is not None or self.count > len(self.candidates):
+            return [None] * (len(self.candidates[0]) if self.candidates else 0)
+        first = self.candidates[0]
+        return [c if all(s[i] == c for s in self.candidates) else None for i, c in enumerate(first)]
+
+
+class _OverBudget(Exception):
+    pass
+
+
+_CELL = {
+    INT: re.compile(r"0|[1-9]\d*"),
+    SIGNED: re.compile(r"[+\-−]?(?:0|[1-9]\d*)"),
+    AMOUNT: re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?"),
+}
+_MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
+
+
+def _texts_ending(run: str, end: int, kind: str) -> list[str]:
+    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first)."""
+    out = []
+    pattern = _CELL[kind]
+    for start in range(end - 1, max(-1, end - 1 - _MAX_CELL_CHARS), -1):
+        if run[start] == " ":
+            break
+        text = run[start:end]
+        if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
+            out.append(text)
+    return out
+
+
+def _texts_starting(run: str, start: int, kind: str) -> list[str]:
+    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first)."""
+    out = []
+    pattern = _CELL[kind]
+    for end in range(start + 1, min(len(run), start + _MAX_CELL_CHARS) + 1):
+        if run[end - 1] == " ":
+            break
+        text = run[start:end]
+        if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
+            out.append(text)
+    return out
+
+
+def _left_half(run: str, kinds: tuple[str, ...], cells: int) -> dict[tuple[int, int], list[tuple[str, ...]]]:
+    """The first ``cells`` cells read from the left, all parts of one identity: (end position, their sum) → the
+    cell texts.  A cell's region ends after its text, or after the space that follows it as a separator; a space
+    not taken as a separator is a blank cell of its own."""
+    table: dict[tuple[int, int], list[tuple[str, ...]]] = {}
+
+    def walk(pos: int, j: int, total: int, acc: tuple[str, ...]) -> None:
+        if j == cells:
+            table.setdefault((pos, total), []).append(acc)
+            return
+        if pos >= len(run):
+            return
+        if run[pos] == " ":
+            walk(pos + 1, j + 1, total, (*acc, ""))
+            return
+        for text in _texts_starting(run, pos, kinds[j]):
+            value = _value(text)
+            if value is None:
+                continue
+            end = pos + len(text)
+            walk(end, j + 1, total + value, (*acc, text))
+            if end < len(run) and run[end] == " ":
+                walk(end + 1, j + 1, total + value, (*acc, text))
+
+    walk(0, 0, 0, ())
+    return table
+
+
+def _value(text: str) -> int | None:
+    """The number a cell's text stands for in an identity (counts only: identities never involve amounts)."""
+    if not text:
+        return 0
+    try:
+        return int(text.replace("−", "-"))
+    except ValueError:
+        return None
+
+
+def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = ()) -> Splits:
+    """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (each total after its parts).
+
+    The walk goes right to left, so a total is read before its parts: each part must then fit under what is left
+    of the total, the first part is forced to be exactly the rest, and the digits still to the left must fit in
+    the cells still to fill — which keeps the search small for any run a report can hold."""
+    run = " ".join(run.split())
+    n = len(kinds)
+    out = Splits()
+    if len(run) > MAX_RUN_CHARS:
+        out.limit = f"数字串过长（{len(run)} 个字符，上限 {MAX_RUN_CHARS}）"
+        return out
+    ident_of_total = {ident.total: k for k, ident in enumerate(identities)}
+    ident_of_part = {p: k for k, ident in enumerate(identities) for p in ident.parts}
+    first_part = {k: min(ident.parts) for k, ident in enumerate(identities)}
+    gaps_before = [0] * (len(run) + 1)  # spaces before each position: how many blank cells may still come
+    digits_before = [0] * (len(run) + 1)
+    for pos, ch in enumerate(run):
+        gaps_before[pos + 1] = gaps_before[pos] + (ch == " ")
+        digits_before[pos + 1] = digits_before[pos] + (ch != " ")
+    unbounded = 10**6  # an amount's decimals have no fixed width
+    memo: dict[tuple[int, int, tuple[int | None, ...]], int] = {}
+    steps = [0]
+    # meet in the middle: when the first identity's parts are the run's first cells, its left half is read from
+    # the left once and looked up, instead of being searched again for every remainder the right half leaves
+    half_k, half = None, 0
+    if identities and ident_of_part.get(0) is not None:
+        k0 = ident_of_part[0]
+        parts0 = sorted(identities[k0].parts)
+        if parts0 == list(range(len(parts0))) and len(parts0) >= 4:
+            half_k, half = k0, len(parts0) // 2
+    left = _left_half(run, kinds, half) if half_k is not None else {}
+    closed = tuple(-1 for _ in identities)  # -1: the identity's total not read yet; None: skipped (blank total)
+
+    def room(i: int, rems: tuple[int | None, ...]) -> int:
+        """The most characters cells 0..i can hold."""
+        total = 0
+        for c in range(i + 1):
+            k = ident_of_part.get(c)
+            if k is not None and rems[k] is not None and rems[k] >= 0:
+                total += len(str(rems[k]))
+            elif kinds[c] == AMOUNT:
+                return unbounded
+            else:
+                total += MAX_CELL_DIGITS + (kinds[c] == SIGNED)
+        return total
+
+    def options(pos: int, i: int, rems: tuple[int | None, ...]) -> list[tuple[str, int, tuple[int | None, ...]]]:
+        """(cell text, position before it, remainders after it) for cell ``i`` ending at ``pos``."""
+        opts: list[tuple[str, int, tuple[int | None, ...]]] = []
+        k_total, k_part = ident_of_total.get(i), ident_of_part.get(i)
+        if pos > 0 and run[pos - 1] == " ":
+            # a space: a blank cell of its own, or only the separator after this cell's number
+            if k_total is not None:
+                blank_rem = None if identities[k_total].skip_blank_total else 0
+                opts.append(("", pos - 1, rems[:k_total] + (blank_rem,) + rems[k_total + 1 :]))
+            elif k_part is None or rems[k_part] is None or (
+                rems[k_part] == 0 if i == first_part[k_part] else rems[k_part] >= 0
+            ):
+                opts.append(("", pos - 1, rems))
+            pos -= 1
+        if pos <= 0:
+            return opts
+        if k_total is not None:
+            for text in _texts_ending(run, pos, kinds[i]):
+                value = _value(text)
+                if value is not None:
+                    opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :]))
+            return opts
+        if k_part is not None and rems[k_part] is not None and rems[k_part] >= 0:
+            left = rems[k_part]
+            if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
+                want = str(left)
+                if run.endswith(want, 0, pos):
+                    opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :]))
+                return opts
+            for text in _texts_ending(run, pos, kinds[i]):
+                value = _value(text)
+                if value is not None and 0 <= value <= left:
+                    opts.append((text, pos - len(text), rems[:k_part] + (left - value,) + rems[k_part + 1 :]))
+            return opts
+        return [*opts, *((t, pos - len(t), rems) for t in _texts_ending(run, pos, kinds[i]))]
+
+    def count(pos: int, i: int, rems: tuple[int | None, ...]) -> int:
+        if i < 0:
+            return 1 if pos == 0 else 0
+        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
+            return len(left.get((pos, rems[half_k]), ()))
+        if digits_before[pos] < (i + 1) - gaps_before[pos] or pos > room(i, rems) + gaps_before[pos]:
+            return 0
+        key = (pos, i, rems)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        steps[0] += 1
+        if steps[0] > SEARCH_BUDGET:
+            raise _OverBudget
+        total = sum(count(p, i - 1, r) for _t, p, r in options(pos, i, rems))
+        memo[key] = total
+        return total
+
+    try:
+        out.count = count(len(run), n - 1, closed)
+    except _OverBudget:
+        out.limit = f"拆分搜索超过上限（{SEARCH_BUDGET} 步）"
+        return out
+
+    def walk(pos: int, i: int, rems: tuple[int | None, ...], acc: tuple[str, ...]) -> None:
+        if len(out.candidates) >= MAX_CANDIDATES:
+            return
+        if i < 0:
+            if pos == 0:
+                out.candidates.append(acc)
+            return
+        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
+            for head in left.get((pos, rems[half_k]), ()):
+                if len(out.candidates) < MAX_CANDIDATES:
+                    out.candidates.append((*head, *acc))
+            return
+        for text, p, r in options(pos, i, rems):
+            if (p == 0) if i == 0 else _reachable(p, i - 1, r):
+                walk(p, i - 1, r, (text, *acc))
+
+    def _reachable(pos: int, i: int, rems: tuple[int | None, ...]) -> int:
+        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
+            return len(left.get((pos, rems[half_k]), ()))
+        return memo.get((pos, i, rems), 0)
+
+    if out.count:
+        walk(len(run), n - 1, closed, ())
+        out.candidates.sort(key=lambda cand: [len(c) for c in cand])
+    return out
+
+
+@cache
+def t3_row_identities() -> tuple[Identity, ...]:
+    """表三: the six applicant columns sum to 总计 (rows whose 总计 is blank are not checked)."""
+    return (Identity(tuple(range(6)), 6, skip_blank_total=True),)
+
+
+@cache
+def t4_identities() -> tuple[Identity, ...]:
+    """表四: in each of the three groups, 维持 + 纠正 + 其他 + 尚未审结 = 总计."""
+    return tuple(Identity(tuple(range(g * 5, g * 5 + 4)), g * 5 + 4) for g in range(3))
+
+
+def describe(candidates: list[tuple[str, ...]], count: int, shown: int = 6) -> str:
+    """Candidate splits for a message: "69|3|665、6|93|665 …（共 10 种）"."""
+    parts = ["|".join(c or "空" for c in cand) for cand in candidates[:shown]]
+    more = f" …（共 {count} 种）" if count > shown else ""
+    return "、".join(parts) + more

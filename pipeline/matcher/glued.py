@@ -1,0 +1,176 @@
+"""Rows whose cell separators were lost: turning the splits of :mod:`pipeline.matcher.digits` into facts.
+
+A split is taken only when it is the only one left after every identity that applies: the row's own (表三 six
+applicants = 总计, 表四 four results = 总计) and, for 表三, the columns' (T3-1 一 + 二 = （七） + 四, T3-2 the outcome rows
+sum to （七）), solved jointly over all rows.  Cells on which every remaining split agrees are decided; every other
+cell of the row stays null and an error finding names it and lists the candidate splits.  A report whose printed
+totals are wrong has no consistent split: its cells stay null with an error — never "repaired" into consistency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pipeline.matcher.digits import AMOUNT, INT, MAX_CANDIDATES, SIGNED, Identity, Splits, describe, split_run
+from pipeline.matcher.lines import Line
+from pipeline.matcher.result import MatchResult, fact_from_text
+from pipeline.model import Fact, Finding
+from pipeline.registry import Field
+
+# Joint choices over 表三's undecided rows tried at most (the product of their candidate counts).
+MAX_COMBINATIONS = 20_000
+
+
+def kinds_of(fields: Sequence[Field]) -> tuple[str, ...]:
+    return tuple(AMOUNT if f.is_amount else SIGNED if f.signed else INT for f in fields)
+
+
+def is_run(ln: Line, n: int, glued_doc: bool) -> bool:
+    """A value line to be read as one digit run: its values ran into the label, or the document lost its
+    separators and the line has fewer plain number tokens than the row has cells."""
+    if ln.glued:
+        return True
+    if not glued_doc or ln.positional or not ln.values or len(ln.values) >= n:
+        return False
+    return all(s.x is None and s.raw.replace(".", "", 1).lstrip("+-−").isdigit() for s in ln.values)
+
+
+@dataclass(slots=True)
+class RunRow:
+    """One row read as a digit run: its fields, the line, and the splits still possible."""
+
+    label: str
+    fields: tuple[Field, ...]
+    line: Line
+    splits: Splits
+    kept: list[tuple[str, ...]] = field(default_factory=list)  # splits left after the column identities
+    by_columns: bool = False  # the column identities narrowed the row's own splits
+
+
+def read_run(label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = ()) -> RunRow:
+    splits = split_run(ln.run, kinds_of(fields), identities)
+    return RunRow(label, fields, ln, splits, list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else [])
+
+
+def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | None = None) -> None:
+    """Facts of a run row from the splits it has left: decided cells filled, the others null and named."""
+    splits, ln = row.splits, row.line
+    loc = ln.values[0].cell.loc if ln.values else None
+    candidates = row.kept
+    run = ln.run
+    if splits.limit is not None:
+        _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run[:40]}），{splits.limit}，无法拆分，数值留空")
+        return
+    if splits.count == 0 or not candidates:
+        reason = "没有一种拆分满足" + why if splits.count == 0 else f"有 {splits.count} 种拆分，超过上限 {MAX_CANDIDATES}"
+        if splits.count and not candidates and splits.count <= MAX_CANDIDATES:
+            reason = f"{splits.count} 种拆分均不满足各列算术关系（表内合计与各行不符）"
+        _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run}），{reason}，数值留空")
+        return
+    agreed = [c if all(s[i] == c for s in candidates) else None for i, c in enumerate(candidates[0])]
+    open_fields = [f for f, a in zip(row.fields, agreed, strict=True) if a is None]
+    for f, text in zip(row.fields, agreed, strict=True):
+        if text is not None:
+            res.facts[f.key] = fact_from_text(f, text, loc)
+    if not open_fields:
+        if splits.count > 1 or len(row.fields) > 1:
+            how = (
+                f"本行有 {splits.count} 种拆分，按各列算术关系唯一确定" if row.by_columns and splits.count > 1
+                else f"按{why}唯一拆分" if why else "唯一拆分"
+            )
+            res.findings.append(
+                Finding("SPLIT", "info", f"{table}“{row.label}”的数字连在一起（{run}），{how}为 {'|'.join(c or '空' for c in candidates[0])}",
+                        [f.key for f in row.fields])
+            )
+        return
+    names = "、".join(f.col_label_for(edition) if edition else f.col_label_short for f in open_fields)
+    _undecided(
+        res, row, open_fields,
+        f"{table}“{row.label}”的数字连在一起（{run}），{len(candidates)} 种拆分都{('满足' + why) if why else '可能'}："
+        f"{describe(candidates, len(candidates))}；无法确定“{names}”，数值留空",
+    )
+
+
+def _undecided(res: MatchResult, row: RunRow, fields: list[Field], message: str) -> None:
+    loc = row.line.values[0].cell.loc if row.line.values else None
+    for f in fields:
+        res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=loc, status="ambiguous")
+    res.findings.append(Finding("LAYOUT", "error", message, [f.key for f in fields]))
+
+
+def _number(text: str | None) -> int:
+    return int(text) if text else 0
+
+
+def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]], flow: tuple[int, int, int, int], outcomes: list[int]) -> None:
+    """Narrow the run rows' splits by the column identities, jointly over all rows.
+
+    ``fixed``: rows read with separators (values per column, None when unusable); ``flow``: the row indices of
+    一 本年新收, 二 上年结转, （七）总计, 四 结转下年度; ``outcomes``: the outcome rows summing to （七）.  A row keeps the splits
+    that take part in at least one joint choice satisfying every column identity whose cells are all known.
+    """
+    open_rows = [r for r, run in runs.items() if len(run.kept) > 1]
+    if not open_rows:
+        return
+    combos = 1
+    for r in open_rows:
+        combos *= len(runs[r].kept)
+    if combos > MAX_COMBINATIONS:
+        return
+    n_cols = 7
+    known: dict[int, list[int | None]] = dict(fixed)
+    for r, run in runs.items():
+        if len(run.kept) == 1:
+            known[r] = [_number(t) for t in run.kept[0]]
+        elif not run.kept:
+            known[r] = [None] * n_cols  # unusable: identities through it are not applied
+    rows_in = set(flow) | set(outcomes)
+    if not rows_in & set(open_rows):
+        return
+    # sums over the outcome rows that are not open (None: a cell unknown, the column's T3-2 is not applied)
+    base: list[int | None] = [0] * n_cols
+    for r in outcomes:
+        if r in open_rows:
+            continue
+        vec = known.get(r, [None] * n_cols)
+        base = [None if b is None or v is None else b + v for b, v in zip(base, vec, strict=True)]
+    open_outcomes = [r for r in open_rows if r in outcomes]
+    values = {r: [[_number(t) for t in cand] for cand in runs[r].kept] for r in open_rows}
+
+    def holds(choice: dict[int, int]) -> bool:
+        def vec(r: int) -> list[int | None]:
+            return values[r][choice[r]] if r in choice else known.get(r, [None] * n_cols)
+
+        new, carried, total, forward = (vec(r) for r in flow)
+        for c in range(n_cols):
+            a, b, t, f = new[c], carried[c], total[c], forward[c]
+            if a is not None and b is not None and t is not None and f is not None and a + b != t + f:
+                return False
+            s = base[c]
+            if t is not None and s is not None:
+                s += sum(values[r][choice[r]][c] for r in open_outcomes)
+                if s != t:
+                    return False
+        return True
+
+    used: dict[int, set[int]] = {r: set() for r in open_rows}
+
+    def choose(k: int, choice: dict[int, int]) -> None:
+        if k == len(open_rows):
+            if holds(choice):
+                for r in open_rows:
+                    used[r].add(choice[r])
+            return
+        r = open_rows[k]
+        for j in range(len(runs[r].kept)):
+            choice[r] = j
+            choose(k + 1, choice)
+        del choice[r]
+
+    choose(0, {})
+    for r in open_rows:
+        kept = [c for j, c in enumerate(runs[r].kept) if j in used[r]]
+        if len(kept) < len(runs[r].kept):
+            runs[r].kept = kept
+            runs[r].by_columns = True

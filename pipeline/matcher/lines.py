@@ -1,0 +1,233 @@
+"""A reader's rows as *lines*: each row's label text and its value slots, the unit the matcher works on.
+
+A :class:`Line` keeps the label (cells that are not values, NFKC, whitespace removed) and the value *slots*
+(numbers, null markers, and — where the reader can see them — blank cells).  A line whose values ran into its label
+with no separator ("…申请数量640020470", text saved by a crawler) is *glued*: its value tokens form one digit run
+that :mod:`pipeline.matcher.digits` splits by the template's arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from pipeline.matcher.labels import header_words
+from pipeline.model import Cell, Document, Row
+from pipeline.normalize import compact, is_value_token
+
+# Two columns whose centres are nearer to a value than this (in character columns or points) are equally near.
+EQUAL_DISTANCE_MARGIN = 0.8
+
+
+@dataclass(slots=True)
+class Slot:
+    raw: str  # "" for a blank cell the reader could see
+    cell: Cell
+    x: float | None  # centre position, where known
+
+    @property
+    def blank(self) -> bool:
+        return self.raw == ""
+
+
+@dataclass(slots=True)
+class Line:
+    idx: int
+    row: Row
+    label: str  # label text, NFKC + whitespace removed
+    slots: list[Slot]
+    positional: bool  # blank cells are visible (tab-separated, markdown or table grid rows)
+    glued: bool = False  # the values ran together with no separator: one digit run (segments split by spaces)
+    values: list[Slot] = field(default_factory=list)  # the non-blank slots
+
+    def __post_init__(self) -> None:
+        self.values = [s for s in self.slots if s.raw]
+
+    @property
+    def run(self) -> str:
+        """A glued line's digit run, its space-separated segments kept ("230 000023")."""
+        return " ".join(s.raw for s in self.values)
+
+
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
+# a label and the digits glued to its end ("1.本机关不掌握相关政府信息12530000128"); a sign or decimals may follow
+_GLUED_DIGITS = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”])(?P<digits>\d+)$")
+# in a row the reader knows lost its separators, the run may also hold signs, decimals and a unit ("2648-18538")
+_GLUED_RUN = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”」】])(?P<digits>[+\-−]?\d[\d.+\-−]*(?:万元|元)?)$")
+MAX_GLUED_TOKEN = 4096  # longer tokens are not searched for a glued run (the regex backtracks over the token)
+_PLAIN_RUN = re.compile(r"^[+\-−]?\d[\d.+\-−]*(?:万元|元)?$")
+
+
+def _split_cell(cell: Cell, glued_row: bool) -> tuple[str, list[str], bool]:
+    """A cell's label part, its trailing value tokens ("规章 1 0 11" → ("规章", ["1","0","11"])) and whether the
+    values ran into the label without a separator (then the tokens are segments of one digit run)."""
+    tokens = cell.text.split()
+    n = len(tokens)
+    k = n
+    while k > 0 and is_value_token(tokens[k - 1]):
+        k -= 1
+    if k == 0 or not n:
+        return "", tokens, glued_row and bool(tokens)
+    pattern = _GLUED_RUN if glued_row else _GLUED_DIGITS
+    glued = pattern.match(tokens[k - 1]) if (k == n or glued_row) and len(tokens[k - 1]) <= MAX_GLUED_TOKEN else None
+    if glued and (k == n or all(_PLAIN_RUN.match(t) for t in tokens[k:])):
+        # "1.本机关不掌握相关政府信息12530000128", "…申请数量230 000023": the separators were lost
+        return " ".join([*tokens[: k - 1], glued["label"]]), [glued["digits"], *tokens[k:]], True
+    return " ".join(tokens[:k]), tokens[k:], glued_row and k < n
+
+
+_DIGIT_OR_MARKER = re.compile(r"[0-9０-９/／—－\-–无無×]")
+_WORDISH = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")  # a label has at least one CJK character, letter or digit
+# after NFKC, a token that is a null marker without any digit or dash ("一", "空", "x", "\\"): a value, not a label
+_LONE_MARKER = re.compile(r"(?:^|\s)(?:一|空|x|\\)(?=\s|$)")
+
+
+def to_line(idx: int, row: Row) -> Line:
+    glued_row = bool(getattr(row, "glued", False))
+    if row.table is None and not row.grid:
+        # free text without any digit or null marker (after NFKC, as value tokens are read): prose or a label
+        # split into cells, and no value can be in it — the common case, so it skips the per-cell work
+        text = unicodedata.normalize("NFKC", " ".join(c.text for c in row.cells))
+        if not _DIGIT_OR_MARKER.search(text) and not _LONE_MARKER.search(text):
+            return Line(idx, row, compact(text), [], False)
+    cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells
+    positional = row.table is not None or row.grid
+    label_parts: list[str] = []
+    slots: list[Slot] = []
+    glued = False
+    for cell in cells:
+        if _PAGE_NUMBER.match(cell.text):
+            continue  # "- 2 -", "— 3 —", "第 2 页": page furniture, not a value
+        if not cell.text:
+            if positional:
+                slots.append(Slot("", cell, cell.x0))
+            continue
+        label, tokens, cell_glued = _split_cell(cell, glued_row)
+        if label and row.table is not None and label_parts and not _WORDISH.search(cell.text):
+            # a grid cell among the value cells holding only punctuation ("。" where OCR misread a 0): an unreadable
+            # value, not a label — kept as its own slot so the cell is reported, never taken for a blank row
+            label, tokens, cell_glued = "", [cell.text], False
+        if label:
+            label_parts.append(label)
+            slots = []  # only what follows the last label is a value slot
+            glued = cell_glued
+        elif tokens and cell_glued:
+            glued = True
+        if tokens:
+            known = cell.x0 is not None and cell.x1 is not None and not cell_glued
+            offset = len(cell.text) - len(" ".join(tokens))  # where the value tokens start inside the cell
+            for i, tok in enumerate(tokens):
+                if not known:
+                    x = None
+                elif positional:  # grid cells: one slot per cell, several values share it in order
+                    x = cell.x0 + i / len(tokens)
+                elif len(tokens) > 1 or label:  # character columns: each token at its own position
+                    x = cell.x0 + offset + len(tok) / 2
+                else:
+                    x = (cell.x0 + cell.x1) / 2
+                offset += len(tok) + 1
+                slots.append(Slot(tok, cell, x))
+    if not positional or glued:
+        slots = [s for s in slots if s.raw]
+    return Line(idx, row, compact("".join(label_parts)), slots, positional and not glued, glued)
+
+
+_UNIT_NOTE = re.compile(r"^[(（][^()（）]{0,12}[)）]")
+
+
+def split_header(line: Line) -> tuple[str, str] | None:
+    """A glued line whose label runs a table header into the row label ("…信息内容本年制发件数…现行有效件数规章"
+    + "000"): the header part and the row label after the last header word (None when it is no such line)."""
+    if not line.glued or not line.values:
+        return None
+    label = line.label
+    ends = []
+    for word in header_words():
+        start = label.find(word)
+        while start >= 0:
+            ends.append((start, start + len(word)))
+            start = label.find(word, start + 1)
+    if len({s for s, _e in ends}) < 2:
+        return None
+    cut = max(e for _s, e in ends)
+    note = _UNIT_NOTE.match(label[cut:])  # "本年收费金额（单位：万元）"
+    if note:
+        cut += note.end()
+    return label[:cut], label[cut:]
+
+
+def lines_of(doc: Document) -> list[Line]:
+    """Every row as a line, in order; a glued line carrying a table header in its label becomes two lines."""
+    out: list[Line] = []
+    for row in doc.rows:
+        line = to_line(len(out), row)
+        parts = split_header(line)
+        if parts is not None:
+            out.append(Line(len(out), row, parts[0], [], False))
+            line = Line(len(out), row, parts[1], line.slots, False, True)
+        out.append(line)
+    return out
+
+
+def strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
+    slots = list(slots)
+    while len(slots) > n and slots[-1].blank:
+        slots.pop()
+    while len(slots) > n and slots[0].blank:
+        slots.pop(0)
+    return slots
+
+
+def align_slots(line: Line, n: int, reference: list[float] | None = None) -> list[Slot | None] | None:
+    """The line's slots as exactly ``n`` template columns (None = blank), or None when it cannot be certain."""
+    slots = strip_blank_edges(line.slots, n)
+    if len(slots) == n:
+        return list(slots)
+    values = [s for s in slots if not s.blank]
+    if len(slots) < n and line.positional and len(line.slots) >= n:
+        return None
+    if len(values) < n and reference and len(reference) == n and all(s.x is not None for s in values):
+        # nearest column centre, strictly left to right, each column once
+        out: list[Slot | None] = [None] * n
+        last = -1
+        for s in values:
+            col = min(range(n), key=lambda c: abs(reference[c] - s.x))
+            if col <= last:
+                return None
+            gaps = sorted(abs(reference[c] - s.x) for c in range(n))
+            if len(gaps) > 1 and gaps[1] - gaps[0] < EQUAL_DISTANCE_MARGIN:  # equally near two columns
+                return None
+            out[col] = s
+            last = col
+        return out
+    return None
+
+
+def complete_lines(lines: list[Line], n: int) -> list[Line]:
+    return [ln for ln in lines if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots)]
+
+
+def reference_positions(complete: list[Line], near: Line) -> list[float] | None:
+    """Column centres taken from the complete value line nearest to ``near`` on the same page."""
+    same_page = [ln for ln in complete if ln.row.page == near.row.page]
+    best = min(same_page, key=lambda ln: abs(ln.idx - near.idx), default=None)
+    return [s.x for s in best.slots] if best else None
+
+
+def header_words_at(ln: Line) -> list[tuple[str, float]]:
+    """Words (≥ 2 characters, NFKC) of a header line with their centre positions; a label printed with its
+    characters spaced apart ("总 计") counts as one word."""
+    out = []
+    for cell in ln.row.cells:
+        if not cell.text or cell.x0 is None:
+            continue
+        words = cell.text.split(" ")
+        if all(len(w) <= 1 for w in words):
+            words = ["".join(words)]
+        offset = 0
+        for w in words:
+            if len(w) >= 2:
+                out.append((unicodedata.normalize("NFKC", w), cell.x0 + offset + len(w) / 2))
+            offset += len(w) + 1
+    return out

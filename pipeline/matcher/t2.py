@@ -1,0 +1,78 @@
+"""表二: each row found by its label (the label of either edition), its cells by count or position; a row read as
+one digit run ("行政规范性文件693665") is split only where the text allows a single reading — 表二 has no identity, so
+"693665" (69·3·665, 6·93·665 …) stays null with an error listing the candidates."""
+
+from __future__ import annotations
+
+from pipeline.matcher.glued import is_run, read_run, settle
+from pipeline.matcher.labels import (
+    LABEL_MATCH,
+    LABEL_WEAK,
+    label_key,
+    similarity,
+    t2_row_aliases,
+    t2_template,
+)
+from pipeline.matcher.lines import Line, align_slots, complete_lines, reference_positions
+from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
+from pipeline.model import Finding
+
+NEARBY_LINES = 8  # complete rows this close give column positions to a row with blanks
+PROSE_LABEL = 20  # a longer label with a date in it is a sentence, not a local row
+
+
+def _score(ln: Line, key: str, aliases: dict[str, str], row_key: str) -> float:
+    own = label_key(ln.label)
+    s = similarity(own, key)
+    for alias, alias_row in aliases.items():
+        if alias_row == row_key:
+            s = max(s, similarity(own, alias))
+    return s
+
+
+def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult, glued_doc: bool = False) -> None:
+    template = t2_template(edition)
+    aliases = t2_row_aliases(edition)
+    region = lines[lo:hi]
+    taken: set[int] = set()
+    for t in template:
+        best, best_s = None, 0.0
+        for ln in region:
+            if ln.idx in taken or not ln.label:
+                continue
+            s = _score(ln, t.key, aliases, t.row_key)
+            if s > best_s:
+                best, best_s = ln, s
+        if best is None or best_s < LABEL_MATCH:
+            missing_row(res, t.fields, f"表二未能定位“{t.label}”行，该行数值留空")
+            continue
+        taken.add(best.idx)
+        ln = best
+        if not ln.slots:
+            # label on its own line, numbers on the next line (wrapped label)
+            nxt = next((x for x in region if x.idx > ln.idx and (x.slots or x.label)), None)
+            if nxt is not None and not nxt.label and nxt.values:
+                ln = nxt
+        n = len(t.fields)
+        if ln.values and is_run(ln, n, glued_doc) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
+            settle(res, read_run(t.label, t.fields, ln), "表二", "", edition)
+            continue
+        nearby = complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
+        aligned = align_slots(ln, n, reference_positions(nearby, ln))
+        if aligned is None and not ln.values and not ln.slots:
+            aligned = [None] * n  # a row printed with every cell blank
+        if aligned is None:
+            ambiguous_row(res, t.fields, f"表二“{t.label}”（第 {ln.row.line} 行）有 {len(ln.values)} 个数值，应为 {n} 个，无法确定各自所在列")
+            continue
+        for f, slot in zip(t.fields, aligned, strict=True):
+            res.facts[f.key] = make_fact(f, slot)
+    # extra local rows: labelled value lines in 表二 that are no template row
+    for ln in region:
+        if ln.idx in taken or not ln.values or not ln.label:
+            continue
+        key = label_key(ln.label)
+        if len(key) >= 3 and "第二十条" not in ln.label and all(similarity(key, t.key) < LABEL_WEAK for t in template):
+            if any(w in ln.label for w in ("年", "月", "日")) and len(ln.label) > PROSE_LABEL:
+                continue  # prose
+            res.extra_rows.append(f"表二 {ln.slots[0].cell.loc}: {ln.label}")
+            res.findings.append(Finding("EXTRA_ROW", "info", f"表二有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
