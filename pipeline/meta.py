@@ -10,12 +10,17 @@ from importlib import resources
 
 from pipeline.model import Document, Meta
 from pipeline.normalize import compact
-from pipeline.regions import Region, split_region
+from pipeline.regions import Region, split_region, zone_host
 
 _TITLE_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告")
 _PERIOD_YEAR = re.compile(r"(?:统计期限|统计时限|统计期间|时间范围)?自?(?P<year>(?:19|20)\d{2})年1月1日(?:起)?至(?P=year)年12月31日")
 _NARRATIVE_RECEIVED = re.compile(r"(?:共|累计|全年|总计)?(?:新?受理|收到|新收)(?:各类|各种|了)?(?:政府信息)?(?:公开)?申请(?:共|合计)?(?P<n>\d+)(?:件|个|条)")
-_AGENCY_TAIL = re.compile(r"(人民政府办公室|人民政府办公厅|人民政府|办公室|办事处|委员会|局|厅|委|部|署|院|中心|政府)$")
+_AGENCY_TAIL = re.compile(
+    r"(人民政府办公室|人民政府办公厅|人民政府|办公室|办事处|委员会|管委会|局|厅|委|部|署|院|中心|政府|街道|镇|乡"
+    r"|综合实验区|实验区|试验区|示范区|开发区|高新区|经开区|园区|新区|保税区|合作区)[)）]?$"
+)
+_NOT_A_NAME = re.compile(r"[，。；：:,;、！？!?《》“”]")  # a sentence, not an agency's name
+AGENCY_MAX = 40  # characters: a longer "name" is a sentence
 _SECTION_HEADS = (
     ("一", ("总体情况",)),
     ("二", ("主动公开",)),
@@ -69,13 +74,13 @@ def detect_title(doc: Document) -> tuple[str | None, int | None]:
         before = line[: m.start()].strip("：:_-—|")
         mid = m["mid"]
         agency = None
-        if before and _AGENCY_TAIL.search(before):
+        if _is_agency(before):
             agency = before
-        elif mid and _AGENCY_TAIL.search(mid):
+        elif _is_agency(mid):
             agency = mid
-        elif i > 0 and _AGENCY_TAIL.search(heads[i - 1]) and len(heads[i - 1]) <= 40:
+        elif i > 0 and _is_agency(heads[i - 1]):
             agency = heads[i - 1]
-        elif i == -1 and heads and _AGENCY_TAIL.search(heads[0]) and len(heads[0]) <= 40:
+        elif i == -1 and heads and _is_agency(heads[0]):
             agency = heads[0]
         if agency is None and i == -1:
             continue  # an HTML title without the agency: the body's own title may have it
@@ -83,15 +88,46 @@ def detect_title(doc: Document) -> tuple[str | None, int | None]:
     return None, None
 
 
+def _is_agency(text: str) -> bool:
+    """A title fragment that names an agency: short, no sentence punctuation, ending as agencies' names end."""
+    return bool(text) and len(text) <= AGENCY_MAX and not _NOT_A_NAME.search(text) and bool(_AGENCY_TAIL.search(text))
+
+
 def qualify_agency(agency: str, text: str) -> str:
-    """Prefer the fuller name the body itself uses: title "洪泽区人民政府", body "淮安市洪泽区人民政府办公室"."""
+    """Prefer the fuller name the body itself uses: title "洪泽区人民政府", body "淮安市洪泽区人民政府办公室"; a department
+    named without its region ("财政局") takes the region the body writes in front of it ("阜新市财政局")."""
     region, _rest = split_region(agency, text)
     if region is None:
-        return agency
+        return _with_region_from_body(agency, text)
     for prefix in filter(None, (region.province + (region.city or "") if region.city else None, region.city, region.province)):
         if not agency.startswith(prefix) and (prefix + agency) in text:
             return prefix + agency
     return agency
+
+
+_REGION_BEFORE = re.compile(r"[\u4e00-\u9fff]{2,14}$")
+
+
+def _with_region_from_body(agency: str, text: str) -> str:
+    """The most frequent "<region><agency>" the body writes, when the region is a real division chain."""
+    if len(agency) < 2 or zone_host(agency)[0] is not None:
+        return agency
+    counts: dict[str, int] = {}
+    start = text.find(agency)
+    while start >= 0 and len(counts) < 50:
+        m = _REGION_BEFORE.search(text, max(0, start - 14), start)
+        if m:
+            prefix = m.group(0)
+            for k in range(len(prefix)):  # the longest tail of what precedes that is a whole region
+                region, rest = split_region(prefix[k:] + agency)
+                if region is not None and rest == agency:
+                    counts[prefix[k:] + agency] = counts.get(prefix[k:] + agency, 0) + 1
+                    break
+        start = text.find(agency, start + len(agency))
+    if not counts:
+        return agency
+    best = max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))
+    return best[0]
 
 
 def detect_year(doc: Document, full: str) -> int | None:
@@ -128,14 +164,31 @@ def sections(doc: Document) -> dict[str, str]:
     return out
 
 
+_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})")
+
+
+def published_date(text: str | None) -> str | None:
+    """An ISO date from a page header's 发布时间 ("2022-02-08 16:34", "2022年2月8日")."""
+    m = _DATE.search(text or "")
+    if not m:
+        return None
+    y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+    return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else None
+
+
 def detect_meta(doc: Document) -> tuple[Meta, dict[str, int]]:
     full = compact(doc.text)
     agency, year = detect_title(doc)
     if year is None:
         year = detect_year(doc, full)
+    publisher = compact(doc.header.get("发布机构", ""))
+    if agency is None and _is_agency(publisher):
+        agency = publisher  # a saved page's 发布机构 when the title does not name the agency
     if agency:
         agency = qualify_agency(agency, full)
     meta = Meta(agency=agency, year=year)
+    meta.published = published_date(doc.header.get("发布时间") or doc.header.get("发布日期"))
+    meta.url = doc.header.get("原文链接") or doc.header.get("原文地址") or None
     if agency:
         apply_region(meta, agency, full)
     return meta, narrative_numbers(full)

@@ -137,7 +137,7 @@ class Meta:
     published: str | None = None  # publication date (ISO, "2022-02-08") where the source states it
 
     def to_json(self) -> dict[str, Any]:
-        keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type")
+        keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type", "published")
         out = {k: getattr(self, k, None) for k in keys}
         out["table3_layout"] = self.t3_layout
         return out

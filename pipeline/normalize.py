@@ -63,6 +63,11 @@ def cjk_only(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Values
 
+# The store keeps values as DECIMAL(18,4): |value| < 10^14.  A cell beyond that is refused (status "too_large"), so
+# the matcher leaves it null and the validator names it in a TYPE error; the rest of the report still loads.
+MAX_INTEGER_DIGITS = 14
+MAX_FRACTION_DIGITS = 12  # more decimals than any amount has (the store rounds to 4)
+
 NULL_MARKERS = frozenset({"/", "／", "\\", "—", "——", "－", "-", "–", "一", "无", "無", "空", "/ ", "--", "———", "×", "x"})
 _NUM = re.compile(
     r"^(?P<sign>[+\-−]?)(?P<int>\d{1,3}(?:[,，]\d{3})+|\d+)(?P<frac>\.\d+)?(?P<unit>万元|元|件|个|项|条|次|万)?"
@@ -87,10 +92,14 @@ def parse_value(raw: str | None, *, amount: bool = False, signed: bool = False) 
     """Read one cell. Returns ``(value, status)`` with status ``ok``, ``blank``, ``null_marker`` or ``invalid``.
 
     Amounts are Decimals in 万元: a cell written ``251000元`` becomes ``25.1`` (the raw text is kept by the caller).
+    A number of :data:`MAX_INTEGER_DIGITS` or more integer digits (≥ 10^14, beyond what the store holds) is
+    ``too_large``.
     """
     if raw is None:
         return None, "missing"
     if raw.isascii() and raw.isdigit():  # the common case, fast
+        if len(raw.lstrip("0")) > MAX_INTEGER_DIGITS:
+            return None, "too_large"
         return (Decimal(int(raw)) if amount else int(raw)), "ok"
     t = unicodedata.normalize("NFKC", raw).strip()
     if not t:
@@ -102,6 +111,11 @@ def parse_value(raw: str | None, *, amount: bool = False, signed: bool = False) 
         return None, "invalid"
     digits = m["int"].replace(",", "").replace("，", "")
     sign = -1 if m["sign"] in ("-", "−") else 1
+    whole = len(digits.lstrip("0"))
+    if m["unit"] == "元" and amount:
+        whole -= 4  # 元 → 万元
+    if whole > MAX_INTEGER_DIGITS or len(m["frac"] or "") > MAX_FRACTION_DIGITS + 1:
+        return None, "too_large"
     if amount:
         try:
             val = Decimal(digits + (m["frac"] or "")) * sign

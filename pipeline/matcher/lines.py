@@ -171,12 +171,13 @@ def lines_of(doc: Document) -> list[Line]:
 
 
 def strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
-    slots = list(slots)
-    while len(slots) > n and slots[-1].blank:
-        slots.pop()
-    while len(slots) > n and slots[0].blank:
-        slots.pop(0)
-    return slots
+    """Blank slots at the ends dropped (tab artefacts) while more than ``n`` slots remain."""
+    lo, hi = 0, len(slots)
+    while hi - lo > n and slots[hi - 1].blank:
+        hi -= 1
+    while hi - lo > n and slots[lo].blank:
+        lo += 1
+    return slots[lo:hi]
 
 
 def align_slots(line: Line, n: int, reference: list[float] | None = None) -> list[Slot | None] | None:

@@ -42,7 +42,7 @@ def fact_from_text(
     if raw == "":
         return Fact(f.key, None, "", blank=True, status="blank", **where)
     value, status = parse_value(raw, amount=f.is_amount, signed=f.signed)
-    if status == "invalid":
+    if status in ("invalid", "too_large"):  # not a number, or beyond what the store holds: refused, raw kept
         return Fact(f.key, None, raw, blank=False, status="ambiguous", **where)
     return Fact(f.key, value, raw, blank=False, status=status, **where)
 

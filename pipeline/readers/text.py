@@ -113,10 +113,12 @@ def page_header(lines: list[str]) -> tuple[dict[str, str], int]:
 
 # --- a page flattened to one line ----------------------------------------------------------------------------
 FLAT_LINE_MIN = 200  # a shorter line is an ordinary line, never cut
+FLAT_LINE_MAX = 200_000  # a saved report page is far shorter; a longer line is not cut (it is no report page)
 FLAT_RUNS_MIN = 3  # number runs glued between labels a line needs before it is read as a flattened page
 _RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: |[+\-−])[+\-−]?\d+(?:\.\d+)?)*(?:万元|元)?")
 # what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
 _UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
+_LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
 _ENUM_AFTER = re.compile(r"[.．、](?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
 _ENUMERATOR = re.compile(
     r"(?<!第)(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
@@ -129,8 +131,10 @@ def _table_runs(line: str) -> list[tuple[int, int]]:
     out = []
     for m in _RUN.finditer(line):
         start, end = m.start(), m.end()
-        before = line[:start].rstrip(" ")
-        if not before or not re.search(r"[\u4e00-\u9fff）)”」】]$", before):
+        before = start - 1
+        while before >= 0 and line[before] == " " and start - before < 8:
+            before -= 1
+        if before < 0 or not _LABEL_END.match(line[before]):
             continue
         if _UNIT_AFTER.match(line, end):
             continue
@@ -145,7 +149,7 @@ def _table_runs(line: str) -> list[tuple[int, int]]:
 def split_flattened(line: str) -> list[tuple[int, str]] | None:
     """A page flattened to one line, cut into (start column, piece) at its enumerators and after its number runs;
     None when the line does not look like one."""
-    if len(line) < FLAT_LINE_MIN or "\t" in line or line.lstrip().startswith("|"):
+    if not FLAT_LINE_MIN <= len(line) <= FLAT_LINE_MAX or "\t" in line or line.lstrip().startswith("|"):
         return None
     runs = _table_runs(line)
     if len(runs) < FLAT_RUNS_MIN:
