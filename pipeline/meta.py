@@ -10,10 +10,15 @@ from importlib import resources
 
 from pipeline.model import Document, Meta
 from pipeline.normalize import compact
-from pipeline.regions import Region, split_region, zone_host
+from pipeline.regions import Region, most_mentioned, split_region, zone_host
 
 _TITLE_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告")
-_PERIOD_YEAR = re.compile(r"(?:统计期限|统计时限|统计期间|时间范围)?自?(?P<year>(?:19|20)\d{2})年1月1日(?:起)?至(?P=year)年12月31日")
+_PERIOD_YEAR = re.compile(
+    r"(?:统计期限|统计时限|统计期间|时间范围)?[为从自]?(?P<year>(?:19|20)\d{2})年1月1日(?:起)?至(?:(?P=year)年)?12月31日"
+)
+# a report named in its own text with its agency: "《河北省工业和信息化厅2019年度政府信息公开工作报告》", "附件：…"
+_NAMED_REPORT = re.compile(r"(?P<name>[\u4e00-\u9fff（）()]{2,40})(?P<year>(?:19|20)\d{2})年度?政府信息公开(?:工作)?(?:年度)?报告")
+_SELF_REFERENCE = re.compile(r"我(厅|局|委|办|院|署|区|县|市|镇|乡|街道|中心)")
 _NARRATIVE_RECEIVED = re.compile(r"(?:共|累计|全年|总计)?(?:新?受理|收到|新收)(?:各类|各种|了)?(?:政府信息)?(?:公开)?申请(?:共|合计)?(?P<n>\d+)(?:件|个|条)")
 _AGENCY_TAIL = re.compile(
     r"(人民政府办公室|人民政府办公厅|人民政府|办公室|办事处|委员会|管委会|局|厅|委|部|署|院|中心|政府|街道|镇|乡"
@@ -86,6 +91,61 @@ def detect_title(doc: Document) -> tuple[str | None, int | None]:
             continue  # an HTML title without the agency: the body's own title may have it
         return agency, year
     return None, None
+
+
+def _region_led(text: str) -> str | None:
+    """The longest tail of ``text`` that names an agency and starts with a region ("编写了河北省教育厅" → 河北省教育厅)."""
+    for k in range(max(0, len(text) - AGENCY_MAX), len(text) - 1):
+        candidate = text[k:]
+        if _is_agency(candidate):
+            region, rest = split_region(candidate)
+            if region is not None and rest:
+                return candidate
+    return None
+
+
+_ABBREVIATED = re.compile(r"(?P<level>省|市|县)(?P<rest>[\u4e00-\u9fff]{2,20})$")
+
+
+def _abbreviated(text: str, full: str) -> str | None:
+    """An agency written with its level only ("省工业和信息化厅", "市司法局"): qualified with the division of that
+    level the text names most ("河北省工业和信息化厅")."""
+    for k in range(max(0, len(text) - AGENCY_MAX), len(text) - 2):
+        m = _ABBREVIATED.fullmatch(text[k:])
+        if m and _is_agency(m["rest"]) and (k == 0 or text[k - 1] in "，。；、：,;:了的在年"):
+            division = most_mentioned(full, m["level"])
+            if division is not None:
+                candidate = division + m["rest"]
+                region, rest = split_region(candidate)
+                if region is not None and rest == m["rest"]:
+                    return candidate
+    return None
+
+
+def agency_from_body(full: str, year: int | None) -> str | None:
+    """The agency of a report whose title is missing (a page saved without it): the report as the text names it
+    ("《河北省工业和信息化厅2019年度政府信息公开工作报告》"), else the name the text calls itself by — "我厅" and the
+    most frequent region-led name ending in 厅."""
+    for m in _NAMED_REPORT.finditer(full):
+        if year is None or int(m["year"]) == year:
+            name = _region_led(m["name"])
+            if name:
+                return name
+    tails: dict[str, int] = {}
+    for m in _SELF_REFERENCE.finditer(full):
+        tails[m.group(1)] = tails.get(m.group(1), 0) + 1
+    for tail in sorted(tails, key=lambda t: -tails[t]):
+        counts: dict[str, int] = {}
+        start = full.find(tail)
+        while start >= 0:
+            run = re.search(r"[\u4e00-\u9fff（）()]{2,40}$", full[max(0, start - AGENCY_MAX) : start + len(tail)])
+            name = (_region_led(run.group(0)) or _abbreviated(run.group(0), full)) if run else None
+            if name and name.endswith(tail):
+                counts[name] = counts.get(name, 0) + 1
+            start = full.find(tail, start + len(tail))
+        if counts:
+            return max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
+    return None
 
 
 def _is_agency(text: str) -> bool:
@@ -184,6 +244,8 @@ def detect_meta(doc: Document) -> tuple[Meta, dict[str, int]]:
     publisher = compact(doc.header.get("发布机构", ""))
     if agency is None and _is_agency(publisher):
         agency = publisher  # a saved page's 发布机构 when the title does not name the agency
+    if agency is None:
+        agency = agency_from_body(full, year)
     if agency:
         agency = qualify_agency(agency, full)
     meta = Meta(agency=agency, year=year)

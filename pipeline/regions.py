@@ -187,6 +187,26 @@ def split_region(name: str, context: str = "") -> tuple[Region | None, str]:
     return Region(last.province, last.city, last.county, last.province_type), rest
 
 
+def most_mentioned(text: str, level: str) -> str | None:
+    """The division of ``level`` ("省", "市" or "县") the text names most often, when one leads ("《河北省实施〈…〉
+    办法》… 河北省 …" → 河北省); None on a tie or when none is named."""
+    counts: dict[str, int] = {}
+    for name, nodes in _index().items():
+        if level == "省" and not any(n.city is None and n.county is None for n in nodes):
+            continue
+        if level == "市" and not any(n.city == name for n in nodes):
+            continue
+        if level == "县" and not any(n.county == name for n in nodes):
+            continue
+        hits = text.count(name)
+        if hits:
+            counts[name] = hits
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
 def parse_region_text(text: str) -> Region | None:
     """A region written out ("江苏省淮安市洪泽区", "辽宁省阜新市") — for manifests."""
     region, rest = split_region(text.strip())

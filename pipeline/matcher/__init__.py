@@ -18,8 +18,9 @@ When placement is not certain the cells stay null and a LAYOUT finding names the
 
 from __future__ import annotations
 
+from pipeline.matcher.glued import separators_of
 from pipeline.matcher.labels import label_key, similarity
-from pipeline.matcher.lines import Line, lines_of
+from pipeline.matcher.lines import lines_of
 from pipeline.matcher.regions import MARK_2019, MARK_2021, detect_edition, detect_t3_layout, find_regions
 from pipeline.matcher.result import MatchResult, make_fact
 from pipeline.matcher.t2 import match_t2
@@ -30,10 +31,6 @@ from pipeline.registry import registry
 
 # A document where this many lines lost their separators is read as separator-less throughout.
 GLUED_DOCUMENT_LINES = 3
-
-
-def _glued_document(lines: list[Line]) -> bool:
-    return sum(1 for ln in lines if ln.glued) >= GLUED_DOCUMENT_LINES
 
 
 def match(doc: Document, year: int | None = None) -> MatchResult:
@@ -55,7 +52,7 @@ def match(doc: Document, year: int | None = None) -> MatchResult:
     if edition is None:
         res.findings.append(Finding("EDITION", "error", "无法判断报告格式版本", []))
         return res
-    glued = _glued_document(lines)
+    glued = separators_of(lines, GLUED_DOCUMENT_LINES)
     if regions.t3 is not None:
         layout, why = detect_t3_layout(lines, *regions.t3, edition)
         res.t3_layout = layout

@@ -99,31 +99,35 @@ def _texts_starting(run: str, start: int, kind: str) -> list[str]:
     return out
 
 
-def _left_half(run: str, kinds: tuple[str, ...], cells: int) -> dict[tuple[int, int], list[tuple[str, ...]]]:
-    """The first ``cells`` cells read from the left, all parts of one identity: (end position, their sum) → the
-    cell texts.  A cell's region ends after its text, or after the space that follows it as a separator; a space
-    not taken as a separator is a blank cell of its own."""
-    table: dict[tuple[int, int], list[tuple[str, ...]]] = {}
+def _left_half(
+    run: str, kinds: tuple[str, ...], cells: int, free_blanks: int
+) -> dict[tuple[int, int, int], list[tuple[str, ...]]]:
+    """The first ``cells`` cells read from the left, all parts of one identity: (end position, their sum, blank
+    cells taken without a space) → the cell texts.  A cell's region ends after its text, or after the space that
+    follows it as a separator; a space not taken as a separator is a blank cell of its own."""
+    table: dict[tuple[int, int, int], list[tuple[str, ...]]] = {}
 
-    def walk(pos: int, j: int, total: int, acc: tuple[str, ...]) -> None:
+    def walk(pos: int, j: int, total: int, used: int, acc: tuple[str, ...]) -> None:
         if j == cells:
-            table.setdefault((pos, total), []).append(acc)
+            table.setdefault((pos, total, used), []).append(acc)
             return
+        if used < free_blanks:
+            walk(pos, j + 1, total, used + 1, (*acc, ""))
         if pos >= len(run):
             return
         if run[pos] == " ":
-            walk(pos + 1, j + 1, total, (*acc, ""))
+            walk(pos + 1, j + 1, total, used, (*acc, ""))
             return
         for text in _texts_starting(run, pos, kinds[j]):
             value = _value(text)
             if value is None:
                 continue
             end = pos + len(text)
-            walk(end, j + 1, total + value, (*acc, text))
+            walk(end, j + 1, total + value, used, (*acc, text))
             if end < len(run) and run[end] == " ":
-                walk(end + 1, j + 1, total + value, (*acc, text))
+                walk(end + 1, j + 1, total + value, used, (*acc, text))
 
-    walk(0, 0, 0, ())
+    walk(0, 0, 0, 0, ())
     return table
 
 
@@ -137,12 +141,16 @@ def _value(text: str) -> int | None:
         return None
 
 
-def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = ()) -> Splits:
+Rems = tuple[int | None, ...]
+
+
+def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = (), free_blanks: int = 0) -> Splits:
     """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (each total after its parts).
 
-    The walk goes right to left, so a total is read before its parts: each part must then fit under what is left
-    of the total, the first part is forced to be exactly the rest, and the digits still to the left must fit in
-    the cells still to fill — which keeps the search small for any run a report can hold."""
+    A blank cell takes a space of its own; ``free_blanks`` more blank cells may stand anywhere (text whose blank
+    cells left no trace at all).  The walk goes right to left, so a total is read before its parts: each part must
+    then fit under what is left of the total, the first part is forced to be exactly the rest, and the digits still
+    to the left must fit in the cells still to fill — which keeps the search small for any run a report can hold."""
     run = " ".join(run.split())
     n = len(kinds)
     out = Splits()
@@ -158,7 +166,7 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         gaps_before[pos + 1] = gaps_before[pos] + (ch == " ")
         digits_before[pos + 1] = digits_before[pos] + (ch != " ")
     unbounded = 10**6  # an amount's decimals have no fixed width
-    memo: dict[tuple[int, int, tuple[int | None, ...]], int] = {}
+    memo: dict[tuple[int, int, Rems, int], int] = {}
     steps = [0]
     # meet in the middle: when the first identity's parts are the run's first cells, its left half is read from
     # the left once and looked up, instead of being searched again for every remainder the right half leaves
@@ -168,10 +176,19 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         parts0 = sorted(identities[k0].parts)
         if parts0 == list(range(len(parts0))) and len(parts0) >= 4:
             half_k, half = k0, len(parts0) // 2
-    left = _left_half(run, kinds, half) if half_k is not None else {}
+    left = _left_half(run, kinds, half, free_blanks) if half_k is not None else {}
     closed = tuple(-1 for _ in identities)  # -1: the identity's total not read yet; None: skipped (blank total)
 
-    def room(i: int, rems: tuple[int | None, ...]) -> int:
+    def from_left(pos: int, rems: Rems, free: int) -> list[tuple[str, ...]] | None:
+        """The left half's readings ending at ``pos`` that fill what is left of the total (None: not at the half)."""
+        if half_k is None or rems[half_k] is None or rems[half_k] < 0:
+            return None
+        out_heads: list[tuple[str, ...]] = []
+        for used in range(free + 1):
+            out_heads.extend(left.get((pos, rems[half_k], used), ()))
+        return out_heads
+
+    def room(i: int, rems: Rems) -> int:
         """The most characters cells 0..i can hold."""
         total = 0
         for c in range(i + 1):
@@ -184,19 +201,29 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
                 total += MAX_CELL_DIGITS + (kinds[c] == SIGNED)
         return total
 
-    def options(pos: int, i: int, rems: tuple[int | None, ...]) -> list[tuple[str, int, tuple[int | None, ...]]]:
-        """(cell text, position before it, remainders after it) for cell ``i`` ending at ``pos``."""
-        opts: list[tuple[str, int, tuple[int | None, ...]]] = []
+    def blank_ok(i: int, rems: Rems) -> Rems | None:
+        """What is left of the totals when cell ``i`` is blank (None: it cannot be)."""
+        k_total, k_part = ident_of_total.get(i), ident_of_part.get(i)
+        if k_total is not None:
+            blank_rem = None if identities[k_total].skip_blank_total else 0
+            return rems[:k_total] + (blank_rem,) + rems[k_total + 1 :]
+        if k_part is None or rems[k_part] is None:
+            return rems
+        if i == first_part[k_part]:
+            return rems if rems[k_part] == 0 else None
+        return rems if rems[k_part] >= 0 else None
+
+    def options(pos: int, i: int, rems: Rems, free: int) -> list[tuple[str, int, Rems, int]]:
+        """(cell text, position before it, remainders after it, free blanks left) for cell ``i`` ending at ``pos``."""
+        opts: list[tuple[str, int, Rems, int]] = []
+        after_blank = blank_ok(i, rems)
+        if free and after_blank is not None:
+            opts.append(("", pos, after_blank, free - 1))  # a blank cell that left no trace
         k_total, k_part = ident_of_total.get(i), ident_of_part.get(i)
         if pos > 0 and run[pos - 1] == " ":
             # a space: a blank cell of its own, or only the separator after this cell's number
-            if k_total is not None:
-                blank_rem = None if identities[k_total].skip_blank_total else 0
-                opts.append(("", pos - 1, rems[:k_total] + (blank_rem,) + rems[k_total + 1 :]))
-            elif k_part is None or rems[k_part] is None or (
-                rems[k_part] == 0 if i == first_part[k_part] else rems[k_part] >= 0
-            ):
-                opts.append(("", pos - 1, rems))
+            if after_blank is not None:
+                opts.append(("", pos - 1, after_blank, free))
             pos -= 1
         if pos <= 0:
             return opts
@@ -204,71 +231,88 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
             for text in _texts_ending(run, pos, kinds[i]):
                 value = _value(text)
                 if value is not None:
-                    opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :]))
+                    opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :], free))
             return opts
         if k_part is not None and rems[k_part] is not None and rems[k_part] >= 0:
-            left = rems[k_part]
+            rest = rems[k_part]
             if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
-                want = str(left)
+                want = str(rest)
                 if run.endswith(want, 0, pos):
-                    opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :]))
+                    opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :], free))
                 return opts
             for text in _texts_ending(run, pos, kinds[i]):
                 value = _value(text)
-                if value is not None and 0 <= value <= left:
-                    opts.append((text, pos - len(text), rems[:k_part] + (left - value,) + rems[k_part + 1 :]))
+                if value is not None and 0 <= value <= rest:
+                    opts.append((text, pos - len(text), rems[:k_part] + (rest - value,) + rems[k_part + 1 :], free))
             return opts
-        return [*opts, *((t, pos - len(t), rems) for t in _texts_ending(run, pos, kinds[i]))]
+        return [*opts, *((t, pos - len(t), rems, free) for t in _texts_ending(run, pos, kinds[i]))]
 
-    def count(pos: int, i: int, rems: tuple[int | None, ...]) -> int:
+    def count(pos: int, i: int, rems: Rems, free: int) -> int:
         if i < 0:
             return 1 if pos == 0 else 0
-        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
-            return len(left.get((pos, rems[half_k]), ()))
-        if digits_before[pos] < (i + 1) - gaps_before[pos] or pos > room(i, rems) + gaps_before[pos]:
+        if i == half - 1:
+            heads = from_left(pos, rems, free)
+            if heads is not None:
+                return len(heads)
+        if digits_before[pos] < (i + 1) - gaps_before[pos] - free or pos > room(i, rems) + gaps_before[pos]:
             return 0
-        key = (pos, i, rems)
+        key = (pos, i, rems, free)
         hit = memo.get(key)
         if hit is not None:
             return hit
         steps[0] += 1
         if steps[0] > SEARCH_BUDGET:
             raise _OverBudget
-        total = sum(count(p, i - 1, r) for _t, p, r in options(pos, i, rems))
+        total = sum(count(p, i - 1, r, f) for _t, p, r, f in options(pos, i, rems, free))
         memo[key] = total
         return total
 
     try:
-        out.count = count(len(run), n - 1, closed)
+        out.count = count(len(run), n - 1, closed, free_blanks)
     except _OverBudget:
         out.limit = f"拆分搜索超过上限（{SEARCH_BUDGET} 步）"
         return out
 
-    def walk(pos: int, i: int, rems: tuple[int | None, ...], acc: tuple[str, ...]) -> None:
+    def reachable(pos: int, i: int, rems: Rems, free: int) -> int:
+        if i < 0:
+            return 1 if pos == 0 else 0
+        if i == half - 1:
+            heads = from_left(pos, rems, free)
+            if heads is not None:
+                return len(heads)
+        return memo.get((pos, i, rems, free), 0)
+
+    def walk(pos: int, i: int, rems: Rems, free: int, acc: tuple[str, ...]) -> None:
         if len(out.candidates) >= MAX_CANDIDATES:
             return
         if i < 0:
             if pos == 0:
                 out.candidates.append(acc)
             return
-        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
-            for head in left.get((pos, rems[half_k]), ()):
-                if len(out.candidates) < MAX_CANDIDATES:
-                    out.candidates.append((*head, *acc))
-            return
-        for text, p, r in options(pos, i, rems):
-            if (p == 0) if i == 0 else _reachable(p, i - 1, r):
-                walk(p, i - 1, r, (text, *acc))
-
-    def _reachable(pos: int, i: int, rems: tuple[int | None, ...]) -> int:
-        if i == half - 1 and half_k is not None and rems[half_k] is not None and rems[half_k] >= 0:
-            return len(left.get((pos, rems[half_k]), ()))
-        return memo.get((pos, i, rems), 0)
+        if i == half - 1:
+            heads = from_left(pos, rems, free)
+            if heads is not None:
+                out.candidates.extend((*head, *acc) for head in heads[: MAX_CANDIDATES - len(out.candidates)])
+                return
+        for text, p, r, f in options(pos, i, rems, free):
+            if reachable(p, i - 1, r, f):
+                walk(p, i - 1, r, f, (text, *acc))
 
     if out.count:
-        walk(len(run), n - 1, closed, ())
+        walk(len(run), n - 1, closed, free_blanks, ())
         out.candidates.sort(key=lambda cand: [len(c) for c in cand])
     return out
+
+
+def split_fewest_blanks(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = ()) -> Splits:
+    """Splits of a run whose blank cells left no trace: those with the fewest blank cells that admit any split
+    (a row is printed with every cell it has; cells are blank only where the digits cannot fill them)."""
+    splits = Splits()
+    for blanks in range(len(kinds) + 1):
+        splits = split_run(run, kinds, identities, free_blanks=blanks)
+        if splits.count or splits.limit:
+            return splits
+    return splits
 
 
 @cache

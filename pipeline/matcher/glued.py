@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.matcher.digits import AMOUNT, INT, MAX_CANDIDATES, SIGNED, Identity, Splits, describe, split_run
+from pipeline.matcher.digits import (
+    AMOUNT,
+    INT,
+    MAX_CANDIDATES,
+    SIGNED,
+    Identity,
+    Splits,
+    describe,
+    split_fewest_blanks,
+    split_run,
+)
 from pipeline.matcher.lines import Line
 from pipeline.matcher.result import MatchResult, fact_from_text
 from pipeline.model import Fact, Finding
@@ -26,12 +36,31 @@ def kinds_of(fields: Sequence[Field]) -> tuple[str, ...]:
     return tuple(AMOUNT if f.is_amount else SIGNED if f.signed else INT for f in fields)
 
 
-def is_run(ln: Line, n: int, glued_doc: bool) -> bool:
+@dataclass(frozen=True, slots=True)
+class Separators:
+    """How a document kept its cell separators: ``lost`` — values run together (text saved from a web page);
+    ``untraced`` — and blank cells left no trace either (not even a space)."""
+
+    lost: bool = False
+    untraced: bool = False
+
+
+INTACT = Separators()
+
+
+def separators_of(lines: list[Line], min_lines: int) -> Separators:
+    glued = [ln for ln in lines if ln.glued and ln.values]
+    if len(glued) < min_lines:
+        return Separators()
+    return Separators(lost=True, untraced=not any(" " in ln.run for ln in glued))
+
+
+def is_run(ln: Line, n: int, seps: Separators) -> bool:
     """A value line to be read as one digit run: its values ran into the label, or the document lost its
     separators and the line has fewer plain number tokens than the row has cells."""
     if ln.glued:
         return True
-    if not glued_doc or ln.positional or not ln.values or len(ln.values) >= n:
+    if not seps.lost or ln.positional or not ln.values or len(ln.values) >= n:
         return False
     return all(s.x is None and s.raw.replace(".", "", 1).lstrip("+-−").isdigit() for s in ln.values)
 
@@ -46,11 +75,23 @@ class RunRow:
     splits: Splits
     kept: list[tuple[str, ...]] = field(default_factory=list)  # splits left after the column identities
     by_columns: bool = False  # the column identities narrowed the row's own splits
+    certain: list[bool] | None = None  # per cell: may be decided by agreement (None: every cell may)
 
 
-def read_run(label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = ()) -> RunRow:
-    splits = split_run(ln.run, kinds_of(fields), identities)
-    return RunRow(label, fields, ln, splits, list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else [])
+def read_run(
+    label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = (), untraced: bool = False
+) -> RunRow:
+    """The splits of a line's digit run.  ``untraced``: the text kept no trace of blank cells (no spaces at all), so
+    a row is read with the fewest blank cells its digits allow; a cell of an ambiguous row is then decided only if
+    it holds however many blank cells the row had."""
+    kinds = kinds_of(fields)
+    splits = split_fewest_blanks(ln.run, kinds, identities) if untraced else split_run(ln.run, kinds, identities)
+    kept = list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else []
+    row = RunRow(label, fields, ln, splits, kept)
+    if untraced and splits.count > 1:
+        wide = split_run(ln.run, kinds, identities, free_blanks=len(kinds))
+        row.certain = [a is not None for a in wide.agreed()] if wide.candidates else [False] * len(kinds)
+    return row
 
 
 def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | None = None) -> None:
@@ -69,6 +110,8 @@ def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | N
         _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run}），{reason}，数值留空")
         return
     agreed = [c if all(s[i] == c for s in candidates) else None for i, c in enumerate(candidates[0])]
+    if row.certain is not None and len(candidates) > 1:
+        agreed = [a if sure else None for a, sure in zip(agreed, row.certain, strict=True)]
     open_fields = [f for f, a in zip(row.fields, agreed, strict=True) if a is None]
     for f, text in zip(row.fields, agreed, strict=True):
         if text is not None:
@@ -146,12 +189,14 @@ def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]]
         for c in range(n_cols):
             a, b, t, f = new[c], carried[c], total[c], forward[c]
             if a is not None and b is not None and t is not None and f is not None and a + b != t + f:
-                return False
+                return False  # T3-1
             s = base[c]
-            if t is not None and s is not None:
+            if s is not None:
                 s += sum(values[r][choice[r]][c] for r in open_outcomes)
-                if s != t:
-                    return False
+            if t is not None and s is not None and s != t:
+                return False  # T3-2
+            if t is None and None not in (a, b, f, s) and a + b != s + f:
+                return False  # both together when （七） itself is unreadable: 一 + 二 = the outcomes + 四
         return True
 
     used: dict[int, set[int]] = {r: set() for r in open_rows}

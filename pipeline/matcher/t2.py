@@ -4,7 +4,7 @@ one digit run ("行政规范性文件693665") is split only where the text allow
 
 from __future__ import annotations
 
-from pipeline.matcher.glued import is_run, read_run, settle
+from pipeline.matcher.glued import INTACT, Separators, is_run, read_run, settle
 from pipeline.matcher.labels import (
     LABEL_MATCH,
     LABEL_WEAK,
@@ -30,7 +30,7 @@ def _score(ln: Line, key: str, aliases: dict[str, str], row_key: str) -> float:
     return s
 
 
-def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult, glued_doc: bool = False) -> None:
+def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult, seps: Separators = INTACT) -> None:
     template = t2_template(edition)
     aliases = t2_row_aliases(edition)
     region = lines[lo:hi]
@@ -54,8 +54,8 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             if nxt is not None and not nxt.label and nxt.values:
                 ln = nxt
         n = len(t.fields)
-        if ln.values and is_run(ln, n, glued_doc) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
-            settle(res, read_run(t.label, t.fields, ln), "表二", "", edition)
+        if ln.values and is_run(ln, n, seps) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
+            settle(res, read_run(t.label, t.fields, ln, untraced=seps.untraced), "表二", "", edition)
             continue
         nearby = complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
         aligned = align_slots(ln, n, reference_positions(nearby, ln))

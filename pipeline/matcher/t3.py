@@ -9,7 +9,7 @@ certain the cells stay null and a LAYOUT finding says why — numbers are never 
 from __future__ import annotations
 
 from pipeline.matcher.digits import t3_row_identities
-from pipeline.matcher.glued import RunRow, is_run, read_run, settle, solve_t3_columns
+from pipeline.matcher.glued import INTACT, RunRow, Separators, is_run, read_run, settle, solve_t3_columns
 from pipeline.matcher.labels import t3_template
 from pipeline.matcher.lines import Line, align_slots, complete_lines, reference_positions
 from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
@@ -21,7 +21,7 @@ FLOW_ROWS = ("new_received", "carried_over", "result_total", "carry_forward")
 ROW_IDENTITY = "“六类申请人之和等于总计”"
 
 
-def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult, glued_doc: bool = False) -> None:
+def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult, seps: Separators = INTACT) -> None:
     template = t3_template(layout)
     region = lines[lo:hi]
     by_row, value_lines = place_rows(lines, lo, hi, layout, res)
@@ -46,8 +46,8 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
                 continue
             missing_row(res, t.fields, f"表三未能定位“{t.label}”行，该行数值留空")
             continue
-        if (is_run(ln, n_cols, glued_doc) and len(ln.values) != n_cols) or _lone_run(ln, n_cols):
-            runs[r] = read_run(t.label, t.fields, ln, t3_row_identities())
+        if (is_run(ln, n_cols, seps) and len(ln.values) != n_cols) or _lone_run(ln, n_cols):
+            runs[r] = read_run(t.label, t.fields, ln, t3_row_identities(), seps.untraced)
             continue
         reference = None
         if len(ln.slots) < n_cols:

@@ -5,7 +5,7 @@ digit run split by the groups' identities."""
 from __future__ import annotations
 
 from pipeline.matcher.digits import t4_identities
-from pipeline.matcher.glued import is_run, read_run, settle
+from pipeline.matcher.glued import INTACT, Separators, is_run, read_run, settle
 from pipeline.matcher.lines import Line, Slot, align_slots, header_words_at, strip_blank_edges
 from pipeline.matcher.result import MatchResult, make_fact
 from pipeline.model import Fact, Finding
@@ -55,7 +55,7 @@ def _t4_by_thirds(region: list[Line], data_line: Line, n: int) -> list[Slot | No
     return out if len(out) == n else None
 
 
-def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, glued_doc: bool = False) -> None:
+def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, seps: Separators = INTACT) -> None:
     reg = registry()
     fields = [reg[reg.key_for("t4", g, c)] for g in T4_GROUPS_ORDER for c in T4_COLUMNS_ORDER]
     n = len(fields)
@@ -64,9 +64,9 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, glued_doc: b
     slots: list[Slot | None] | None = None
     if data:
         first = data[0]
-        if is_run(first, n, glued_doc) and len(first.values) != n:
+        if is_run(first, n, seps) and len(first.values) != n:
             res.found_tables.add("t4")
-            settle(res, read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities()), "表四", "“各组维持、纠正、其他、尚未审结之和等于总计”")
+            settle(res, read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities(), seps.untraced), "表四", "“各组维持、纠正、其他、尚未审结之和等于总计”")
             return
         if len(strip_blank_edges(first.slots, n)) == n:
             slots = list(strip_blank_edges(first.slots, n))

@@ -115,7 +115,7 @@ def page_header(lines: list[str]) -> tuple[dict[str, str], int]:
 FLAT_LINE_MIN = 200  # a shorter line is an ordinary line, never cut
 FLAT_LINE_MAX = 200_000  # a saved report page is far shorter; a longer line is not cut (it is no report page)
 FLAT_RUNS_MIN = 3  # number runs glued between labels a line needs before it is read as a flattened page
-_RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: |[+\-−])[+\-−]?\d+(?:\.\d+)?)*(?:万元|元)?")
+_RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: +|[+\-−])[+\-−]?\d+(?:\.\d+)?)*(?:万元|元)?")
 # what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
 _UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
 _LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
@@ -151,6 +151,7 @@ def split_flattened(line: str) -> list[tuple[int, str]] | None:
     None when the line does not look like one."""
     if not FLAT_LINE_MIN <= len(line) <= FLAT_LINE_MAX or "\t" in line or line.lstrip().startswith("|"):
         return None
+    line = line.replace("\u3000", " ")  # ideographic spaces some pages keep between cells: separators like spaces
     runs = _table_runs(line)
     if len(runs) < FLAT_RUNS_MIN:
         return None
