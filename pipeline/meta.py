@@ -145,7 +145,27 @@ def agency_from_body(full: str, year: int | None) -> str | None:
             start = full.find(tail, start + len(tail))
         if counts:
             return max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
-    return None
+    return _most_named(full[:BODY_NAME_REACH])
+
+
+BODY_NAME_REACH = 3000  # characters of the body searched for the agency's own name when nothing else gives it
+_TAIL_WORD = re.compile(r"人民政府|办公厅|办公室|委员会|管委会|办事处|政府|厅|局|委|院|署|中心")
+
+
+def _most_named(text: str) -> str | None:
+    """The region-led agency name the opening of the text uses most ("2023年，辽宁省公安厅紧紧围绕…"); None on a tie."""
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for m in _TAIL_WORD.finditer(text):
+        run = re.search(r"[\u4e00-\u9fff（）()]{2,40}$", text[max(0, m.end() - AGENCY_MAX) : m.end()])
+        name = _region_led(run.group(0)) if run else None
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+            first.setdefault(name, m.start())
+    ranked = sorted(counts, key=lambda n: (-counts[n], first[n]))
+    if not ranked or (len(ranked) > 1 and counts[ranked[0]] == counts[ranked[1]] and first[ranked[0]] > 200):
+        return None
+    return ranked[0]
 
 
 def _is_agency(text: str) -> bool:

@@ -128,6 +128,8 @@ def _left_half(
                 walk(end + 1, j + 1, total + value, used, (*acc, text))
 
     walk(0, 0, 0, 0, ())
+    if run.startswith(" "):
+        walk(1, 0, 0, 0, ())  # the leading space only spaced the first cell away from its label
     return table
 
 
@@ -151,7 +153,7 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
     cells left no trace at all).  The walk goes right to left, so a total is read before its parts: each part must
     then fit under what is left of the total, the first part is forced to be exactly the rest, and the digits still
     to the left must fit in the cells still to fill — which keeps the search small for any run a report can hold."""
-    run = " ".join(run.split())
+    run = re.sub(r"\s+", " ", run)  # a space at either end may be a blank cell, or only space
     n = len(kinds)
     out = Splits()
     if len(run) > MAX_RUN_CHARS:
@@ -247,9 +249,12 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
             return opts
         return [*opts, *((t, pos - len(t), rems, free) for t in _texts_ending(run, pos, kinds[i]))]
 
+    def done(pos: int) -> bool:
+        return pos == 0 or (pos == 1 and run[0] == " ")
+
     def count(pos: int, i: int, rems: Rems, free: int) -> int:
         if i < 0:
-            return 1 if pos == 0 else 0
+            return 1 if done(pos) else 0
         if i == half - 1:
             heads = from_left(pos, rems, free)
             if heads is not None:
@@ -275,7 +280,7 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
 
     def reachable(pos: int, i: int, rems: Rems, free: int) -> int:
         if i < 0:
-            return 1 if pos == 0 else 0
+            return 1 if done(pos) else 0
         if i == half - 1:
             heads = from_left(pos, rems, free)
             if heads is not None:
@@ -286,7 +291,7 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         if len(out.candidates) >= MAX_CANDIDATES:
             return
         if i < 0:
-            if pos == 0:
+            if done(pos):
                 out.candidates.append(acc)
             return
         if i == half - 1:
@@ -305,10 +310,14 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
 
 
 def split_fewest_blanks(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = ()) -> Splits:
-    """Splits of a run whose blank cells left no trace: those with the fewest blank cells that admit any split
-    (a row is printed with every cell it has; cells are blank only where the digits cannot fill them)."""
+    """Splits of a run whose blank cells may have left no trace: a run with digits enough for every cell has no
+    blank cell but at its spaces (blanks are never invented to make a row add up); a shorter one has the fewest
+    blank cells, anywhere, that admit a split."""
+    digits = sum(ch.isdigit() for ch in run)
+    if digits >= len(kinds):
+        return split_run(run, kinds, identities)
     splits = Splits()
-    for blanks in range(len(kinds) + 1):
+    for blanks in range(len(kinds) - digits, len(kinds) + 1):
         splits = split_run(run, kinds, identities, free_blanks=blanks)
         if splits.count or splits.limit:
             return splits

@@ -81,14 +81,16 @@ class RunRow:
 def read_run(
     label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = (), untraced: bool = False
 ) -> RunRow:
-    """The splits of a line's digit run.  ``untraced``: the text kept no trace of blank cells (no spaces at all), so
-    a row is read with the fewest blank cells its digits allow; a cell of an ambiguous row is then decided only if
-    it holds however many blank cells the row had."""
+    """The splits of a line's digit run.  A run with digits enough for every cell is read without blank cells
+    other than at its spaces (blanks are never invented to make a row add up); a shorter run must hide blank cells,
+    and a space is no proof of where (pages pad values with ``&nbsp;`` too): it is read with the fewest blank cells
+    that admit a split, anywhere.  A cell of an ambiguous row is decided only if it holds however many blank cells
+    the row had.  ``untraced``: the document kept no space at all (kept for the record; the rule is the same)."""
     kinds = kinds_of(fields)
-    splits = split_fewest_blanks(ln.run, kinds, identities) if untraced else split_run(ln.run, kinds, identities)
+    splits = split_fewest_blanks(ln.run, kinds, identities)
     kept = list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else []
     row = RunRow(label, fields, ln, splits, kept)
-    if untraced and splits.count > 1:
+    if splits.count > 1:
         wide = split_run(ln.run, kinds, identities, free_blanks=len(kinds))
         row.certain = [a is not None for a in wide.agreed()] if wide.candidates else [False] * len(kinds)
     return row
@@ -219,3 +221,38 @@ def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]]
         if len(kept) < len(runs[r].kept):
             runs[r].kept = kept
             runs[r].by_columns = True
+
+
+def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow: tuple[int, int, int, int],
+                       outcomes: list[int]) -> None:
+    """The split rows read together must satisfy the column identities (T3-1, T3-2, or both together when （七）
+    is unreadable).  Where a column fails, the report is wrong or a split is (a blank cell can hide where a row
+    seemed complete): the split rows with a cell in that column are not confirmed — null, and an error names them."""
+    def value(r: int, c: int) -> int | None:
+        fact = res.facts.get(template[r].fields[c].key)
+        if fact is None or fact.status in ("missing", "ambiguous", "not_in_layout"):
+            return None
+        return fact.value if isinstance(fact.value, int) else 0
+
+    failing: list[int] = []
+    for c in range(7):
+        a, b, t, f = (value(r, c) for r in flow)
+        column = [value(r, c) for r in outcomes]
+        s = None if None in column else sum(column)  # type: ignore[arg-type]
+        if None not in (a, b, t, f) and a + b != t + f or t is not None and s is not None and s != t or t is None and None not in (a, b, f, s) and a + b != s + f:  # type: ignore[operator]
+            failing.append(c)
+    if not failing:
+        return
+    names = "、".join(template[0].fields[c].col_label_short for c in failing)
+    for run in runs.values():
+        keys = [f.key for f in run.fields]
+        if not any(res.facts.get(k) is not None and res.facts[k].status in ("ok", "blank") for k in keys):
+            continue
+        for f in run.fields:
+            res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
+        res.findings.append(Finding(
+            "LAYOUT", "error",
+            f"表三“{run.label}”的数字连在一起（{run.line.run.strip()}），拆分后“{names}”列的算术关系不成立"
+            f"（报告本身有误，或某格空白未留痕迹），该行拆分不能确认，数值留空",
+            keys,
+        ))

@@ -39,6 +39,7 @@ class Line:
     slots: list[Slot]
     positional: bool  # blank cells are visible (tab-separated, markdown or table grid rows)
     glued: bool = False  # the values ran together with no separator: one digit run (segments split by spaces)
+    edges: tuple[bool, bool] = (False, False)  # a glued run had a space before / after it (maybe a blank cell)
     values: list[Slot] = field(default_factory=list)  # the non-blank slots
 
     def __post_init__(self) -> None:
@@ -46,8 +47,9 @@ class Line:
 
     @property
     def run(self) -> str:
-        """A glued line's digit run, its space-separated segments kept ("230 000023")."""
-        return " ".join(s.raw for s in self.values)
+        """A glued line's digit run, its space-separated segments kept ("230 000023"), with the spaces around it."""
+        core = " ".join(s.raw for s in self.values)
+        return (" " if self.edges[0] else "") + core + (" " if self.edges[1] else "")
 
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
@@ -96,6 +98,7 @@ def to_line(idx: int, row: Row) -> Line:
     label_parts: list[str] = []
     slots: list[Slot] = []
     glued = False
+    edges = (False, False)
     for cell in cells:
         if _PAGE_NUMBER.match(cell.text):
             continue  # "- 2 -", "— 3 —", "第 2 页": page furniture, not a value
@@ -114,6 +117,10 @@ def to_line(idx: int, row: Row) -> Line:
             glued = cell_glued
         elif tokens and cell_glued:
             glued = True
+        if cell_glued and tokens:
+            # spaces around the run (a web page's &nbsp; cells): a blank cell may stand there
+            head = cell.text.rstrip()[: len(cell.text.rstrip()) - len(" ".join(tokens))]
+            edges = (head[-1:].isspace() or (not label and cell.text[:1].isspace()), cell.text[-1:].isspace())
         if tokens:
             known = cell.x0 is not None and cell.x1 is not None and not cell_glued
             offset = len(cell.text) - len(" ".join(tokens))  # where the value tokens start inside the cell
@@ -130,7 +137,7 @@ def to_line(idx: int, row: Row) -> Line:
                 slots.append(Slot(tok, cell, x))
     if not positional or glued:
         slots = [s for s in slots if s.raw]
-    return Line(idx, row, compact("".join(label_parts)), slots, positional and not glued, glued)
+    return Line(idx, row, compact("".join(label_parts)), slots, positional and not glued, glued, edges)
 
 
 _UNIT_NOTE = re.compile(r"^[(（][^()（）]{0,12}[)）]")
@@ -165,7 +172,7 @@ def lines_of(doc: Document) -> list[Line]:
         parts = split_header(line)
         if parts is not None:
             out.append(Line(len(out), row, parts[0], [], False))
-            line = Line(len(out), row, parts[1], line.slots, False, True)
+            line = Line(len(out), row, parts[1], line.slots, False, True, line.edges)
         out.append(line)
     return out
 

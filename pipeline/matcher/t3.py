@@ -9,7 +9,16 @@ certain the cells stay null and a LAYOUT finding says why — numbers are never 
 from __future__ import annotations
 
 from pipeline.matcher.digits import t3_row_identities
-from pipeline.matcher.glued import INTACT, RunRow, Separators, is_run, read_run, settle, solve_t3_columns
+from pipeline.matcher.glued import (
+    INTACT,
+    RunRow,
+    Separators,
+    is_run,
+    read_run,
+    recheck_t3_columns,
+    settle,
+    solve_t3_columns,
+)
 from pipeline.matcher.labels import t3_template
 from pipeline.matcher.lines import Line, align_slots, complete_lines, reference_positions
 from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
@@ -89,3 +98,4 @@ def _decide_runs(runs: dict[int, RunRow], template, res: MatchResult) -> None:
     solve_t3_columns(runs, fixed, flow, outcomes)
     for run in runs.values():
         settle(res, run, "表三", ROW_IDENTITY)
+    recheck_t3_columns(runs, res, template, flow, outcomes)

@@ -119,10 +119,10 @@ _RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: +|[+\-−])[+\-−]?\
 # what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
 _UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
 _LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
-_ENUM_AFTER = re.compile(r"[.．、](?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
+_ENUM_AFTER = re.compile(r"[.．、] ?(?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
 _ENUMERATOR = re.compile(
     r"(?<!第)(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
-    r"|(?<=[\u4e00-\u9fff）)”])\d{1,2}[.．、](?=[\u4e00-\u9fff])"
+    r"|(?<=[\u4e00-\u9fff）)” ])[1-9][.．、] ?(?=[\u4e00-\u9fff])"
 )
 
 
@@ -136,12 +136,14 @@ def _table_runs(line: str) -> list[tuple[int, int]]:
             before -= 1
         if before < 0 or not _LABEL_END.match(line[before]):
             continue
-        if _UNIT_AFTER.match(line, end):
-            continue
         if _ENUM_AFTER.match(line, end) and line[end - 1].isdigit():
-            end -= 1  # the last digit is the next row's enumerator ("…00000002.其他法律…")
-            if end <= start or not line[end - 1].isdigit():
+            end -= 1  # the last digit is the next row's enumerator ("…00000002.其他法律…", "…62000083、补正后…")
+            while end > start and line[end - 1] == " ":
+                end -= 1
+            if end <= start:
                 continue
+        elif _UNIT_AFTER.match(line, end):
+            continue
         out.append((start, end))
     return out
 
@@ -163,7 +165,10 @@ def split_flattened(line: str) -> list[tuple[int, str]] | None:
     for a, b in zip(bounds, bounds[1:], strict=False):
         piece = line[a:b]
         if piece.strip():
-            out.append((a + len(piece) - len(piece.lstrip()), piece.strip()))
+            text = piece.strip()
+            if b < len(line) and line[b] == " " and text[-1:].isdigit():
+                text += " "  # a space after the run: maybe a blank cell (&nbsp;) the matcher must consider
+            out.append((a + len(piece) - len(piece.lstrip()), text))
     return out
 
 
