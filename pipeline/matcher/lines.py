@@ -164,17 +164,65 @@ def split_header(line: Line) -> tuple[str, str] | None:
     return label[:cut], label[cut:]
 
 
+def _lone_value(line: Line) -> bool:
+    """A line that is one cell holding one value at the start of the line (a table printed one cell per line)."""
+    return (
+        not line.label
+        and not line.glued
+        and len(line.slots) == 1
+        and len(line.row.cells) == 1
+        and bool(line.slots[0].raw)
+        and line.row.cells[0].x0 in (None, 0.0)
+    )
+
+
 def lines_of(doc: Document) -> list[Line]:
-    """Every row as a line, in order; a glued line carrying a table header in its label becomes two lines."""
-    out: list[Line] = []
+    """Every row as a line, in order.  A glued line carrying a table header in its label becomes two lines; a
+    label line followed by lines of one value each (a table printed one cell per line, as HTML-to-text and
+    converters leave it) becomes one line with those values."""
+    raw: list[Line] = []
     for row in doc.rows:
-        line = to_line(len(out), row)
+        line = to_line(len(raw), row)
         parts = split_header(line)
         if parts is not None:
-            out.append(Line(len(out), row, parts[0], [], False))
-            line = Line(len(out), row, parts[1], line.slots, False, True, line.edges)
-        out.append(line)
+            raw.append(Line(len(raw), row, parts[0], [], False))
+            line = Line(len(raw), row, parts[1], line.slots, False, True, line.edges)
+        raw.append(line)
+    out: list[Line] = []
+    i = 0
+    while i < len(raw):
+        line = raw[i]
+        j = i + 1
+        if line.label and not line.slots and line.row.table is None and not line.row.glued:
+            while j < len(raw) and _lone_value(raw[j]) and raw[j].row is not line.row:
+                j += 1
+        if j > i + 1:
+            slots = [Slot(x.slots[0].raw, x.slots[0].cell, None) for x in raw[i + 1 : j]]
+            out.append(Line(len(out), line.row, line.label, slots, False))
+        else:
+            j = i + 1
+            line.idx = len(out)
+            out.append(line)
+        i = j
     return out
+
+
+def _label_cells(line: Line) -> int:
+    """How many of the row's cells precede its value slots (label cells and the blanks among them)."""
+    first = line.slots[0].cell if line.slots else None
+    for i, cell in enumerate(line.row.cells):
+        if cell is first:
+            return i
+    return 0
+
+
+def _strip_left_first(slots: list[Slot], n: int) -> list[Slot]:
+    lo, hi = 0, len(slots)
+    while hi - lo > n and slots[lo].blank:
+        lo += 1
+    while hi - lo > n and slots[hi - 1].blank:
+        hi -= 1
+    return slots[lo:hi]
 
 
 def strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
@@ -187,8 +235,37 @@ def strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
     return slots[lo:hi]
 
 
-def align_slots(line: Line, n: int, reference: list[float] | None = None) -> list[Slot | None] | None:
-    """The line's slots as exactly ``n`` template columns (None = blank), or None when it cannot be certain."""
+def grid_columns(region: list[Line], before: int, labels: list[str]) -> tuple[int, list[int]] | None:
+    """(cells per row, cell index of each column) from the last grid header row above ``before`` whose cells name
+    every column (a markdown or tab table's header: 自然人 … 总计)."""
+    found = None
+    for ln in region:
+        if ln.idx >= before:
+            break
+        if not ln.positional:
+            continue
+        texts = [compact(c.text) for c in ln.row.cells]
+        if all(lab in texts for lab in labels):
+            found = (len(ln.row.cells), [texts.index(lab) for lab in labels])
+    return found
+
+
+def align_slots(
+    line: Line, n: int, reference: list[float] | None = None, grid: tuple[int, list[int]] | None = None
+) -> list[Slot | None] | None:
+    """The line's slots as exactly ``n`` template columns (None = blank), or None when it cannot be certain.
+
+    Blank slots at the edges beyond ``n`` are table artefacts; when there are blanks at both edges, which ones are
+    artefacts is only certain from the header's cell positions (``grid``, a table row as wide as the header)."""
+    if line.positional and len(line.slots) > n and line.slots[0].blank and line.slots[-1].blank:
+        cells = list(line.slots)
+        if grid is not None and grid[0] == len(line.row.cells) and len(cells) == len(line.row.cells) - _label_cells(line):
+            offset = _label_cells(line)
+            picked = [cells[i - offset] if 0 <= i - offset < len(cells) else None for i in grid[1]]
+            if all(p is not None for p in picked):
+                return [None if p.blank else p for p in picked]  # type: ignore[union-attr]
+        if [s.raw for s in strip_blank_edges(line.slots, n)] != [s.raw for s in _strip_left_first(line.slots, n)]:
+            return None  # a blank at either edge could be the real blank cell
     slots = strip_blank_edges(line.slots, n)
     if len(slots) == n:
         return list(slots)

@@ -20,7 +20,7 @@ from pipeline.matcher.glued import (
     solve_t3_columns,
 )
 from pipeline.matcher.labels import t3_template
-from pipeline.matcher.lines import Line, align_slots, complete_lines, reference_positions
+from pipeline.matcher.lines import Line, align_slots, complete_lines, grid_columns, reference_positions
 from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
 from pipeline.matcher.t3_rows import blank_row_line, header_columns, place_rows
 from pipeline.model import Fact, Finding
@@ -37,8 +37,13 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
     n_cols = len(T3_COLUMNS_ORDER)
     complete = complete_lines(region, n_cols)
     header = header_columns(region, value_lines[0].idx) if value_lines else None
+    labels = [f.col_label_short for f in template[0].fields]
+    grid = grid_columns(region, value_lines[0].idx, labels) if value_lines else None
     header_page = value_lines[0].row.page if value_lines else None
     runs: dict[int, RunRow] = {}
+    placed = {ln.idx for ln in by_row.values()}
+    extra = {e.split(": ", 1)[0] for e in res.extra_rows}
+    leftovers = [ln for ln in value_lines if ln.idx not in placed and f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}" not in extra]
     for r, t in enumerate(template):
         ln = by_row.get(r)
         if ln is None and t.fields[0].key in res.facts:
@@ -46,6 +51,12 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
         if ln is None:
             # a labelled line without any number = a row left wholly blank
             blank_line = blank_row_line(region, t, template)
+            if blank_line is not None and leftovers:
+                # a row that looks wholly blank while numbers nearby were placed nowhere: they may be its numbers
+                where = "、".join(str(x.row.line) for x in leftovers[:5])
+                ambiguous_row(res, t.fields, f"表三“{t.label}”（第 {blank_line.row.line} 行）没有数字，而第 {where} 行的数字未能对应到任何行，"
+                                             "可能属于该行，数值留空")
+                continue
             if blank_line is not None:
                 for f in t.fields:
                     res.facts[f.key] = Fact(f.key, None, "", blank=True, loc=f"第 {blank_line.row.line} 行", status="blank")
@@ -61,7 +72,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
         reference = None
         if len(ln.slots) < n_cols:
             reference = reference_positions(complete, ln) or (header if ln.row.page == header_page else None)
-        aligned = align_slots(ln, n_cols, reference)
+        aligned = align_slots(ln, n_cols, reference, grid)
         if aligned is None:
             ambiguous_row(
                 res,

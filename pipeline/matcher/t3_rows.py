@@ -202,6 +202,23 @@ def check_order_fill(
             )
 
 
+DECISIVE_MARGIN = 0.15  # a label this much closer to one row than to any other decides the row, order or not
+
+
+def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: set[int]) -> dict[int, int]:
+    """Value line index → the template row its own label decides (best score ≥ LABEL_MATCH, clear of the next)."""
+    out: dict[int, int] = {}
+    for k, ctx in enumerate(contexts):
+        own = label_key(ctx[1])
+        if k in extras or len(own) < 3:
+            continue
+        sims = label_scores(own, layout)
+        ranked = sorted(range(len(sims)), key=lambda r: -sims[r])
+        if sims[ranked[0]] >= LABEL_MATCH and (len(ranked) < 2 or sims[ranked[0]] - sims[ranked[1]] >= DECISIVE_MARGIN):
+            out[k] = ranked[0]
+    return out
+
+
 def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult) -> tuple[dict[int, Line], list[Line]]:
     """Template row index → the value line that carries it; and every value line of the region."""
     template = t3_template(layout)
@@ -222,11 +239,12 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
         res.extra_rows.append(f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}: {ln.label}")
         res.findings.append(Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
     assignment = align_rows(scores) if scores else []
+    decisive = _decisive_labels(contexts, layout, extras)
     # contradictions: a line whose own label clearly names another row than the one order gave it
     by_row: dict[int, Line] = {}
     for k, r in enumerate(assignment):
-        if r is None or k in extras:
-            continue
+        if r is None or k in extras or decisive.get(k, r) != r:
+            continue  # a line whose own label decides its row is placed by that label below, not by order
         own = label_key(contexts[k][1])
         if len(own) >= 3:
             sims = label_scores(own, layout)
@@ -243,6 +261,21 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
                 )
                 continue
         by_row[r] = value_lines[k]
+    # rows out of order (a converter swapped them): a line whose own label decides its row goes there, whatever
+    # the order — two similar labels ("1.申请人无正当理由逾期不补正…" / "2.申请人逾期未按收费通知…") would otherwise
+    # let order swap their numbers silently
+    claimed: dict[int, list[int]] = {}
+    for k, b in decisive.items():
+        claimed.setdefault(b, []).append(k)
+    for b, ks in claimed.items():
+        if len(ks) > 1:
+            lines_ = ", ".join(str(value_lines[k].row.line) for k in ks)
+            by_row.pop(b, None)
+            ambiguous_row(res, template[b].fields, f"表三第 {lines_} 行都标为“{template[b].label}”，无法确定取哪一行，该行数值留空")
+            continue
+        k = ks[0]
+        if by_row.get(b) is not value_lines[k]:
+            by_row[b] = value_lines[k]
     check_order_fill(by_row, value_lines, scores, extras, region, template, res)
     # rows out of order (OCR, converters): a line whose own label plainly names a row order left empty
     used = {ln.idx for ln in by_row.values()}
