@@ -65,11 +65,13 @@ class _OverBudget(Exception):
     pass
 
 
+_MARKER = r"|[/／]|——?|[－–]"  # a null marker is a cell of its own ("规章///": three cells, each "/")
 _CELL = {
-    INT: re.compile(r"0|[1-9]\d*"),
-    SIGNED: re.compile(r"[+\-−]?(?:0|[1-9]\d*)"),
-    AMOUNT: re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?"),
+    INT: re.compile(r"0|[1-9]\d*" + _MARKER),
+    SIGNED: re.compile(r"[+\-−]?(?:0|[1-9]\d*)" + _MARKER),
+    AMOUNT: re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?" + _MARKER),
 }
+_MARKERS = frozenset("/／—－–") | {"——"}
 _MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
 
 
@@ -135,8 +137,8 @@ def _left_half(
 
 def _value(text: str) -> int | None:
     """The number a cell's text stands for in an identity (counts only: identities never involve amounts)."""
-    if not text:
-        return 0
+    if not text or text in _MARKERS:
+        return 0  # blank and null markers count as 0 in the arithmetic, as the validator reads them
     try:
         return int(text.replace("−", "-"))
     except ValueError:
@@ -238,9 +240,10 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         if k_part is not None and rems[k_part] is not None and rems[k_part] >= 0:
             rest = rems[k_part]
             if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
-                want = str(rest)
-                if run.endswith(want, 0, pos):
-                    opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :], free))
+                wanted = [str(rest)] + ([t for t in _texts_ending(run, pos, kinds[i]) if t in _MARKERS] if rest == 0 else [])
+                for want in wanted:
+                    if run.endswith(want, 0, pos):
+                        opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :], free))
                 return opts
             for text in _texts_ending(run, pos, kinds[i]):
                 value = _value(text)

@@ -148,21 +148,24 @@ def _number(text: str | None) -> int:
     return int(text) if text else 0
 
 
-def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]], flow: tuple[int, int, int, int], outcomes: list[int]) -> None:
+def solve_t3_columns(
+    runs: dict[int, RunRow], fixed: dict[int, list[int | None]], flow: tuple[int, int, int, int], outcomes: list[int]
+) -> bool:
     """Narrow the run rows' splits by the column identities, jointly over all rows.
 
     ``fixed``: rows read with separators (values per column, None when unusable); ``flow``: the row indices of
     一 本年新收, 二 上年结转, （七）总计, 四 结转下年度; ``outcomes``: the outcome rows summing to （七）.  A row keeps the splits
     that take part in at least one joint choice satisfying every column identity whose cells are all known.
+    Returns False when no joint choice satisfies them: the table does not add up, whatever the splits.
     """
     open_rows = [r for r, run in runs.items() if len(run.kept) > 1]
     if not open_rows:
-        return
+        return True
     combos = 1
     for r in open_rows:
         combos *= len(runs[r].kept)
     if combos > MAX_COMBINATIONS:
-        return
+        return True
     n_cols = 7
     known: dict[int, list[int | None]] = dict(fixed)
     for r, run in runs.items():
@@ -172,7 +175,7 @@ def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]]
             known[r] = [None] * n_cols  # unusable: identities through it are not applied
     rows_in = set(flow) | set(outcomes)
     if not rows_in & set(open_rows):
-        return
+        return True
     # sums over the outcome rows that are not open (None: a cell unknown, the column's T3-2 is not applied)
     base: list[int | None] = [0] * n_cols
     for r in outcomes:
@@ -221,10 +224,11 @@ def solve_t3_columns(runs: dict[int, RunRow], fixed: dict[int, list[int | None]]
         if len(kept) < len(runs[r].kept):
             runs[r].kept = kept
             runs[r].by_columns = True
+    return any(used[r] for r in open_rows)
 
 
 def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow: tuple[int, int, int, int],
-                       outcomes: list[int]) -> None:
+                       outcomes: list[int], consistent: bool = True) -> None:
     """The split rows read together must satisfy the column identities (T3-1, T3-2, or both together when （七）
     is unreadable).  Where a column fails, the report is wrong or a split is (a blank cell can hide where a row
     seemed complete): the split rows with a cell in that column are not confirmed — null, and an error names them."""
@@ -241,8 +245,11 @@ def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow
         s = None if None in column else sum(column)  # type: ignore[arg-type]
         if None not in (a, b, t, f) and a + b != t + f or t is not None and s is not None and s != t or t is None and None not in (a, b, f, s) and a + b != s + f:  # type: ignore[operator]
             failing.append(c)
-    if not failing:
+    if consistent and not failing:
         return
+    # a table whose columns add up under no choice of splits: a row that split "uniquely" may only have been
+    # made to add up (a printed total that is wrong can be matched by a wrong split), so no split is confirmed
+    failing = failing or list(range(7))
     names = "、".join(template[0].fields[c].col_label_short for c in failing)
     for run in runs.values():
         keys = [f.key for f in run.fields]

@@ -56,9 +56,9 @@ _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s
 # a label and the digits glued to its end ("1.本机关不掌握相关政府信息12530000128"); a sign or decimals may follow
 _GLUED_DIGITS = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”])(?P<digits>\d+)$")
 # in a row the reader knows lost its separators, the run may also hold signs, decimals and a unit ("2648-18538")
-_GLUED_RUN = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”」】])(?P<digits>[+\-−]?\d[\d.+\-−]*(?:万元|元)?)$")
+_GLUED_RUN = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”」】])(?P<digits>(?:[+\-−]?\d|[/／—－–])[\d.+\-−/／—－–]*(?:万元|元)?)$")
 MAX_GLUED_TOKEN = 4096  # longer tokens are not searched for a glued run (the regex backtracks over the token)
-_PLAIN_RUN = re.compile(r"^[+\-−]?\d[\d.+\-−]*(?:万元|元)?$")
+_PLAIN_RUN = re.compile(r"^(?:[+\-−]?\d|[/／—－–])[\d.+\-−/／—－–]*(?:万元|元)?$")
 
 
 def _split_cell(cell: Cell, glued_row: bool) -> tuple[str, list[str], bool]:

@@ -47,6 +47,12 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
         if best is None or best_s < LABEL_MATCH:
             missing_row(res, t.fields, f"表二未能定位“{t.label}”行，该行数值留空")
             continue
+        others = [o.label for o in template if o is not t and len(o.key) >= 4 and o.key in label_key(best.label)]
+        if others and t.key in label_key(best.label):
+            # one line carrying two rows' labels ("行政处罚/行政强制5"): whose number it is cannot be told
+            taken.add(best.idx)
+            ambiguous_row(res, t.fields, f"表二第 {best.row.line} 行的标签同时含有“{t.label}”和“{others[0]}”，无法确定数值属于哪一行")
+            continue
         taken.add(best.idx)
         ln = best
         if not ln.slots:

@@ -106,7 +106,7 @@ def _decide_runs(runs: dict[int, RunRow], template, res: MatchResult) -> None:
             None if fact is None or fact.status in ("missing", "ambiguous") else (fact.value if fact.value is not None else 0)
             for fact in facts
         ]
-    solve_t3_columns(runs, fixed, flow, outcomes)
+    consistent = solve_t3_columns(runs, fixed, flow, outcomes)
     for run in runs.values():
         settle(res, run, "表三", ROW_IDENTITY)
-    recheck_t3_columns(runs, res, template, flow, outcomes)
+    recheck_t3_columns(runs, res, template, flow, outcomes, consistent)

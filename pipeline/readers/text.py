@@ -115,7 +115,9 @@ def page_header(lines: list[str]) -> tuple[dict[str, str], int]:
 FLAT_LINE_MIN = 200  # a shorter line is an ordinary line, never cut
 FLAT_LINE_MAX = 200_000  # a saved report page is far shorter; a longer line is not cut (it is no report page)
 FLAT_RUNS_MIN = 3  # number runs glued between labels a line needs before it is read as a flattened page
-_RUN = re.compile(r"(?<![\d.])[+\-−]?\d+(?:\.\d+)?(?:(?: +|[+\-−])[+\-−]?\d+(?:\.\d+)?)*(?:万元|元)?")
+_RUN = re.compile(
+    r"(?<![\d.])(?:[+\-−]?\d+(?:\.\d+)?|[/／]|——?|[－–])(?:(?: +|[+\-−])?(?:[+\-−]?\d+(?:\.\d+)?|[/／]|——?|[－–]))*(?:万元|元)?"
+)  # numbers and null markers (/ — －) run together
 # what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
 _UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
 _LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
@@ -136,6 +138,8 @@ def _table_runs(line: str) -> list[tuple[int, int]]:
             before -= 1
         if before < 0 or not _LABEL_END.match(line[before]):
             continue
+        if end - start == 1 and line[start] in "/／" and end < len(line) and _LABEL_END.match(line[end]) and before == start - 1:
+            continue  # "本年增/减", "电话/传真": a slash between words, not a null marker
         if _ENUM_AFTER.match(line, end) and line[end - 1].isdigit():
             end -= 1  # the last digit is the next row's enumerator ("…00000002.其他法律…", "…62000083、补正后…")
             while end > start and line[end - 1] == " ":
