@@ -10,7 +10,7 @@ from importlib import resources
 
 from pipeline.model import Document, Meta
 from pipeline.normalize import compact
-from pipeline.regions import Region, most_mentioned, split_region, zone_host
+from pipeline.regions import Region, correct_ocr, most_mentioned, split_region, zone_host
 
 _TITLE_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告")
 _PERIOD_YEAR = re.compile(
@@ -267,7 +267,7 @@ def detect_meta(doc: Document) -> tuple[Meta, dict[str, int]]:
     if agency is None:
         agency = agency_from_body(full, year)
     if agency:
-        agency = qualify_agency(agency, full)
+        agency = qualify_agency(correct_ocr(agency), full)
     meta = Meta(agency=agency, year=year)
     meta.published = published_date(doc.header.get("发布时间") or doc.header.get("发布日期"))
     meta.url = doc.header.get("原文链接") or doc.header.get("原文地址") or None
@@ -283,6 +283,8 @@ def apply_region(meta: Meta, agency: str, context: str = "", region: Region | No
         meta.province, meta.city, meta.county = region.province, region.city, region.county
         meta.level = region.level
     kind = agency_type(rest if found is not None else agency)
+    if found is not None and not rest:
+        kind = "人民政府"  # the name is the region itself ("平潭综合实验区", "上海市浦东新区"): its government's own report
     meta.agency_type = kind
     if kind == "乡镇街道":
         meta.level = "乡镇"

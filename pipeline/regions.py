@@ -106,9 +106,26 @@ def _is_ancestor(parent: _Node, child: _Node) -> bool:
     return child.province == parent.province
 
 
+@cache
+def _zones() -> dict[str, tuple[str, str]]:
+    """Functional zones that are regions of their own (spec/zones.csv): zone → (province, level)."""
+    import csv
+    from importlib import resources
+
+    text = resources.files("pipeline").joinpath("spec/zones.csv").read_text(encoding="utf-8")
+    return {r["zone"]: (r["province"], r["level"]) for r in csv.DictReader(text.splitlines())}
+
+
 def zone_host(name: str, context: str = "") -> tuple[Region | None, str]:
-    """The division a functional zone is named after ("平潭综合实验区管委会" → 福州市平潭县, "综合实验区管委会"); None when
-    the name is no zone or its host is not certain."""
+    """The region of a functional zone: its own, where spec/zones.csv lists it (平潭综合实验区: a city-level zone of
+    福建省), else the division it is named after ("苏州工业园区管委会" → 苏州市); None when the name is no zone or its
+    host is not certain.  The rest of the name follows ("管委会")."""
+    for zone, (province, level) in _zones().items():
+        if name.startswith(zone):
+            city = zone if level == "市级" else None
+            county = zone if level == "县级" else None
+            ptype = next((n.province_type for n in _index().get(province, ())), None)
+            return Region(province, city, county, ptype), name[len(zone) :]
     m = ZONE.match(name)
     if not m:
         return None, name
@@ -205,6 +222,26 @@ def most_mentioned(text: str, level: str) -> str | None:
     if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
+
+
+# Characters OCR confuses in place names (a converter read 沭阳 as 沐阳 throughout a report): pairs both ways.
+_OCR_CONFUSABLE = {a: b for pair in ("沭沐", "亳毫", "睢雎", "盱盯", "眙胎", "兖衮", "郯剡", "泗洒", "濮璞", "歙翕", "邗刊", "鄞勤", "莒营", "涿琢", "儋檐")
+                   for a, b in (pair, pair[::-1])}
+
+
+def correct_ocr(name: str) -> str:
+    """A name whose leading division is not one, but is one with a character OCR commonly confuses swapped back
+    ("沐阳县人民政府" → 沭阳县人民政府); the name unchanged otherwise."""
+    if _prefix_matches(name) or ZONE.match(name) and zone_host(name)[0] is not None:
+        return name
+    for i, ch in enumerate(name[:6]):
+        other = _OCR_CONFUSABLE.get(ch)
+        if other:
+            candidate = name[:i] + other + name[i + 1 :]
+            prefixes = _prefix_matches(candidate)
+            if prefixes and len(prefixes[0][0]) > i:
+                return candidate
+    return name
 
 
 def parse_region_text(text: str) -> Region | None:

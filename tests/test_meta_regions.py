@@ -40,7 +40,7 @@ def test_ambiguous_county_is_not_guessed_without_context():
 @pytest.mark.parametrize(
     ("name", "province", "city", "county", "rest"),
     [
-        ("平潭综合实验区管委会", "福建省", "福州市", "平潭县", "综合实验区管委会"),
+        ("平潭综合实验区管委会", "福建省", "平潭综合实验区", None, "管委会"),  # a city-level zone (spec/zones.csv)
         ("苏州工业园区管委会", "江苏省", "苏州市", None, "工业园区管委会"),
         ("南京江北新区", "江苏省", "南京市", None, "江北新区"),
         ("天津经济技术开发区", "天津市", None, None, "经济技术开发区"),
@@ -50,6 +50,17 @@ def test_ambiguous_county_is_not_guessed_without_context():
 def test_functional_zone_takes_its_host_division(name, province, city, county, rest):
     region, tail = split_region(name)
     assert (region.province, region.city, region.county, tail) == (province, city, county, rest)
+
+
+@pytest.mark.parametrize(
+    ("name", "corrected"),
+    [("沐阳县人民政府", "沭阳县人民政府"), ("毫州市财政局", "亳州市财政局"), ("沭阳县人民政府", "沭阳县人民政府"),
+     ("木阳县人民政府", "木阳县人民政府")],  # no confusable pair makes 木阳 a division: left as written
+)
+def test_ocr_confusables_in_division_names(name, corrected):
+    from pipeline.regions import correct_ocr
+
+    assert correct_ocr(name) == corrected
 
 
 def test_zone_whose_host_name_is_shared_is_not_guessed():
@@ -68,7 +79,7 @@ def test_ministry_has_no_region():
     ("rest", "kind"),
     [("司法局", "司法行政"), ("人民政府", "人民政府"), ("人民政府办公室", "人民政府"), ("自然资源和规划局", "自然资源"),
      ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("粮食和物资储备局", "粮食物资储备"), ("博物馆", None),
-     ("综合实验区管委会", "功能区管委会"), ("经济技术开发区管理委员会", "功能区管委会"), ("工业园区财政局", "财政"),
+     ("综合实验区管委会", "人民政府"), ("经济技术开发区管理委员会", "人民政府"), ("工业园区财政局", "财政"),
      ("城市管理委员会", "其他部门")],
 )
 def test_agency_type(rest, kind):

@@ -96,6 +96,41 @@ def read_run(
     return row
 
 
+def blank_total_readings(row: RunRow) -> list[tuple[str, ...]]:
+    """The row read with its 总计 cell blank (no identity then): the six applicant cells from the run."""
+    splits = split_fewest_blanks(row.line.run, kinds_of(row.fields)[:-1])
+    if splits.limit is not None or splits.count > MAX_CANDIDATES:
+        return []
+    return [(*cand, "") for cand in splits.candidates]
+
+
+def admit_blank_totals(runs: dict[int, RunRow], outcomes: list[int]) -> bool:
+    """Some agencies fill 总计 only on 一, 二, （七） and 四; where their blank cells left no trace, an outcome row that
+    looks complete may be one cell short ("24120110" = 24·12·0·1·1·0 and a blank 总计, or 2·4·1·2·0·1·10).  The
+    document shows the habit when an outcome row with digits for every cell has no reading but with 总计 blank;
+    then every outcome row keeps its blank-总计 readings as candidates too.  Returns whether it did."""
+    def digits(row: RunRow) -> int:
+        return sum(ch.isdigit() for ch in row.line.run)
+
+    evidence = any(
+        runs[r].splits.count == 0 and runs[r].splits.limit is None and digits(runs[r]) >= len(runs[r].fields)
+        and blank_total_readings(runs[r])
+        for r in outcomes if r in runs
+    )
+    if not evidence:
+        return False
+    for r in outcomes:
+        row = runs.get(r)
+        if row is None or row.splits.limit is not None:
+            continue
+        extra = [c for c in blank_total_readings(row) if c not in row.kept]
+        if extra:
+            row.kept = [*row.kept, *extra][:MAX_CANDIDATES]
+            row.splits = Splits(list(row.kept), len(row.kept), None)
+            row.certain = [False] * len(row.fields)  # blank or a number: no cell is settled by agreement alone
+    return True
+
+
 def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | None = None) -> None:
     """Facts of a run row from the splits it has left: decided cells filled, the others null and named."""
     splits, ln = row.splits, row.line
@@ -229,9 +264,11 @@ def solve_t3_columns(
 
 def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow: tuple[int, int, int, int],
                        outcomes: list[int], consistent: bool = True) -> None:
-    """The split rows read together must satisfy the column identities (T3-1, T3-2, or both together when （七）
-    is unreadable).  Where a column fails, the report is wrong or a split is (a blank cell can hide where a row
-    seemed complete): the split rows with a cell in that column are not confirmed — null, and an error names them."""
+    """The split rows must also satisfy the column identities.  A failure the validator sees (every cell of the
+    column read) is reported by it, the numbers kept as printed.  What the validator cannot see is settled here:
+    （七） unreadable while 一 + 二 ≠ the outcomes + 四; or a table that adds up under no choice of splits while
+    some rows stayed undecided — a row that split "uniquely" may then only have been made to add up (a wrong
+    printed total can be matched by a wrong split), so no split of the table is confirmed: null, and named."""
     def value(r: int, c: int) -> int | None:
         fact = res.facts.get(template[r].fields[c].key)
         if fact is None or fact.status in ("missing", "ambiguous", "not_in_layout"):
@@ -243,12 +280,13 @@ def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow
         a, b, t, f = (value(r, c) for r in flow)
         column = [value(r, c) for r in outcomes]
         s = None if None in column else sum(column)  # type: ignore[arg-type]
-        if None not in (a, b, t, f) and a + b != t + f or t is not None and s is not None and s != t or t is None and None not in (a, b, f, s) and a + b != s + f:  # type: ignore[operator]
+        if t is None and None not in (a, b, f, s) and a + b != s + f:  # type: ignore[operator]
             failing.append(c)
-    if consistent and not failing:
+    undecided = any(
+        any(res.facts[f.key].status == "ambiguous" for f in run.fields) for run in runs.values()
+    )
+    if not failing and (consistent or not undecided):
         return
-    # a table whose columns add up under no choice of splits: a row that split "uniquely" may only have been
-    # made to add up (a printed total that is wrong can be matched by a wrong split), so no split is confirmed
     failing = failing or list(range(7))
     names = "、".join(template[0].fields[c].col_label_short for c in failing)
     for run in runs.values():
@@ -259,7 +297,7 @@ def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow
             res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
         res.findings.append(Finding(
             "LAYOUT", "error",
-            f"表三“{run.label}”的数字连在一起（{run.line.run.strip()}），拆分后“{names}”列的算术关系不成立"
+            f"表三“{run.label}”的数字连在一起（{run.line.run.strip()}），表内“{names}”列的算术关系在任何拆分下都不成立"
             f"（报告本身有误，或某格空白未留痕迹），该行拆分不能确认，数值留空",
             keys,
         ))

@@ -196,7 +196,7 @@ def lines_of(doc: Document) -> list[Line]:
         if line.label and not line.slots and line.row.table is None and not line.row.glued:
             while j < len(raw) and _lone_value(raw[j]) and raw[j].row is not line.row:
                 j += 1
-        if j > i + 1:
+        if j > i + 2:  # at least two: one number under a label fragment is no table printed cell by cell
             slots = [Slot(x.slots[0].raw, x.slots[0].cell, None) for x in raw[i + 1 : j]]
             out.append(Line(len(out), line.row, line.label, slots, False))
         else:

@@ -56,6 +56,8 @@ def orphan_numbers(lines: list[Line], ln: Line, lo: int) -> bool:
     """A line of a few numbers without a label, right under a label line naming a 表三 row (wrapped label)."""
     if not ln.values or ln.label or len(ln.slots) >= 3:
         return False
+    if not ln.positional and all(s.cell.x0 in (None, 0.0) for s in ln.values):
+        return False  # a number at the start of a line of its own: no column under a wrapped label, a stray
     above = []
     for j in range(ln.idx - 1, max(lo, ln.idx - CONTEXT_LINES) - 1, -1):
         if lines[j].values:
@@ -203,6 +205,44 @@ def check_order_fill(
 
 
 DECISIVE_MARGIN = 0.15  # a label this much closer to one row than to any other decides the row, order or not
+PINNED = 10.0  # alignment score of a line whose row is already certain
+
+
+def _monotone(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest chain of (line, row) pairs increasing in both: the anchors that agree with the printed order."""
+    pairs = sorted(pairs)
+    best: list[list[tuple[int, int]]] = []
+    for p in pairs:
+        chain = max((c for c in best if c[-1][1] < p[1]), key=len, default=[])
+        best.append([*chain, p])
+    return max(best, key=len, default=[])
+
+
+def _fill_gaps_by_order(
+    value_lines: list[Line], contexts: list[tuple[str, str, str]], decisive: dict[int, int], extras: set[int],
+    region: list[Line], template: tuple[TemplateRow, ...],
+) -> dict[int, int]:
+    """Value lines without any label of their own, placed by order between the rows whose labels decide them — only
+    where the gap holds exactly as many such lines as template rows (a converter left the labels elsewhere as text;
+    the wrapped label fragments around a line would then point at the wrong row)."""
+    anchors = _monotone([(k, r) for k, r in decisive.items()])
+    bounds = [(-1, -1), *anchors, (len(value_lines), len(template))]
+    claimed = set(decisive.values())
+    out: dict[int, int] = {}
+    for (k0, r0), (k1, r1) in zip(bounds, bounds[1:], strict=False):
+        gap_lines = [k for k in range(k0 + 1, k1) if k not in extras and k not in decisive]
+        gap_rows = [r for r in range(r0 + 1, r1) if r not in claimed]
+        if not gap_lines or any(label_key(contexts[k][1]) for k in gap_lines):
+            continue  # nothing to place, or a line with a label of its own (wrapped): the alignment reads it
+        if len(gap_lines) != len(gap_rows):
+            lo_line = value_lines[k0].idx if k0 >= 0 else -1
+            hi_line = value_lines[k1].idx if k1 < len(value_lines) else 10**9
+            between = [ln for ln in region if lo_line < ln.idx < hi_line]
+            gap_rows = [r for r in gap_rows if blank_row_line(between, template[r], template) is None]
+            if len(gap_lines) != len(gap_rows):
+                continue
+        out.update(zip(gap_lines, gap_rows, strict=True))
+    return out
 
 
 def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: set[int]) -> dict[int, int]:
@@ -210,10 +250,12 @@ def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: 
     out: dict[int, int] = {}
     for k, ctx in enumerate(contexts):
         own = label_key(ctx[1])
-        if k in extras or len(own) < 3:
+        if k in extras or len(own) < 2:
             continue
         sims = label_scores(own, layout)
         ranked = sorted(range(len(sims)), key=lambda r: -sims[r])
+        if len(own) < 3 and sims[ranked[0]] < 1.0:
+            continue  # a two-character label decides only when it is a row's whole label ("3.其他")
         if sims[ranked[0]] >= LABEL_MATCH and (len(ranked) < 2 or sims[ranked[0]] - sims[ranked[1]] >= DECISIVE_MARGIN):
             out[k] = ranked[0]
     return out
@@ -238,8 +280,11 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
         ln = value_lines[k]
         res.extra_rows.append(f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}: {ln.label}")
         res.findings.append(Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
-    assignment = align_rows(scores) if scores else []
     decisive = _decisive_labels(contexts, layout, extras)
+    for k, r in _fill_gaps_by_order(value_lines, contexts, decisive, extras, region, template).items():
+        scores[k] = [-1.0] * len(template)
+        scores[k][r] = PINNED  # placed by order between rows whose labels decide them: the alignment must keep it
+    assignment = align_rows(scores) if scores else []
     # contradictions: a line whose own label clearly names another row than the one order gave it
     by_row: dict[int, Line] = {}
     for k, r in enumerate(assignment):
