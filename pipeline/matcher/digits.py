@@ -328,9 +328,10 @@ def split_fewest_blanks(run: str, kinds: tuple[str, ...], identities: tuple[Iden
 
 
 @cache
-def t3_row_identities() -> tuple[Identity, ...]:
-    """表三: the six applicant columns sum to 总计 (rows whose 总计 is blank are not checked)."""
-    return (Identity(tuple(range(6)), 6, skip_blank_total=True),)
+def t3_row_identities(total_always: bool = False) -> tuple[Identity, ...]:
+    """表三: the six applicant columns sum to 总计 (rows whose 总计 is blank are not checked).  ``total_always``:
+    一, 二, （七） and 四 always carry their 总计 (agencies that leave 总计 blank leave it blank on the other rows)."""
+    return (Identity(tuple(range(6)), 6, skip_blank_total=not total_always),)
 
 
 @cache

@@ -91,7 +91,9 @@ def read_run(
     kept = list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else []
     row = RunRow(label, fields, ln, splits, kept)
     if splits.count > 1:
-        wide = split_run(ln.run, kinds, identities, free_blanks=len(kinds))
+        # certain only if it holds whatever cells were blank — 总计 included
+        loose = tuple(Identity(i.parts, i.total, skip_blank_total=True) for i in identities)
+        wide = split_run(ln.run, kinds, loose, free_blanks=len(kinds))
         row.certain = [a is not None for a in wide.agreed()] if wide.candidates else [False] * len(kinds)
     return row
 
