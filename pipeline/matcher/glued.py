@@ -76,6 +76,7 @@ class RunRow:
     kept: list[tuple[str, ...]] = field(default_factory=list)  # splits left after the column identities
     by_columns: bool = False  # the column identities narrowed the row's own splits
     certain: list[bool] | None = None  # per cell: may be decided by agreement (None: every cell may)
+    needs_columns: bool = False  # read only with 总计 blank: to be taken, the column identities must confirm it
 
 
 def read_run(
@@ -126,6 +127,8 @@ def admit_blank_totals(runs: dict[int, RunRow], outcomes: list[int]) -> bool:
         if row is None or row.splits.limit is not None:
             continue
         extra = [c for c in blank_total_readings(row) if c not in row.kept]
+        if extra and not row.kept:
+            row.needs_columns = True  # its own sum fails unless 总计 is blank: a wrong printed total reads the same
         if extra:
             row.kept = [*row.kept, *extra][:MAX_CANDIDATES]
             row.splits = Splits(list(row.kept), len(row.kept), None)
@@ -195,13 +198,16 @@ def solve_t3_columns(
     that take part in at least one joint choice satisfying every column identity whose cells are all known.
     Returns False when no joint choice satisfies them: the table does not add up, whatever the splits.
     """
-    open_rows = [r for r, run in runs.items() if len(run.kept) > 1]
+    open_rows = [r for r, run in runs.items() if len(run.kept) > 1 or run.needs_columns and run.kept]
     if not open_rows:
         return True
     combos = 1
     for r in open_rows:
         combos *= len(runs[r].kept)
     if combos > MAX_COMBINATIONS:
+        for run in runs.values():
+            if run.needs_columns:
+                run.kept = []  # the columns could not be checked: a reading with 总计 blank is not confirmed
         return True
     n_cols = 7
     known: dict[int, list[int | None]] = dict(fixed)
