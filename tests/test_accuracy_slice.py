@@ -1,6 +1,7 @@
-"""A fixed-seed slice of the accuracy benchmark (bench/accuracy.py): ~60 generated documents in every fast layout
+"""A fixed-seed slice of the accuracy benchmark (bench/accuracy.py): ~70 generated documents in every fast layout
 and noise level go through the real parser; any *silent error* fails the test — a report with a wrong or missing
-cell, or an injected agency error, that no hard finding flags."""
+cell, or an injected agency error, that no hard finding flags — and so does any *unnamed wrong cell*: a cell whose
+value is wrong while no error finding names it in its keys."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pipeline.generator.renderers import layout_names
 from pipeline.generator.scoring import DocScore, score
 
 # documents per noise level; scans (OCR, seconds each) are left to the benchmark
-PER_NOISE = {"pdftext-tabs": 5, "pdftext-layout": 5, "html": 5, "pdf-text": 3, "docx": 1}
+PER_NOISE = {"pdftext-tabs": 5, "pdftext-layout": 5, "html": 5, "pdf-text": 3, "docx": 1, "crawler-text": 5,
+             "converter-md": 5}
 SEED = 424242
 
 
@@ -37,3 +39,5 @@ def test_no_silent_errors(layout: str, noise: int, tmp_path: Path) -> None:
     silent = [s for s in scores if s.silent]
     assert not silent, "静默错误: " + "; ".join(
         f"{s.path}: {s.wrong[:3] or '机关错误未被标记'}" for s in silent)
+    unnamed = [(s.path, s.unnamed[:3]) for s in scores if s.unnamed]
+    assert not unnamed, f"wrong cells no error names: {unnamed}"
