@@ -255,13 +255,20 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
     def done(pos: int) -> bool:
         return pos == 0 or (pos == 1 and run[0] == " ")
 
-    def count(pos: int, i: int, rems: Rems, free: int) -> int:
+    def settled(pos: int, i: int, rems: Rems, free: int) -> int | None:
+        """The count where it needs no search: every cell read, or the left half looked up."""
         if i < 0:
             return 1 if done(pos) else 0
         if i == half - 1:
             heads = from_left(pos, rems, free)
             if heads is not None:
                 return len(heads)
+        return None
+
+    def count(pos: int, i: int, rems: Rems, free: int) -> int:
+        known = settled(pos, i, rems, free)
+        if known is not None:
+            return known
         if digits_before[pos] < (i + 1) - gaps_before[pos] - free or pos > room(i, rems) + gaps_before[pos]:
             return 0
         key = (pos, i, rems, free)
@@ -282,13 +289,8 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         return out
 
     def reachable(pos: int, i: int, rems: Rems, free: int) -> int:
-        if i < 0:
-            return 1 if done(pos) else 0
-        if i == half - 1:
-            heads = from_left(pos, rems, free)
-            if heads is not None:
-                return len(heads)
-        return memo.get((pos, i, rems, free), 0)
+        known = settled(pos, i, rems, free)
+        return known if known is not None else memo.get((pos, i, rems, free), 0)
 
     def walk(pos: int, i: int, rems: Rems, free: int, acc: tuple[str, ...]) -> None:
         if len(out.candidates) >= MAX_CANDIDATES:

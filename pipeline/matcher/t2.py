@@ -14,8 +14,14 @@ from pipeline.matcher.labels import (
     t2_template,
 )
 from pipeline.matcher.lines import Line, align_slots, complete_lines, reference_positions
-from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
-from pipeline.model import Fact, Finding
+from pipeline.matcher.result import (
+    MatchResult,
+    ambiguous_row,
+    doubt_blanks_near_strays,
+    make_fact,
+    missing_row,
+)
+from pipeline.model import Finding
 
 NEARBY_LINES = 8  # complete rows this close give column positions to a row with blanks
 PROSE_LABEL = 20  # a longer label with a date in it is a sentence, not a local row
@@ -74,7 +80,8 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             continue
         for f, slot in zip(t.fields, aligned, strict=True):
             res.facts[f.key] = make_fact(f, slot)
-    _stray_numbers(region, taken | used, template, res)
+    stray = [ln for ln in region if ln.idx not in taken | used and ln.values and not ln.label and not ln.glued]
+    doubt_blanks_near_strays(res, "表二", stray, [f for t in template for f in t.fields])
     # extra local rows: labelled value lines in 表二 that are no template row
     for ln in region:
         if ln.idx in taken or not ln.values or not ln.label:
@@ -86,21 +93,3 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             res.extra_rows.append(f"表二 {ln.slots[0].cell.loc}: {ln.label}")
             res.findings.append(Finding("EXTRA_ROW", "info", f"表二有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
 
-
-def _stray_numbers(region: list[Line], used: set[int], template, res: MatchResult) -> None:
-    """Numbers standing alone in 表二, on no row (a converter pulled a cell out of the table onto its own line):
-    every blank cell of the table may be where one came from, so none of them is certain."""
-    stray = [ln for ln in region if ln.idx not in used and ln.values and not ln.label and not ln.glued]
-    if not stray:
-        return
-    blanks = [f for t in template for f in t.fields if (fact := res.facts.get(f.key)) is not None and fact.status == "blank"]
-    if not blanks:
-        return
-    texts = "、".join(f"“{' '.join(s.raw for s in ln.values)}”（第 {ln.row.line} 行）" for ln in stray[:3])
-    for f in blanks:
-        res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
-    res.findings.append(Finding(
-        "LAYOUT", "error",
-        f"表二中有不属于任何行的数字 {texts}，可能是从空白单元格移出的，这些空白格不能确认，数值留空",
-        [f.key for f in blanks],
-    ))

@@ -22,7 +22,13 @@ from pipeline.matcher.glued import (
 )
 from pipeline.matcher.labels import t3_template
 from pipeline.matcher.lines import Line, align_slots, complete_lines, grid_columns, reference_positions
-from pipeline.matcher.result import MatchResult, ambiguous_row, make_fact, missing_row
+from pipeline.matcher.result import (
+    MatchResult,
+    ambiguous_row,
+    doubt_blanks_near_strays,
+    make_fact,
+    missing_row,
+)
 from pipeline.matcher.t3_rows import blank_row_line, header_columns, place_rows
 from pipeline.model import Fact, Finding
 from pipeline.registry import T3_COLUMNS_ORDER
@@ -85,26 +91,9 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
             res.facts[f.key] = make_fact(f, slot)
     if runs:
         _decide_runs(runs, template, res)
-    _stray_numbers(region, value_lines, template, res)
-
-
-def _stray_numbers(region: list[Line], value_lines: list[Line], template, res: MatchResult) -> None:
-    """A number standing alone inside 表三, on no row (a converter pulled a cell out of the table onto its own
-    line): every blank cell of the table may be where it came from, so none of them is certain."""
     rows = {ln.idx for ln in value_lines}
     stray = [ln for ln in region if ln.idx not in rows and ln.values and not ln.label and len(ln.values) <= 2 and not ln.glued]
-    if not stray:
-        return
-    blanks = [f for t in template for f in t.fields if (fact := res.facts.get(f.key)) is not None and fact.status == "blank"]
-    if not blanks:
-        return
-    texts = "、".join(f"“{' '.join(s.raw for s in ln.values)}”（第 {ln.row.line} 行）" for ln in stray[:3])
-    for f in blanks:
-        res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
-    res.findings.append(Finding(
-        "LAYOUT", "error", f"表三中有不属于任何行的数字 {texts}，可能是从空白单元格移出的，这些空白格不能确认，数值留空",
-        [f.key for f in blanks],
-    ))
+    doubt_blanks_near_strays(res, "表三", stray, [f for t in template for f in t.fields])
 
 
 def _lone_run(ln: Line, n_cols: int) -> bool:
