@@ -86,7 +86,7 @@ _LONE_MARKER = re.compile(r"(?:^|\s)(?:一|空|x|\\)(?=\s|$)")
 
 
 def to_line(idx: int, row: Row) -> Line:
-    glued_row = bool(getattr(row, "glued", False))
+    glued_row = row.glued
     if row.table is None and not row.grid:
         # free text without any digit or null marker (after NFKC, as value tokens are read): prose or a label
         # split into cells, and no value can be in it — the common case, so it skips the per-cell work

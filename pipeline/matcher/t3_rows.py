@@ -245,19 +245,27 @@ def _fill_gaps_by_order(
     return out
 
 
+@lru_cache(maxsize=4096)
+def decisive_row(own_key: str, layout: str) -> int | None:
+    """The template row a line's own label decides (best score ≥ LABEL_MATCH, clear of the next), or None."""
+    if len(own_key) < 2:
+        return None
+    sims = label_scores(own_key, layout)
+    best = max(range(len(sims)), key=sims.__getitem__)
+    second = max((v for r, v in enumerate(sims) if r != best), default=0.0)
+    if len(own_key) < 3 and sims[best] < 1.0:
+        return None  # a two-character label decides only when it is a row's whole label ("3.其他")
+    return best if sims[best] >= LABEL_MATCH and sims[best] - second >= DECISIVE_MARGIN else None
+
+
 def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: set[int]) -> dict[int, int]:
-    """Value line index → the template row its own label decides (best score ≥ LABEL_MATCH, clear of the next)."""
+    """Value line index → the template row its own label decides."""
     out: dict[int, int] = {}
     for k, ctx in enumerate(contexts):
-        own = label_key(ctx[1])
-        if k in extras or len(own) < 2:
-            continue
-        sims = label_scores(own, layout)
-        ranked = sorted(range(len(sims)), key=lambda r: -sims[r])
-        if len(own) < 3 and sims[ranked[0]] < 1.0:
-            continue  # a two-character label decides only when it is a row's whole label ("3.其他")
-        if sims[ranked[0]] >= LABEL_MATCH and (len(ranked) < 2 or sims[ranked[0]] - sims[ranked[1]] >= DECISIVE_MARGIN):
-            out[k] = ranked[0]
+        if k not in extras:
+            row = decisive_row(label_key(ctx[1]), layout)
+            if row is not None:
+                out[k] = row
     return out
 
 
