@@ -38,11 +38,9 @@ def kinds_of(fields: Sequence[Field]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Separators:
-    """How a document kept its cell separators: ``lost`` — values run together (text saved from a web page);
-    ``untraced`` — and blank cells left no trace either (not even a space)."""
+    """How a document kept its cell separators: ``lost`` — values run together (text saved from a web page)."""
 
     lost: bool = False
-    untraced: bool = False
 
 
 INTACT = Separators()
@@ -52,7 +50,7 @@ def separators_of(lines: list[Line], min_lines: int) -> Separators:
     glued = [ln for ln in lines if ln.glued and ln.values]
     if len(glued) < min_lines:
         return Separators()
-    return Separators(lost=True, untraced=not any(" " in ln.run for ln in glued))
+    return Separators(lost=True)
 
 
 def is_run(ln: Line, n: int, seps: Separators) -> bool:
@@ -80,13 +78,13 @@ class RunRow:
 
 
 def read_run(
-    label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = (), untraced: bool = False
+    label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = ()
 ) -> RunRow:
     """The splits of a line's digit run.  A run with digits enough for every cell is read without blank cells
     other than at its spaces (blanks are never invented to make a row add up); a shorter run must hide blank cells,
     and a space is no proof of where (pages pad values with ``&nbsp;`` too): it is read with the fewest blank cells
     that admit a split, anywhere.  A cell of an ambiguous row is decided only if it holds however many blank cells
-    the row had.  ``untraced``: the document kept no space at all (kept for the record; the rule is the same)."""
+    the row had."""
     kinds = kinds_of(fields)
     splits = split_fewest_blanks(ln.run, kinds, identities)
     kept = list(splits.candidates) if splits.limit is None and splits.count <= MAX_CANDIDATES else []

@@ -69,7 +69,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
                 used.add(nxt.idx)
         n = len(t.fields)
         if ln.values and is_run(ln, n, seps) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
-            settle(res, read_run(t.label, t.fields, ln, untraced=seps.untraced), "表二", "", edition)
+            settle(res, read_run(t.label, t.fields, ln), "表二", "", edition)
             continue
         nearby = complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
         aligned = align_slots(ln, n, reference_positions(nearby, ln))

@@ -74,7 +74,7 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
             missing_row(res, t.fields, f"表三未能定位“{t.label}”行，该行数值留空")
             continue
         if (is_run(ln, n_cols, seps) and len(ln.values) != n_cols) or _lone_run(ln, n_cols):
-            runs[r] = read_run(t.label, t.fields, ln, t3_row_identities(t.row_key in FLOW_ROWS), seps.untraced)
+            runs[r] = read_run(t.label, t.fields, ln, t3_row_identities(t.row_key in FLOW_ROWS))
             continue
         reference = None
         if len(ln.slots) < n_cols:

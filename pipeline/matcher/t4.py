@@ -66,7 +66,7 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, seps: Separa
         first = data[0]
         if is_run(first, n, seps) and len(first.values) != n:
             res.found_tables.add("t4")
-            settle(res, read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities(), seps.untraced), "表四", "“各组维持、纠正、其他、尚未审结之和等于总计”")
+            settle(res, read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities()), "表四", "“各组维持、纠正、其他、尚未审结之和等于总计”")
             return
         if len(strip_blank_edges(first.slots, n)) == n:
             slots = list(strip_blank_edges(first.slots, n))
