@@ -17,22 +17,13 @@ import json
 
 import pytest
 
-from pipeline.generator.scoring import SHARED_UNDECIDABLE, real_cases, score_case
+from pipeline.generator.scoring import DISPUTED_TRUTHS, SHARED_UNDECIDABLE, real_cases, score_case
 from pipeline.parse import parse_file
 from tests.check_truth import problems
 from tests.conftest import REPO, SHARED
 
-# Truths this parser disagrees with, and why (reported to the corpus's authors; a strict xfail turns red once the
-# truth or the parser changes, so the mark cannot outlive the disagreement).
-DISPUTED = {
-    "18_hebei_gxt_2019": "truth reads '10' (行政事业性收费, two cells) and '000' one digit per cell, yet lists '1-10' "
-    "(行政处罚: 1·−1·0 on that same reading) as undecidable; the parser reads every such run the same way",
-    "49_shanghai_szfbgt_2025": "表二 rows reach the markdown with two numbers for three columns ('| 规章 | 22 | 235 |'); the "
-    "truth places them as 本年制发件数 and 现行有效件数 from the narrative and from a note's meaning ('含自然失效' → 本年废止"
-    "件数); from the table alone which column is missing cannot be told, so the parser leaves both rows null and names them",
-}
 CASES = [
-    pytest.param(c, marks=pytest.mark.xfail(reason=DISPUTED[c.name], strict=True)) if c.name in DISPUTED else c
+    pytest.param(c, marks=pytest.mark.xfail(reason=DISPUTED_TRUTHS[c.name], strict=True)) if c.name in DISPUTED_TRUTHS else c
     for c in real_cases(REPO)
 ]
 OWN = [c for c in real_cases(REPO) if not c.name.startswith("shared/")]
