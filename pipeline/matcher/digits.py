@@ -57,8 +57,22 @@ class Splits:
         """Per cell: its text when every split agrees on it (the cell is decided), else None."""
         if not self.candidates or self.limit is not None or self.count > len(self.candidates):
             return [None] * (len(self.candidates[0]) if self.candidates else 0)
-        first = self.candidates[0]
-        return [c if all(s[i] == c for s in self.candidates) else None for i, c in enumerate(first)]
+        return agree(self.candidates)
+
+
+def agree(candidates: list[tuple[str, ...]]) -> list[str | None]:
+    """Per cell, what every candidate split says: its text, or — when they differ only between blank and null
+    markers ("———" for three cells) — a null marker or blank either way (the value is null in every reading)."""
+    out: list[str | None] = []
+    for i in range(len(candidates[0])):
+        texts = {c[i] for c in candidates}
+        if len(texts) == 1:
+            out.append(texts.pop())
+        elif texts <= _NULLISH:
+            out.append(next((t for t in sorted(texts) if t), ""))
+        else:
+            out.append(None)
+    return out
 
 
 class _OverBudget(Exception):
@@ -72,6 +86,7 @@ _CELL = {
     AMOUNT: re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?" + _MARKER),
 }
 _MARKERS = frozenset("/／—－–") | {"——"}
+_NULLISH = _MARKERS | {""}
 _MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
 
 

@@ -19,6 +19,7 @@ from pipeline.matcher.digits import (
     SIGNED,
     Identity,
     Splits,
+    agree,
     describe,
     split_fewest_blanks,
     split_run,
@@ -149,7 +150,7 @@ def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | N
             reason = f"{splits.count} 种拆分均不满足各列算术关系（表内合计与各行不符）"
         _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run}），{reason}，数值留空")
         return
-    agreed = [c if all(s[i] == c for s in candidates) else None for i, c in enumerate(candidates[0])]
+    agreed = agree(candidates)
     if row.certain is not None and len(candidates) > 1:
         agreed = [a if sure else None for a, sure in zip(agreed, row.certain, strict=True)]
     open_fields = [f for f, a in zip(row.fields, agreed, strict=True) if a is None]

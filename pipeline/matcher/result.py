@@ -64,6 +64,7 @@ def ambiguous_row(res: MatchResult, fields: tuple[Field, ...] | list[Field], mes
 def doubt_blanks_near_strays(res: MatchResult, table: str, stray: list[Line], fields: list[Field]) -> None:
     """Numbers standing alone in a table, on no row (a converter pulled a cell out onto a line of its own): every
     blank cell of the table may be where one came from, so none of them is certain — null, and one error names them."""
+    stray = [ln for ln in stray if any(any(ch.isdigit() for ch in s.raw) for s in ln.values)]  # a lone "/" is null anyway
     blanks = [f for f in fields if (fact := res.facts.get(f.key)) is not None and fact.status == "blank"]
     if not stray or not blanks:
         return

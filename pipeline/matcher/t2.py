@@ -21,7 +21,8 @@ from pipeline.matcher.result import (
     make_fact,
     missing_row,
 )
-from pipeline.model import Finding
+from pipeline.model import Fact, Finding
+from pipeline.normalize import parse_value
 
 NEARBY_LINES = 8  # complete rows this close give column positions to a row with blanks
 PROSE_LABEL = 20  # a longer label with a date in it is a sentence, not a local row
@@ -75,6 +76,11 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
         aligned = align_slots(ln, n, reference_positions(nearby, ln))
         if aligned is None and not ln.values and not ln.slots:
             aligned = [None] * n  # a row printed with every cell blank
+        if aligned is None and ln.values and len(ln.values) < n and all(parse_value(s.raw)[1] == "null_marker" for s in ln.values):
+            # fewer cells than columns, every one a null marker ("/", "—"): each column is null wherever they stood
+            for f in t.fields:
+                res.facts[f.key] = Fact(f.key, None, ln.values[0].raw, blank=False, loc=ln.values[0].cell.loc, status="null_marker")
+            continue
         if aligned is None:
             ambiguous_row(res, t.fields, f"表二“{t.label}”（第 {ln.row.line} 行）有 {len(ln.values)} 个数值，应为 {n} 个，无法确定各自所在列")
             continue

@@ -9,6 +9,8 @@ every sum, so arithmetic could not catch a wrong placement).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import lru_cache
 
 from pipeline.matcher.labels import (
@@ -204,7 +206,8 @@ def check_order_fill(
             )
 
 
-DECISIVE_MARGIN = 0.15  # a label this much closer to one row than to any other decides the row, order or not
+DECISIVE_SCORE = 0.8  # a line's own label this close to a row's label decides the row, order or not …
+DECISIVE_MARGIN = 0.15  # … when it is this much closer to that row than to any other
 PINNED = 10.0  # alignment score of a line whose row is already certain
 
 
@@ -245,9 +248,14 @@ def _fill_gaps_by_order(
     return out
 
 
+_NUMBER_ENUM = re.compile(r"^\s*(\d+)\s*[.、．]")
+
+
 @lru_cache(maxsize=4096)
-def decisive_row(own_key: str, layout: str) -> int | None:
-    """The template row a line's own label decides (best score ≥ LABEL_MATCH, clear of the next), or None."""
+def decisive_row(own: str, layout: str) -> int | None:
+    """The template row a line's own label decides — it reads almost as that row's label (≥ DECISIVE_SCORE), clear of
+    every other row, and its enumerator ("2.") does not name another row — or None."""
+    own_key = label_key(own)
     if len(own_key) < 2:
         return None
     sims = label_scores(own_key, layout)
@@ -255,7 +263,10 @@ def decisive_row(own_key: str, layout: str) -> int | None:
     second = max((v for r, v in enumerate(sims) if r != best), default=0.0)
     if len(own_key) < 3 and sims[best] < 1.0:
         return None  # a two-character label decides only when it is a row's whole label ("3.其他")
-    return best if sims[best] >= LABEL_MATCH and sims[best] - second >= DECISIVE_MARGIN else None
+    mine, theirs = _NUMBER_ENUM.match(own), _NUMBER_ENUM.match(t3_template(layout)[best].label)
+    if mine and theirs and mine.group(1) != theirs.group(1):
+        return None  # "2. 其他法…" (a wrapped label) is not "3.其他"
+    return best if sims[best] >= DECISIVE_SCORE and sims[best] - second >= DECISIVE_MARGIN else None
 
 
 def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: set[int]) -> dict[int, int]:
@@ -263,7 +274,7 @@ def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: 
     out: dict[int, int] = {}
     for k, ctx in enumerate(contexts):
         if k not in extras:
-            row = decisive_row(label_key(ctx[1]), layout)
+            row = decisive_row(unicodedata.normalize("NFKC", ctx[1]), layout)
             if row is not None:
                 out[k] = row
     return out
