@@ -178,32 +178,34 @@ def _lone_value(line: Line) -> bool:
 
 def lines_of(doc: Document) -> list[Line]:
     """Every row as a line, in order.  A glued line carrying a table header in its label becomes two lines; a
-    label line followed by lines of one value each (a table printed one cell per line, as HTML-to-text and
-    converters leave it) becomes one line with those values."""
-    raw: list[Line] = []
-    for row in doc.rows:
-        line = to_line(len(raw), row)
-        parts = split_header(line)
-        if parts is not None:
-            raw.append(Line(len(raw), row, parts[0], [], False))
-            line = Line(len(raw), row, parts[1], line.slots, False, True, line.edges)
-        raw.append(line)
+    label line followed by two or more lines of one value each (a table printed one cell per line, as HTML-to-text
+    and converters leave it) becomes one line with those values."""
     out: list[Line] = []
-    i = 0
-    while i < len(raw):
-        line = raw[i]
-        j = i + 1
-        if line.label and not line.slots and line.row.table is None and not line.row.glued:
-            while j < len(raw) and _lone_value(raw[j]) and raw[j].row is not line.row:
-                j += 1
-        if j > i + 2:  # at least two: one number under a label fragment is no table printed cell by cell
-            slots = [Slot(x.slots[0].raw, x.slots[0].cell, None) for x in raw[i + 1 : j]]
-            out.append(Line(len(out), line.row, line.label, slots, False))
-        else:
-            j = i + 1
-            line.idx = len(out)
+    start: int | None = None  # a label line that lone values may follow
+
+    def merge() -> None:
+        if start is not None and len(out) - start > 2:
+            head = out[start]
+            slots = [Slot(x.slots[0].raw, x.slots[0].cell, None) for x in out[start + 1 :]]
+            out[start:] = [Line(start, head.row, head.label, slots, False)]
+
+    for row in doc.rows:
+        line = to_line(len(out), row)
+        if line.glued:
+            parts = split_header(line)
+            if parts is not None:
+                merge()
+                start = None
+                out.append(Line(len(out), row, parts[0], [], False))
+                line = Line(len(out), row, parts[1], line.slots, False, True, line.edges)
+        if start is not None and _lone_value(line) and line.row is not out[start].row:
             out.append(line)
-        i = j
+            continue
+        merge()
+        start = len(out) if line.label and not line.slots and row.table is None and not row.glued else None
+        line.idx = len(out)
+        out.append(line)
+    merge()
     return out
 
 

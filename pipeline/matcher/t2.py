@@ -28,18 +28,18 @@ NEARBY_LINES = 8  # complete rows this close give column positions to a row with
 PROSE_LABEL = 20  # a longer label with a date in it is a sentence, not a local row
 
 
-def _score(ln: Line, key: str, aliases: dict[str, str], row_key: str) -> float:
+def _score(ln: Line, key: str, alias_keys: tuple[str, ...]) -> float:
     own = label_key(ln.label)
     s = similarity(own, key)
-    for alias, alias_row in aliases.items():
-        if alias_row == row_key:
-            s = max(s, similarity(own, alias))
+    for alias in alias_keys:
+        s = max(s, similarity(own, alias))
     return s
 
 
 def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult, seps: Separators = INTACT) -> None:
     template = t2_template(edition)
     aliases = t2_row_aliases(edition)
+    alias_keys = {t.row_key: tuple(k for k, row in aliases.items() if row == t.row_key) for t in template}
     region = lines[lo:hi]
     taken: set[int] = set()
     used: set[int] = set()
@@ -48,7 +48,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
         for ln in region:
             if ln.idx in taken or not ln.label:
                 continue
-            s = _score(ln, t.key, aliases, t.row_key)
+            s = _score(ln, t.key, alias_keys[t.row_key])
             if s > best_s:
                 best, best_s = ln, s
         if best is None or best_s < LABEL_MATCH:

@@ -45,7 +45,8 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
     complete = complete_lines(region, n_cols)
     header = header_columns(region, value_lines[0].idx) if value_lines else None
     labels = [f.col_label_short for f in template[0].fields]
-    grid = grid_columns(region, value_lines[0].idx, labels) if value_lines else None
+    two_edged = any(ln.positional and len(ln.slots) > n_cols and ln.slots[0].blank and ln.slots[-1].blank for ln in value_lines)
+    grid = grid_columns(region, value_lines[0].idx, labels) if two_edged else None
     header_page = value_lines[0].row.page if value_lines else None
     runs: dict[int, RunRow] = {}
     placed = {ln.idx for ln in by_row.values()}

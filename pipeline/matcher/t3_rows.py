@@ -214,6 +214,8 @@ PINNED = 10.0  # alignment score of a line whose row is already certain
 def _monotone(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The longest chain of (line, row) pairs increasing in both: the anchors that agree with the printed order."""
     pairs = sorted(pairs)
+    if all(a[1] < b[1] for a, b in zip(pairs, pairs[1:], strict=False)):
+        return pairs  # the common case: every decided row in print order
     best: list[list[tuple[int, int]]] = []
     for p in pairs:
         chain = max((c for c in best if c[-1][1] < p[1]), key=len, default=[])
