@@ -231,13 +231,7 @@ SHARED_UNDECIDABLE = {
 
 # Real-report truths the parser disagrees with, and why (reported to the corpus's authors).  tests/test_real_corpus.py
 # marks them strict xfail, which turns red once the truth or the parser changes; docs/accuracy.md lists them.
-DISPUTED_TRUTHS = {
-    "18_hebei_gxt_2019": "truth reads '10' (行政事业性收费, two cells) and '000' one digit per cell, yet lists '1-10' "
-    "(行政处罚: 1·−1·0 on that same reading) as undecidable; the parser reads every such run the same way",
-    "49_shanghai_szfbgt_2025": "表二 rows reach the markdown with two numbers for three columns ('| 规章 | 22 | 235 |'); the "
-    "truth places them as 本年制发件数 and 现行有效件数 from the narrative and from a note's meaning ('含自然失效' → 本年废止"
-    "件数); from the table alone which column is missing cannot be told, so the parser leaves both rows null and names them",
-}
+DISPUTED_TRUTHS: dict[str, str] = {}
 
 
 def real_cases(repo: Path) -> list[RealCase]:

@@ -4,7 +4,8 @@ one digit run ("行政规范性文件693665") is split only where the text allow
 
 from __future__ import annotations
 
-from pipeline.matcher.glued import INTACT, Separators, is_run, read_run, settle
+from pipeline.matcher.digits import MAX_CANDIDATES, split_run
+from pipeline.matcher.glued import INTACT, RunRow, Separators, is_run, kinds_of, read_run, settle
 from pipeline.matcher.labels import (
     LABEL_MATCH,
     LABEL_WEAK,
@@ -36,6 +37,26 @@ def _score(ln: Line, key: str, alias_keys: tuple[str, ...]) -> float:
     return s
 
 
+def _digits(row: RunRow) -> int:
+    return sum(ch.isdigit() for ch in row.line.run)
+
+
+def settle_runs(runs: list[RunRow], res: MatchResult, edition: str) -> None:
+    """Facts of the 表二 rows read as digit runs.  表二 has no arithmetic, so a run is split only where its text allows
+    one reading.  When a run of this table has fewer digits than cells, the page drops blank cells without a trace;
+    then any run may hide a blank cell ("10" over two cells is 1·0, 10·blank or blank·10), and a cell is decided
+    only where every reading with or without blank cells agrees on it."""
+    untraced_blanks = any(_digits(row) < len(row.fields) for row in runs)
+    for row in runs:
+        if untraced_blanks:
+            wide = split_run(row.line.run, kinds_of(row.fields), free_blanks=len(row.fields))
+            if wide.limit is None and wide.count > 1:
+                row.splits = wide
+                row.kept = list(wide.candidates) if wide.count <= MAX_CANDIDATES else []
+                row.certain = None
+        settle(res, row, "表二", "", edition)
+
+
 def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult, seps: Separators = INTACT) -> None:
     template = t2_template(edition)
     aliases = t2_row_aliases(edition)
@@ -43,6 +64,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
     region = lines[lo:hi]
     taken: set[int] = set()
     used: set[int] = set()
+    runs: list[RunRow] = []
     for t in template:
         best, best_s = None, 0.0
         for ln in region:
@@ -70,7 +92,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
                 used.add(nxt.idx)
         n = len(t.fields)
         if ln.values and is_run(ln, n, seps) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
-            settle(res, read_run(t.label, t.fields, ln), "表二", "", edition)
+            runs.append(read_run(t.label, t.fields, ln))
             continue
         nearby = complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
         aligned = align_slots(ln, n, reference_positions(nearby, ln))
@@ -86,6 +108,7 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             continue
         for f, slot in zip(t.fields, aligned, strict=True):
             res.facts[f.key] = make_fact(f, slot)
+    settle_runs(runs, res, edition)
     stray = [ln for ln in region if ln.idx not in taken | used and ln.values and not ln.label and not ln.glued]
     doubt_blanks_near_strays(res, "表二", stray, [f for t in template for f in t.fields])
     # extra local rows: labelled value lines in 表二 that are no template row
