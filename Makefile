@@ -5,7 +5,7 @@ DB ?= data/xxgk.duckdb
 PORT ?= 8501
 export XXGK_DB ?= $(DB)
 
-.PHONY: run test install install-test db demo-data bench bench-scale accuracy lint clean
+.PHONY: run test install install-test db demo-data bench bench-scale bench-search accuracy lint clean
 
 # uv installs the locked versions into .venv/ (installed with pip if missing).
 install: .venv/.installed
@@ -45,6 +45,10 @@ bench: install-test
 
 bench-scale: install
 	$(PY) bench/bench_pipeline.py --scale
+
+# Full-text search (SQLite FTS5 vs tantivy when installed) and copied-text detection on a 100,000-report store.
+bench-search: install
+	$(PY) bench/bench_search.py --reports 100000 --write
 
 # Rebuild the demo database (and data/demo/) from scratch.
 demo-data: install

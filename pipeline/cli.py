@@ -35,7 +35,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 # Modules that add subcommands (each exposes ``register(app)``); skipped when not installed/written yet.
-PLUGIN_MODULES: tuple[str, ...] = ("pipeline.generator.cli", "pipeline.fetch.cli", "pipeline.metrics.cli")
+PLUGIN_MODULES: tuple[str, ...] = (
+    "pipeline.generator.cli", "pipeline.fetch.cli", "pipeline.metrics.cli", "pipeline.search.cli", "pipeline.reuse.cli",
+)
 
 STATUS_LABELS = {
     store.LOADED: "已入库 loaded",

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pipeline.dashboard import charts, ui
+from pipeline.dashboard import charts, reuse_view, ui
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
 from pipeline.labels import SCOPE_LABELS, SEVERITY_LABELS, rule_label
@@ -135,3 +135,5 @@ if failed.is_empty():
     st.success("没有读取失败的文件。")
 else:
     ui.table(failed, {"at": "时间", "source_path": "文件", "message": "原因"})
+
+reuse_view.quality_view(filters)

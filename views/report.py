@@ -1,6 +1,6 @@
 """报告详情: one report's three tables in the official layout with the source beside them — a click on a cell shows
 where it came from (the text lines, or the PDF page with the cell boxed) — findings beside the cells they concern,
-the six sections' text (plain text only) and earlier versions."""
+the six sections' text (copied sentences marked; ``?section=`` opens one) and earlier versions."""
 
 from functools import partial
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pipeline.dashboard import source, ui
+from pipeline.dashboard import reuse_view, source, ui
 from pipeline.dashboard.data import query
 from pipeline.dashboard.tables import OfficialGrid, official_table, suspect_keys
 from pipeline.derive import METHOD_TEXT
@@ -191,11 +191,7 @@ st.subheader("报告正文")
 sections = detail["sections"]
 if sections.is_empty():
     st.text("没有提取到正文。")
-for numeral in ("一", "二", "三", "四", "五", "六"):
-    sec = sections.filter(pl.col("section") == numeral)
-    if not sec.is_empty():
-        with st.expander(f"第{numeral}部分"):
-            st.text(sec["text"][0] or "")
+reuse_view.report_sections(int(report_id), sections, st.query_params.get("section"))
 
 st.subheader("版本")
 ui.table(

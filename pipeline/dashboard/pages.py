@@ -46,6 +46,7 @@ PAGES: tuple[Page, ...] = (
     Page("quality", "数据质量", "数据质量"),
     Page("about", "指标说明", "指标说明"),
     Page("report", "报告详情", "报告详情"),
+    Page("search", "搜索", "搜索"),
     Page("upload", "导入", "导入报告"),
 )
 BY_KEY: dict[str, Page] = {p.key: p for p in PAGES}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.generator.numbers import ReportTruth, agency_series
+from pipeline.generator.prose import plan_copies
 from pipeline.generator.renderers import layout_names, render
 from pipeline.generator.universe import Agency, iter_agencies
 
@@ -45,6 +46,7 @@ class CorpusConfig:
     limit: int | None = None  # stop after this many documents
     directory: str = "year"  # "year": <out>/<year>/…, "shard": <out>/<0000>/… (1000 documents each)
     compact: bool = False  # short prose in every report
+    copy_share: float = 0.0  # > 0: varied prose; this share of reports copy sentences from last year / another agency
 
     def resolved_layouts(self) -> tuple[str, ...]:
         names = layout_names()
@@ -89,6 +91,8 @@ def iter_truths(config: CorpusConfig) -> Iterator[ReportTruth]:
     """Every document's truth in corpus order (agency by agency, years ascending)."""
     years = list(config.years or DEFAULT_YEARS[config.size])
     choose = _chooser(config)
+    plans: dict[int, object] = {}  # this agency's prose plans by year
+    other: tuple[Agency, dict[int, object]] | None = None  # the agency before it, the source of "other" copies
     for agency in iter_agencies(config.size, config.seed):
         rng = random.Random(f"{config.seed}:{agency.agency_id}:corpus")
         chosen = [y for y in years if rng.random() < config.coverage] or [rng.choice(years)]
@@ -96,7 +100,14 @@ def iter_truths(config: CorpusConfig) -> Iterator[ReportTruth]:
             chosen.insert(0, min(years) - 1)
         for truth in agency_series(agency, chosen, config.seed, choose, config.error_share, config.mixed_share):
             truth.doc_id = f"{agency.agency_id}_{truth.year}"
+            if config.copy_share > 0 and truth.kind == "report":
+                source = (other[0], other[1][truth.year]) if other and truth.year in other[1] else None
+                truth.prose = plans[truth.year] = plan_copies(
+                    truth, config.seed, config.copy_share, plans.get(truth.year - 1), source
+                )
             yield truth
+        if plans:
+            other, plans = (agency, plans), {}
         if rng.random() < config.non_report_share:
             year = rng.choice(years)
             layout, noise = choose(agency, year, rng)

@@ -154,6 +154,7 @@ class ReportTruth:
     noise: int = 0
     doc_id: str = ""
     compact: bool = False  # short prose (the committed demo sample keeps its size down)
+    prose: Any = None  # prose.ProsePlan: varied sentences, some copied from known reports (copy_share > 0)
 
     def cell_text(self, key: str) -> str:
         """The text printed in the cell of ``key`` ("" for a blank cell)."""
@@ -193,7 +194,7 @@ class ReportTruth:
             "layout": self.layout,
             "noise": self.noise,
             "synthetic": True,
-        }
+        } | ({"copied": self.prose.to_json(self)} if self.prose is not None else {})
 
     @property
     def url(self) -> str:

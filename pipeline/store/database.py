@@ -156,6 +156,7 @@ class Database:
                 strategy.commit()
             finally:
                 strategy.discard()
+        session.search = _sync_search(self.path)
 
     def migrate(self) -> int:
         """Create the file or bring its schema up to date; returns the schema version."""
@@ -185,6 +186,9 @@ class WriteSession:
         self._writer = ReportWriter(con, batch_size)
         self.final_outcomes: list[WriteOutcome] = []  # what was still queued when the block ended
         self.cross_year_findings = 0  # cross-year findings in the store after this session
+        self.reuse_rebuild = False  # recompute copied text for every report, not only the new ones
+        self.reuse: Any = None  # pipeline.reuse.ReuseUpdate of this session
+        self.search: Any = None  # after publishing: pipeline.search.SyncResult, or why the index lags
 
     @property
     def schema_version(self) -> int:
@@ -216,3 +220,17 @@ class WriteSession:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
         self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies)
+        from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
+
+        self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)
+
+
+def _sync_search(path: Path) -> Any:
+    """Bring the full-text index beside the store up to date after a publish.  The index is derived: a failure
+    leaves the published data as it is and the next sync (or ``xxgk search --rebuild``) catches up."""
+    from pipeline import search
+
+    try:
+        return search.sync(path)
+    except Exception as exc:
+        return f"全文检索索引未能更新（{type(exc).__name__}: {exc}），运行 xxgk search --rebuild"
