@@ -26,7 +26,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, query: dict 
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.run()
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

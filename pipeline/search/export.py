@@ -1,6 +1,6 @@
 """Search hits as a table and as CSV that opens safely in Excel.
 
-CSV cells are UTF-8 with a byte-order mark (see :func:`pipeline.export.to_csv_bytes`).  A text cell that starts with
+CSV is UTF-8 with a byte-order mark (Excel reads the Chinese correctly), one header row of Chinese labels.  A text cell that starts with
 ``= + - @``, a tab or a carriage return would be read by Excel as a formula (report text is untrusted), so it gets a
 leading apostrophe, which Excel shows as plain text.
 """
@@ -8,12 +8,12 @@ leading apostrophe, which Excel shows as plain text.
 from __future__ import annotations
 
 import html
+import io
 from urllib.parse import quote
 
 import polars as pl
 
 from pipeline import narrative
-from pipeline.export import to_csv_bytes
 from pipeline.search.query import EXCERPT_CHARS, Hit, SearchResult
 
 FORMULA_START = r"^[=+\-@\t\r]"  # Excel and LibreOffice start a formula with any of these
@@ -41,7 +41,9 @@ def safe_csv_bytes(df: pl.DataFrame) -> bytes:
         .alias(c)
         for c in text_cols
     )
-    return to_csv_bytes(safe)
+    buf = io.BytesIO()
+    safe.write_csv(buf, include_bom=True, null_value="")
+    return buf.getvalue()
 
 
 def hits_frame(result: SearchResult) -> pl.DataFrame:
