@@ -40,7 +40,11 @@ from pipeline.reuse.tables import (
     summarise,
 )
 
-BATCH = 500
+BATCH = 200
+MEMORY_LIMIT = (
+    "384MB"  # DuckDB's limit while copied text is computed (the writer's default of 128 MB ran out near
+)
+# 70,000 reports: a transaction keeps its inserts, updates and deletes in memory until it commits)
 LOOKUP_PASSAGES = 1000  # passages whose LSH candidates one query looks up
 COMMON_BUCKET = 20
 COMMON_BANDS = (
@@ -71,6 +75,17 @@ def update(
     (a small test corpus has few reports per year, so its formulaic sentences need a lower bound to count as common).
     """
     started = time.perf_counter()
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    try:
+        return _update(con, rebuild, batch, common_bucket, started)
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _update(
+    con: duckdb.DuckDBPyConnection, rebuild: bool, batch: int, common_bucket: int, started: float
+) -> ReuseUpdate:
     ensure_schema(con)
     out = ReuseUpdate()
     if rebuild:
