@@ -1,12 +1,10 @@
 """Copied text in the dashboard: the 数据质量 view (ranking, threshold filter, CSV) and 报告详情's marked sections.
 
-Report text is untrusted: it reaches the page escaped (``html.escape``) inside ``<mark>`` elements this module
-writes, or as dataframe cells; links are built from report ids and section numerals only.
+Report text is untrusted: it reaches the page only as ``st.text`` and dataframe cells (the copied sentences are
+listed beside their section with their sources); links are built from report ids and section numerals only.
 """
 
 from __future__ import annotations
-
-import html
 
 import polars as pl
 import streamlit as st
@@ -102,26 +100,8 @@ def report_summary(row: dict | None) -> str | None:
     return text + "。"
 
 
-def marked_section_html(section: str, text: str | None, matches: pl.DataFrame) -> str:
-    """The section's narrative paragraphs, escaped, with the matched sentences in ``<mark>`` (title: the source)."""
-    sources: dict[int, str] = {}
-    for m in matches.iter_rows(named=True):
-        label = f"{MATCH_KINDS.get(m['kind'], m['kind'])}：#{m['source_id']} {m['source_agency'] or ''} {m['source_year'] or ''} 年"
-        sources.setdefault(m["number"], label)
-    paragraphs: dict[int, list[str]] = {}
-    for p in narrative.passages(section, text):
-        piece = html.escape(p.text)
-        if p.number in sources:
-            piece = f'<mark title="{html.escape(sources[p.number])}">{piece}</mark>'
-        paragraphs.setdefault(p.paragraph, []).append(piece)
-    body = "".join(
-        f'<p style="margin:0 0 .6em 0;line-height:1.8">{"".join(parts)}</p>' for parts in paragraphs.values()
-    )
-    return f"<div>{body}</div>"
-
-
 def report_sections(report_id: int, sections: pl.DataFrame, wanted: str | None) -> None:
-    """报告详情 → 报告正文: each section in an expander (the linked one open), copied sentences marked."""
+    """报告详情 → 报告正文: each section in an expander (the linked one open), its copied sentences listed."""
     row, matches = query(report_reuse, None, int(report_id))
     summary = report_summary(row)
     if summary:
@@ -135,23 +115,25 @@ def report_sections(report_id: int, sections: pl.DataFrame, wanted: str | None) 
         n = marked["number"].n_unique() if not marked.is_empty() else 0
         label = f"第{numeral}部分" + (f"（{n} 句与其他报告相同）" if n else "")
         with st.expander(label, expanded=numeral == wanted):
+            st.text(text)
             if not n:
-                st.text(text)
                 continue
-            st.html(marked_section_html(numeral, text, marked))
-            st.caption("标记的句子与下列报告相同（只显示正文段落；统计表见上方）。")
+            sentences = {p.number: p.text for p in narrative.passages(numeral, text)}
+            st.caption("本部分下列句子与其他报告相同（相同的句子及来源）：")
             ui.table(
                 marked.with_columns(
+                    pl.col("number")
+                    .replace_strict(sentences, default=None, return_dtype=pl.String)
+                    .alias("text"),
                     pl.col("kind").replace_strict(MATCH_KINDS, default=pl.col("kind")),
                     pl.struct("source_id", "source_section")
                     .map_elements(
                         lambda s: report_link(s["source_id"], s["source_section"]), return_dtype=pl.String
                     )
                     .alias("link"),
-                    (pl.col("number") + 1).alias("sentence"),
-                ).select("sentence", "kind", "link", "source_agency", "source_year", "similarity"),
+                ).select("text", "kind", "link", "source_agency", "source_year", "similarity"),
                 {
-                    "sentence": "第几句",
+                    "text": "句子",
                     "kind": "类型",
                     "link": "来源报告",
                     "source_agency": "来源机关",
