@@ -88,6 +88,6 @@ def test_report_page_marks_copied_sentences_and_opens_the_linked_section(
     copied = [df.value for df in at.dataframe if "句子" in df.value.columns]
     assert (
         copied
-        and copied[0]["句子"].str.len_chars().min() >= 20
-        and copied[0]["来源报告"].str.starts_with("/report?").all()
+        and copied[0]["句子"].str.len().min() >= 20
+        and copied[0]["来源报告"].str.startswith("/report?").all()
     )
