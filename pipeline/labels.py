@@ -23,7 +23,7 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 SEVERITY_LABELS: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
-SCOPE_LABELS: dict[str, str] = {"report": "单份报告", "cross_year": "跨年度"}
+SCOPE_LABELS: dict[str, str] = {"report": "单份报告", "cross_year": "跨年度", "region": "地区汇总"}
 
 # findings.rule → what the rule checks, in words a 政务公开办 reader uses
 RULE_LABELS: dict[str, str] = {
@@ -45,7 +45,16 @@ RULE_LABELS: dict[str, str] = {
     "DERIVED": "推算的总计",
     "XY-1": "跨年度：上年结转 = 上一年度结转下年度",
     "XY-2": "跨年度：现行有效件数衔接",
+    "SUM-1": "地区汇总报告 = 区域内各机关报告之和",
 }
+
+# reports.published_source and the timeliness status (pipeline.published)
+PUBLISHED_SOURCE_LABELS: dict[str, str] = {
+    "manifest": "清单登记",
+    "page": "网页标注的发布时间",
+    "document": "文件属性（创建时间）",
+}
+TIMELINESS_LABELS: dict[str, str] = {"on_time": "按时", "late": "逾期", "unknown": "发布日期不详"}
 
 EDITION_LABELS: dict[str, str] = {
     "2019": "2019 年版格式（国办公开办函〔2019〕60号）",

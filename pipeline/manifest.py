@@ -1,10 +1,13 @@
 """The optional ingest manifest: a CSV that overrides detected metadata, file by file.
 
-Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, fetched_at, synthetic``.
+Columns (header required, all but ``path`` optional): ``path, agency, year, region, url, fetched_at, synthetic,
+published, summary``.
 ``path`` is relative to the manifest's own folder (absolute paths work too).  Empty cells mean "keep what the
 parser detected".  ``fetched_at`` is when the file was downloaded from ``url`` (ISO 8601; a time without an
 offset is taken as UTC; ``xxgk fetch`` writes it).  ``synthetic`` (true/false, 1/0, 是/否) marks generated
-reports, never a real agency's figures.
+reports, never a real agency's figures.  ``published`` is the date the report was published (ISO, 2024-01-25; it
+wins over the dates the source states, see :mod:`pipeline.published`).  ``summary`` (true/false) marks a region's
+summary report or overrides its recognition from the title (see :mod:`pipeline.summary`).
 The overrides are applied once, by the parser (:func:`apply_overrides`), before the tables are matched: the year
 decides the template edition.
 """
@@ -16,12 +19,12 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.model import Meta
 
-COLUMNS = ("path", "agency", "year", "region", "url", "fetched_at", "synthetic")
+COLUMNS = ("path", "agency", "year", "region", "url", "fetched_at", "synthetic", "published", "summary")
 _TRUE = {"true", "1", "yes", "y", "t", "是"}
 _FALSE = {"false", "0", "no", "n", "f", "否", ""}
 
@@ -39,11 +42,13 @@ class ManifestEntry:
     url: str | None = None
     fetched_at: datetime | None = None  # UTC, naive
     synthetic: bool = False
+    published: str | None = None  # ISO date
+    summary: bool | None = None  # None: recognised from the title
 
     def overrides(self) -> dict[str, object]:
         """The metadata to pass to ``parse_file(..., overrides=...)`` (only the cells that were filled)."""
         out: dict[str, object] = {}
-        for name in ("agency", "year", "region", "url", "fetched_at"):
+        for name in ("agency", "year", "region", "url", "fetched_at", "published", "summary"):
             value = getattr(self, name)
             if value not in (None, ""):
                 out[name] = value
@@ -98,6 +103,18 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
                 raise ManifestError(
                     f"清单 {csv_path} 第 {line_no} 行: synthetic 应为 true/false，实际为「{flag}」"
                 )
+            published_text = cells.get("published", "")
+            try:
+                published = date.fromisoformat(published_text).isoformat() if published_text else None
+            except ValueError:
+                raise ManifestError(
+                    f"清单 {csv_path} 第 {line_no} 行: published 应为日期（如 2024-01-25），实际为「{published_text}」"
+                ) from None
+            summary_flag = cells.get("summary", "").lower()
+            if summary_flag not in _TRUE | _FALSE:
+                raise ManifestError(
+                    f"清单 {csv_path} 第 {line_no} 行: summary 应为 true/false，实际为「{summary_flag}」"
+                )
             key = manifest_key(os.path.join(base, cells["path"]))  # an absolute path stays as it is
             entries[key] = ManifestEntry(
                 path=key,
@@ -107,6 +124,8 @@ def load_manifest(csv_path: str | Path) -> dict[str, ManifestEntry]:
                 url=cells.get("url") or None,
                 fetched_at=fetched_at,
                 synthetic=flag in _TRUE,
+                published=published,
+                summary=(summary_flag in _TRUE) if summary_flag else None,
             )
     return entries
 
@@ -125,6 +144,8 @@ def apply_overrides(meta: Meta, overrides: Mapping[str, object] | None, context:
         meta.url = str(overrides["url"])
     if isinstance(overrides.get("fetched_at"), datetime):
         meta.fetched_at = overrides["fetched_at"]  # type: ignore[assignment]
+    if overrides.get("published"):
+        meta.published, meta.published_source = str(overrides["published"]), "manifest"
     if overrides.get("agency"):
         meta.agency = str(overrides["agency"]).strip()
     region = parse_region_text(str(overrides["region"])) if overrides.get("region") else None

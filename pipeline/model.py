@@ -135,6 +135,8 @@ class Meta:
     url: str | None = None
     fetched_at: datetime | None = None  # when the source was downloaded (UTC), for fetched reports
     published: str | None = None  # publication date (ISO, "2022-02-08") where the source states it
+    published_source: str | None = None  # where that date came from: page / document / manifest (pipeline.published)
+    summary: bool = False  # a region's summary report (全市/全区汇总): its cells should equal the sum of its members'
 
     def to_json(self) -> dict[str, Any]:
         keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type", "published")

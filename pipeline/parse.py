@@ -14,7 +14,9 @@ from pipeline.manifest import apply_overrides
 from pipeline.matcher import match, ordered_facts
 from pipeline.meta import detect_meta, sections
 from pipeline.model import Fact, Finding, ParseResult
+from pipeline.published import SOURCE_MANIFEST, publication
 from pipeline.readers import read_document, read_source
+from pipeline.summary import mark, title_marker
 from pipeline.validator import LEGACY_LAST_YEAR, is_legacy, report_findings
 
 
@@ -27,8 +29,13 @@ def parse_file(path: str | os.PathLike[str], data: bytes | None = None, override
     if data is None:
         data = read_source(path)
     doc = read_document(path, data)
+    doc, title_mark = title_marker(doc)
     meta, narrative = detect_meta(doc)
     apply_overrides(meta, overrides, doc.text)
+    if meta.published_source != SOURCE_MANIFEST:
+        meta.published, meta.published_source = publication(doc, meta.year)
+    flag = (overrides or {}).get("summary")
+    mark(meta, title_mark, flag if isinstance(flag, bool) else None)
     findings: list[Finding] = []
     facts: dict[str, Fact] = {}
     derived = {}

@@ -17,10 +17,14 @@ from pathlib import Path
 
 from pipeline.generator.numbers import ReportTruth, agency_series
 from pipeline.generator.prose import plan_copies
+from pipeline.generator.regional import publication_date, with_summaries
 from pipeline.generator.renderers import layout_names, render
 from pipeline.generator.universe import Agency, iter_agencies
 
-MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "synthetic")
+MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "synthetic", "published")
+# layouts whose document states its own publication date (web page: 发布时间; PDF / DOCX: file properties); the
+# others carry it in the manifest's published column
+SELF_DATED_LAYOUTS = ("html", "pdf-text", "docx")
 
 DEFAULT_YEARS: dict[str, tuple[int, ...]] = {
     "tiny": (2019, 2020, 2021, 2023),
@@ -47,6 +51,9 @@ class CorpusConfig:
     directory: str = "year"  # "year": <out>/<year>/…, "shard": <out>/<0000>/… (1000 documents each)
     compact: bool = False  # short prose in every report
     copy_share: float = 0.0  # > 0: varied prose; this share of reports copy sentences from last year / another agency
+    dated: bool = True  # publication dates (some late, some missing): pipeline.generator.regional
+    summary_share: float = 0.0  # share of regions publishing a summary report (汇总全市 …) every year
+    summary_error_share: float = 0.3  # share of those summary-years that differ from the sum of their members
 
     def resolved_layouts(self) -> tuple[str, ...]:
         names = layout_names()
@@ -73,6 +80,7 @@ class GeneratedDoc:
             "region": t.agency.region if is_report else "",
             "url": t.url,
             "synthetic": "true",
+            "published": (t.published or "") if t.layout not in SELF_DATED_LAYOUTS else "",
         }
 
 
@@ -87,8 +95,8 @@ def _chooser(config: CorpusConfig):
     return choose
 
 
-def iter_truths(config: CorpusConfig) -> Iterator[ReportTruth]:
-    """Every document's truth in corpus order (agency by agency, years ascending)."""
+def _agency_truths(config: CorpusConfig) -> Iterator[tuple[Agency, list[ReportTruth]]]:
+    """Each agency with its documents' truths (years ascending), in universe order."""
     years = list(config.years or DEFAULT_YEARS[config.size])
     choose = _chooser(config)
     plans: dict[int, object] = {}  # this agency's prose plans by year
@@ -98,21 +106,34 @@ def iter_truths(config: CorpusConfig) -> Iterator[ReportTruth]:
         chosen = [y for y in years if rng.random() < config.coverage] or [rng.choice(years)]
         if rng.random() < config.legacy_share:
             chosen.insert(0, min(years) - 1)
-        for truth in agency_series(agency, chosen, config.seed, choose, config.error_share, config.mixed_share):
+        truths = list(agency_series(agency, chosen, config.seed, choose, config.error_share, config.mixed_share))
+        for truth in truths:
             truth.doc_id = f"{agency.agency_id}_{truth.year}"
             if config.copy_share > 0 and truth.kind == "report":
                 source = (other[0], other[1][truth.year]) if other and truth.year in other[1] else None
                 truth.prose = plans[truth.year] = plan_copies(
                     truth, config.seed, config.copy_share, plans.get(truth.year - 1), source
                 )
-            yield truth
         if plans:
             other, plans = (agency, plans), {}
         if rng.random() < config.non_report_share:
             year = rng.choice(years)
             layout, noise = choose(agency, year, rng)
-            yield ReportTruth(agency, year, "non_report", None, None, layout=layout, noise=noise,
-                              doc_id=f"{agency.agency_id}_{year}_notice")
+            truths.append(ReportTruth(agency, year, "non_report", None, None, layout=layout, noise=noise,
+                                      doc_id=f"{agency.agency_id}_{year}_notice"))
+        yield agency, truths
+
+
+def iter_truths(config: CorpusConfig) -> Iterator[ReportTruth]:
+    """Every document's truth in corpus order (agency by agency, years ascending; a region's summary report right
+    after the region's last agency)."""
+    layout = config.resolved_layouts()[0]
+    truths = with_summaries(_agency_truths(config), config.seed, config.summary_share, config.summary_error_share,
+                            layout)  # fmt: skip
+    for truth in truths:
+        if config.dated:
+            truth.published = publication_date(truth, config.seed)
+        yield truth
 
 
 def _render_one(job: tuple[int, ReportTruth, CorpusConfig]) -> GeneratedDoc:

@@ -155,6 +155,8 @@ class ReportTruth:
     doc_id: str = ""
     compact: bool = False  # short prose (the committed demo sample keeps its size down)
     prose: Any = None  # prose.ProsePlan: varied sentences, some copied from known reports (copy_share > 0)
+    clean: dict[str, Value] = field(default_factory=dict)  # the numbers before presentation and agency errors
+    published: str | None = None  # publication date (ISO) the document or its manifest row states
 
     def cell_text(self, key: str) -> str:
         """The text printed in the cell of ``key`` ("" for a blank cell)."""
@@ -184,6 +186,7 @@ class ReportTruth:
             "agency_type": a.agency_type,
             "region": a.region,
             "url": self.url,
+            "published": self.published,
         }
         return {
             "meta": meta,
@@ -590,7 +593,7 @@ def agency_series(agency: Agency, years: list[int], seed: int, choose_layout: La
         state.previous_year = year
         ordered = {k: facts[k] for k in layout_keys(edition, t3_layout)}
         truth = ReportTruth(agency, year, "report", edition, t3_layout, ordered, agency_errors=errors,
-                            layout=layout, noise=noise)
+                            layout=layout, noise=noise, clean=dict(ordered))
         present(truth, profile, yrng)
         kind = None
         if yrng.random() < error_share * (1 - ERROR_KIND_WEIGHTS["carry_mismatch"]):

@@ -24,12 +24,18 @@ def _add_table(document, table: Table) -> None:  # noqa: ANN001 - python-docx Do
             cell.merge(cells[p.row1 * ncols + p.col1])
 
 
-def blocks_to_docx(blocks: list[Block], title: str | None = None) -> bytes:
+def blocks_to_docx(blocks: list[Block], title: str | None = None, created: str | None = None) -> bytes:
+    """``created``: the ISO date written as core.xml created / modified (10:00 China time, stored in UTC)."""
+    from datetime import datetime
+
     from docx import Document
 
     document = Document()
     if title:
         document.core_properties.title = title
+    if created:
+        stamp = datetime.fromisoformat(f"{created}T02:00:00")
+        document.core_properties.created = document.core_properties.modified = stamp
     for block in blocks:
         if block.kind == "title":
             document.add_heading(block.text, level=1)
@@ -48,4 +54,4 @@ def blocks_to_docx(blocks: list[Block], title: str | None = None) -> bytes:
 def render_docx(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[bytes, str]:
     blocks = report_blocks(truth, rng, noise)
     title = prose.title(truth) if truth.kind == "report" else None
-    return blocks_to_docx(blocks, title), ".docx"
+    return blocks_to_docx(blocks, title, truth.published), ".docx"

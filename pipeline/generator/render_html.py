@@ -162,7 +162,8 @@ def render_html(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[byt
         meta = rng.choice(['<meta charset="gbk">', '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'])
         if noise >= 2 and rng.random() < 0.4:
             meta = ""  # the server sends the charset in a header we do not have
-    published = f"{truth.year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)}"
+    rng.randint(1, 3), rng.randint(10, 28)  # (the draws of an earlier random date: later draws stay as they were)
+    info = f"发布时间：{truth.published}&nbsp;&nbsp;" if truth.published else ""
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -176,7 +177,7 @@ def render_html(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[byt
 <div class="crumb">当前位置：<a href="/">首页</a> &gt; <a href="/zfxxgk/">政府信息公开</a> &gt; 政府信息公开年报</div>
 <div class="article">
 <h1>{html.escape(title)}</h1>
-<div class="info">发布时间：{published}&nbsp;&nbsp;来源：{html.escape(agency)}&nbsp;&nbsp;【字体：大 中 小】</div>
+<div class="info">{info}来源：{html.escape(agency)}&nbsp;&nbsp;【字体：大 中 小】</div>
 <div class="content">
 {chr(10).join(parts)}
 </div>

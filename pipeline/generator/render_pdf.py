@@ -382,8 +382,13 @@ class _Writer:
         return self.buf.getvalue()
 
 
-def blocks_to_pdf(blocks: list[Block], rng: random.Random, noise: int, title: str | None = None) -> bytes:
+def blocks_to_pdf(blocks: list[Block], rng: random.Random, noise: int, title: str | None = None,
+                  created: str | None = None) -> bytes:
+    """``created``: the ISO date written as CreationDate / ModDate (else 2000-01-01, which no report year accepts
+    as a publication date: see pipeline.published)."""
     writer = _Writer(rng, noise, cjk_font_name())
+    stamp = (created or "2000-01-01").replace("-", "")
+    writer.canvas.setDateFormatter(lambda *_: f"D:{stamp}100000+08'00'")
     if title:
         writer.canvas.setTitle(title)
     for block in blocks:
@@ -407,4 +412,4 @@ def render_pdf(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[byte
     """A PDF with a text layer and ruled tables, like an agency's exported Word document."""
     blocks = report_blocks(truth, rng, noise)
     title = prose.title(truth) if truth.kind == "report" and rng.random() < 0.7 else None
-    return blocks_to_pdf(blocks, rng, noise, title=title), ".pdf"
+    return blocks_to_pdf(blocks, rng, noise, title=title, created=truth.published), ".pdf"

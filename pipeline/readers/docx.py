@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.model import Cell, Document, Row
 from pipeline.readers import ReadError
+from pipeline.readers.dates import docx_header
 
 EXTENSIONS = (".docx", ".doc")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -63,8 +64,10 @@ def read(path: str, data: bytes) -> Document:
     text = "\n".join(lines)
     if not text.strip():
         raise ReadError(f"Word 文件中没有文字: {path}")
-    title = (document.core_properties.title or "").strip() or None
-    return Document(path=path, format="docx", rows=rows, text=text, title=title, notes=notes)
+    core = document.core_properties
+    title = (core.title or "").strip() or None
+    header = docx_header(core.created, core.modified)
+    return Document(path=path, format="docx", rows=rows, text=text, title=title, notes=notes, header=header)
 
 
 def _body_elements(body):  # noqa: ANN001, ANN202 - lxml elements

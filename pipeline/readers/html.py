@@ -29,6 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from pipeline.model import Cell, Document, Row
 from pipeline.normalize import is_traditional, strip_pinyin_spam
 from pipeline.readers import ReadError
+from pipeline.readers.dates import html_header
 
 EXTENSIONS = (".html", ".htm", ".shtml", ".xhtml")
 
@@ -612,9 +613,10 @@ def read(path: str, data: bytes) -> Document:
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     page_title = _collapse(title_node.text(deep=True)) if title_node is not None else ""
+    header = html_header(html, tree)  # before the chrome (where the info bar with 发布时间 sits) is dropped
     root = tree.body
     if root is None:
-        return Document(path, "html", [], "", page_title or None, encoding, notes + ["网页没有 <body>"])
+        return Document(path, "html", [], "", page_title or None, encoding, notes + ["网页没有 <body>"], header)
     for junk in root.css(_JUNK_SELECTOR):  # one query: faster than strip_tags() (one query per tag)
         junk.decompose()
     for br in root.css("br"):
@@ -662,4 +664,5 @@ def read(path: str, data: bytes) -> Document:
         title=page_title or None,
         encoding=encoding,
         notes=notes,
+        header=header,
     )

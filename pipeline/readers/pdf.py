@@ -15,6 +15,7 @@ import pypdfium2.raw as pdfium_c
 
 from pipeline.model import Document, Row
 from pipeline.readers import ReadError
+from pipeline.readers.dates import pdf_header
 from pipeline.readers.layout import Glyph, Segment, page_rows
 
 EXTENSIONS = (".pdf",)
@@ -43,11 +44,15 @@ def open_pdf(data: bytes, path: str = "") -> pdfium.PdfDocument:
     return pdf
 
 
-def _metadata_title(pdf: pdfium.PdfDocument) -> str | None:
+def _metadata(pdf: pdfium.PdfDocument) -> dict[str, str]:
     try:
-        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+        return pdf.get_metadata_dict()
     except Exception:  # metadata is optional decoration; a broken Info dict must not stop reading
-        return None
+        return {}
+
+
+def _metadata_title(pdf: pdfium.PdfDocument) -> str | None:
+    title = (_metadata(pdf).get("Title") or "").strip()
     return title or None
 
 
@@ -218,6 +223,7 @@ def _read_pdf(path: str, pdf: pdfium.PdfDocument) -> Document:
         text=text,
         title=_metadata_title(pdf),
         notes=notes,
+        header=pdf_header(_metadata(pdf)),
     )
 
 

@@ -29,6 +29,7 @@ from pipeline.store.schema import schema_version
 from pipeline.store.swap import SnapshotSwap, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year
+from pipeline.validator.summary import refresh_summaries
 
 DEFAULT_DB = Path("data") / "xxgk.duckdb"
 ENV_DB = "XXGK_DB"
@@ -189,6 +190,7 @@ class WriteSession:
         self.reuse_rebuild = False  # recompute copied text for every report, not only the new ones
         self.reuse: Any = None  # pipeline.reuse.ReuseUpdate of this session
         self.search: Any = None  # after publishing: pipeline.search.SyncResult, or why the index lags
+        self.summary_findings = 0  # SUM-1 findings (region summary vs its members) in the store after this session
 
     @property
     def schema_version(self) -> int:
@@ -220,6 +222,7 @@ class WriteSession:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
         self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies)
+        self.summary_findings = refresh_summaries(self._con)
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)

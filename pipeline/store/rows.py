@@ -7,6 +7,7 @@ DuckDB, so a report is stored whole or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
@@ -60,7 +61,7 @@ REPORT_SCHEMA: dict[str, pl.DataType] = {
     "t3_layout": pl.String, "edition_evidence": pl.String, "province": pl.String, "city": pl.String,
     "county": pl.String, "level": pl.String, "agency_type": pl.String, "synthetic": pl.Boolean,
     "n_errors": pl.Int32, "n_warnings": pl.Int32, "is_current": pl.Boolean, "replaced_by": pl.Int64,
-    "fetched_at": pl.Datetime("us"),
+    "fetched_at": pl.Datetime("us"), "published": pl.Date, "published_source": pl.String, "is_summary": pl.Boolean,
 }  # fmt: skip
 FACT_SCHEMA: dict[str, pl.DataType] = {
     "report_id": pl.Int64, "key": pl.String,
@@ -115,6 +116,8 @@ class BatchRows:
             "synthetic": item.synthetic, "n_errors": sum(f.severity == "error" for f in findings),
             "n_warnings": sum(f.severity == "warning" for f in findings),
             "is_current": current, "replaced_by": kept, "fetched_at": meta.fetched_at,
+            "published": date.fromisoformat(meta.published) if meta.published else None,
+            "published_source": meta.published_source if meta.published else None, "is_summary": meta.summary,
         }  # fmt: skip
         facts = self.facts
         for f in r.facts.values():

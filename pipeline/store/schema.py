@@ -79,6 +79,19 @@ MIGRATIONS: list[Migration] = [
     # stays exactly as printed (blank), facts keeps its shape and size (only the few derived cells are stored),
     # and each derived value carries the keys it came from.
     Migration(4, "derived totals: a blank 总计 computed from its parts, beside the source cell", _v4_derived),
+    # The publication date and where it came from (page / document / manifest: pipeline.published) for the
+    # timeliness check (deadline 31 January of the following year), and the flag of a region's summary report
+    # (pipeline.summary), whose cells the SUM-1 rule compares with the sum of its members' reports.  Reports stored
+    # before this migration keep NULL dates (timeliness unknown) until they are loaded again.
+    Migration(
+        5,
+        "reports.published, published_source, is_summary",
+        """
+        ALTER TABLE reports ADD COLUMN published DATE;
+        ALTER TABLE reports ADD COLUMN published_source VARCHAR;
+        ALTER TABLE reports ADD COLUMN is_summary BOOLEAN DEFAULT false;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1].version

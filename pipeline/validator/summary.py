@@ -1,0 +1,109 @@
+"""SUM-1: a region's summary report against the sum of its members' reports, cell by cell (SQL over the store).
+
+A summary report (``reports.is_summary``, recognised by :mod:`pipeline.summary`) covers a region: a province (no
+city or county), a city (no county) or a county.  Its **members** are the current, non-summary reports of the same
+year whose region lies inside it (same province; same city for a city; same county for a county) — every level
+below, the region's own departments included; other summary reports inside the region are not members (their
+members are counted directly).
+
+Per cell of the summary's layout the rule compares the summary's value with Σ members' values, where a value is
+the printed number, a blank 总计's derived value (:mod:`pipeline.derive`), 0 for a blank or "/" part cell (the
+template's own arithmetic), and *unknown* for a cell that was not located, is ambiguous, or is a blank 总计 that
+cannot be derived.  A cell is compared only when the summary's value and every member's value are known; a member
+whose layout lacks the cell (another edition) is no member for that cell.  A difference is a **warning** (scope
+``region``) on the summary report: it also appears when members' reports are missing from the store (the sum is
+then too small), which is why the message gives the number of member reports summed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline.derive import is_total
+from pipeline.labels import TABLE_NAMES
+from pipeline.registry import registry
+
+RULE_SUMMARY = "SUM-1"
+SCOPE = "region"
+
+
+def _num(expr: str) -> str:
+    """A cell value as text: whole numbers without decimals, amounts (万元) with theirs."""
+    return (f"(CASE WHEN ({expr}) = round({expr}) THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) "
+            f"ELSE CAST(CAST(round({expr}, 4) AS DOUBLE) AS VARCHAR) END)")  # fmt: skip
+
+
+def _cell_labels() -> pl.DataFrame:
+    reg = registry()
+    return pl.DataFrame(
+        {
+            "key": [f.key for f in reg.fields],
+            "label": [f"{TABLE_NAMES[f.table]}「{f.label}」" for f in reg.fields],
+            "is_total": [is_total(f.key) for f in reg.fields],
+        }
+    )
+
+
+# A member's or the summary's value of one cell: printed, derived, 0 for a blank part; NULL when unknown.
+_VALUES = """
+    vals AS (
+        SELECT f.report_id, f.key,
+               CASE WHEN f.status = 'ok' THEN f.value
+                    WHEN f.status IN ('blank', 'null_marker') THEN
+                         coalesce(d.value, CASE WHEN l.is_total THEN NULL ELSE 0 END)
+               END AS v
+        FROM facts f JOIN rel USING (report_id) JOIN _sum_cells l ON l.key = f.key
+        LEFT JOIN {derived} d ON d.report_id = f.report_id AND d.key = f.key
+        WHERE f.status <> 'not_in_layout')"""
+
+
+def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
+    """Recompute every SUM-1 finding (replacing the previous ones) in one transaction; returns their count."""
+    has_derived = bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived'").fetchall()[0][0]
+    )
+    derived = "derived" if has_derived else "(SELECT NULL::INTEGER AS report_id, NULL::VARCHAR AS key, " \
+                                             "NULL::DECIMAL(18,4) AS value WHERE false)"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM findings WHERE scope = '{SCOPE}'")
+        con.register("_sum_cells", _cell_labels())
+        con.execute(f"""
+            INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
+            WITH summaries AS (
+                SELECT report_id, agency, year, province, city, county FROM reports
+                WHERE is_current AND is_summary AND year IS NOT NULL AND province IS NOT NULL),
+            pairs AS (
+                SELECT s.report_id AS summary_id, m.report_id AS member_id
+                FROM summaries s JOIN reports m
+                  ON m.is_current AND NOT coalesce(m.is_summary, false) AND m.year = s.year
+                 AND m.province = s.province
+                 AND (s.city IS NULL OR m.city = s.city)
+                 AND (s.county IS NULL OR (m.county = s.county AND m.city IS NOT DISTINCT FROM s.city))
+                 AND m.report_id <> s.report_id),
+            rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
+            {_VALUES.format(derived=derived)},
+            sums AS (
+                SELECT p.summary_id, v.key, sum(v.v) AS total, count(*) AS n_members,
+                       count(*) FILTER (WHERE v.v IS NULL) AS n_unknown
+                FROM pairs p JOIN vals v ON v.report_id = p.member_id
+                GROUP BY p.summary_id, v.key)
+            SELECT s.report_id, '{RULE_SUMMARY}', 'warning',
+                   s.agency || ' ' || s.year || ' 年' || l.label || '为 ' || {_num("sv.v")}
+                   || '，区域内 ' || x.n_members || ' 份成员报告之和为 ' || {_num("x.total")}
+                   || '，相差 ' || {_num("sv.v - x.total")}
+                   || '（汇总报告应等于区域内各机关报告之和；成员报告缺报时合计偏小）',
+                   [x.key], {_num("x.total")}, {_num("sv.v")}, '{SCOPE}'
+            FROM summaries s
+            JOIN vals sv ON sv.report_id = s.report_id
+            JOIN sums x ON x.summary_id = s.report_id AND x.key = sv.key
+            JOIN _sum_cells l ON l.key = x.key
+            WHERE sv.v IS NOT NULL AND x.n_unknown = 0 AND sv.v <> x.total""")
+        con.unregister("_sum_cells")
+        n = con.execute(f"SELECT count(*) FROM findings WHERE scope = '{SCOPE}'").fetchall()[0][0]
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return int(n)
