@@ -78,6 +78,9 @@ class Filters:
     quality: Quality = "all"
     panel: Panel = "matched"
     min_n: int = DEFAULT_MIN_N
+    # a region's summary report (reports.is_summary) repeats its members' numbers: sums over a region leave it out
+    # (set by the queries that need it; not a sidebar filter and not in the URL)
+    include_summaries: bool = True
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -198,6 +201,8 @@ class Filters:
             if value:
                 clauses.append(f"list_contains($f_{name}, {a}.{column})")
                 params[f"f_{name}"] = list(value)
+        if not self.include_summaries:
+            clauses.append(f"NOT coalesce({a}.is_summary, false)")
         if self.quality == "pass":
             clauses.append(f"{a}.n_errors = 0")
         elif self.quality == "fail":

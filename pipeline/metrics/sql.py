@@ -43,6 +43,7 @@ GROUP_COLUMNS = {
     "level": "level",
     "province": "province",
     "city": "city",
+    "county": "county",
     "edition": "edition",
 }
 TABLE_EDITIONS = ("2019", "2021")  # reports that carry the statistical tables

@@ -26,6 +26,9 @@ from pipeline.registry import registry
 
 RULE_SUMMARY = "SUM-1"
 SCOPE = "region"
+# a cell is compared when the summary's value and every member's are known and every member's layout has it
+COMPARED = ("c.summary_value IS NOT NULL AND c.n_members > 0 AND c.n_with_cell = c.n_members "
+            "AND c.n_unknown = 0")  # fmt: skip
 
 
 def _num(expr: str) -> str:
@@ -46,60 +49,77 @@ def _cell_labels() -> pl.DataFrame:
 
 
 # A member's or the summary's value of one cell: printed, derived, 0 for a blank part; NULL when unknown.
-_VALUES = """
-    vals AS (
-        SELECT f.report_id, f.key,
-               CASE WHEN f.status = 'ok' THEN f.value
-                    WHEN f.status IN ('blank', 'null_marker') THEN
-                         coalesce(d.value, CASE WHEN l.is_total THEN NULL ELSE 0 END)
-               END AS v
-        FROM facts f JOIN rel USING (report_id) JOIN _sum_cells l ON l.key = f.key
-        LEFT JOIN {derived} d ON d.report_id = f.report_id AND d.key = f.key
-        WHERE f.status <> 'not_in_layout')"""
+def comparison_sql(derived: str, summary_where: str = "true") -> str:
+    """``WITH … SELECT summary_id, key, summary_value, member_sum, n_members, n_with_cell, n_unknown`` for every cell
+    of the summaries matching ``summary_where`` (on ``reports r``); needs the registered frame ``_sum_cells``."""
+    return f"""
+        WITH summaries AS (
+            SELECT report_id, agency, year, province, city, county FROM reports r
+            WHERE r.is_current AND r.is_summary AND r.year IS NOT NULL AND r.province IS NOT NULL AND ({summary_where})),
+        pairs AS (
+            SELECT s.report_id AS summary_id, m.report_id AS member_id
+            FROM summaries s JOIN reports m
+              ON m.is_current AND NOT coalesce(m.is_summary, false) AND m.year = s.year
+             AND m.province = s.province
+             AND (s.city IS NULL OR m.city = s.city)
+             AND (s.county IS NULL OR (m.county = s.county AND m.city IS NOT DISTINCT FROM s.city))
+             AND m.report_id <> s.report_id),
+        n_pairs AS (SELECT summary_id, count(*) AS n FROM pairs GROUP BY summary_id),
+        rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
+        vals AS (
+            SELECT f.report_id, f.key,
+                   CASE WHEN f.status = 'ok' THEN f.value
+                        WHEN f.status IN ('blank', 'null_marker') THEN
+                             coalesce(d.value, CASE WHEN l.is_total THEN NULL ELSE 0 END)
+                   END AS v
+            FROM facts f JOIN rel USING (report_id) JOIN _sum_cells l ON l.key = f.key
+            LEFT JOIN {derived} d ON d.report_id = f.report_id AND d.key = f.key
+            WHERE f.status <> 'not_in_layout'),
+        sums AS (
+            SELECT p.summary_id, v.key, sum(v.v) AS total, count(*) AS n_with_cell,
+                   count(*) FILTER (WHERE v.v IS NULL) AS n_unknown
+            FROM pairs p JOIN vals v ON v.report_id = p.member_id
+            GROUP BY p.summary_id, v.key)
+        SELECT s.report_id AS summary_id, s.agency, s.year, sv.key, sv.v AS summary_value, x.total AS member_sum,
+               coalesce(np.n, 0) AS n_members, coalesce(x.n_with_cell, 0) AS n_with_cell,
+               coalesce(x.n_unknown, 0) AS n_unknown
+        FROM summaries s JOIN vals sv ON sv.report_id = s.report_id
+        LEFT JOIN n_pairs np ON np.summary_id = s.report_id
+        LEFT JOIN sums x ON x.summary_id = s.report_id AND x.key = sv.key"""
+
+
+def derived_source(con: duckdb.DuckDBPyConnection) -> str:
+    found = con.execute(
+        "SELECT count(*) FROM (SELECT table_name AS n FROM duckdb_tables() UNION ALL "
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal) WHERE n = 'derived'"
+    ).fetchall()[0][0]
+    return "derived" if found else ("(SELECT NULL::INTEGER AS report_id, NULL::VARCHAR AS key, "
+                                    "NULL::DECIMAL(18,4) AS value WHERE false)")  # fmt: skip
+
+
+def register_cells(con: duckdb.DuckDBPyConnection) -> None:
+    con.register("_sum_cells", _cell_labels())
 
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute every SUM-1 finding (replacing the previous ones) in one transaction; returns their count."""
-    has_derived = bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived'").fetchall()[0][0]
-    )
-    derived = "derived" if has_derived else "(SELECT NULL::INTEGER AS report_id, NULL::VARCHAR AS key, " \
-                                             "NULL::DECIMAL(18,4) AS value WHERE false)"
+    derived = derived_source(con)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM findings WHERE scope = '{SCOPE}'")
-        con.register("_sum_cells", _cell_labels())
+        register_cells(con)
+        # compared: the summary's value and every member's are known, and every member's layout has the cell
         con.execute(f"""
             INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
-            WITH summaries AS (
-                SELECT report_id, agency, year, province, city, county FROM reports
-                WHERE is_current AND is_summary AND year IS NOT NULL AND province IS NOT NULL),
-            pairs AS (
-                SELECT s.report_id AS summary_id, m.report_id AS member_id
-                FROM summaries s JOIN reports m
-                  ON m.is_current AND NOT coalesce(m.is_summary, false) AND m.year = s.year
-                 AND m.province = s.province
-                 AND (s.city IS NULL OR m.city = s.city)
-                 AND (s.county IS NULL OR (m.county = s.county AND m.city IS NOT DISTINCT FROM s.city))
-                 AND m.report_id <> s.report_id),
-            rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
-            {_VALUES.format(derived=derived)},
-            sums AS (
-                SELECT p.summary_id, v.key, sum(v.v) AS total, count(*) AS n_members,
-                       count(*) FILTER (WHERE v.v IS NULL) AS n_unknown
-                FROM pairs p JOIN vals v ON v.report_id = p.member_id
-                GROUP BY p.summary_id, v.key)
-            SELECT s.report_id, '{RULE_SUMMARY}', 'warning',
-                   s.agency || ' ' || s.year || ' 年' || l.label || '为 ' || {_num("sv.v")}
-                   || '，区域内 ' || x.n_members || ' 份成员报告之和为 ' || {_num("x.total")}
-                   || '，相差 ' || {_num("sv.v - x.total")}
+            WITH c AS ({comparison_sql(derived)})
+            SELECT c.summary_id, '{RULE_SUMMARY}', 'warning',
+                   c.agency || ' ' || c.year || ' 年' || l.label || '为 ' || {_num("c.summary_value")}
+                   || '，区域内 ' || c.n_members || ' 份成员报告之和为 ' || {_num("c.member_sum")}
+                   || '，相差 ' || {_num("c.summary_value - c.member_sum")}
                    || '（汇总报告应等于区域内各机关报告之和；成员报告缺报时合计偏小）',
-                   [x.key], {_num("x.total")}, {_num("sv.v")}, '{SCOPE}'
-            FROM summaries s
-            JOIN vals sv ON sv.report_id = s.report_id
-            JOIN sums x ON x.summary_id = s.report_id AND x.key = sv.key
-            JOIN _sum_cells l ON l.key = x.key
-            WHERE sv.v IS NOT NULL AND x.n_unknown = 0 AND sv.v <> x.total""")
+                   [c.key], {_num("c.member_sum")}, {_num("c.summary_value")}, '{SCOPE}'
+            FROM c JOIN _sum_cells l ON l.key = c.key
+            WHERE {COMPARED} AND c.summary_value <> c.member_sum""")
         con.unregister("_sum_cells")
         n = con.execute(f"SELECT count(*) FROM findings WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")

@@ -1,0 +1,147 @@
+"""Timeliness and coverage: was each report published by its deadline, and which agencies have not published.
+
+- :func:`timeliness_reports`: every selected report with its publication date, the date's source, the deadline
+  (31 January of the following year, 条例 第五十条), its status (on time / late / unknown: the same definition as
+  :func:`pipeline.published.timeliness`) and how many days late;
+- :func:`timeliness_by_year`: the statuses counted per year, with the on-time share among reports whose date is
+  known (a rate: under the small-number guard when fewer than ``min_n`` reports have a date);
+- :func:`not_published`: for one year, the agencies of the selection with a report in an earlier year but none for
+  that year (缺报 / 尚未发布), with their last year reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import duckdb
+import polars as pl
+
+from pipeline.filters import Filters
+from pipeline.metrics.sql import run, selected_cte
+from pipeline.published import LATE, ON_TIME, UNKNOWN, YEARS_AFTER
+
+REPORT_COLUMNS = ("report_id", "agency", "year", "province", "city", "county", "level", "agency_type",
+                  "synthetic", "published", "published_source")  # fmt: skip
+
+
+def _status() -> pl.Expr:
+    """:func:`pipeline.published.timeliness` as a polars expression (tests check that the two agree)."""
+    year = pl.col("year")
+    plausible = (pl.col("published") >= pl.date(year, 12, 1)) & (pl.col("published") <= pl.date(year + YEARS_AFTER, 12, 31))
+    return (
+        pl.when(year.is_null() | pl.col("published").is_null() | ~plausible).then(pl.lit(UNKNOWN))
+        .when(pl.col("published") <= pl.col("deadline")).then(pl.lit(ON_TIME))
+        .otherwise(pl.lit(LATE))
+    )  # fmt: skip
+
+
+def timeliness_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The selected reports with ``deadline``, ``status`` and ``days_late`` (NULL unless late)."""
+    sel, params = selected_cte(filters)
+    df = run(con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMNS)} FROM sel ORDER BY year DESC, agency", params)
+    df = df.with_columns(pl.date(pl.col("year") + 1, 1, 31).alias("deadline"))
+    df = df.with_columns(_status().alias("status"))
+    return df.with_columns(
+        pl.when(pl.col("status") == LATE)
+        .then((pl.col("published") - pl.col("deadline")).dt.total_days())
+        .alias("days_late")
+    )
+
+
+def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Per year: reports on time, late, without a date; ``on_time_share`` = on time ÷ reports with a date, guarded
+    (``guarded``) when fewer than ``filters.min_n`` reports have a date; per source, how many dates came from it."""
+    df = timeliness_reports(con, filters).filter(pl.col("year").is_not_null())
+    if df.is_empty():
+        return pl.DataFrame(schema={"year": pl.Int32, "n_reports": pl.UInt32, "on_time": pl.UInt32,
+                                    "late": pl.UInt32, "unknown": pl.UInt32, "on_time_share": pl.Float64,
+                                    "guarded": pl.Boolean})  # fmt: skip
+    out = df.group_by("year").agg(
+        pl.len().alias("n_reports"),
+        (pl.col("status") == ON_TIME).sum().alias("on_time"),
+        (pl.col("status") == LATE).sum().alias("late"),
+        (pl.col("status") == UNKNOWN).sum().alias("unknown"),
+        *[(pl.col("published_source") == s).sum().alias(f"from_{s}") for s in ("manifest", "page", "document")],
+        pl.col("days_late").median().alias("median_days_late"),
+    )
+    known = pl.col("on_time") + pl.col("late")
+    return out.with_columns(
+        pl.when(known > 0).then(pl.col("on_time") / known).alias("on_time_share"),
+        ((known < filters.min_n) & (known > 0)).alias("guarded"),
+    ).sort("year")
+
+
+def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -> pl.DataFrame:
+    """Agencies of the selection (any year) with a current report before ``year`` and none for ``year``.
+
+    The year filter does not narrow who is expected (an agency is expected because it published before), only the
+    other filters do; an agency whose name changed appears under its old name.
+    """
+    sel, params = selected_cte(replace(filters, years=()))
+    params = {**params, "y": int(year)}
+    return run(con, f"""WITH {sel},
+        before AS (SELECT agency, max(year) AS last_year, count(*) AS n_reports_before,
+                          arg_max(province, year) AS province, arg_max(city, year) AS city,
+                          arg_max(county, year) AS county, arg_max(level, year) AS level,
+                          arg_max(agency_type, year) AS agency_type, bool_or(synthetic) AS synthetic
+                   FROM sel WHERE agency IS NOT NULL AND year < $y GROUP BY agency),
+        this AS (SELECT DISTINCT agency FROM sel WHERE year = $y AND agency IS NOT NULL)
+        SELECT $y AS year, b.agency, b.province, b.city, b.county, b.level, b.agency_type, b.last_year,
+               b.n_reports_before, b.synthetic
+        FROM before b WHERE b.agency NOT IN (SELECT agency FROM this)
+        ORDER BY b.province NULLS LAST, b.city NULLS FIRST, b.county NULLS FIRST, b.agency""", params)
+
+
+def expected_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[int]:
+    """Years for which a not-published list makes sense: every year after the first of the selection (ignoring the
+    year filter), up to the year after the last one — newest first."""
+    sel, params = selected_cte(replace(filters, years=()))
+    row = con.sql(f"WITH {sel} SELECT min(year), max(year) FROM sel WHERE edition IN ('2019', '2021')",
+                  params=params or None).fetchall()[0]  # fmt: skip
+    if row[0] is None:
+        return []
+    return list(range(int(row[1]) + 1, int(row[0]), -1))
+
+
+# -- tables for people and exports --------------------------------------------------------------------------------
+
+REPORT_LABELS: dict[str, str] = {
+    "report_id": "报告编号", "agency": "机关", "year": "年度", "province": "省份", "city": "市（地区）",
+    "county": "区县", "level": "行政层级", "agency_type": "机关类型", "synthetic": "示例数据",
+    "published": "发布日期", "published_source": "日期来源", "deadline": "法定期限", "status": "是否按时",
+    "days_late": "逾期天数",
+}  # fmt: skip
+MISSING_LABELS: dict[str, str] = {
+    "year": "年度", "agency": "机关", "province": "省份", "city": "市（地区）", "county": "区县",
+    "level": "行政层级", "agency_type": "机关类型", "last_year": "最近一次报告年度",
+    "n_reports_before": "此前报告份数", "synthetic": "示例数据",
+}  # fmt: skip
+NOTES: dict[str, str] = {
+    "published": "报告的发布日期；来源见「日期来源」",
+    "published_source": "清单登记 / 网页标注的发布时间 / 文件属性（创建时间：文件此时已存在，据此判为逾期是确定的，"
+                        "判为按时仅供参考）",
+    "deadline": "《政府信息公开条例》第五十条：每年 1 月 31 日前公布上一年度报告",
+    "status": "按时 / 逾期 / 发布日期不详（没有可信的发布日期时不作判断）",
+    "days_late": "发布日期晚于法定期限的天数",
+    "last_year": "该机关在此年度之前最近一次有报告的年度",
+}  # fmt: skip
+
+
+def for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """Stored codes (status, date source) replaced by their Chinese labels (pipeline.labels), for tables and exports."""
+    from pipeline.labels import PUBLISHED_SOURCE_LABELS, TIMELINESS_LABELS
+
+    out = df
+    if "status" in out.columns:
+        out = out.with_columns(pl.col("status").replace_strict(TIMELINESS_LABELS, default=pl.col("status")))
+    if "published_source" in out.columns:
+        out = out.with_columns(
+            pl.col("published_source").replace_strict(PUBLISHED_SOURCE_LABELS, default=pl.col("published_source"))
+        )
+    return out
+
+
+def dictionary(df: pl.DataFrame, labels: dict[str, str]) -> pl.DataFrame:
+    """The XLSX data-dictionary sheet of a timeliness table: header, meaning, machine name."""
+    rows = [(labels.get(c, c), NOTES.get(c, labels.get(c, c)), c, "天" if c == "days_late" else "") for c in df.columns]
+    return pl.DataFrame(rows, schema=["列名", "含义", "机器列名", "单位"], orient="row")
