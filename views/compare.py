@@ -7,6 +7,7 @@ import streamlit as st
 
 from pipeline.dashboard import charts, ui
 from pipeline.dashboard.data import query
+from pipeline.dashboard.pages import page
 from pipeline.metrics import agency_series, catalogue, metric, peer_groups, peer_ranking, selected_reports
 
 UNKNOWN = charts.UNKNOWN
@@ -58,6 +59,13 @@ ui.checked_param("cmp_agencies", "对比机关", agencies)
 chosen = st.multiselect(
     "选择 2–10 个机关", agencies, key="cmp_agencies", bind=ui.BIND, max_selections=10, placeholder="输入机关名称搜索"
 )
+if chosen:  # each chosen agency's report card, for its latest year in the selection
+    latest = reports.filter(pl.col("agency").is_in(chosen)).group_by("agency").agg(pl.col("year").max())
+    cols = st.columns(min(len(chosen), 5))
+    for i, (name, last) in enumerate(latest.sort("agency").iter_rows()):
+        if last is not None:
+            cols[i % len(cols)].page_link(page("card").file, label=f"报告卡：{name} {last}",
+                                          query_params={"card_agency": name, "card_year": str(last)})  # fmt: skip
 if len(chosen) < 2:
     st.info("请至少选择 2 个机关进行对比（最多 10 个）。")
 else:

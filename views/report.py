@@ -10,6 +10,7 @@ import streamlit as st
 
 from pipeline.dashboard import reuse_view, source, ui
 from pipeline.dashboard.data import query
+from pipeline.dashboard.pages import page
 from pipeline.dashboard.tables import OfficialGrid, official_table, suspect_keys
 from pipeline.derive import METHOD_TEXT
 from pipeline.labels import (
@@ -132,6 +133,9 @@ meta = pl.DataFrame(
 )  # fmt: skip
 with st.expander("报告信息", expanded=False):
     ui.table(meta, fit=True)
+if r["agency"] and r["year"] is not None and r["is_current"]:
+    st.page_link(page("card").file, label=f"机关报告卡：{r['agency']} {r['year']} 年（可下载 PDF / Word）",
+                 query_params={"card_agency": r["agency"], "card_year": str(r["year"])})  # fmt: skip
 
 facts, derived, findings = detail["facts"], detail["derived"], detail["findings"]
 findings = findings.with_columns(

@@ -40,12 +40,14 @@ SOURCE_PREFERENCE = (".html", ".htm", ".pdf", ".md", ".txt")  # one source per r
 
 
 def demo_config() -> CorpusConfig:
-    """The national demo: 31 provinces, every level, 2019–2025, 90 % of agency-years reported."""
+    """The national demo: 31 provinces, every level, 2019–2025, 90 % of agency-years reported; publication dates
+    (some late, some missing); 15 % of regions publish a summary report (30 % of them differing from their members'
+    sum)."""
     return CorpusConfig(
         size="national", seed=DEMO_SEED, layouts=("pdftext-tabs", "pdftext-layout", "html"),
         layout_weights={"pdftext-tabs": 8, "pdftext-layout": 1, "html": 0.6}, noise_levels=(0, 0, 1, 1, 2),
         years=(2019, 2020, 2021, 2022, 2023, 2024, 2025), coverage=0.9, compact=True, legacy_share=0.03,
-        non_report_share=0.02,
+        non_report_share=0.02, summary_share=0.15, summary_error_share=0.3,
     )  # fmt: skip
 
 
