@@ -73,7 +73,7 @@ def card_pdf(card: CardData) -> bytes:
                             Spacer, colors, font, mm)  # fmt: skip
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                            bottomMargin=margin + 6 * mm, title=title(card), author="xxgk",
+                            bottomMargin=margin + 6 * mm, title=title(card), author="xxgk", initialFontName=font,
                             subject=SYNTHETIC_NOTICE if card.synthetic else "政府信息公开工作年度报告卡")  # fmt: skip
     doc.build(story, onFirstPage=page, onLaterPages=page)
     return buf.getvalue()
