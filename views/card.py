@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from pipeline.card.content import fmt_num, fmt_pct, footer_text
-from pipeline.card.data import CHART_RATE, card_choices, card_data
+from pipeline.card.data import CARD_COUNTS, CHART_RATE, card_choices, card_data
 from pipeline.dashboard import charts, ui
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
@@ -113,7 +113,8 @@ else:
                                     min_n=filters.min_n, height=360))  # fmt: skip
 
 st.subheader("主要数量（本机关逐年）")
-counts = card.counts.with_columns(
+order = {k: i for i, k in enumerate(CARD_COUNTS)}
+counts = card.counts.sort(pl.col("metric").replace_strict(order, default=None, return_dtype=pl.Int64)).with_columns(
     pl.col("metric").replace_strict({k: metric(k).name for k in card.counts["metric"].unique().to_list()}).alias("项目")
 ).pivot(on="year", index="项目", values="value", sort_columns=True)
 ui.table(counts.rename({c: f"{c} 年" for c in counts.columns if c != "项目"}))

@@ -85,7 +85,9 @@ ui.table(
     shown.with_columns(("card?card_agency=" + pl.col("agency").fill_null("") + "&card_year="
                         + pl.col("year").cast(pl.String)).alias("card")).select("card", *REPORT_LABELS),
     {**REPORT_LABELS, "card": "报告卡"},
-    column_config={"报告卡": st.column_config.LinkColumn(display_text="报告卡")},
+    column_config={"报告卡": st.column_config.LinkColumn(display_text="报告卡"),
+                   "发布日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                   "法定期限": st.column_config.DateColumn(format="YYYY-MM-DD")},
     height=380,
 )  # fmt: skip
 downloads(shown, REPORT_LABELS, "发布时效", "tl_reports")
