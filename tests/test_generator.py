@@ -160,7 +160,7 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     write_corpus(tmp_path / "c", CorpusConfig(size="tiny", seed=6, layouts=FAST_LAYOUTS))
     assert _corpus_digest(tmp_path / "c") != a
     rows = list(csv.DictReader((tmp_path / "a" / "manifest.csv").open(encoding="utf-8")))
-    assert list(rows[0]) == ["path", "agency", "year", "region", "url", "synthetic"]
+    assert list(rows[0]) == ["path", "agency", "year", "region", "url", "synthetic", "published"]
     assert all(r["synthetic"] == "true" and (tmp_path / "a" / r["path"]).is_file() for r in rows)
     for r in rows:
         truth = json.loads((tmp_path / "a" / r["path"]).with_suffix(".truth.json").read_text(encoding="utf-8"))
