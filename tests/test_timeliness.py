@@ -154,3 +154,17 @@ def test_timeliness_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus
     missing = next(f for f in frames if "最近一次报告年度" in f.columns)
     assert len(missing) > 0
     assert {b.label for b in at.get("download_button")} >= {"下载 CSV（Excel 可直接打开）"}
+
+
+@pytest.mark.parametrize(("folder", "published", "status"), [("05_pingtan_2019", "2020-01-20", "on_time"),
+                                                             ("06_pingtan_2021", "2022-02-08", "late")])
+def test_real_crawler_pages_state_their_date(folder: str, published: str, status: str) -> None:
+    """Two real reports as a site crawler saved them: the header's 发布时间 is the page's own date."""
+    from tests.conftest import CRAWLER
+
+    source = CRAWLER / folder / "source.txt"
+    if not source.is_file():
+        pytest.skip(f"共享夹具不存在：{source}")
+    meta = parse_file(source).meta
+    assert (meta.published, meta.published_source) == (published, "page")
+    assert timeliness(meta.published, meta.year) == status
