@@ -24,6 +24,7 @@ def generate(
     mixed_share: Annotated[float, typer.Option("--mixed-share", help="2021 表二配 2019 版（六）其他处理的机关比例")] = 0.1,
     coverage: Annotated[float, typer.Option("--coverage", help="每个机关每年发布报告的概率")] = 1.0,
     copy_share: Annotated[float, typer.Option("--copy-share", help="> 0 时正文句子各不相同，其中这一比例的报告抄用上年或其他机关报告的句子（真值列出）")] = 0.0,
+    summary_share: Annotated[float, typer.Option("--summary-share", help="每年发布地区汇总报告（汇总全市等）的地区比例")] = 0.0,
     limit: Annotated[int | None, typer.Option("--limit", help="最多生成多少份文档")] = None,
     no_truth: Annotated[bool, typer.Option("--no-truth", help="不写 *.truth.json（示例数据用：可由种子重新生成）")] = False,
     manifest: Annotated[Path | None, typer.Option("--manifest", help="manifest.csv 路径（默认 OUT/manifest.csv）")] = None,
@@ -52,6 +53,7 @@ def generate(
         size=size, seed=seed, layouts=tuple(layouts) if layouts else None,
         noise_levels=tuple(noise) if noise else (0, 1, 2), error_share=error_share, mixed_share=mixed_share,
         coverage=coverage, limit=limit, directory="shard" if size == "large" else "year", copy_share=copy_share,
+        summary_share=summary_share,
     )
     stats = write_corpus(out, config, truth_files=not no_truth, manifest=manifest, path_prefix=path_prefix,
                          workers=workers)

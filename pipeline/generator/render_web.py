@@ -69,7 +69,8 @@ def render_crawler(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[
     if with_header:
         body = _page_text(page, keep_chrome=True)
         body = re.sub(r" {2,}", " ", body)
-        published = f"{truth.year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)} {rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}"
+        drawn = f"{truth.year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)} {rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}"
+        published = f"{truth.published} {drawn[-5:]}" if truth.published else ""  # the truth's date (or none), a time
         slug = rng.randint(10000, 99999)
         header = [
             f"标题: {title}",
