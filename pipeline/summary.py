@@ -8,8 +8,10 @@ so — its title line or its agency name carries a summary marker:
 - 全省 / 全市 / 全区 / 全县 / 全州 / 全盟 / 全旗 directly before 政府信息公开 ("XX市全市政府信息公开工作年度报告");
 - or the manifest's ``summary`` column (true / false), which wins over the text.
 
-A government's own report ("XX市人民政府…年度报告") is **not** taken for a summary: most cover the government's
-own work only, and treating them as summaries would compare unrelated numbers.  A report whose name is only the
+Only the title (a head line of ≤ 60 characters) counts, not the prose: a preamble saying the report was compiled by
+"汇总…各有关单位…情况" (平潭综合实验区's own reports say so) leaves the report its agency's own.  A government's own
+report ("XX市人民政府…年度报告") is **not** taken for a summary: most cover the government's own work only, and
+treating them as summaries would compare unrelated numbers.  A report whose name is only the
 region ("北京市2023年…") is not one either, unless it carries a marker.
 
 A summary report is stored under its agency name with the marker in brackets ("平潭综合实验区管委会（汇总全区）"),
@@ -31,6 +33,7 @@ _BRACKETED = re.compile(rf"[（(]\s*(?P<mark>汇总全{_AREA}|全{_AREA}(?:汇�
 _BARE = re.compile(rf"(?P<mark>汇总|全{_AREA}(?=政府信息公开))")
 _TITLE = re.compile(r"信息公开.{0,12}报告")
 HEAD_ROWS = 12  # the title is among a report's first lines
+TITLE_MAX = 60  # a title is short: a preamble that says it "汇总…各有关单位…编制而成" is prose, not a title
 
 
 def marker(text: str | None) -> str | None:
@@ -46,7 +49,7 @@ def strip_marker(text: str) -> str:
 
 
 def _is_title(text: str) -> bool:
-    return bool(_TITLE.search(text))
+    return len(text) <= TITLE_MAX and bool(_TITLE.search(text))
 
 
 def title_marker(doc: Document) -> tuple[Document, str | None]:

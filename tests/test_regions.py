@@ -53,6 +53,12 @@ def test_summary_reports_are_the_ones_that_say_so(title: str, expected: str | No
         assert cleaned.rows[1].text == "全市共受理申请 20 件。"  # body lines are never touched
 
 
+def test_a_preamble_is_not_a_title() -> None:
+    preamble = ("本报告根据《中华人民共和国政府信息公开条例》和政府信息公开工作年度报告格式的要求，汇总本区各有关单位政府信息公开"
+                "工作情况编制而成。")  # fmt: skip
+    assert title_marker(doc("某某区2023年政府信息公开工作年度报告", preamble))[1] is None
+
+
 def test_a_summary_is_stored_under_a_name_of_its_own_and_the_manifest_flag_wins() -> None:
     meta = Meta(agency="平潭综合实验区管委会", year=2023, agency_type="人民政府")
     mark(meta, "汇总全区")
