@@ -23,7 +23,7 @@ from pipeline.filters import Filters
 from pipeline.metrics.aggregate import aggregate, guard
 from pipeline.metrics.sql import run, selected_cte
 from pipeline.registry import registry
-from pipeline.validator.summary import COMPARED, RULE_SUMMARY, comparison_sql, derived_source, register_cells
+from pipeline.validator.summary import comparison_sql, derived_source, register_cells
 
 ROLLUP_METRICS = (
     "count.t3.new_received.total",
@@ -145,6 +145,7 @@ def summary_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
 
 
 def _compared_mask(cells: pl.DataFrame) -> list[bool]:
+    """:data:`pipeline.validator.summary.COMPARED` on the comparison frame."""
     return (
         cells.select(
             (pl.col("summary_value").is_not_null() & (pl.col("n_members") > 0)
@@ -180,5 +181,4 @@ def summary_cells(con: duckdb.DuckDBPyConnection, report_id: int) -> pl.DataFram
     )  # fmt: skip
 
 
-__all__ = ["COMPARED", "RULE_SUMMARY", "region_rollup", "rollup_level", "rollup_tree", "rollup_wide",
-           "summary_cells", "summary_reports"]  # fmt: skip
+__all__ = ["region_rollup", "rollup_level", "rollup_tree", "rollup_wide", "summary_cells", "summary_reports"]
