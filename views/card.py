@@ -56,6 +56,9 @@ if card is None:
 r = card.report
 if card.synthetic:
     st.warning(f"⚠ {ui.SYNTHETIC_NOTICE}：这份报告卡的数字来自生成的示例报告。")
+elif card.peer_synthetic:
+    st.warning(f"⚠ 同类机关比较中有 {card.peer_synthetic} 份报告是生成的示例数据（{ui.SYNTHETIC_NOTICE}），"
+               "同类机关的比率和排名仅作演示。")  # fmt: skip
 
 d1, d2, d3 = st.columns([1, 1, 2])
 stem = f"{agency}_{year}_报告卡"

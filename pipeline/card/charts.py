@@ -83,6 +83,9 @@ def counts_chart(card: CardData) -> bytes:
         ax.bar(xs, [part[y] for y in years if y in part], width=width,
                label=metric(key).name.split("「", 1)[-1].rstrip("」").replace(" / 总计", ""))  # fmt: skip
     ax.set_title("主要数量（件）", fontsize=10)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole numbers on the axis
     if years:
         ax.set_xticks(years)
     ax.legend(fontsize=7, frameon=False)

@@ -68,6 +68,9 @@ def blocks(card: CardData) -> list[Block]:
     out: list[Block] = []
     if card.synthetic:
         out.append(Block("warning", f"⚠ {SYNTHETIC_NOTICE}：本报告卡的数字来自生成的示例报告。"))
+    elif card.peer_synthetic:
+        out.append(Block("warning", f"⚠ 同类机关比较中有 {card.peer_synthetic} 份报告是生成的示例数据（{SYNTHETIC_NOTICE}），"
+                                    "同类机关的比率和排名仅作演示。"))  # fmt: skip
     region = "".join(x for x in (r.get("province"), r.get("city"), r.get("county")) if x) or "未识别"
     published = str(r["published"]) if r.get("published") else "不详"
     source = PUBLISHED_SOURCE_LABELS.get(r.get("published_source") or "", "")

@@ -25,7 +25,7 @@ from pipeline.metrics.aggregate import aggregate, per_report
 from pipeline.metrics.catalogue import metric
 from pipeline.metrics.queries import peer_ranking
 from pipeline.metrics.records import report_detail
-from pipeline.metrics.sql import has_table, run
+from pipeline.metrics.sql import has_table, run, selected_cte
 from pipeline.published import deadline, timeliness
 from pipeline.registry import registry
 
@@ -72,6 +72,7 @@ class CardData:
     filters: Filters
     data_date: datetime | None
     peer_label: str
+    peer_synthetic: int = 0  # synthetic reports among the peer group's reports of the year (the card says so)
 
     @property
     def synthetic(self) -> bool:
@@ -165,6 +166,9 @@ def card_data(con: duckdb.DuckDBPyConnection, filters: Filters, agency: str, yea
     counts = own.filter(pl.col("metric").is_in(CARD_COUNTS)).select("year", "metric", "value", "state")
     where = "、".join(v for v in (filters.province, filters.city, filters.county) if v) or "全国"
     loaded = run(con, "SELECT max(loaded_at) AS d FROM reports", {})
+    sel, params = selected_cte(replace(peers, years=(int(year),)))
+    peer_synthetic = con.sql(f"WITH {sel} SELECT count(*) FILTER (WHERE synthetic) FROM sel",
+                             params=params or None).fetchall()[0][0]  # fmt: skip
     return CardData(
         agency=agency, year=int(year), report=report, cells=_cells(detail), counts=counts,
         rates=_rate_rows(con, own, peers, int(year), agency, filters.min_n), peer_series=peer_series,
@@ -172,4 +176,5 @@ def card_data(con: duckdb.DuckDBPyConnection, filters: Filters, agency: str, yea
         deadline=deadline(int(year)), copied=copied_text(con, int(report["report_id"])), filters=filters,
         data_date=loaded["d"][0] if not loaded.is_empty() else None,
         peer_label=f"{report['agency_type'] or '（未识别类型）'} · {report['level'] or '（未识别层级）'} · {where}",
+        peer_synthetic=int(peer_synthetic),
     )  # fmt: skip
