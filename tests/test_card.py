@@ -55,6 +55,7 @@ def test_card_numbers_are_the_reports(corpus: RegionalCorpus, card: CardData) ->
     granted = truth.facts["t3.granted.total"] + truth.facts["t3.partially_granted.total"]
     assert rate.numerator == granted and rate.denominator == truth.facts["t3.result_total.total"]
     assert card.timeliness in ("on_time", "late", "unknown") and card.synthetic
+    assert card.copied is not None and "copied_share" in card.copied  # compared at ingest (pipeline.reuse)
     peers = [t for t in corpus.members if t.year == 2023 and t.agency.agency_type == truth.agency.agency_type
              and t.agency.level == truth.agency.level]  # fmt: skip
     assert rate.peer_reports <= len(peers)
@@ -135,4 +136,4 @@ def test_card_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus, card
     assert cells["原文位置"].str.contains(f"report={card.report['report_id']}&cell=t3.").any()
     rates = next(f for f in frames if "同类机关" in f.columns)
     assert "公开率" in rates["比率"].to_list()
-    assert any("文本复用" in i.value for i in at.info)  # the copied-text hook says it is not there yet
+    assert any("本机关上年报告相同" in t.value for t in at.text)  # copied-text shares (pipeline.reuse)

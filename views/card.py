@@ -5,7 +5,7 @@ file (A4, Chinese font embedded)."""
 import polars as pl
 import streamlit as st
 
-from pipeline.card.content import fmt_num, fmt_pct, footer_text
+from pipeline.card.content import copied_text_line, fmt_num, fmt_pct, footer_text
 from pipeline.card.data import CARD_COUNTS, CHART_RATE, card_choices, card_data
 from pipeline.dashboard import charts, ui
 from pipeline.dashboard.data import query
@@ -133,13 +133,7 @@ else:
         pl.col("message").alias("说明")))  # fmt: skip
 
 st.subheader("文本复用")
-if card.copied is None:
-    st.info("文本复用比例（与本机关上年报告、其他机关同年报告相同的正文）尚未计算：「文本复用」功能合入后在此显示。")
-elif not card.copied:
-    st.info("这份报告尚未做文本复用比对。")
-else:
-    st.text(f"与本机关上年报告相同 {fmt_pct(card.copied.get('previous_share'))}；与其他机关同年报告相同 "
-            f"{fmt_pct(card.copied.get('other_share'))}；合计 {fmt_pct(card.copied.get('copied_share'))}")  # fmt: skip
+st.text(copied_text_line(card))  # agency names inside: plain text only
 
 st.subheader("全部单元格及其来源")
 cells = card.cells.with_columns(

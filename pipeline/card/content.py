@@ -63,6 +63,20 @@ def _rate_cell(value: float | None, guarded: bool, denominator: float | None, mi
     return fmt_pct(value)
 
 
+def copied_text_line(card: CardData) -> str:
+    """The copied-text shares in one sentence (or why there are none)."""
+    c = card.copied
+    if c is None:
+        return "文本复用比例尚未计算：数据库中没有文本比对结果（xxgk reuse --update）。"
+    if not c:
+        return "这份报告尚未做文本复用比对（xxgk reuse --update）。"
+    text = (f"正文与本机关上年报告相同 {fmt_pct(c.get('previous_share'))}；与其他机关同年报告相同 "
+            f"{fmt_pct(c.get('other_share'))}；合计 {fmt_pct(c.get('copied_share'))}")  # fmt: skip
+    if c.get("top_source_agency"):
+        text += f"；最相似的其他机关报告：{c['top_source_agency']} {c.get('top_source_year') or ''}"
+    return text + "。逐句标记见「报告详情」。"
+
+
 def blocks(card: CardData) -> list[Block]:
     r = card.report
     out: list[Block] = []
@@ -131,14 +145,7 @@ def blocks(card: CardData) -> list[Block]:
         out.append(Block("table", header=["规则", "级别", "说明"], rows=rows, widths=[2, 0.6, 5], small=True))
 
     out.append(Block("heading", "五、文本复用"))
-    if card.copied is None:
-        out.append(Block("para", "文本复用（与本机关上年报告、其他机关同年报告相同的正文比例）尚未计算：该功能合入后在此显示。"))
-    elif not card.copied:
-        out.append(Block("para", "这份报告尚未做文本复用比对（xxgk reuse --update）。"))
-    else:
-        c = card.copied
-        out.append(Block("para", f"与本机关上年报告相同 {fmt_pct(c.get('previous_share'))}；与其他机关同年报告相同 "
-                                 f"{fmt_pct(c.get('other_share'))}；合计 {fmt_pct(c.get('copied_share'))}。"))  # fmt: skip
+    out.append(Block("para", copied_text_line(card)))
 
     out.append(Block("heading", "六、全部单元格及其来源"))
     out.append(Block("note", "数值 = 来源印刷的数字；「空白」「/」等不等于 0；「推算」= 原表空白的总计按分项推算（原值仍为空白）；"

@@ -7,7 +7,8 @@
   the agency included, summary reports never (:func:`pipeline.metrics.aggregate.aggregate` pooled, and the rank of
   :func:`pipeline.metrics.queries.peer_ranking`); every rate under the small-number guard (``filters.min_n``);
 - its publication date and timeliness (:mod:`pipeline.published`);
-- the copied-text share where the copied-text tables exist (helper G's ``reuse_reports``): a marked hook until then.
+- the copied-text shares (:mod:`pipeline.reuse`: same as the agency's previous report, as other agencies' reports of
+  the same year), where the database has been compared.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pipeline.metrics.aggregate import aggregate, per_report
 from pipeline.metrics.catalogue import metric
 from pipeline.metrics.queries import peer_ranking
 from pipeline.metrics.records import report_detail
-from pipeline.metrics.sql import has_table, run, selected_cte
+from pipeline.metrics.sql import run, selected_cte
 from pipeline.published import deadline, timeliness
 from pipeline.registry import registry
 
@@ -107,16 +108,17 @@ def _cells(detail: dict[str, Any]) -> pl.DataFrame:
 
 
 def copied_text(con: duckdb.DuckDBPyConnection, report_id: int) -> dict[str, Any] | None:
-    """HOOK for copied text (issue 13 part 2, helper G): the report's shares from ``reuse_reports`` when that table
-    exists; None until copied-text detection is on main (the card then says so)."""
-    if not has_table(con, "reuse_reports"):
+    """The report's copied-text shares (issue 13 part 2: :func:`pipeline.reuse.queries.report_reuse`): None when the
+    database has no copied-text tables, {} when this report has not been compared yet."""
+    from pipeline.reuse.queries import available, report_reuse
+
+    if not available(con):
         return None
-    try:
-        rows = run(con, """SELECT copied_share, previous_share, other_share FROM reuse_reports
-                           WHERE report_id = $rid""", {"rid": int(report_id)})  # fmt: skip
-    except duckdb.Error:
-        return None
-    return rows.row(0, named=True) if not rows.is_empty() else {}
+    row, _passages = report_reuse(con, int(report_id))
+    if row is None:
+        return {}
+    return {k: row.get(k) for k in ("copied_share", "previous_share", "other_share", "top_source_agency",
+                                    "top_source_year")}  # fmt: skip
 
 
 def _rate_rows(con: duckdb.DuckDBPyConnection, own: pl.DataFrame, peers: Filters, year: int, agency: str,
