@@ -14,9 +14,7 @@ import typer
 from rich.console import Console
 
 from pipeline.card.data import card_data
-from pipeline.filters import Filters, unrecognised
-from pipeline.metrics.cli import _query
-from pipeline.metrics.records import filter_options
+from pipeline.metrics.regions_cli import checked_filters
 from pipeline.store import Database, DatabaseUnavailable
 
 err_console = Console(stderr=True)
@@ -44,14 +42,9 @@ def card(
         err_console.print(f"[red]错误:[/] --format 应为 pdf 或 docx，而不是 {fmt!r}", highlight=False)
         raise typer.Exit(2)
     database = Database(db)
-    query = _query(None, province, city, None, None, None, None, None, quality, None, min_n)
     try:
-        bad = unrecognised(query, database.query(filter_options))
-        if bad:
-            named = "、".join(f"{what}「{value}」" for what, value in bad)
-            err_console.print(f"[red]错误:[/] 以下条件与库中的报告都不匹配：{named}", highlight=False)
-            raise typer.Exit(2)
-        data = database.query(card_data, Filters.from_query(query), agency, year)
+        filters = checked_filters(database, None, province, city, None, None, None, None, quality, min_n)
+        data = database.query(card_data, filters, agency, year)
     except DatabaseUnavailable as exc:
         err_console.print(f"[red]错误:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None

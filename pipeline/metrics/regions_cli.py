@@ -64,9 +64,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _filters(database: Database, year: list[str] | None, province: str | None, city: str | None, county: str | None,
+def checked_filters(database: Database, year: list[str] | None, province: str | None, city: str | None, county: str | None,
              level: list[str] | None, agency_type: list[str] | None, agency: list[str] | None,
              quality: str | None, min_n: str | None) -> Filters:  # fmt: skip
+    """The filters of these options; exit 2 naming every value that matches no report (never a national total)."""
     query = _query(year, province, city, county, level, agency_type, agency, None, quality, None, min_n)
     bad = unrecognised(query, database.query(filter_options))
     if bad:
@@ -115,7 +116,7 @@ def timeliness(
     """发布时效：各报告是否在次年 1 月 31 日前发布（日期及其来源），或某年度尚未发布的机关。"""
     database = Database(db)
     try:
-        filters = _filters(database, year, province, city, county, level, agency_type, agency, quality, None)
+        filters = checked_filters(database, year, province, city, county, level, agency_type, agency, quality, None)
         if missing is not None:
             df = database.query(not_published, filters, missing).select(list(MISSING_LABELS))
             _emit(df, MISSING_LABELS, fmt, output, filters, f"{missing} 年尚未发布报告的机关（{df.height} 个）")
@@ -140,7 +141,7 @@ def rollup(
     """地区汇总：按省 → 市 → 区县汇总（不含地区汇总报告），比率带小数字保护；--summaries 核对汇总报告。"""
     database = Database(db)
     try:
-        filters = _filters(database, year, province, city, county, level, agency_type, agency, quality, min_n)
+        filters = checked_filters(database, year, province, city, county, level, agency_type, agency, quality, min_n)
         if summaries:
             df = database.query(summary_reports, filters)
             labels = {"report_id": "报告编号", "agency": "汇总报告", "year": "年度", "region": "区域",
