@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.generator.numbers import ReportTruth, agency_series
+from pipeline.generator.numbers import ReportTruth
 from pipeline.generator.prose import plan_copies
 from pipeline.generator.regional import publication_date, with_summaries
 from pipeline.generator.renderers import layout_names, render
+from pipeline.generator.series import agency_series
 from pipeline.generator.universe import Agency, iter_agencies
 
 MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "synthetic", "published")

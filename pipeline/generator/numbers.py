@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import math
 import random
-from bisect import bisect
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from itertools import accumulate
 from typing import Any
 
+from pipeline.generator.draws import binomial, multinomial, neg_binomial, poisson
 from pipeline.generator.universe import LEVEL_CITY, LEVEL_COUNTY, LEVEL_PROVINCE, LEVEL_TOWN, Agency
 from pipeline.registry import T3_COLUMNS_ORDER, T4_COLUMNS_ORDER, T4_GROUPS_ORDER, registry
 
@@ -72,65 +70,6 @@ def edition_for_year(year: int) -> str:
     if year <= 2018:
         return "legacy"
     return "2019" if year <= 2020 else "2021"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sampling helpers (pure Python, deterministic given the Random)
-
-
-def poisson(rng: random.Random, mean: float) -> int:
-    """Poisson sample; normal approximation above 60 (fast for the heavy tail)."""
-    if mean <= 0:
-        return 0
-    if mean > 60:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
-def neg_binomial(rng: random.Random, mean: float, shape: float = 2.0) -> int:
-    """Over-dispersed count (gamma–Poisson): year-to-year volumes jump more than Poisson."""
-    if mean <= 0:
-        return 0
-    return poisson(rng, rng.gammavariate(shape, mean / shape))
-
-
-def binomial(rng: random.Random, n: int, p: float) -> int:
-    if n <= 0 or p <= 0:
-        return 0
-    if p >= 1:
-        return n
-    if n < 40:
-        return sum(1 for _ in range(n) if rng.random() < p)
-    mean, sd = n * p, math.sqrt(n * p * (1 - p))
-    return min(n, max(0, round(rng.gauss(mean, sd))))
-
-
-def multinomial(rng: random.Random, n: int, weights: list[float]) -> list[int]:
-    """Split ``n`` into len(weights) counts."""
-    out = [0] * len(weights)
-    if n <= 0:
-        return out
-    total = sum(weights)
-    if n < 60:
-        cum = list(accumulate(weights))
-        for _ in range(n):
-            out[min(bisect(cum, rng.random() * total), len(weights) - 1)] += 1
-        return out
-    remaining, rest = n, total
-    for i, w in enumerate(weights[:-1]):
-        k = binomial(rng, remaining, w / rest if rest > 0 else 0)
-        out[i] = k
-        remaining -= k
-        rest -= w
-        if remaining <= 0:
-            break
-    out[-1] += max(remaining, 0)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -314,7 +253,7 @@ def initial_state(profile: Profile, rng: random.Random) -> AgencyState:
 # One year
 
 
-def _t3(profile: Profile, state: AgencyState, year: int, t3_layout: str, rng: random.Random) -> dict[str, int]:
+def draw_t3(profile: Profile, state: AgencyState, year: int, t3_layout: str, rng: random.Random) -> dict[str, int]:
     rows = t3_row_keys(t3_layout)
     outcomes = [r for r in rows if r not in T3_FLOW_ROWS]
     trend = (1 + profile.growth) ** (year - 2019)
@@ -339,7 +278,7 @@ def _t3(profile: Profile, state: AgencyState, year: int, t3_layout: str, rng: ra
     return facts
 
 
-def _t4(profile: Profile, received: int, rng: random.Random) -> dict[str, int]:
+def draw_t4(profile: Profile, received: int, rng: random.Random) -> dict[str, int]:
     facts: dict[str, int] = {}
     review = poisson(rng, profile.review_rate * received)
     direct = poisson(rng, profile.suit_rate * received)
@@ -358,7 +297,7 @@ def _amount(rng: random.Random, mean: float, decimals: int = 2) -> Decimal:
     return Decimal(str(round(value, decimals))).normalize() if value >= 0.01 else Decimal(0)
 
 
-def _t2(edition: str, profile: Profile, state: AgencyState, rng: random.Random,
+def draw_t2(edition: str, profile: Profile, state: AgencyState, rng: random.Random,
         errors: list[dict[str, Any]]) -> dict[str, Value]:
     facts: dict[str, Value] = {}
     licenses = poisson(rng, profile.licenses)
@@ -418,191 +357,3 @@ def _t2(edition: str, profile: Profile, state: AgencyState, rng: random.Random,
         amount = Decimal(max(1, round(rng.lognormvariate(3.5, 1.2) * projects))) / 100  # 万元, 2 decimals
     facts["t2.central_procurement.total_amount_wan_yuan"] = amount.normalize() if amount else Decimal(0)
     return facts
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Presentation: which cells a given agency prints blank or with a marker
-
-
-def present(truth: ReportTruth, profile: Profile, rng: random.Random) -> None:
-    """Decide blanks and markers (noise ≥ 1 only), turning those facts into ``None`` with their text kept."""
-    if truth.noise < 1 or truth.kind != "report":
-        return
-    f, texts = truth.facts, truth.texts
-    # 表四: the seed leaves the five 行政复议 cells blank when they are all zero
-    if profile.blank_t4_review and all(f.get(f"t4.review.{c}") == 0 for c in T4_COLUMNS_ORDER):
-        for c in T4_COLUMNS_ORDER:
-            f[f"t4.review.{c}"] = None
-    t3_rows = t3_row_keys(truth.t3_layout or "2021")
-    if truth.noise >= 2 and profile.zero_rows_blank:
-        for row in t3_rows:
-            keys = [f"t3.{row}.{c}" for c in T3_COLUMNS_ORDER]
-            if row not in T3_TOTAL_ALWAYS_ROWS and all(f.get(k) == 0 for k in keys) and rng.random() < 0.8:
-                for k in keys:
-                    f[k] = None
-    if profile.sparse_totals:
-        for row in t3_rows:
-            if row not in T3_TOTAL_ALWAYS_ROWS:
-                f[f"t3.{row}.total"] = None
-    # 表二: departments without regulations print a marker in the 规章 row
-    if profile.slash_t2 and not profile.makes_regulations:
-        for key in [k for k in f if k.startswith("t2.regulations.")]:
-            if f[key] == 0:
-                f[key] = None
-                texts[key] = profile.null_marker if truth.noise >= 2 else "/"
-    if truth.edition == "2019":
-        amount_key = "t2.central_procurement.total_amount_wan_yuan"
-        amount = f.get(amount_key)
-        if profile.yuan_amount and isinstance(amount, Decimal) and amount > 0:
-            texts[amount_key] = f"{int(amount * 10000)}元"
-        if profile.plain_positive:
-            for key, value in f.items():
-                if key in signed_keys() and isinstance(value, int) and value > 0:
-                    texts[key] = str(value)
-    fee_key = "t2.admin_fees.amount_wan_yuan"
-    if truth.edition == "2021" and f.get(fee_key) == 0 and rng.random() < 0.3:
-        texts[fee_key] = "0.00"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Agency errors (the mistakes real agencies publish)
-
-
-def _swap_digits(value: int, rng: random.Random) -> int | None:
-    digits = str(value)
-    pairs = [i for i in range(len(digits) - 1) if digits[i] != digits[i + 1] and not (i == 0 and digits[1] == "0")]
-    if not pairs:
-        return None
-    i = rng.choice(pairs)
-    swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
-    return int(swapped)
-
-
-def inject_error(truth: ReportTruth, kind: str, rng: random.Random) -> bool:
-    """Apply one agency error of ``kind`` to the printed facts; False when it does not apply to this report."""
-    f = truth.facts
-    t3_keys = [k for k in f if k.startswith("t3.")]
-    if kind == "total_mismatch":
-        totals = [k for k in t3_keys if k.endswith(".total") and f[k] is not None]
-        if not totals:
-            return False
-        key = rng.choice(totals)
-        old = f[key]
-        assert isinstance(old, int)
-        delta = rng.choice([1, 1, 2, -1, 10, 3]) if old > 0 else rng.choice([1, 2])
-        if old + delta < 0:
-            delta = 1
-        f[key] = old + delta
-        truth.agency_errors.append({"kind": kind, "keys": [key], "severity": "error", "rule": "T3-3",
-                                    "detail": f"总计印作 {old + delta}，各列之和为 {old}"})
-        return True
-    if kind == "swapped_digit":
-        candidates = [k for k in t3_keys if isinstance(f[k], int) and f[k] >= 10]
-        rng.shuffle(candidates)
-        for key in candidates:
-            old = f[key]
-            assert isinstance(old, int)
-            new = _swap_digits(old, rng)
-            if new is not None and new != old:
-                f[key] = new
-                truth.agency_errors.append({"kind": kind, "keys": [key], "severity": "error", "rule": "T3-3",
-                                            "detail": f"{old} 印作 {new}（数字颠倒）"})
-                return True
-        return False
-    if kind == "t4_total_mismatch":
-        groups = [g for g in T4_GROUPS_ORDER if f.get(f"t4.{g}.total") is not None]
-        if not groups:
-            return False
-        group = rng.choice(groups)
-        total_key = f"t4.{group}.total"
-        total = f[total_key]
-        assert isinstance(total, int)
-        if total == 0:  # 洪泽区 2023: parts written, 总计 left 0
-            key = f"t4.{group}.upheld"
-            f[key] = rng.randint(1, 5)
-            keys = [key]
-            detail = f"结果维持 {f[key]}，总计印作 0"
-        else:
-            f[total_key] = total + rng.choice([1, -1, 2]) if total > 1 else total + 1
-            keys = [total_key]
-            detail = f"总计印作 {f[total_key]}，四项之和为 {total}"
-        truth.agency_errors.append({"kind": kind, "keys": keys, "severity": "error", "rule": "T4-1", "detail": detail})
-        return True
-    if kind == "narrative_mismatch":
-        printed = f.get("t3.new_received.total")
-        if not isinstance(printed, int):
-            return False
-        stated = printed + rng.choice([-3, -1, 1, 2, 5, 10]) if printed > 3 else printed + rng.randint(1, 9)
-        truth.narrative["received"] = stated
-        truth.agency_errors.append({"kind": kind, "keys": ["t3.new_received.total"], "severity": "warning",
-                                    "rule": "NARRATIVE", "detail": f"正文称共受理 {stated} 件，表三为 {printed} 件"})
-        return True
-    raise ValueError(f"unknown error kind {kind}")
-
-
-def _inject_carry_mismatch(facts: dict[str, Value], rng: random.Random, errors: list[dict[str, Any]]) -> None:
-    """上年结转 differs from last year's 结转下年度: both ends of this year move so T3-1 still holds."""
-    delta = rng.randint(1, 4)
-    old = facts["t3.carried_over.natural_person"]
-    assert isinstance(old, int)
-    for key in ("t3.carried_over.natural_person", "t3.carried_over.total",
-                "t3.carry_forward.natural_person", "t3.carry_forward.total"):
-        value = facts[key]
-        assert isinstance(value, int)
-        facts[key] = value + delta
-    errors.append({"kind": "carry_mismatch", "keys": ["t3.carried_over.natural_person", "t3.carried_over.total"],
-                   "severity": "warning", "rule": "XY-1",
-                   "detail": f"上年结转印作 {old + delta}，上年报告结转下年度为 {old}"})
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# A series of reports for one agency
-
-
-LayoutChooser = Callable[[Agency, int, random.Random], tuple[str, int]]
-
-
-def agency_series(agency: Agency, years: list[int], seed: int, choose_layout: LayoutChooser,
-                  error_share: float = 0.05, mixed_share: float = 0.1) -> Iterator[ReportTruth]:
-    """Yield the agency's reports for ``years`` (ascending), numbers consistent from one year to the next."""
-    rng = random.Random(f"{seed}:{agency.agency_id}")
-    profile = draw_profile(agency, rng, mixed_share)
-    state = initial_state(profile, rng)
-    for year in sorted(years):
-        yrng = random.Random(f"{seed}:{agency.agency_id}:{year}")
-        layout, noise = choose_layout(agency, year, yrng)
-        edition = edition_for_year(year)
-        if edition == "legacy":
-            yield ReportTruth(agency, year, "legacy", "legacy", None, layout=layout, noise=noise,
-                              narrative={"received": neg_binomial(yrng, profile.volume)})
-            continue
-        t3_layout = "2019" if edition == "2019" or profile.mixed_template else "2021"
-        errors: list[dict[str, Any]] = []
-        facts: dict[str, Value] = {}
-        facts.update(_t2(edition, profile, state, yrng, errors))
-        t3 = _t3(profile, state, year, t3_layout, yrng)
-        facts.update(t3)
-        facts.update(_t4(profile, t3["t3.new_received.total"], yrng))
-        # the previous report exists only when the series is contiguous
-        if state.previous_year == year - 1 and yrng.random() < error_share * ERROR_KIND_WEIGHTS["carry_mismatch"]:
-            _inject_carry_mismatch(facts, yrng, errors)
-        for col in APPLICANT_COLUMNS:
-            cf = facts[f"t3.carry_forward.{col}"]
-            assert isinstance(cf, int)
-            state.carry_forward[col] = cf
-        state.previous_year = year
-        ordered = {k: facts[k] for k in layout_keys(edition, t3_layout)}
-        truth = ReportTruth(agency, year, "report", edition, t3_layout, ordered, agency_errors=errors,
-                            layout=layout, noise=noise, clean=dict(ordered))
-        present(truth, profile, yrng)
-        kind = None
-        if yrng.random() < error_share * (1 - ERROR_KIND_WEIGHTS["carry_mismatch"]):
-            kinds = [k for k in ERROR_KIND_WEIGHTS if k != "carry_mismatch"]
-            kind = yrng.choices(kinds, weights=[ERROR_KIND_WEIGHTS[k] for k in kinds])[0]
-        if kind is not None and not inject_error(truth, kind, yrng):
-            inject_error(truth, "total_mismatch", yrng)
-        if "received" not in truth.narrative:
-            # the prose states the 表三 total as printed, so only narrative_mismatch makes them differ
-            received = truth.facts.get("t3.new_received.total")
-            truth.narrative["received"] = received if isinstance(received, int) else t3["t3.new_received.total"]
-        yield truth

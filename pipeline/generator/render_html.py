@@ -56,7 +56,7 @@ class _Cells:
         return f"<td{attrs}>{body}</td>"
 
 
-def _t2(truth: ReportTruth, cells: _Cells) -> str:
+def draw_t2(truth: ReportTruth, cells: _Cells) -> str:
     width = 1 + max(len(b.columns) for b in t2_blocks(truth))
     rows = []
     for block in t2_blocks(truth):
@@ -70,7 +70,7 @@ def _t2(truth: ReportTruth, cells: _Cells) -> str:
     return "\n".join(rows)
 
 
-def _t3(truth: ReportTruth, cells: _Cells, style: LabelStyle) -> str:
+def draw_t3(truth: ReportTruth, cells: _Cells, style: LabelStyle) -> str:
     cols = t3_columns()
     out = [
         "<tr>" + cells.td(T3_NOTE, rowspan=3, colspan=3) + cells.td(T3_APPLICANTS, colspan=7) + "</tr>",
@@ -106,7 +106,7 @@ def _t3(truth: ReportTruth, cells: _Cells, style: LabelStyle) -> str:
     return "\n".join(out)
 
 
-def _t4(truth: ReportTruth, cells: _Cells) -> str:
+def draw_t4(truth: ReportTruth, cells: _Cells) -> str:
     groups = t4_groups()
     labels = t4_column_labels()
     out = [
@@ -142,11 +142,11 @@ def render_html(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[byt
         parts.append(f"<p><strong>{prose.section_heading('一', rng)}</strong></p>")
         parts += [_p(t) for t in prose.section_one(truth, rng, short=truth.compact or rng.random() < 0.5)]
         parts.append(f"<p><strong>{prose.section_heading('二', rng)}</strong></p>")
-        parts.append(_table(_t2(truth, cells), rng))
+        parts.append(_table(draw_t2(truth, cells), rng))
         parts.append(f"<p><strong>{prose.section_heading('三', rng)}</strong></p>")
-        parts.append(_table(_t3(truth, cells, style), rng))
+        parts.append(_table(draw_t3(truth, cells, style), rng))
         parts.append(f"<p><strong>{prose.section_heading('四', rng)}</strong></p>")
-        parts.append(_table(_t4(truth, cells), rng))
+        parts.append(_table(draw_t4(truth, cells), rng))
         parts.append(f"<p><strong>{prose.section_heading('五', rng)}</strong></p>")
         parts += [_p(t) for t in prose.section_five(truth, rng)]
         parts.append(f"<p><strong>{prose.section_heading('六', rng)}</strong></p>")

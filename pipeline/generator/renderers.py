@@ -2,7 +2,7 @@
 
 Layouts register themselves with :func:`register`; every module ``pipeline/generator/render_*.py`` (text, HTML,
 PDF, DOCX, scans …) is imported by :func:`load_renderers` on first use.  A renderer must not change the
-numbers: blanks and markers are decided beforehand (:func:`pipeline.generator.numbers.present`) and read through
+numbers: blanks and markers are decided beforehand (:func:`pipeline.generator.printing.present`) and read through
 :meth:`ReportTruth.cell_text`.
 """
 
