@@ -11,7 +11,7 @@ export XXGK_DB ?= $(DB)
 install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	uv sync --frozen
+	uv sync --frozen --extra dask
 	@touch $@
 
 # The demo database: the national synthetic corpus from its fixed seed (written to data/demo/, not committed) and

@@ -54,7 +54,9 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 SHARD_INSERTS: dict[str, str | None] = {"facts": FACTS_SELECT, "sections": None, "derived": DERIVED_SELECT}
 
 
-def write_shard(shard_dir: str | os.PathLike[str], key: str, items: Iterable[tuple[int, PendingFile]], info: dict) -> Path:
+def write_shard(
+    shard_dir: str | os.PathLike[str], key: str, items: Iterable[tuple[int, PendingFile]], info: dict
+) -> Path:
     """Write the shard ``key`` of these (seq, file) pairs; returns its folder.  ``info`` goes into shard.json."""
     root = Path(shard_dir)
     final = root / key
@@ -115,14 +117,31 @@ def read_shard(folder: str | os.PathLike[str]) -> list[tuple[int, PendingFile]]:
     findings: dict[int, list[Finding]] = {}
     for f in pl.read_parquet(folder / "findings.parquet").iter_rows(named=True):
         findings.setdefault(f["report_id"], []).append(
-            Finding(f["rule"], f["severity"], f["message"], list(f["keys"] or []), f["expected"], f["actual"], f["suspect_key"])
+            Finding(
+                f["rule"],
+                f["severity"],
+                f["message"],
+                list(f["keys"] or []),
+                f["expected"],
+                f["actual"],
+                f["suspect_key"],
+            )
         )
-    reports = {row["report_id"]: row for row in pl.read_parquet(folder / "reports.parquet").iter_rows(named=True)}
+    reports = {
+        row["report_id"]: row for row in pl.read_parquet(folder / "reports.parquet").iter_rows(named=True)
+    }
     out: list[tuple[int, PendingFile]] = []
     for f in pl.read_parquet(folder / "files.parquet").sort("seq").iter_rows(named=True):
         seq = f["seq"]
         if not f["parsed"]:
-            out.append((seq, PendingFile(f["source_path"], None, f["error"], f["synthetic"], f["seconds"], f["sha256"])))
+            out.append(
+                (
+                    seq,
+                    PendingFile(
+                        f["source_path"], None, f["error"], f["synthetic"], f["seconds"], f["sha256"]
+                    ),
+                )
+            )
             continue
         meta = Meta(agency=f["agency"], year=f["year"], edition=f["edition"])
         report = ShardReport(f["sha256"], meta, findings.get(seq, []), reports.get(seq), str(folder), seq)
@@ -130,7 +149,9 @@ def read_shard(folder: str | os.PathLike[str]) -> list[tuple[int, PendingFile]]:
     return out
 
 
-def insert_from_shards(con: duckdb.DuckDBPyConnection, table: str, placed: list[tuple[str, int, int]]) -> None:
+def insert_from_shards(
+    con: duckdb.DuckDBPyConnection, table: str, placed: list[tuple[str, int, int]]
+) -> None:
     """Insert ``table``'s rows of the placed reports — (shard, seq, report id) — straight from the shards' Parquet."""
     select = SHARD_INSERTS[table]
     cols = ", ".join(TABLE_SCHEMAS[table])
