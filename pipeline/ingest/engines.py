@@ -20,6 +20,10 @@ OCR_RESOURCE = "ocr"
 ENGINES = ("dask", "ray")
 
 
+class ClusterError(RuntimeError):
+    """A cluster ingest that cannot finish; the store is unchanged and finished shards are kept for a re-run."""
+
+
 class EngineUnavailable(RuntimeError):
     """The engine's package is not installed, or its cluster cannot be reached (the message says which)."""
 
