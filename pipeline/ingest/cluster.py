@@ -61,8 +61,11 @@ def code_fingerprint() -> str:
             h.update(str(p.relative_to(root)).encode())
             h.update(p.read_bytes())
     for name in PARSE_LIBRARIES:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            h.update(f"{name}=={importlib.metadata.version(name)}".encode())
+        # onnxruntime-gpu is the same runtime as onnxruntime (the GPU workers' build): one name for both
+        for dist in (name, f"{name}-gpu") if name == "onnxruntime" else (name,):
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                h.update(f"{name}=={importlib.metadata.version(dist)}".encode())
+                break
     return h.hexdigest()[:20]
 
 
