@@ -330,3 +330,14 @@ def test_ocr_batches_go_to_the_ocr_workers(corpus, external_cluster, tmp_path: P
     assert [len(m) for m in by_lane.values()][0] == 1  # the one image
     assert all(m["pid"] in ocr_pids for m in by_lane[True])
     assert by_lane[False]
+
+
+def test_ray_builds_the_same_store(corpus, embedded, tmp_path: Path) -> None:
+    """The second engine, when installed (uv sync --extra dask --extra ray): same store as the embedded path."""
+    pytest.importorskip("ray", reason="the ray extra is not installed (uv sync --extra ray)")
+    root, manifest = corpus
+    db = tmp_path / "ray.duckdb"
+    cluster_ingest([root], db=db, manifest=manifest, engine="ray", workers=2, batch_files=4)
+    expected, got = stored(embedded), stored(db)
+    for table in TABLES:
+        assert got[table] == expected[table], table
