@@ -250,6 +250,8 @@ def cluster_ingest(
     if not keep_shards:
         for key in run.loaded:
             shutil.rmtree(shards / key, ignore_errors=True)
+        for unfinished in shards.glob(".*.tmp"):  # left by workers killed while writing
+            shutil.rmtree(unfinished, ignore_errors=True)
         with contextlib.suppress(OSError):
             shards.rmdir()  # only when empty
     summary.seconds = time.perf_counter() - started
@@ -287,16 +289,19 @@ class _Run:
             self.load_in_order()
             if planner.exhausted and not self.lanes[False] and not self.lanes[True]:
                 return
-            for handle in self.cluster.wait(list(self.running), POLL_S):
-                batch = self.running.pop(handle)
-                try:
-                    marker = self.cluster.result(handle)
-                except Exception as exc:
-                    raise ClusterError(
-                        f"集群任务失败（{type(exc).__name__}: {exc}）。数据库未改动；已完成的分片保留在 {self.shards}，"
-                        "重新运行同一命令会从那里继续"
-                    ) from exc
-                self.finished(batch, marker)
+            if not self.running and planner.exhausted:
+                raise ClusterError(f"入库无法继续：第 {self.next_seq + 1} 个文件不在任何分片中")  # never expected
+            try:
+                for handle in self.cluster.wait(list(self.running), POLL_S):
+                    batch = self.running.pop(handle)
+                    self.finished(batch, self.cluster.result(handle))
+            except ClusterError:
+                raise
+            except Exception as exc:  # the task failed after the engine's retries, or the cluster went away
+                raise ClusterError(
+                    f"集群任务失败（{type(exc).__name__}: {exc}）。数据库未改动；已完成的分片保留在 {self.shards}，"
+                    "重新运行同一命令会从那里继续"
+                ) from exc
 
     def submit(self, batch: Batch) -> None:
         self.lanes[batch.ocr].append(batch)
@@ -305,7 +310,10 @@ class _Run:
             self.finished(batch, marker)  # written by an earlier, interrupted run
             return
         task = BatchTask(batch.key, batch.jobs, str(self.shards), self.budget)
-        batch.handle = self.cluster.submit(run_batch, task, ocr=batch.ocr)
+        try:
+            batch.handle = self.cluster.submit(run_batch, task, ocr=batch.ocr)
+        except Exception as exc:
+            raise ClusterError(f"无法向集群提交任务（{type(exc).__name__}: {exc}）") from exc
         self.running[batch.handle] = batch
 
     def finished(self, batch: Batch, marker: dict) -> None:

@@ -80,7 +80,8 @@ def plan_jobs(
 
 
 def as_pending(outcome: ParseOutcome) -> PendingFile:
-    """What the writer stores for one parse outcome (the embedded path queues it; a cluster worker shards it)."""
+    """What the writer is given for one parse outcome, as :func:`ingest` below gives it (a cluster worker shards
+    these; the loop below calls ``add``/``add_unreadable`` with the same values)."""
     job = outcome.job
     if outcome.result is None:
         return PendingFile(job.path, None, outcome.error or "无法读取", False, outcome.seconds, outcome.sha256)
@@ -119,7 +120,16 @@ def ingest(
     with database.write(batch_size=batch_size) as session:
         for outcome in parse_stream(jobs, workers=workers, chunk_size=chunk_size, budget=budget):
             summary.n_files += 1
-            record(session.add_pending(as_pending(outcome)))
+            job = outcome.job
+            if outcome.result is None:
+                done = session.add_unreadable(
+                    job.path, outcome.error or "无法读取", sha256=outcome.sha256, seconds=outcome.seconds
+                )
+            else:
+                done = session.add(
+                    outcome.result, synthetic=job.synthetic, source_path=job.path, seconds=outcome.seconds
+                )
+            record(done)
             if on_parsed:
                 on_parsed(outcome)
         record(session.flush())
