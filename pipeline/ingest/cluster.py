@@ -69,8 +69,9 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-def likely_ocr(path: str) -> bool:
-    """Whether a file will probably be read by OCR: an image, or a PDF whose first page has no text layer.
+def likely_ocr(path: str, probe_pdfs: bool = True) -> bool:
+    """Whether a file will probably be read by OCR: an image, or (``probe_pdfs``) a PDF whose first page has no
+    text layer — opening the PDF here costs the driver ~5–10 ms a file, so it is done only when OCR workers exist.
 
     Only where the batch runs depends on this guess; every file is parsed by the same code wherever it runs.
     """
@@ -79,7 +80,7 @@ def likely_ocr(path: str) -> bool:
     suffix = Path(path).suffix.lower()
     if suffix in IMAGE_EXTENSIONS:
         return True
-    if suffix != ".pdf":
+    if suffix != ".pdf" or not probe_pdfs:
         return False
     try:
         import pypdfium2 as pdfium
@@ -172,8 +173,9 @@ def _file_id(seq: int, job: ParseJob) -> list:
 class Planner:
     """Batches in walk order per lane (text, OCR); deterministic, so a re-run finds the same shard keys."""
 
-    def __init__(self, jobs: Iterable[ParseJob], batch_files: int, ocr_batch_files: int) -> None:
+    def __init__(self, jobs: Iterable[ParseJob], batch_files: int, ocr_batch_files: int, probe_pdfs: bool = True) -> None:
         self._jobs = enumerate(jobs)
+        self._probe_pdfs = probe_pdfs
         self._sizes = {False: max(1, batch_files), True: max(1, ocr_batch_files)}
         self._lanes: dict[bool, list[tuple[int, ParseJob]]] = {False: [], True: []}
         self.walked = 0
@@ -194,7 +196,7 @@ class Planner:
                 return [self._batch(ocr) for ocr, lane in self._lanes.items() if lane]
             seq, job = item
             self.walked = seq + 1
-            ocr = likely_ocr(job.path)
+            ocr = likely_ocr(job.path, self._probe_pdfs)
             self._lanes[ocr].append(item)
             out = [self._batch(ocr)] if len(self._lanes[ocr]) >= self._sizes[ocr] else []
             # a lane whose first file is far behind is sent as it is, so loading in walk order never waits on it
@@ -241,7 +243,7 @@ def cluster_ingest(
         opened = open_engine(engine, address, workers) if isinstance(engine, str) else None
         try:
             run = _Run(opened or engine, shards, budget or Budget(), session, summary, on_loaded, on_written)  # type: ignore[arg-type]
-            run.drive(Planner(jobs, batch_files, ocr_batch_files))
+            run.drive(Planner(jobs, batch_files, ocr_batch_files, probe_pdfs=run.cluster.has_ocr_workers()))
         finally:
             if opened is not None:
                 opened.close()
