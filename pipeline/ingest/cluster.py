@@ -130,12 +130,13 @@ def run_batch(task: BatchTask) -> dict:
         if pool is not None:
             pool.close()
         pool = _local.pool = WorkerPool(1, task.budget)
+    started = time.perf_counter()
     try:
         seqs = [seq for seq, _ in task.jobs]
         outcomes = pool.parse(job for _, job in task.jobs)
         items = ((seq, as_pending(o)) for seq, o in zip(seqs, outcomes, strict=True))
         info = {"fingerprint": code_fingerprint(), "host": socket.gethostname(), "pid": os.getpid()}
-        write_shard(task.shard_dir, task.key, items, info)
+        write_shard(task.shard_dir, task.key, items, info, timed_from=started)
     except BaseException:
         pool.close()
         _local.pool = None

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,9 +56,14 @@ SHARD_INSERTS: dict[str, str | None] = {"facts": FACTS_SELECT, "sections": None,
 
 
 def write_shard(
-    shard_dir: str | os.PathLike[str], key: str, items: Iterable[tuple[int, PendingFile]], info: dict
+    shard_dir: str | os.PathLike[str],
+    key: str,
+    items: Iterable[tuple[int, PendingFile]],
+    info: dict,
+    timed_from: float | None = None,
 ) -> Path:
-    """Write the shard ``key`` of these (seq, file) pairs; returns its folder.  ``info`` goes into shard.json."""
+    """Write the shard ``key`` of these (seq, file) pairs; returns its folder.  ``info`` goes into shard.json,
+    with the seconds since ``timed_from`` (a ``time.perf_counter()`` reading) when given."""
     root = Path(shard_dir)
     final = root / key
     if read_marker(final) is not None:
@@ -91,6 +97,8 @@ def write_shard(
         for table, schema in TABLE_SCHEMAS.items():
             frames.get(table, pl.DataFrame(schema=schema)).write_parquet(tmp / f"{table}.parquet")
         marker = {"version": SHARD_VERSION, "key": key, "n_files": n, **info}
+        if timed_from is not None:
+            marker["seconds"] = round(time.perf_counter() - timed_from, 3)
         (tmp / MARKER).write_text(json.dumps(marker, ensure_ascii=False), encoding="utf-8")
         try:
             os.rename(tmp, final)
