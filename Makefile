@@ -5,13 +5,13 @@ DB ?= data/xxgk.duckdb
 PORT ?= 8501
 export XXGK_DB ?= $(DB)
 
-.PHONY: run test install install-test db demo-data bench bench-scale bench-search accuracy lint clean
+.PHONY: run test install install-test db demo-data bench bench-scale bench-search bench-cluster accuracy lint clean
 
 # uv installs the locked versions into .venv/ (installed with pip if missing).
 install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	uv sync --frozen
+	uv sync --frozen --extra dask
 	@touch $@
 
 # The demo database: the national synthetic corpus from its fixed seed (written to data/demo/, not committed) and
@@ -49,6 +49,10 @@ bench-scale: install
 # Full-text search (SQLite FTS5 vs tantivy when installed) and copied-text detection on a 100,000-report store.
 bench-search: install
 	$(PY) bench/bench_search.py --reports 100000 --write
+
+# Dask (and Ray, when installed: uv sync --extra dask --extra ray) against the embedded ingest → docs/benchmarks.md
+bench-cluster: install
+	$(PY) bench/bench_cluster.py
 
 # Rebuild the demo database (and data/demo/) from scratch.
 demo-data: install

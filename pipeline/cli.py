@@ -68,15 +68,39 @@ def ingest(
     strict: Annotated[
         bool, typer.Option("--strict", help="任何报告有错误（硬校验失败）时也以非零状态退出")
     ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="embedded（默认，本机进程）/ dask / ray：在集群上解析，见 docs/cluster.md")
+    ] = "embedded",
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="已运行的集群地址（dask: tcp://主机:8786；ray: 主机:6379）；默认在本机启动"),
+    ] = None,
+    shard_dir: Annotated[
+        Path | None, typer.Option("--shard-dir", help="集群分片目录，所有节点都须能读写（默认: 数据库旁的 .shards）")
+    ] = None,
 ) -> None:
     """入库: 解析报告并写入数据库。Parse reports and load them into DuckDB."""
-    from pipeline.ingest import count_source_files
+    from pipeline.ingest import IngestSummary, count_source_files
     from pipeline.ingest import ingest as run_ingest
+    from pipeline.ingest.engines import ClusterError, EngineUnavailable
     from pipeline.manifest import ManifestError
 
     database = Database(db)
     total = count_source_files(paths, exclude=manifest)
     n_workers = workers if workers is not None else (1 if total < 64 else (os.cpu_count() or 1))
+
+    def run(on_file: Callable[[str], object]) -> IngestSummary:
+        if engine == "embedded":
+            return run_ingest(
+                paths, db=database, manifest=manifest, workers=n_workers, on_parsed=lambda o: on_file(o.job.path)
+            )
+        from pipeline.ingest.cluster import cluster_ingest
+
+        return cluster_ingest(
+            paths, db=database, manifest=manifest, engine=engine, address=cluster, workers=workers,
+            shard_dir=shard_dir, on_loaded=on_file,
+        )  # fmt: skip
+
     progress = Progress(
         TextColumn("[bold]解析入库[/]"),
         BarColumn(),
@@ -89,14 +113,8 @@ def ingest(
     try:
         with progress:
             task = progress.add_task("ingest", total=total, current="")
-            summary = run_ingest(
-                paths,
-                db=database,
-                manifest=manifest,
-                workers=n_workers,
-                on_parsed=lambda o: progress.update(task, advance=1, current=Path(o.job.path).name[-40:]),
-            )
-    except (ManifestError, store.IngestLockedError) as exc:
+            summary = run(lambda path: progress.update(task, advance=1, current=Path(path).name[-40:]))
+    except (ManifestError, store.IngestLockedError, ClusterError, EngineUnavailable) as exc:
         err_console.print(f"[red]错误:[/] {exc}")
         raise typer.Exit(2) from None
 

@@ -27,6 +27,7 @@ from pipeline.store import (
     Database,
     WriteOutcome,
 )
+from pipeline.store.rows import PendingFile
 
 
 @dataclass
@@ -60,6 +61,33 @@ ProgressCallback = Callable[[ParseOutcome], None]
 WrittenCallback = Callable[[WriteOutcome], None]
 
 
+def plan_jobs(
+    paths: Iterable[str | os.PathLike[str]], manifest: str | os.PathLike[str] | None = None
+) -> Iterator[ParseJob]:
+    """The files to ingest, in the fixed walk order, with their manifest overrides (raises ManifestError now)."""
+    paths = list(paths)
+    entries: dict[str, ManifestEntry] = load_manifest(manifest) if manifest else {}
+
+    def jobs() -> Iterator[ParseJob]:
+        for path in iter_source_files(paths, exclude=manifest):
+            entry = entries.get(manifest_key(path)) if entries else None
+            if entry:
+                yield ParseJob(str(path), entry.overrides(), entry.synthetic)
+            else:
+                yield ParseJob(str(path))
+
+    return jobs()
+
+
+def as_pending(outcome: ParseOutcome) -> PendingFile:
+    """What the writer is given for one parse outcome, as :func:`ingest` below gives it (a cluster worker shards
+    these; the loop below calls ``add``/``add_unreadable`` with the same values)."""
+    job = outcome.job
+    if outcome.result is None:
+        return PendingFile(job.path, None, outcome.error or "无法读取", False, outcome.seconds, outcome.sha256)
+    return PendingFile(job.path, outcome.result, None, bool(job.synthetic), outcome.seconds)
+
+
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
     db: Database | str | os.PathLike[str] | None = None,
@@ -79,16 +107,7 @@ def ingest(
     """
     started = time.perf_counter()
     database = db if isinstance(db, Database) else Database(db)
-    paths = list(paths)
-    entries: dict[str, ManifestEntry] = load_manifest(manifest) if manifest else {}
-
-    def jobs() -> Iterator[ParseJob]:
-        for path in iter_source_files(paths, exclude=manifest):
-            entry = entries.get(manifest_key(path)) if entries else None
-            if entry:
-                yield ParseJob(str(path), entry.overrides(), entry.synthetic)
-            else:
-                yield ParseJob(str(path))
+    jobs = plan_jobs(paths, manifest)
 
     summary = IngestSummary(db=database.path)
 
@@ -99,7 +118,7 @@ def ingest(
                 on_written(o)
 
     with database.write(batch_size=batch_size) as session:
-        for outcome in parse_stream(jobs(), workers=workers, chunk_size=chunk_size, budget=budget):
+        for outcome in parse_stream(jobs, workers=workers, chunk_size=chunk_size, budget=budget):
             summary.n_files += 1
             job = outcome.job
             if outcome.result is None:

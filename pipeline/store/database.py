@@ -24,7 +24,7 @@ import duckdb
 
 from pipeline.model import ParseResult
 from pipeline.store.reads import READERS, file_version, is_transient
-from pipeline.store.rows import WriteOutcome
+from pipeline.store.rows import PendingFile, WriteOutcome
 from pipeline.store.schema import schema_version
 from pipeline.store.swap import SnapshotSwap, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
@@ -205,6 +205,10 @@ class WriteSession:
         self, source_path: str, message: str, *, sha256: str | None = None, seconds: float | None = None
     ) -> list[WriteOutcome]:
         return self._writer.add_unreadable(source_path, message, sha256=sha256, seconds=seconds)
+
+    def add_pending(self, item: PendingFile) -> list[WriteOutcome]:
+        """Queue a file read back from a cluster shard (:func:`pipeline.store.shards.read_shard`)."""
+        return self._writer.queue(item)
 
     def write(
         self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None

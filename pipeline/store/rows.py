@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipeline.model import Finding, ParseResult
+from pipeline.model import Finding, Meta, ParseResult
 from pipeline.store.derived import DERIVED_SCHEMA, derived_columns
 from pipeline.validator import RULE_RANGE, is_storable, range_findings
 
@@ -42,11 +42,27 @@ class WriteOutcome:
 
 
 @dataclass(slots=True)
+class ShardReport:
+    """A parse result that a cluster worker already turned into rows (:mod:`pipeline.store.shards`).
+
+    The writer's decisions (dedup by sha256, versions) need only what is held here; the report's facts and sections
+    stay in the shard's Parquet files until the batch is inserted, under the report id the writer gives it.
+    """
+
+    sha256: str
+    meta: Meta  # agency, year and edition: what the decisions read
+    findings: list[Finding]  # as the writer stores them (stored_findings) for a report; the parser's otherwise
+    row: dict | None  # the reports row the worker built from the result; None when it is not a report
+    shard: str  # the shard folder
+    seq: int  # the file's place in the ingest: the report_id of its rows inside the shard
+
+
+@dataclass(slots=True)
 class PendingFile:
     """One file queued for writing: a parse result, or None for a file that could not be read (log row only)."""
 
     source_path: str
-    result: ParseResult | None
+    result: ParseResult | ShardReport | None
     message: str | None = None
     synthetic: bool = False
     seconds: float | None = None
@@ -97,28 +113,34 @@ class BatchRows:
     sections: dict[str, list] = field(default_factory=lambda: _columns(SECTION_SCHEMA))
     derived: dict[str, list] = field(default_factory=lambda: _columns(DERIVED_SCHEMA))
     log: dict[str, list] = field(default_factory=lambda: _columns(LOG_SCHEMA))
+    from_shards: list[tuple[str, int, int]] = field(default_factory=list)  # (shard, seq, report id) to insert
 
     def log_row(self, item: PendingFile, sha: str | None, status: str, msg: str | None, rid: int | None) -> None:
         for name, v in zip(self.log, (item.source_path, sha, status, msg, rid, item.seconds), strict=True):
             self.log[name].append(v)
 
     def add_report(self, rid: int, item: PendingFile, findings: list[Finding], current: bool, kept: int | None) -> None:
-        """The report, facts, findings and sections rows of one parse result."""
+        """The report, facts, findings, sections and derived rows of one parse result (facts, sections and derived
+        totals of a :class:`ShardReport` are inserted from its shard, see :attr:`from_shards`)."""
         r = item.result
         assert r is not None
-        meta = r.meta
-        self.reports[rid] = {
-            "report_id": rid, "sha256": r.sha256, "source_path": item.source_path, "source_url": meta.url,
-            "format": r.format, "size_bytes": r.size_bytes or None, "agency": meta.agency,
-            "year": meta.year, "edition": meta.edition, "t3_layout": meta.t3_layout,
-            "edition_evidence": "；".join(meta.edition_evidence) or None, "province": meta.province,
-            "city": meta.city, "county": meta.county, "level": meta.level, "agency_type": meta.agency_type,
-            "synthetic": item.synthetic, "n_errors": sum(f.severity == "error" for f in findings),
-            "n_warnings": sum(f.severity == "warning" for f in findings),
-            "is_current": current, "replaced_by": kept, "fetched_at": meta.fetched_at,
-            "published": date.fromisoformat(meta.published) if meta.published else None,
-            "published_source": meta.published_source if meta.published else None, "is_summary": meta.summary,
-        }  # fmt: skip
+        if isinstance(r, ShardReport):
+            assert r.row is not None
+            row = dict(r.row)
+            self.from_shards.append((r.shard, r.seq, rid))
+        else:
+            row = result_columns(r)
+            self._add_facts(rid, r)
+        row.update(
+            report_id=rid, source_path=item.source_path, synthetic=item.synthetic,
+            n_errors=sum(f.severity == "error" for f in findings),
+            n_warnings=sum(f.severity == "warning" for f in findings), is_current=current, replaced_by=kept,
+        )  # fmt: skip
+        self.reports[rid] = row
+        self.add_findings(rid, findings)
+
+    def _add_facts(self, rid: int, r: ParseResult) -> None:
+        """Facts, sections and derived totals (the rows a shard keeps in Parquet until they are inserted)."""
         facts = self.facts
         for f in r.facts.values():
             storable = is_storable(f.value)
@@ -132,6 +154,12 @@ class BatchRows:
             facts["confidence"].append(f.confidence)
             facts["page"].append(f.page)
             facts["bbox"].append(list(f.bbox) if f.bbox else None)
+        for sec, text in r.sections.items():
+            for name, v in zip(self.sections, (rid, sec, _heading(text), text), strict=True):
+                self.sections[name].append(v)
+        derived_columns(rid, r.derived, self.derived)
+
+    def add_findings(self, rid: int, findings: list[Finding]) -> None:
         out = self.findings
         for fd in findings:
             out["report_id"].append(rid)
@@ -142,10 +170,6 @@ class BatchRows:
             out["expected"].append(None if fd.expected is None else str(fd.expected))
             out["actual"].append(None if fd.actual is None else str(fd.actual))
             out["suspect_key"].append(fd.suspect_key)
-        for sec, text in r.sections.items():
-            for name, v in zip(self.sections, (rid, sec, _heading(text), text), strict=True):
-                self.sections[name].append(v)
-        derived_columns(rid, r.derived, self.derived)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """Non-empty tables of this batch as polars frames (ingest_log always has rows)."""
@@ -162,6 +186,20 @@ class BatchRows:
         if self.derived["key"]:
             out["derived"] = pl.DataFrame(self.derived, schema=DERIVED_SCHEMA)
         return out
+
+
+def result_columns(r: ParseResult) -> dict:
+    """The columns of a reports row that come from the parse result itself (the writer adds the rest)."""
+    meta = r.meta
+    return {
+        "sha256": r.sha256, "source_url": meta.url, "format": r.format, "size_bytes": r.size_bytes or None,
+        "agency": meta.agency, "year": meta.year, "edition": meta.edition, "t3_layout": meta.t3_layout,
+        "edition_evidence": "；".join(meta.edition_evidence) or None, "province": meta.province,
+        "city": meta.city, "county": meta.county, "level": meta.level, "agency_type": meta.agency_type,
+        "fetched_at": meta.fetched_at,
+        "published": date.fromisoformat(meta.published) if meta.published else None,
+        "published_source": meta.published_source if meta.published else None, "is_summary": meta.summary,
+    }  # fmt: skip
 
 
 def stored_findings(result: ParseResult) -> list[Finding]:

@@ -27,10 +27,12 @@ from pipeline.store.rows import (
     UNREADABLE,
     BatchRows,
     PendingFile,
+    ShardReport,
     WriteOutcome,
     status_message,
     stored_findings,
 )
+from pipeline.store.shards import SHARD_INSERTS, insert_from_shards
 
 DEFAULT_BATCH_SIZE = 200
 # Insert order inside a batch's transaction (the report rows first: the others refer to them).
@@ -56,14 +58,17 @@ class ReportWriter:
         seconds: float | None = None,
     ) -> list[WriteOutcome]:
         """Queue one parse result; returns the outcomes of any batch this flushed."""
-        self._pending.append(PendingFile(source_path or result.path, result, None, bool(synthetic), seconds))
-        return self.flush() if len(self._pending) >= self.batch_size else []
+        return self.queue(PendingFile(source_path or result.path, result, None, bool(synthetic), seconds))
 
     def add_unreadable(
         self, source_path: str, message: str, *, sha256: str | None = None, seconds: float | None = None
     ) -> list[WriteOutcome]:
         """Queue the ingest_log row of a file that could not be read; nothing else is touched."""
-        self._pending.append(PendingFile(source_path, None, message, False, seconds, sha256))
+        return self.queue(PendingFile(source_path, None, message, False, seconds, sha256))
+
+    def queue(self, item: PendingFile) -> list[WriteOutcome]:
+        """Queue one file (also one read back from a cluster shard); returns the outcomes of any batch flushed."""
+        self._pending.append(item)
         return self.flush() if len(self._pending) >= self.batch_size else []
 
     def flush(self) -> list[WriteOutcome]:
@@ -95,7 +100,7 @@ class ReportWriter:
         )
         return WriteOutcome(item.source_path, UNREADABLE, msg, sha256=sha)
 
-    def _lookup(self, results: list[ParseResult]) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
+    def _lookup(self, results: list[ParseResult | ShardReport]) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
         """Stored report ids of these hashes, and the current (id, n_errors) of these (agency, year) pairs."""
         con = self.con
         shas = list({r.sha256 for r in results})
@@ -152,7 +157,7 @@ class ReportWriter:
                 continue
             rid = next(ids)
             known[r.sha256] = rid
-            findings = stored_findings(r)
+            findings = r.findings if isinstance(r, ShardReport) else stored_findings(r)
             n_errors = sum(f.severity == "error" for f in findings)
             previous = kept = None
             meta = r.meta
@@ -185,6 +190,8 @@ class ReportWriter:
             for table in _TABLES:
                 if table in frames:
                     self._insert(table, frames[table], _SELECT.get(table))
+                if rows.from_shards and table in SHARD_INSERTS:
+                    insert_from_shards(con, table, rows.from_shards)
                 if table == "reports" and retire:
                     con.register("_xxgk_retire", pl.DataFrame({"old": list(retire), "new": list(retire.values())}))
                     con.execute(
