@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.generator.render_pdf import Block, Table, TableCell, blocks_to_pdf
+from pipeline.generator.blocks import Block, Table, TableCell
+from pipeline.generator.render_pdf import blocks_to_pdf
 from pipeline.generator.render_scan import scan_pages
 from pipeline.readers import read_document
 from pipeline.readers.ocr import LOW_CONFIDENCE

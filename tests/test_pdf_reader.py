@@ -10,8 +10,9 @@ import pytest
 from conftest import REAL, REAL_CASES, load_truth
 
 from pipeline.dashboard.source import crop_cell_png
+from pipeline.generator.blocks import Block, Table, TableCell
 from pipeline.generator.corpus import CorpusConfig, iter_truths
-from pipeline.generator.render_pdf import Block, Table, TableCell, blocks_to_pdf, render_pdf
+from pipeline.generator.render_pdf import blocks_to_pdf, render_pdf
 from pipeline.parse import parse_file
 from pipeline.readers import ReadError, read_document
 

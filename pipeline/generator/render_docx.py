@@ -7,8 +7,8 @@ import io
 import random
 
 from pipeline.generator import prose
+from pipeline.generator.blocks import Block, Table, place, report_blocks
 from pipeline.generator.numbers import ReportTruth
-from pipeline.generator.render_pdf import Block, Table, place, report_blocks
 from pipeline.generator.renderers import register
 
 

@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from pipeline.generator import prose
+from pipeline.generator.blocks import report_blocks
 from pipeline.generator.numbers import ReportTruth
-from pipeline.generator.render_pdf import blocks_to_pdf, report_blocks
+from pipeline.generator.render_pdf import blocks_to_pdf
 from pipeline.generator.renderers import register
 
 
