@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 import random
 from collections.abc import Callable
+from functools import cache
 
 from pipeline.generator.numbers import ReportTruth
 
@@ -30,13 +31,18 @@ def register(name: str) -> Callable[[Renderer], Renderer]:
     return wrap
 
 
+@cache
+def _import_renderer_modules() -> None:
+    """Import every ``render_*`` module once (a module imported directly registers only its own layouts)."""
+    package = importlib.import_module("pipeline.generator")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("render_"):
+            importlib.import_module(f"pipeline.generator.{info.name}")
+
+
 def load_renderers() -> dict[str, Renderer]:
     """All registered renderers, importing the renderer modules on first use."""
-    if not _RENDERERS:
-        package = importlib.import_module("pipeline.generator")
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.name.startswith("render_"):
-                importlib.import_module(f"pipeline.generator.{info.name}")
+    _import_renderer_modules()
     return dict(_RENDERERS)
 
 
