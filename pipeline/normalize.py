@@ -10,6 +10,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
+from typing import Any
 
 # Characters that only occur in traditional text in these reports; one hit is enough to convert.
 _TRADITIONAL_HINTS = frozenset("開請數總報處與經關機務資訊條項規權據貳參陸區縣鎮廳萬計發廢現許罰強費複議訟結轉設審護內過執檔詢擁證國")
@@ -19,7 +20,8 @@ _NON_CJK = re.compile(r"[^\u4e00-\u9fff]")
 
 
 @cache
-def _converter():  # pragma: no cover - trivial
+def simplified_converter() -> Any:
+    """The process's one OpenCC traditional → simplified converter (loading its dictionaries takes time)."""
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -35,7 +37,7 @@ def is_traditional(text: str) -> bool:
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified (OpenCC t2s), only when the text looks traditional (it is slow-ish)."""
-    return _converter().convert(text) if is_traditional(text) else text
+    return simplified_converter().convert(text) if is_traditional(text) else text
 
 
 def strip_pinyin_spam(text: str) -> str:

@@ -6,9 +6,8 @@ message, the other files of its chunk go to a fresh worker, and the ingest goes 
 in a C library) is reported the same way.
 
 Workers are forked from a forkserver that has already imported the parser (fast to start, and safe from a
-multi-threaded parent such as the Streamlit server).  They never outlive the ingest: a worker asks the kernel for
-SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), the forkserver exits when the ingest process is gone, and an
-idle worker exits when its pipe closes.
+multi-threaded parent such as the Streamlit server).  They never outlive the ingest: a watchdog thread in each worker
+ends it the moment the ingest process is gone (even ``kill -9``), and the forkserver exits after its workers.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -51,20 +51,32 @@ class Budget:
     memory_mib: float = field(default_factory=lambda: _env_number("XXGK_FILE_MEMORY_MIB", 1536.0))
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+def _die_with_ingest() -> None:
+    """End this worker the moment the ingest process that started it is gone, whatever the worker is doing.
+
+    The worker's parent is the forkserver, which itself only exits once its children are gone, so the kernel's
+    parent-death signal (``PR_SET_PDEATHSIG``, armed too) cannot be the whole answer: a watchdog thread waits on the
+    pipe that only the ingest process holds open, and ends the process when it closes.
+    """
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    ingest_process = multiprocessing.parent_process()
+    if ingest_process is None:
+        return
+
+    def watch() -> None:
+        wait([ingest_process.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xxgk-watchdog", daemon=True).start()
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
-    """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more", s)."""
-    _die_with_parent()
-    if os.getppid() != parent_pid:
-        return  # the parent died before the death signal was armed
+def _worker_main(conn: Connection) -> None:
+    """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more",)."""
+    _die_with_ingest()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    limits.on_ocr_page = lambda: conn.send(("more", None))
+    limits.on_ocr_page = lambda: conn.send(("more",))
     while True:
         try:
             chunk: list[tuple[int, ParseJob]] = conn.recv()
@@ -126,8 +138,7 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe(duplex=True)
-        # the forkserver is the workers' parent; the worker checks it is still there after arming the death signal
-        process = self._ctx.Process(target=_worker_main, args=(child_end, _forkserver_pid(self._ctx)), daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(child_end,), daemon=True)
         process.start()
         child_end.close()
         worker = _Worker(process, parent_end)
@@ -226,14 +237,6 @@ class WorkerPool:
         w.todo.clear()
         self._kill(w)
         done[seq] = ParseOutcome(job, None, reason, time.monotonic() - w.started, sha256_or_none(job.path))
-
-
-def _forkserver_pid(ctx: multiprocessing.context.BaseContext) -> int:
-    """The pid of the forkserver that will fork the workers (started now if it is not running)."""
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-    return forkserver._forkserver._forkserver_pid or 0  # type: ignore[attr-defined]
 
 
 def parse_stream(

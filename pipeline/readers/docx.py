@@ -15,8 +15,10 @@ import zipfile
 from pathlib import Path
 
 from pipeline.model import Cell, Document, Row
-from pipeline.readers import ReadError
 from pipeline.readers.dates import docx_header
+from pipeline.readers.errors import ReadError
+from pipeline.readers.grid import CellBudget, GridCell, SpanCell, expand
+from pipeline.readers.limits import MAX_COLUMNS, MAX_TABLES, MAX_UNPACKED_BYTES, refuse
 
 EXTENSIONS = (".docx", ".doc")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -32,6 +34,7 @@ def read(path: str, data: bytes) -> Document:
             raise ReadError(f"Word 文件已加密（需要密码），无法读取: {path}")
         data = convert_doc(path, data)
         notes.append("旧版 .doc 已用 LibreOffice 转换为 .docx")
+    _check_unpacked_size(path, data)
     try:
         from docx import Document as load_docx
 
@@ -43,6 +46,7 @@ def read(path: str, data: bytes) -> Document:
     rows: list[Row] = []
     lines: list[str] = []
     n_tables = 0
+    budget = CellBudget(path)
     for element in _body_elements(document.element.body):
         if element.tag == f"{W}p":
             text = _text(element).strip()
@@ -52,15 +56,17 @@ def read(path: str, data: bytes) -> Document:
                 lines.append(text)
         elif element.tag == f"{W}tbl":
             n_tables += 1
-            for cells in _table_grid(element):
+            if n_tables > MAX_TABLES:
+                raise refuse(path, "表格数", n_tables, MAX_TABLES)
+            for r, cells in enumerate(_table_grid(element, budget), start=1):
                 n = len(rows) + 1
-                r = sum(1 for row in rows if row.table == n_tables) + 1
                 row_cells = [
                     Cell(text, f"表格 {n_tables} 第 {r} 行 第 {c + 1} 列", float(c), float(c + 1), spanned)
                     for c, (text, spanned) in enumerate(cells)
                 ]
                 rows.append(Row(row_cells, n, n_tables))
                 lines.append("\t".join("" if s else t for t, s in cells).rstrip("\t"))
+    notes.extend(budget.notes)
     text = "\n".join(lines)
     if not text.strip():
         raise ReadError(f"Word 文件中没有文字: {path}")
@@ -101,40 +107,44 @@ def _cell_text(tc) -> str:  # noqa: ANN001
 def _int_attr(el, name: str, default: int) -> int:  # noqa: ANN001
     if el is None:
         return default
-    try:
-        return int(el.get(f"{W}{name}", default))
-    except ValueError:
-        return default
+    value = str(el.get(f"{W}{name}", default))
+    if not value.isdigit() or len(value) > 9:  # more digits than this is no span a table can have
+        return default if not value.isdigit() else 10**9
+    return int(value)
 
 
-def _table_grid(tbl) -> list[list[tuple[str, bool]]]:  # noqa: ANN001
-    """The table as rows of (text, spanned) per grid column, merges expanded."""
-    grid: list[list[tuple[str, bool]]] = []
-    above: dict[int, str] = {}  # grid column → text of the vertical merge open there
+def _table_grid(tbl, budget: CellBudget) -> list[list[GridCell]]:  # noqa: ANN001
+    """The table as rows of (text, spanned) per grid column, merges expanded (:func:`pipeline.readers.grid.expand`)."""
+    rows: list[list[SpanCell]] = []
     for tr in tbl.iterchildren(f"{W}tr"):
-        row: list[tuple[str, bool]] = []
         trpr = tr.find(f"{W}trPr")
         before = _int_attr(trpr.find(f"{W}gridBefore") if trpr is not None else None, "val", 0)
-        row += [("", False)] * before
+        if before >= MAX_COLUMNS:
+            raise refuse(budget.path, "表格行前空列数（w:gridBefore）", before, MAX_COLUMNS - 1)
+        cells: list[SpanCell] = [("", 1, 1, None)] * before
         for tc in tr.iterchildren(f"{W}tc"):
             tcpr = tc.find(f"{W}tcPr")
             span = max(1, _int_attr(tcpr.find(f"{W}gridSpan") if tcpr is not None else None, "val", 1))
             vmerge = tcpr.find(f"{W}vMerge") if tcpr is not None else None
-            col = len(row)
-            if vmerge is not None and vmerge.get(f"{W}val", "continue") != "restart":
-                text = above.get(col, "")
-                row += [(text, True)] * span
-                continue
-            text = _cell_text(tc)
-            if vmerge is not None:
-                above[col] = text
+            if vmerge is None:
+                cells.append((_cell_text(tc), span, 1, None))
+            elif vmerge.get(f"{W}val", "continue") != "restart":
+                cells.append(("", span, 1, "continue"))
             else:
-                above.pop(col, None)
-            row.append((text, False))
-            row += [(text, True)] * (span - 1)
-        grid.append(row)
-    width = max((len(r) for r in grid), default=0)
-    return [r + [("", False)] * (width - len(r)) for r in grid]
+                cells.append((_cell_text(tc), span, 1, "restart"))
+        rows.append(cells)
+    return expand(rows, budget)
+
+
+def _check_unpacked_size(path: str, data: bytes) -> None:
+    """Refuse a zip whose parts unpack to more than :data:`MAX_UNPACKED_BYTES` (a zip bomb), before inflating."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReadError(f"Word 文件已损坏或不是 .docx: {path}（{exc}）") from exc
+    if total > MAX_UNPACKED_BYTES:
+        raise refuse(path, "Word 文件解压后的大小", total, MAX_UNPACKED_BYTES, " 字节")
 
 
 def convert_doc(path: str, data: bytes) -> bytes:

@@ -1,48 +1,79 @@
 """Image reader (``.png``, ``.jpg``, ``.tif`` …): a photographed or scanned report page, read by OCR.
 
-Multi-frame TIFFs are read page by page.  Coordinates (Cell.bbox) are in the image's pixels.
+Multi-frame TIFFs are read page by page.  Coordinates (Cell.bbox) are in the image's pixels.  An image is checked
+against :data:`~pipeline.readers.limits.MAX_PIXELS` and its frames against ``MAX_OCR_PAGES`` from its header,
+before any pixel is decoded; a page larger than OCR needs is scaled down first.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline.model import Document, Row
-from pipeline.readers import ReadError
+from pipeline.readers.errors import ReadError
+from pipeline.readers.limits import MAX_OCR_PAGES, MAX_PIXELS, refuse
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MIN_SIDE = 1200  # small images are upscaled: the recogniser needs ~20 px high digits
-MAX_PIXELS = 60_000_000  # a decompression bomb is refused, not read
+OCR_MAX_PIXELS = 12_000_000  # larger pages are scaled down to this before OCR (an A4 scan at 300 dpi is 8.7 M)
+
+
+def _open(path: str, data: bytes) -> Image.Image:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL's own bomb check, for formats whose size shows only while decoding
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise refuse(path, "图片像素数", MAX_PIXELS + 1, MAX_PIXELS) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ReadError(f"图片无法打开（文件损坏或格式不支持）: {path}（{exc}）") from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise refuse(path, "图片像素数", width * height, MAX_PIXELS)
+    frames = getattr(image, "n_frames", 1)
+    if frames > MAX_OCR_PAGES:
+        raise refuse(path, "图片帧数（页数）", frames, MAX_OCR_PAGES)
+    return image
+
+
+def _page(frame: Image.Image) -> tuple[Image.Image, float]:
+    """The frame as RGB at a size OCR reads well, and its scale (output pixels per source pixel)."""
+    page = frame.convert("RGB")
+    scale = 1.0
+    if min(page.size) < MIN_SIDE:
+        scale = MIN_SIDE / max(min(page.size), 1)
+        if page.width * page.height * scale * scale > OCR_MAX_PIXELS:  # a thin strip: never upscale past the cap
+            scale = (OCR_MAX_PIXELS / (page.width * page.height)) ** 0.5
+    elif page.width * page.height > OCR_MAX_PIXELS:
+        scale = (OCR_MAX_PIXELS / (page.width * page.height)) ** 0.5
+    if scale != 1.0:
+        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+        page = page.resize(size, Image.Resampling.LANCZOS)
+    return page, scale
 
 
 def read(path: str, data: bytes) -> Document:
     from pipeline.readers.ocr import ocr_page
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ReadError(f"图片无法打开（文件损坏或格式不支持）: {path}（{exc}）") from exc
+    image = _open(path, data)
     rows: list[Row] = []
     texts: list[str] = []
     notes = ["OCR 识别（图片）"]
     n_tables = 0
-    for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
-        page = frame.convert("RGB")
-        scale = 1.0
-        if min(page.size) < MIN_SIDE:
-            factor = MIN_SIDE / min(page.size)
-            page = page.resize((round(page.width * factor), round(page.height * factor)), Image.Resampling.LANCZOS)
-            scale = factor
-        result, page_notes = ocr_page(page, number, scale, first_line=len(rows) + 1, first_table=n_tables)
-        notes.extend(page_notes)
-        tables = {r.table for r in result.rows if r.table is not None}
-        n_tables += len(tables)
-        rows.extend(result.rows)
-        texts.append(result.text)
+    try:
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            page, scale = _page(frame)
+            result, page_notes = ocr_page(page, number, scale, first_line=len(rows) + 1, first_table=n_tables)
+            notes.extend(page_notes)
+            n_tables += len({r.table for r in result.rows if r.table is not None})
+            rows.extend(result.rows)
+            texts.append(result.text)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # pixel data damaged past the header
+        raise ReadError(f"图片数据已损坏，无法读取: {path}（{exc}）") from exc
     text = "\n\f".join(texts)
     if not text.strip():
         raise ReadError(f"图片中没有识别出文字: {path}")

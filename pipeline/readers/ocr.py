@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.model import LOW_CONFIDENCE
+from pipeline.readers import limits
 from pipeline.readers.layout import Glyph, PageRows, Segment, build_grids, page_rows
 
 
@@ -245,6 +246,7 @@ def ocr_page(
 
     Returns the page's rows and reader notes (deskew angle, doubtful cells).
     """
+    limits.ocr_page_started()  # an ingest worker gives the file a page's worth of time more
     notes: list[str] = []
     rgb = image.convert("RGB")
     gray = np.asarray(rgb.convert("L"))

@@ -14,13 +14,17 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from pipeline.model import Document, Row
-from pipeline.readers import ReadError
 from pipeline.readers.dates import pdf_header
+from pipeline.readers.errors import ReadError
 from pipeline.readers.layout import Glyph, Segment, page_rows
+from pipeline.readers.limits import MAX_OCR_PAGES, MAX_PAGES, MAX_PIXELS, refuse
 
 EXTENSIONS = (".pdf",)
 MIN_TEXT_CHARS = 20  # a page with fewer real characters and an image on it is a scan
 OCR_SCALE = 3.0  # render scale for OCR (216 dpi): small table digits need it
+MIN_OCR_SCALE = 1.0  # a page too large to render even at 72 dpi within MAX_PIXELS is refused
+MAX_PAGE_CHARS = 200_000  # characters on one page (a dense report page has ≈ 3,000)
+MAX_PAGE_OBJECTS = 200_000  # drawing objects on one page (a table page has a few hundred)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
@@ -60,12 +64,15 @@ def _metadata_title(pdf: pdfium.PdfDocument) -> str | None:
 # Text layer
 
 
-def page_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
+def page_glyphs(page: pdfium.PdfPage, path: str = "", number: int = 0) -> list[Glyph]:
     """Every visible character of the page with its loose box, top-down coordinates."""
     height = page.get_height()
     textpage = page.get_textpage()
     raw = textpage.raw
     n = pdfium_c.FPDFText_CountChars(raw)
+    if n > MAX_PAGE_CHARS:
+        textpage.close()
+        raise refuse(path, f"第 {number} 页的字符数", n, MAX_PAGE_CHARS)
     rect = pdfium_c.FS_RECTF()
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     glyphs = []
@@ -152,19 +159,26 @@ def _obj_matrix(obj) -> tuple[float, ...]:
     return (m.a, m.b, m.c, m.d, m.e, m.f)
 
 
-def page_segments(page: pdfium.PdfPage) -> tuple[list[Segment], bool]:
+def page_segments(page: pdfium.PdfPage, path: str = "", number: int = 0) -> tuple[list[Segment], bool]:
     """The page's straight horizontal/vertical path segments (ruling lines), and whether it shows an image."""
     height = page.get_height()
     out: list[Segment] = []
     has_image = False
     stack = [(pdfium_c.FPDFPage_GetObject(page.raw, i), None) for i in range(pdfium_c.FPDFPage_CountObjects(page.raw))]
+    visited = 0
     while stack:
         obj, parent = stack.pop()
+        visited += 1
+        if visited > MAX_PAGE_OBJECTS:  # forms can repeat their contents many times over
+            raise refuse(path, f"第 {number} 页的图形对象数", visited, MAX_PAGE_OBJECTS)
         kind = pdfium_c.FPDFPageObj_GetType(obj)
         matrix = _obj_matrix(obj)
         if parent is not None:
             matrix = _compose(matrix, parent)
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            visited += pdfium_c.FPDFPath_CountSegments(obj)
+            if visited > MAX_PAGE_OBJECTS:
+                raise refuse(path, f"第 {number} 页的图形线段数", visited, MAX_PAGE_OBJECTS)
             _path_segments(obj, matrix, height, out)
         elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             has_image = True
@@ -185,22 +199,47 @@ def read(path: str, data: bytes) -> Document:
         pdf.close()
 
 
+def _ocr_scale(path: str, page: pdfium.PdfPage, number: int, notes: list[str]) -> float:
+    """The render scale for OCR: :data:`OCR_SCALE`, less for a page so large that it would pass ``MAX_PIXELS``."""
+    points = max(page.get_width(), 1.0) * max(page.get_height(), 1.0)
+    if points * OCR_SCALE**2 <= MAX_PIXELS:
+        return OCR_SCALE
+    scale = (MAX_PIXELS / points) ** 0.5
+    if scale < MIN_OCR_SCALE:
+        raise refuse(path, f"第 {number} 页的面积", round(points), round(MAX_PIXELS / MIN_OCR_SCALE**2), " 平方点")
+    notes.append(f"第 {number} 页尺寸过大，按 {scale:.2f} 倍而非 {OCR_SCALE} 倍渲染后识别")
+    return scale
+
+
 def _read_pdf(path: str, pdf: pdfium.PdfDocument) -> Document:
     rows: list[Row] = []
     texts: list[str] = []
     notes: list[str] = []
     ocr_pages: list[int] = []
+    broken: list[int] = []
     n_tables = 0
+    if len(pdf) > MAX_PAGES:
+        raise refuse(path, "PDF 页数", len(pdf), MAX_PAGES)
     for index in range(len(pdf)):
-        page = pdf[index]
         number = index + 1
-        glyphs = page_glyphs(page)
-        segments, has_image = page_segments(page)
+        try:
+            page = pdf[index]
+            n_objects = pdfium_c.FPDFPage_CountObjects(page.raw)
+            if n_objects > MAX_PAGE_OBJECTS:
+                raise refuse(path, f"第 {number} 页的图形对象数", n_objects, MAX_PAGE_OBJECTS)
+            glyphs = page_glyphs(page, path, number)
+            segments, has_image = page_segments(page, path, number)
+        except pdfium.PdfiumError:  # a damaged page: read the pages that can be read
+            broken.append(number)
+            continue
         if len(glyphs) < MIN_TEXT_CHARS and has_image:
             from pipeline.readers.ocr import ocr_page
 
-            image = page.render(scale=OCR_SCALE).to_pil()
-            result, ocr_notes = ocr_page(image, number, OCR_SCALE, first_line=len(rows) + 1, first_table=n_tables)
+            if len(ocr_pages) >= MAX_OCR_PAGES:
+                raise refuse(path, "需要 OCR 识别的页数", len(ocr_pages) + 1, MAX_OCR_PAGES)
+            scale = _ocr_scale(path, page, number, notes)
+            image = page.render(scale=scale).to_pil()
+            result, ocr_notes = ocr_page(image, number, scale, first_line=len(rows) + 1, first_table=n_tables)
             notes.extend(ocr_notes)
             ocr_pages.append(number)
         else:
@@ -213,6 +252,8 @@ def _read_pdf(path: str, pdf: pdfium.PdfDocument) -> Document:
         row.line = i
     if ocr_pages:
         notes.append(f"OCR 识别: 第 {', '.join(map(str, ocr_pages))} 页没有文字层")
+    if broken:
+        notes.append(f"第 {', '.join(map(str, broken))} 页已损坏，无法读取")
     text = "\n\f".join(texts)
     if not text.strip():
         raise ReadError(f"PDF 中没有可读取的文字（也没有可识别的图像）: {path}")

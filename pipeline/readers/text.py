@@ -14,71 +14,16 @@ rows marked ``glued``, whose digit runs the matcher splits by the template's ari
 
 from __future__ import annotations
 
-import codecs
 import re
-import unicodedata
 
 from pipeline.model import Cell, Document, Row
 from pipeline.normalize import clean_document_text
-from pipeline.readers import ReadError
+from pipeline.readers.encoding import decode, looks_binary
+from pipeline.readers.errors import ReadError
+from pipeline.readers.limits import MAX_LINE_CHARS, MAX_LINES, refuse
 
 _SPACE_SPLIT = re.compile(r"\S+(?: \S+)*")  # cells separated by 2+ spaces; single spaces stay inside a cell
 _MD_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode Chinese text in whatever encoding it came: BOMs, UTF-16 without BOM, UTF-8, GB18030, then a guess."""
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(enc, errors="replace"), enc
-    head = data[:4000]
-    if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
-        # UTF-16 without BOM: ASCII and CJK text in UTF-16 has many zero bytes
-        enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
-        text = data.decode(enc, errors="replace")
-        if not _plausible_text(text):
-            raise ReadError("不是文本文件（含二进制内容）")
-        return text, enc
-    if b"\x00" in head:
-        raise ReadError("不是文本文件（含二进制内容）")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise ReadError("无法识别文本编码")
-    return str(best), best.encoding
-
-
-_TEXTISH = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]+")  # runs: one regex step per run
-
-
-def _plausible_text(text: str) -> bool:
-    """Mostly Chinese, ASCII, CJK punctuation and white space, as a report's text is."""
-    sample = text[:5000]
-    return bool(sample) and sum(map(len, _TEXTISH.findall(sample))) >= 0.8 * len(sample)
-
-
-def _looks_binary(text: str) -> bool:
-    """Decoded bytes that are not text: control characters, replacement characters or unassigned code points
-    (binary junk guessed as UTF-16 decodes to those)."""
-    sample = text[:5000]
-    if not sample:
-        return False
-    rest = _TEXTISH.sub("", sample)  # Chinese, ASCII and punctuation are fine; look only at what remains
-    bad = sum(
-        1
-        for ch in rest
-        if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or unicodedata.category(ch) in ("Cn", "Co", "Cs")
-    )
-    return bad > len(sample) * 0.05
 
 
 # --- a crawler's page header ------------------------------------------------------------------------------------
@@ -193,6 +138,17 @@ def split_line(line: str, lineno: int) -> list[Cell]:
     ]
 
 
+def check_lines(path: str, text: str) -> None:
+    """Refuse a text with more lines, or a longer line, than a reader works through."""
+    n_lines = text.count("\n") + 1
+    if n_lines > MAX_LINES:
+        raise refuse(path, "行数", n_lines, MAX_LINES)
+    if len(text) > MAX_LINE_CHARS:
+        longest = max(map(len, text.split("\n")))
+        if longest > MAX_LINE_CHARS:
+            raise refuse(path, "最长一行的长度", longest, MAX_LINE_CHARS, " 字")
+
+
 def rows_from_text(text: str, first_line: int = 1) -> list[Row]:
     """Rows of a text; a form feed (pdftotext's page break) starts a new page, so column positions are compared
     only within a page."""
@@ -220,21 +176,23 @@ def rows_from_text(text: str, first_line: int = 1) -> list[Row]:
 
 
 def read(path: str, data: bytes) -> Document:
-    text, encoding = decode(data)
-    if _looks_binary(text):
+    """Read a text file (``.txt``, ``.md``, …): format ``"txt"`` whatever the extension (the reader used)."""
+    decoded = decode(data)
+    if looks_binary(decoded.text):
         raise ReadError("不是文本文件（含二进制内容）")
-    text = clean_document_text(text)
-    kind = "md" if path.lower().endswith(".md") else "txt"
+    check_lines(path, decoded.text)
+    text = clean_document_text(decoded.text)
     lines = text.split("\n")
     header, body_start = page_header(lines)
     if body_start:
         text = "\n".join(lines[body_start:])
     return Document(
         path=path,
-        format=kind,
+        format="txt",
         rows=rows_from_text(text, first_line=body_start + 1),
         text=text,
-        encoding=encoding,
+        encoding=decoded.encoding,
+        notes=decoded.notes,
         title=header.get("标题") or None,
         header=header,
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,10 +55,6 @@ def resolve_db(db: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
-_cleaned: set[Path] = set()  # files whose stale write copies this process has looked for
-_cleaned_lock = threading.Lock()
-
-
 class Database:
     """A DuckDB store file (see the module docstring)."""
 
@@ -87,8 +82,7 @@ class Database:
         file = self.file
         if not file.is_file():
             raise DatabaseMissing(f"数据库文件不存在：{self.path}。请先运行 make db 或 xxgk ingest 建库。")
-        self._clean_once(file)
-        return READERS.get(file)
+        return READERS.get(file, on_open=remove_stale_copies)  # a killed writer's copy goes when a reader opens
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -167,13 +161,6 @@ class Database:
     def remove_stale_copies(self) -> list[Path]:
         """Delete the temporary copies a killed writer left beside the file (never a running writer's)."""
         return remove_stale_copies(self.file)
-
-    def _clean_once(self, file: Path) -> None:
-        with _cleaned_lock:
-            if file in _cleaned:
-                return
-            _cleaned.add(file)
-        remove_stale_copies(file)
 
 
 class WriteSession:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -65,13 +66,16 @@ class ReadCache:
         self._retired: dict[Path, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
 
-    def get(self, path: Path) -> duckdb.DuckDBPyConnection:
-        """The connection for the file's current version (opened if the file changed since the last call)."""
+    def get(self, path: Path, on_open: Callable[[Path], object] | None = None) -> duckdb.DuckDBPyConnection:
+        """The connection for the file's current version (opened if the file changed since the last call);
+        ``on_open(path)`` runs before a connection is opened."""
         with self._lock:
             version = file_version(path)
             cached = self._current.get(path)
             if cached and cached[0] == version:
                 return cached[1]
+            if on_open is not None:
+                on_open(path)
             con = open_read_only(path)
             self._current[path] = (version, con)
             if cached:
