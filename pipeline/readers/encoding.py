@@ -155,10 +155,10 @@ def decode(data: bytes, *, html: bool = False) -> Decoded:
     except UnicodeDecodeError:
         pass
     for enc in ("utf-8", "gb18030"):
-        text = _few_errors(data, enc)
-        if text is not None:
+        patched = _few_errors(data, enc)
+        if patched is not None:
             notes.append(f"按 {enc} 解码，少量无效字节已替换为 \ufffd")
-            return Decoded(text, enc, notes)
+            return Decoded(patched, enc, notes)
     return _guess(data, notes)
 
 
@@ -168,5 +168,6 @@ def _guess(data: bytes, notes: list[str]) -> Decoded:
     best = from_bytes(data[:GUESS_SAMPLE_BYTES]).best()
     if best is None or best.encoding is None:
         raise ReadError("无法识别文本编码（不是 UTF-8、GB18030 或其他可识别的文本编码）")
-    notes.append(f"编码由 charset-normalizer 推测为 {best.encoding}")
-    return Decoded(data.decode(best.encoding, errors="replace"), best.encoding, notes)
+    encoding = str(best.encoding)
+    notes.append(f"编码由 charset-normalizer 推测为 {encoding}")
+    return Decoded(data.decode(encoding, errors="replace"), encoding, notes)

@@ -30,7 +30,7 @@ from pipeline.readers.dates import html_header
 from pipeline.readers.encoding import decode
 from pipeline.readers.errors import ReadError
 from pipeline.readers.grid import CellBudget, GridCell, expand
-from pipeline.readers.limits import MAX_LINE_CHARS, MAX_TABLES, refuse
+from pipeline.readers.limits import MAX_GRID_CELLS, MAX_LINE_CHARS, MAX_TABLES, refuse
 
 EXTENSIONS = (".html", ".htm", ".shtml", ".xhtml")
 LAYOUT_CELL_CHARS = 300  # a table holding a longer cell is page layout, read as text
@@ -149,6 +149,8 @@ def _walk(body: LexborNode, tables: dict[int, _Table], out: _Out) -> None:
                 current_block = -1
             continue
         parent = node.parent
+        if parent is None:
+            continue
         pid = parent.mem_id
         block = block_of.get(pid)
         if block is None:
@@ -173,8 +175,6 @@ def _expand_tables(body: LexborNode, path: str, notes: list[str]) -> dict[int, _
     """Tables inside the body, innermost first, each replaced by a placeholder in the tree (a nested table becomes a
     placeholder in its outer cell); layout tables (one column, or holding long text) are left to be read as text."""
     body_tables = body.css("table")  # css() includes the node itself; choose_body never returns a table
-    if len(body_tables) > MAX_TABLES:
-        raise refuse(path, "表格数", len(body_tables), MAX_TABLES)
     budget = CellBudget(path)
     tables: dict[int, _Table] = {}
     for k in range(len(body_tables) - 1, -1, -1):
@@ -206,7 +206,13 @@ def read(path: str, data: bytes) -> Document:
     for br in root.css("br"):
         br.replace_with(page.BR)
 
-    data_tables = [t for t in root.css("table") if page.is_data_table(t)]
+    tables = root.css("table")
+    if len(tables) > MAX_TABLES:
+        raise refuse(path, "表格数", len(tables), MAX_TABLES)
+    n_cells = len(root.css("td, th"))
+    if n_cells > MAX_GRID_CELLS:
+        raise refuse(path, "表格单元格数", n_cells, MAX_GRID_CELLS)
+    data_tables = [t for t in tables if page.is_data_table(t)]
     title = page.find_title(root, path)
     body = page.choose_body(root, title, data_tables, path)
 

@@ -106,28 +106,18 @@ _CELL_TRANS = str.maketrans({BR: " ", "\u200b": "", "\ufeff": "", "\u200e": "", 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,15})")
 _VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "keygen",
-    ]
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
 )
-# Elements whose start tag closes an open one of the same name (the parser's implied end tags).
-_SIBLINGS = frozenset(
-    ["p", "li", "td", "th", "tr", "dt", "dd", "option", "thead", "tbody", "tfoot", "caption", "colgroup"]
-)
+# Elements whose start tag closes an open one of the same name — unless one of the listed elements is open in
+# between (a new <tr> in a table nested inside a cell does not close the outer row).
+_IMPLIED_END = {
+    **dict.fromkeys(["td", "th", "tr", "thead", "tbody", "tfoot", "caption", "colgroup"], ("table",)),
+    "li": ("ul", "ol"),
+    "dt": ("dl",),
+    "dd": ("dl",),
+    "p": ("table", "td", "th", "button"),
+    "option": ("select",),
+}
 SCAN_ABOVE_TAGS = 4096  # a page with fewer tags cannot nest deep enough to slow the parser down
 
 
@@ -140,27 +130,33 @@ def check_depth(html: str, path: str) -> None:
     square of the depth: 300,000 levels would take minutes).
 
     The tags are followed with a stack the way the parser closes elements: an end tag closes every element opened
-    after its own start tag, and a new ``<p>``, ``<li>``, ``<td>`` … closes the open one of the same name.
+    after its own start tag, and a new ``<p>``, ``<li>``, ``<td>`` … closes the open one of the same name within its
+    table or list.
     """
     if html.count("<") <= SCAN_ABOVE_TAGS:
         return
     stack: list[str] = []
-    open_count: dict[str, int] = {}
-    for close, raw in _TAG.findall(html):
+    where: dict[str, list[int]] = {}  # tag name → stack positions where it is open
+
+    def close(name: str) -> None:
+        index = where[name][-1]
+        while len(stack) > index:
+            where[stack.pop()].pop()
+
+    for end, raw in _TAG.findall(html):
         name = raw.lower()
         if name in _VOID:
             continue
-        if close or (name in _SIBLINGS and open_count.get(name)):
-            if open_count.get(name):
-                while True:
-                    top = stack.pop()
-                    open_count[top] -= 1
-                    if top == name:
-                        break
-            if close:
+        if end or name in _IMPLIED_END:
+            open_at = where.get(name)
+            if open_at:
+                bounds = [where[b][-1] for b in _IMPLIED_END.get(name, ()) if where.get(b)]
+                if not bounds or open_at[-1] > max(bounds):
+                    close(name)
+            if end:
                 continue
+        where.setdefault(name, []).append(len(stack))
         stack.append(name)
-        open_count[name] = open_count.get(name, 0) + 1
         if len(stack) > MAX_DEPTH:
             raise TooDeep(f"{path}: 网页元素嵌套超过上限 {MAX_DEPTH} 层")
 

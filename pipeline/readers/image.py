@@ -31,10 +31,15 @@ def _open(path: str, data: bytes) -> Image.Image:
         raise refuse(path, "图片像素数", MAX_PIXELS + 1, MAX_PIXELS) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ReadError(f"图片无法打开（文件损坏或格式不支持）: {path}（{exc}）") from exc
+    except Exception as exc:  # Pillow raises assorted errors (TypeError, struct.error …) on damaged headers
+        raise ReadError(f"图片无法打开（文件头已损坏）: {path}（{type(exc).__name__}: {exc}）") from exc
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise refuse(path, "图片像素数", width * height, MAX_PIXELS)
-    frames = getattr(image, "n_frames", 1)
+    try:
+        frames = getattr(image, "n_frames", 1)
+    except Exception as exc:  # counting a damaged TIFF's frames reads its page chain
+        raise ReadError(f"图片无法打开（文件已损坏）: {path}（{type(exc).__name__}: {exc}）") from exc
     if frames > MAX_OCR_PAGES:
         raise refuse(path, "图片帧数（页数）", frames, MAX_OCR_PAGES)
     return image
@@ -57,9 +62,10 @@ def _page(frame: Image.Image) -> tuple[Image.Image, float]:
 
 
 def read(path: str, data: bytes) -> Document:
+    image = _open(path, data)
+    # the OCR engine loads in seconds: imported only for images that pass the checks
     from pipeline.readers.ocr import ocr_page
 
-    image = _open(path, data)
     rows: list[Row] = []
     texts: list[str] = []
     notes = ["OCR 识别（图片）"]
@@ -72,8 +78,8 @@ def read(path: str, data: bytes) -> Document:
             n_tables += len({r.table for r in result.rows if r.table is not None})
             rows.extend(result.rows)
             texts.append(result.text)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # pixel data damaged past the header
-        raise ReadError(f"图片数据已损坏，无法读取: {path}（{exc}）") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError) as exc:  # pixel data damaged past the header
+        raise ReadError(f"图片数据已损坏，无法读取: {path}（{type(exc).__name__}: {exc}）") from exc
     text = "\n\f".join(texts)
     if not text.strip():
         raise ReadError(f"图片中没有识别出文字: {path}")

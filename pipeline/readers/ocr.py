@@ -1,7 +1,7 @@
 """OCR of a page image → rows (shared by scanned PDFs and image files).
 
-RapidOCR (PP-OCRv4 detection + recognition as ONNX models *inside* the ``rapidocr-onnxruntime`` wheel: nothing is
-downloaded at run time) reads text boxes with per-character boxes.  Ruling lines are found in the image with
+RapidOCR (PP-OCR detection + recognition as ONNX models *inside* the wheel, :mod:`pipeline.readers.ocr_engine`:
+nothing is downloaded at run time) reads text boxes with per-word boxes.  Ruling lines are found in the image with
 OpenCV morphology, the page is deskewed by their angle, and :mod:`pipeline.readers.layout` rebuilds rows exactly as
 for a text PDF.  The angle classifier is off: on small single digits it rotates "6" into "9" with high confidence.
 
@@ -13,8 +13,6 @@ ink but in which the detector found no text is re-read on its own crop; if that 
 from __future__ import annotations
 
 import math
-import os
-from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -22,34 +20,7 @@ from PIL import Image
 from pipeline.model import LOW_CONFIDENCE
 from pipeline.readers import limits
 from pipeline.readers.layout import Glyph, PageRows, Segment, build_grids, page_rows
-
-
-@cache
-def engine():
-    """One RapidOCR engine per process (loading the models takes ~0.7 s), on the GPU when :func:`use_gpu`."""
-    from rapidocr_onnxruntime import RapidOCR
-
-    gpu = use_gpu()
-    return RapidOCR(
-        params={"Global.use_cls": False, "Global.print_verbose": False, "Det.use_cuda": gpu, "Rec.use_cuda": gpu}
-    )
-
-
-def use_gpu() -> bool:
-    """OCR on a GPU when onnxruntime can use CUDA here (``onnxruntime-gpu`` installed and a GPU present).
-
-    ``XXGK_OCR_DEVICE=cpu`` keeps it on the CPU, ``cuda`` insists (RapidOCR falls back to the CPU with a warning
-    when CUDA is not usable).  Default ``auto``.
-    """
-    device = os.environ.get("XXGK_OCR_DEVICE", "auto").strip().lower()
-    if device == "cpu":
-        return False
-    if device == "cuda":
-        return True
-    import onnxruntime
-
-    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-
+from pipeline.readers.ocr_engine import TextBox, engine
 
 # ---------------------------------------------------------------------------------------------------------------
 # Ruling lines in the image
@@ -109,16 +80,16 @@ def image_segments(gray: np.ndarray, scale: float) -> list[Segment]:
 # OCR boxes → glyphs
 
 
-def _box_glyphs(item: list, scale: float) -> list[Glyph]:
+def _box_glyphs(item: TextBox, scale: float) -> list[Glyph]:
     """Per-character glyphs of one recognised text box (evenly spread when the engine gives no character boxes)."""
-    box, text, score = item[0], str(item[1]), float(item[2])
+    box, text, score = item.box, item.text, item.score
     xs, ys = [p[0] for p in box], [p[1] for p in box]
     x0, x1, top, bottom = min(xs), max(xs), min(ys), max(ys)
     size = (bottom - top) / scale
     chars = [c for c in text if not c.isspace()]
-    if len(item) >= 6 and item[4] and len(item[4]) == len(item[5]):
+    if item.words:
         glyphs = []
-        for word_box, word, word_score in zip(item[3], item[4], item[5], strict=False):
+        for word_box, word, word_score in item.words:
             wx, wy = [p[0] for p in word_box], [p[1] for p in word_box]
             letters = [c for c in str(word) if not c.isspace()]
             if not letters:
@@ -164,8 +135,8 @@ def _unexplained_ink(gray: np.ndarray, current: list[Glyph], scale: float) -> bo
         return False
     # blur and a low resolution break a digit's thin strokes ("3" into three bars): close gaps vertically only, so
     # a digit is whole again while a minus sign beside it stays a separate mark
-    box = cv2.morphologyEx(box, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 7)))
-    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(box, connectivity=8)
+    closed = cv2.morphologyEx(box, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 7)))
+    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(closed, connectivity=8)
     marks = sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 4)
     return marks > len(text)
 
@@ -209,7 +180,7 @@ def _reread_cells(gray: np.ndarray, glyphs: list[Glyph], segments: list[Segment]
                                                            (x0 + bx1) / scale, (y0 + by1) / scale)))
     if not todo:
         return glyphs
-    results, _elapsed = engine().text_rec([crop for _, crop, _ in todo])
+    results = engine().crops([crop for _, crop, _ in todo])
     for (key, _crop, (bx0, by0, bx1, by1)), (text, score) in zip(todo, results, strict=False):
         text, score = "".join(str(text).split()), float(score)
         current = by_cell.get(key, [])
@@ -255,8 +226,7 @@ def ocr_page(
         rgb = rgb.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
         gray = np.asarray(rgb.convert("L"))
         notes.append(f"第 {page} 页已纠偏 {angle:.2f}°")
-    result, _elapsed = engine()(np.asarray(rgb), use_cls=False, return_word_box=True)
-    glyphs = [g for item in (result or []) for g in _box_glyphs(item, scale)]
+    glyphs = [g for item in engine().page(np.asarray(rgb)) for g in _box_glyphs(item, scale)]
     segments = image_segments(gray, scale)
     glyphs = _reread_cells(gray, glyphs, segments, scale)
     rows = page_rows(glyphs, segments, page, first_line=first_line, first_table=first_table)

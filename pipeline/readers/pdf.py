@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -164,7 +165,9 @@ def page_segments(page: pdfium.PdfPage, path: str = "", number: int = 0) -> tupl
     height = page.get_height()
     out: list[Segment] = []
     has_image = False
-    stack = [(pdfium_c.FPDFPage_GetObject(page.raw, i), None) for i in range(pdfium_c.FPDFPage_CountObjects(page.raw))]
+    stack: list[tuple[Any, tuple[float, ...] | None]] = [
+        (pdfium_c.FPDFPage_GetObject(page.raw, i), None) for i in range(pdfium_c.FPDFPage_CountObjects(page.raw))
+    ]
     visited = 0
     while stack:
         obj, parent = stack.pop()
@@ -290,11 +293,13 @@ def _continue_tables(prev_rows: list[Row], new_rows: list[Row], n_tables: int, n
         continued = True
     mapping = {t: n_tables + k - (1 if continued else 0) for k, t in enumerate(tables)}
     if continued:
+        assert last_prev is not None and last_prev.table is not None
         mapping[tables[0]] = last_prev.table
     for r in new_rows:
         if r.table is not None:
             r.table = mapping[r.table]
     if continued:
+        assert last_prev is not None
         old = [r for r in prev_rows if r.table == last_prev.table]
         cont = [r for r in new_rows if r.table == last_prev.table]
         k = 0

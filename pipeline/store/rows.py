@@ -69,9 +69,11 @@ class PendingFile:
     sha256: str | None = None
 
 
+Schema = dict[str, pl.DataType | type[pl.DataType]]
+
 # Column types of the bulk inserts.  Polars frames, not pyarrow tables: building a pyarrow table from Python lists
 # imports pandas (≈ 50 MB) into the ingest process.
-REPORT_SCHEMA: dict[str, pl.DataType] = {
+REPORT_SCHEMA: Schema = {
     "report_id": pl.Int64, "sha256": pl.String, "source_path": pl.String, "source_url": pl.String,
     "format": pl.String, "size_bytes": pl.Int64, "agency": pl.String, "year": pl.Int32, "edition": pl.String,
     "t3_layout": pl.String, "edition_evidence": pl.String, "province": pl.String, "city": pl.String,
@@ -79,27 +81,27 @@ REPORT_SCHEMA: dict[str, pl.DataType] = {
     "n_errors": pl.Int32, "n_warnings": pl.Int32, "is_current": pl.Boolean, "replaced_by": pl.Int64,
     "fetched_at": pl.Datetime("us"), "published": pl.Date, "published_source": pl.String, "is_summary": pl.Boolean,
 }  # fmt: skip
-FACT_SCHEMA: dict[str, pl.DataType] = {
+FACT_SCHEMA: Schema = {
     "report_id": pl.Int64, "key": pl.String,
     "value": pl.String,  # exact decimal text, cast to DECIMAL(18,4) in SQL
     "raw": pl.String, "blank": pl.Boolean, "status": pl.String, "loc": pl.String, "confidence": pl.Float64,
     "page": pl.Int32, "bbox": pl.List(pl.Float64),
 }  # fmt: skip
-FINDING_SCHEMA: dict[str, pl.DataType] = {
+FINDING_SCHEMA: Schema = {
     "report_id": pl.Int64, "rule": pl.String, "severity": pl.String, "message": pl.String,
     "keys": pl.List(pl.String), "expected": pl.String, "actual": pl.String, "suspect_key": pl.String,
 }  # fmt: skip
-SECTION_SCHEMA: dict[str, pl.DataType] = {
+SECTION_SCHEMA: Schema = {
     "report_id": pl.Int64, "section": pl.String, "heading": pl.String, "text": pl.String,
 }  # fmt: skip
-LOG_SCHEMA: dict[str, pl.DataType] = {
+LOG_SCHEMA: Schema = {
     "source_path": pl.String, "sha256": pl.String, "status": pl.String, "message": pl.String,
     "report_id": pl.Int64, "seconds": pl.Float64,
 }  # fmt: skip
 FACTS_SELECT = "report_id, key, CAST(value AS DECIMAL(18, 4)), raw, blank, status, loc, confidence, page, bbox"
 
 
-def _columns(schema: dict[str, pl.DataType]) -> dict[str, list]:
+def _columns(schema: Schema) -> dict[str, list]:
     return {name: [] for name in schema}
 
 

@@ -148,18 +148,18 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
         if facts[keys[-1]].value is None:
             continue  # 总计 left blank while results are printed: derived from them (pipeline.derive), not a mismatch
         parts = [_num(facts[k]) for k in keys[:-1]]
-        total = _num(facts[keys[-1]])
-        if sum(parts) != total:
+        group_total = _num(facts[keys[-1]])
+        if sum(parts) != group_total:
             glabel = reg[keys[0]].row_label
             out.append(
                 Finding(
                     "T4-1",
                     "error",
                     f"表四“{glabel}”：结果维持 {parts[0]} + 结果纠正 {parts[1]} + 其他结果 {parts[2]} + 尚未审结 {parts[3]}"
-                    f" = {sum(parts)}，与总计 {total} 不符",
+                    f" = {sum(parts)}，与总计 {group_total} 不符",
                     keys,
                     _fmt(sum(parts)),
-                    _fmt(total),
+                    _fmt(group_total),
                 )
             )
     return out

@@ -9,7 +9,7 @@ of the later year.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import polars as pl
@@ -21,15 +21,15 @@ RULE_IN_FORCE = "XY-2"
 SCOPE = "cross_year"
 
 
-def _cross_year_pairs() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
+def _cross_year_pairs() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """Registry-derived key pairs: XY-1 (carried_over key, carry_forward key, labels) and XY-2 rows."""
     reg = registry()
-    carry = []
+    carry: list[tuple[str, ...]] = []
     for col_key, _ in reg.columns("t3"):
         cur, prev = reg.key_for("t3", "carried_over", col_key), reg.key_for("t3", "carry_forward", col_key)
         if cur in reg and prev in reg:
             carry.append((cur, prev, reg[cur].label, reg[prev].label))
-    in_force = []
+    in_force: list[tuple[str, ...]] = []
     for row_key, _, _ in reg.rows("t2"):
         keys = [reg.key_for("t2", row_key, c) for c in ("in_force", "issued", "repealed")]
         if all(k in reg for k in keys):
@@ -37,7 +37,7 @@ def _cross_year_pairs() -> tuple[list[tuple[str, str, str, str]], list[tuple[str
     return carry, in_force
 
 
-def _frame(names: tuple[str, ...], rows: list[tuple[str, ...]]) -> pl.DataFrame:
+def _frame(names: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> pl.DataFrame:
     return pl.DataFrame({name: [row[i] for row in rows] for i, name in enumerate(names)}, schema=dict.fromkeys(names, pl.String))
 
 
