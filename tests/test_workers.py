@@ -49,17 +49,22 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_a_file_over_its_time_budget_is_killed_and_the_others_load(folder: Path, tmp_path: Path) -> None:
+    # The budget is set from this machine's own pace (it is shared and often loaded): twenty times what a text
+    # report takes in a fresh worker, at least 5 s; the dense eight-page scan takes far longer than that anywhere.
+    (baseline,) = parse_stream([ParseJob(str(folder / "c_hongze.txt"))])
+    seconds = round(max(5.0, 20 * baseline.seconds))
+    slow_scan(folder / "b_scan.tif", pages=8)
     db = tmp_path / "x.duckdb"
     started = time.monotonic()
-    summary = ingest([folder], db=db, budget=Budget(seconds=8.0, ocr_page_seconds=0.0))
+    summary = ingest([folder], db=db, budget=Budget(seconds=seconds, ocr_page_seconds=0.0))
     elapsed = time.monotonic() - started
     by_name = {Path(p.source_path).name: p for p in summary.problems}
     assert by_name["b_scan.tif"].status == UNREADABLE
-    assert "超时" in by_name["b_scan.tif"].message and "8 秒" in by_name["b_scan.tif"].message
+    assert "超时" in by_name["b_scan.tif"].message and f"{seconds} 秒" in by_name["b_scan.tif"].message
     assert (summary.counts[LOADED], summary.counts[LOADED_WITH_ERRORS]) == (1, 1), summary.problems  # the others too
     log = dict(Database(db).execute("SELECT source_path, status FROM ingest_log"))
     assert log[str(folder / "b_scan.tif")] == UNREADABLE
-    assert elapsed < 120  # the scan alone takes minutes when it is let run
+    assert elapsed < 30 * seconds  # the scan is stopped, not waited for
 
 
 def test_a_worker_over_its_memory_cap_is_killed(folder: Path) -> None:
