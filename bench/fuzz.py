@@ -44,7 +44,7 @@ OUT = ROOT / "bench" / "out" / "fuzz.json"
 START, END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
 SLOW_S = 10.0  # an input slower than this is a failure
 BIG_MIB = 500.0  # an input whose parse peaks above this resident memory is a failure
-HARD_S = 60.0  # a runner still busy after this is killed (a hang)
+HARD_S = 30.0  # a runner still busy after this is killed (a hang; anything past SLOW_S already counts)
 HARD_MIB = 3072.0  # a runner above this is killed (memory exhaustion)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -11,7 +11,7 @@ import io
 import re
 from pathlib import Path
 
-from pipeline.readers import MAX_BYTES, ReadError
+from pipeline.readers import ReadError
 
 _LINE = re.compile(r"第\s*(\d+)\s*行|\bline (\d+)\b")
 _CELL = re.compile(r"第\s*(\d+)\s*格")
@@ -77,14 +77,12 @@ def line_cells(line: str) -> list[str]:
 def source_lines(path: str | Path) -> list[str] | None:
     """The lines of a text report as the text reader numbered them (None when the file is gone or not text)."""
     from pipeline.normalize import clean_document_text
-    from pipeline.readers.text import decode
+    from pipeline.readers import read_source
+    from pipeline.readers.encoding import decode
 
-    p = Path(path)
     try:
-        if not p.is_file() or p.stat().st_size > MAX_BYTES:
-            return None
-        text, _ = decode(p.read_bytes())
-    except (OSError, ReadError):
+        text = decode(read_source(path)).text
+    except ReadError:
         return None
     return clean_document_text(text).split("\n")
 
