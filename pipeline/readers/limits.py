@@ -14,7 +14,7 @@ from pipeline.readers.errors import ReadError
 MIB = 1024 * 1024
 MAX_BYTES = 50 * MIB  # file size: the one limit of the CLI, ingest and the upload page
 MAX_MIB = MAX_BYTES // MIB
-MAX_LINE_CHARS = 100_000  # one line of text (a crawler's one-line report is ≈ 17,000)
+MAX_LINE_CHARS = 200_000  # one line of text (a crawler's one-line report is ≈ 17,000)
 MAX_LINES = 200_000  # lines of text (a report has a few hundred)
 MAX_COLUMNS = 256  # columns of one table (a report's widest table has 15)
 MAX_GRID_CELLS = 500_000  # cells of all tables of a document after span expansion
