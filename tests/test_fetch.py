@@ -12,7 +12,6 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipeline import store
@@ -53,11 +52,7 @@ def server(generated):
 
 
 def q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return Database(db).execute(sql, params)
 
 
 def now_utc() -> datetime:
