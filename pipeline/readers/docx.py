@@ -141,8 +141,8 @@ def _check_unpacked_size(path: str, data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ReadError(f"Word 文件已损坏或不是 .docx: {path}（{exc}）") from exc
+    except Exception as exc:  # zipfile raises assorted errors on a damaged directory (NotImplementedError too)
+        raise ReadError(f"Word 文件已损坏或不是 .docx: {path}（{type(exc).__name__}: {exc}）") from exc
     if total > MAX_UNPACKED_BYTES:
         raise refuse(path, "Word 文件解压后的大小", total, MAX_UNPACKED_BYTES, " 字节")
 

@@ -30,7 +30,7 @@ from pipeline.readers.dates import html_header
 from pipeline.readers.encoding import decode
 from pipeline.readers.errors import ReadError
 from pipeline.readers.grid import CellBudget, GridCell, expand
-from pipeline.readers.limits import MAX_GRID_CELLS, MAX_LINE_CHARS, MAX_TABLES, refuse
+from pipeline.readers.limits import MAX_ELEMENTS, MAX_GRID_CELLS, MAX_LINE_CHARS, MAX_TABLES, refuse
 
 EXTENSIONS = (".html", ".htm", ".shtml", ".xhtml")
 LAYOUT_CELL_CHARS = 300  # a table holding a longer cell is page layout, read as text
@@ -190,9 +190,31 @@ def _expand_tables(body: LexborNode, path: str, notes: list[str]) -> dict[int, _
     return tables
 
 
+_ELEMENT_TAG = re.compile(r"<[a-zA-Z]")  # a start tag
+_TABLE_TAG = re.compile(r"<table[\s>]", re.I)
+_CELL_TAG = re.compile(r"<t[dh][\s>/]", re.I)
+
+
+def _check_size(html: str, path: str) -> None:
+    """Refuse a page with more elements, tables or cells than the readers take, counted in the source before it is
+    parsed (the parser's memory grows with the number of elements)."""
+    n_tags = html.count("<")
+    if n_tags > MAX_ELEMENTS:
+        n_elements = len(_ELEMENT_TAG.findall(html))
+        if n_elements > MAX_ELEMENTS:
+            raise refuse(path, "网页元素数", n_elements, MAX_ELEMENTS)
+    n_tables = len(_TABLE_TAG.findall(html))
+    if n_tables > MAX_TABLES:
+        raise refuse(path, "表格数", n_tables, MAX_TABLES)
+    n_cells = len(_CELL_TAG.findall(html))
+    if n_cells > MAX_GRID_CELLS:
+        raise refuse(path, "表格单元格数", n_cells, MAX_GRID_CELLS)
+
+
 def read(path: str, data: bytes) -> Document:
     """Read one web page.  Raises :class:`ReadError` when the bytes are not text or the page is beyond a limit."""
     html, encoding, notes = decode_html(data)
+    _check_size(html, path)
     page.check_depth(html, path)
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
@@ -206,13 +228,7 @@ def read(path: str, data: bytes) -> Document:
     for br in root.css("br"):
         br.replace_with(page.BR)
 
-    tables = root.css("table")
-    if len(tables) > MAX_TABLES:
-        raise refuse(path, "表格数", len(tables), MAX_TABLES)
-    n_cells = len(root.css("td, th"))
-    if n_cells > MAX_GRID_CELLS:
-        raise refuse(path, "表格单元格数", n_cells, MAX_GRID_CELLS)
-    data_tables = [t for t in tables if page.is_data_table(t)]
+    data_tables = [t for t in root.css("table") if page.is_data_table(t)]
     title = page.find_title(root, path)
     body = page.choose_body(root, title, data_tables, path)
 

@@ -104,20 +104,16 @@ BR = "\ue000"  # stands for <br> in text nodes
 _CELL_TRANS = str.maketrans({BR: " ", "\u200b": "", "\ufeff": "", "\u200e": "", "\u200f": ""})
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,15})")
+# Start and end tags, except a table's own parts: those add at most a fixed few levels below their <table>, which
+# counts for them (a page is mostly table cells, so skipping them keeps the scan cheap).
+_TAG = re.compile(r"<(/?)(?!(?:td|th|tr|tbody|thead|tfoot|caption|colgroup|col)[\s/>])([a-zA-Z][a-zA-Z0-9]{0,15})", re.I)
+TABLE_LEVELS = 4  # table > tbody > tr > td
 _VOID = frozenset(
     ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
 )
 # Elements whose start tag closes an open one of the same name — unless one of the listed elements is open in
-# between (a new <tr> in a table nested inside a cell does not close the outer row).
-_IMPLIED_END = {
-    **dict.fromkeys(["td", "th", "tr", "thead", "tbody", "tfoot", "caption", "colgroup"], ("table",)),
-    "li": ("ul", "ol"),
-    "dt": ("dl",),
-    "dd": ("dl",),
-    "p": ("table", "td", "th", "button"),
-    "option": ("select",),
-}
+# between (a new <li> in a list nested inside an item does not close the outer item).
+_IMPLIED_END = {"li": ("ul", "ol"), "dt": ("dl",), "dd": ("dl",), "p": ("table", "button"), "option": ("select",)}
 SCAN_ABOVE_TAGS = 4096  # a page with fewer tags cannot nest deep enough to slow the parser down
 
 
@@ -130,34 +126,41 @@ def check_depth(html: str, path: str) -> None:
     square of the depth: 300,000 levels would take minutes).
 
     The tags are followed with a stack the way the parser closes elements: an end tag closes every element opened
-    after its own start tag, and a new ``<p>``, ``<li>``, ``<td>`` … closes the open one of the same name within its
-    table or list.
+    after its own start tag, and a new ``<p>``, ``<li>`` … closes the open one of the same name within its list.
     """
     if html.count("<") <= SCAN_ABOVE_TAGS:
         return
-    stack: list[str] = []
+    stack: list[tuple[str, int]] = []  # (tag name, levels it adds)
     where: dict[str, list[int]] = {}  # tag name → stack positions where it is open
+    depth = 0
 
-    def close(name: str) -> None:
+    def close(name: str) -> int:
+        removed = 0
         index = where[name][-1]
         while len(stack) > index:
-            where[stack.pop()].pop()
+            top, levels = stack.pop()
+            where[top].pop()
+            removed += levels
+        return removed
 
-    for end, raw in _TAG.findall(html):
-        name = raw.lower()
+    for m in _TAG.finditer(html):
+        name = m.group(2).lower()
         if name in _VOID:
             continue
+        end = bool(m.group(1))
         if end or name in _IMPLIED_END:
             open_at = where.get(name)
             if open_at:
                 bounds = [where[b][-1] for b in _IMPLIED_END.get(name, ()) if where.get(b)]
                 if not bounds or open_at[-1] > max(bounds):
-                    close(name)
+                    depth -= close(name)
             if end:
                 continue
+        levels = TABLE_LEVELS if name == "table" else 1
         where.setdefault(name, []).append(len(stack))
-        stack.append(name)
-        if len(stack) > MAX_DEPTH:
+        stack.append((name, levels))
+        depth += levels
+        if depth > MAX_DEPTH:
             raise TooDeep(f"{path}: 网页元素嵌套超过上限 {MAX_DEPTH} 层")
 
 

@@ -20,6 +20,7 @@ MAX_COLUMNS = 256  # columns of one table (a report's widest table has 15)
 MAX_GRID_CELLS = 500_000  # cells of all tables of a document after span expansion
 MAX_TABLES = 2_000  # tables in one document
 MAX_DEPTH = 512  # element nesting of a web page or a Word file
+MAX_ELEMENTS = 150_000  # tags of a web page (a report page has 2,000–20,000; the parser needs ≈ 1.3 KB for each)
 MAX_PAGES = 300  # pages of a PDF or frames of an image (a report has 5–30)
 MAX_OCR_PAGES = 60  # pages read by OCR (≈ 5 s each)
 MAX_PIXELS = 40_000_000  # pixels of an image or a rendered page (A4 at 600 dpi ≈ 35 M)
