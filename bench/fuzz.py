@@ -47,6 +47,7 @@ BIG_MIB = 500.0  # an input whose parse peaks above this resident memory is a fa
 HARD_S = 30.0  # a runner still busy after this is killed (a hang; anything past SLOW_S already counts)
 HARD_MIB = 3072.0  # a runner above this is killed (memory exhaustion)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+CAP_BYTES = 50 * 1024 * 1024 + 1  # one byte over pipeline.readers.MAX_BYTES
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -334,6 +335,8 @@ def mutated_input(i: int, seed: int = 0, bases: list[Base] | None = None) -> tup
             data, ext, step = byte_flips(rng, data, ext)
             step += f" ({mutate.__name__} failed: {type(exc).__name__})"
         what.append(step)
+    if len(data) > CAP_BYTES:  # beyond the size limit every file is refused the same way: do not ship a gigabyte
+        data, what = data[:CAP_BYTES], [*what, f"cut to {CAP_BYTES:,} bytes"]
     return f"fuzz_{i}{ext}", data, " | ".join(what)
 
 

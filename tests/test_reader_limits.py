@@ -59,9 +59,9 @@ def test_truncated_utf8_is_still_utf8() -> None:
 
 
 def test_html_nesting_depth_is_refused_before_parsing() -> None:
-    for tag in ("div", "span", "table><tr><td"):
+    for tag, depth in (("div", 20_000), ("span", 20_000), ("table><tr><td", 1_000)):
         close = "</" + tag.split(">")[0] + ">"
-        page = "<html><body>" + f"<{tag}>" * 20_000 + TITLE + close * 20_000 + "</body></html>"
+        page = "<html><body>" + f"<{tag}>" * depth + TITLE + close * depth + "</body></html>"
         _refused("deep.html", page.encode(), f"{limits.MAX_DEPTH} 层")
     normal = (REAL.parent.parent.parent / "html" / "a_2021_xihu_scjg.html").read_bytes()
     assert read_document("ok.html", normal * 3).rows  # a big but ordinary page (many tags) is read
