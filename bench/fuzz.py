@@ -356,6 +356,11 @@ class Result:
     detail: str = ""
 
 
+def _short(filename: str) -> str:
+    """A source file's path inside pipeline/ (``matcher/t3_rows.py``)."""
+    return filename.rsplit("/pipeline/", 1)[-1]
+
+
 def _peak_reset() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as fh:
@@ -398,7 +403,7 @@ def _runner(conn: Connection, stack_file: str) -> None:
             status, detail = "refused", str(exc)[:200]
         except BaseException as exc:  # noqa: BLE001 - everything else is what we are looking for
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/pipeline/" in f.filename]
-            where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno} {frames[-1].name}" if frames else "?"
+            where = f"{_short(frames[-1].filename)}:{frames[-1].lineno} {frames[-1].name}" if frames else "?"
             status, detail = "crash", f"{type(exc).__name__} at {where}: {str(exc)[:160]}"
         conn.send((index, status, detail, time.perf_counter() - started, _peak_mib()))
 
@@ -421,7 +426,7 @@ def _stack_of(proc: multiprocessing.process.BaseProcess, stack_file: Path) -> st
         return ""
     time.sleep(0.3)
     frames = re.findall(r'File "([^"]+)", line (\d+) in (\S+)', stack_file.read_text(errors="replace"))
-    ours = [f"{Path(f).name}:{line} {fn}" for f, line, fn in frames if "/pipeline/" in f]
+    ours = [f"{_short(f)}:{line} {fn}" for f, line, fn in frames if "/pipeline/" in f]
     return " < ".join(ours[:3])
 
 
