@@ -60,7 +60,7 @@ DbOption = Annotated[
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（递归）")],
     manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="清单 CSV: path, agency, year, region, url, synthetic")
+        Path | None, typer.Option("--manifest", help="清单 CSV: path, agency, year, region, url, fetched_at, synthetic, published, summary")
     ] = None,
     db: DbOption = None,
     workers: Annotated[
@@ -101,7 +101,7 @@ def ingest(
     total = count_source_files(paths, exclude=manifest)
     n_workers = workers if workers is not None else (1 if total < 64 else (os.cpu_count() or 1))
 
-    def run(on_file: Callable[[str], object]) -> IngestSummary:
+    def run(on_file: Callable[[str], None]) -> IngestSummary:
         if engine == "embedded":
             return run_ingest(
                 paths,

@@ -179,7 +179,7 @@ def qualify_agency(agency: str, text: str) -> str:
     region, _rest = split_region(agency, text)
     if region is None:
         return _with_region_from_body(agency, text)
-    for prefix in filter(None, (region.province + (region.city or "") if region.city else None, region.city, region.province)):
+    for prefix in filter(None, ((region.province or "") + region.city if region.city else None, region.city, region.province)):
         if not agency.startswith(prefix) and (prefix + agency) in text:
             return prefix + agency
     return agency

@@ -226,7 +226,7 @@ def most_mentioned(text: str, level: str) -> str | None:
 
 # Characters OCR confuses in place names (a converter read 沭阳 as 沐阳 throughout a report): pairs both ways.
 _OCR_CONFUSABLE = {a: b for pair in ("沭沐", "亳毫", "睢雎", "盱盯", "眙胎", "兖衮", "郯剡", "泗洒", "濮璞", "歙翕", "邗刊", "鄞勤", "莒营", "涿琢", "儋檐")
-                   for a, b in (pair, pair[::-1])}
+                   for a, b in ((pair[0], pair[1]), (pair[1], pair[0]))}
 
 
 def correct_ocr(name: str) -> str:

@@ -134,14 +134,14 @@ def _rate_rows(con: duckdb.DuckDBPyConnection, own: pl.DataFrame, peers: Filters
             for r in mine.iter_rows(named=True) if r["year"] is not None
         }  # fmt: skip
         this = mine.filter(pl.col("year") == year)
-        row = this.row(0, named=True) if not this.is_empty() else {"value": None, "numerator": None,
+        row: dict[str, Any] = this.row(0, named=True) if not this.is_empty() else {"value": None, "numerator": None,
                                                                       "denominator": None, "state": "no_table"}  # fmt: skip
         guarded = row["value"] is not None and (row["denominator"] or 0) < min_n
         peer = pooled.filter(pl.col("metric") == key)
-        p = peer.row(0, named=True) if not peer.is_empty() else {"value": None, "denominator": None,
+        p: dict[str, Any] = peer.row(0, named=True) if not peer.is_empty() else {"value": None, "denominator": None,
                                                                     "n_reports": 0, "n_left_out": 0}  # fmt: skip
         ranking = peer_ranking(con, peers, key, year).filter(pl.col("agency") == agency)
-        rank = ranking.row(0, named=True) if not ranking.is_empty() else {"rank": None, "group_size": None}
+        rank: dict[str, Any] = ranking.row(0, named=True) if not ranking.is_empty() else {"rank": None, "group_size": None}
         out.append(RateRow(
             key, m.name, m.formula, None if guarded else row["value"], row["numerator"], row["denominator"], guarded,
             row["state"], p["value"] if (p["denominator"] or 0) >= min_n else None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.generator.numbers import ReportTruth
-from pipeline.generator.prose import plan_copies
+from pipeline.generator.prose import ProsePlan, plan_copies
 from pipeline.generator.regional import publication_date, with_summaries
 from pipeline.generator.renderers import layout_names, render
 from pipeline.generator.series import agency_series
@@ -100,8 +100,8 @@ def _agency_truths(config: CorpusConfig) -> Iterator[tuple[Agency, list[ReportTr
     """Each agency with its documents' truths (years ascending), in universe order."""
     years = list(config.years or DEFAULT_YEARS[config.size])
     choose = _chooser(config)
-    plans: dict[int, object] = {}  # this agency's prose plans by year
-    other: tuple[Agency, dict[int, object]] | None = None  # the agency before it, the source of "other" copies
+    plans: dict[int, ProsePlan] = {}  # this agency's prose plans by year
+    other: tuple[Agency, dict[int, ProsePlan]] | None = None  # the agency before it, the source of "other" copies
     for agency in iter_agencies(config.size, config.seed):
         rng = random.Random(f"{config.seed}:{agency.agency_id}:corpus")
         chosen = [y for y in years if rng.random() < config.coverage] or [rng.choice(years)]

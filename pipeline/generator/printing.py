@@ -93,7 +93,7 @@ def inject_error(truth: ReportTruth, kind: str, rng: random.Random) -> bool:
                                     "detail": f"总计印作 {old + delta}，各列之和为 {old}"})
         return True
     if kind == "swapped_digit":
-        candidates = [k for k in t3_keys if isinstance(f[k], int) and f[k] >= 10]
+        candidates = [k for k in t3_keys if isinstance(v := f[k], int) and v >= 10]
         rng.shuffle(candidates)
         for key in candidates:
             old = f[key]

@@ -299,7 +299,7 @@ def _original(seed: int, agency: Agency, year: int, section: str, slot: int) -> 
 
 def slot_text(truth: ReportTruth, section: str, slot: int) -> str:
     """The sentence printed in a slot: the agency's own, or a copy with the copier's name and year put in."""
-    plan: ProsePlan = truth.prose  # type: ignore[assignment]
+    plan: ProsePlan = truth.prose
     copy = plan.copies.get((section, slot))
     if copy is None:
         return _original(plan.seed, truth.agency, truth.year, section, slot)

@@ -87,7 +87,7 @@ class _OpenRegion:
                 continue
             if edition == "2021" and truth.t3_layout == "2019" and key.startswith("t3.other_handling."):
                 key = key.replace("other_handling", "other_misc")  # the single 2019 row counted with the 2021 rows
-            sums[key] = (sums.get(key) or 0) + value  # type: ignore[operator]
+            sums[key] = (sums.get(key) or 0) + value
         self.members[year] = self.members.get(year, 0) + 1
 
 

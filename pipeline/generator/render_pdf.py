@@ -14,11 +14,15 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.generator import prose
 from pipeline.generator.blocks import Block, Table, place, report_blocks
 from pipeline.generator.numbers import ReportTruth
 from pipeline.generator.renderers import register
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fonts
@@ -90,7 +94,7 @@ class _Writer:
     rng: random.Random
     noise: int
     font: str
-    canvas: object = None
+    canvas: Canvas = field(init=False)
     y: float = MARGIN_TOP
     page: int = 1
     buf: io.BytesIO = field(default_factory=io.BytesIO)

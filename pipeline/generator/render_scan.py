@@ -39,7 +39,7 @@ def scan_pages(pdf_bytes: bytes, rng: random.Random, noise: int) -> tuple[list[I
             image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
             if noise >= 1:
                 image = image.filter(ImageFilter.GaussianBlur(radius=0.4 + 0.2 * noise))
-            pixels = np.asarray(image, dtype=np.float32)
+            pixels: np.ndarray = np.asarray(image, dtype=np.float32)
             np_rng = np.random.default_rng(rng.randrange(2**32))
             pixels = pixels + np_rng.normal(0, 4 + 4 * noise, pixels.shape)
             pixels = pixels * rng.uniform(0.92, 1.0) + rng.uniform(0, 10)  # paper tint, contrast

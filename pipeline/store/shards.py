@@ -36,18 +36,19 @@ from pipeline.store.rows import (
     SECTION_SCHEMA,
     BatchRows,
     PendingFile,
+    Schema,
     ShardReport,
     stored_findings,
 )
 
 SHARD_VERSION = 1
 MARKER = "shard.json"
-FILES_SCHEMA: dict[str, pl.DataType] = {
+FILES_SCHEMA: Schema = {
     "seq": pl.Int64, "source_path": pl.String, "synthetic": pl.Boolean, "seconds": pl.Float64,
     "sha256": pl.String, "error": pl.String,  # error: why an unreadable file could not be read
     "parsed": pl.Boolean, "agency": pl.String, "year": pl.Int32, "edition": pl.String,
 }  # fmt: skip
-TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+TABLE_SCHEMAS: dict[str, Schema] = {
     "reports": REPORT_SCHEMA, "facts": FACT_SCHEMA, "findings": FINDING_SCHEMA, "sections": SECTION_SCHEMA,
     "derived": DERIVED_SCHEMA,
 }  # fmt: skip
