@@ -139,7 +139,9 @@ class Meta:
     summary: bool = False  # a region's summary report (全市/全区汇总): its cells should equal the sum of its members'
 
     def to_json(self) -> dict[str, Any]:
-        keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type", "published")
+        """The ``meta`` object of ``xxgk parse --json`` (docs/parse-json.md: every key here is documented there)."""
+        keys = ("agency", "year", "edition", "table3_layout", "province", "city", "county", "level", "agency_type",
+                "published", "published_source", "summary")  # fmt: skip
         out = {k: getattr(self, k, None) for k in keys}
         out["table3_layout"] = self.t3_layout
         return out

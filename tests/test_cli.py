@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,68 @@ def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
     truth = json.loads(SEED_TRUTH.read_text(encoding="utf-8"))["facts"]
     assert data["facts"] == truth
     assert all(set(f) == {"rule", "severity", "message", "keys"} for f in data["findings"])
+
+
+def _documented_fields() -> tuple[set[str], str]:
+    """The field names of docs/parse-json.md's table (first column, in backticks) and the ``source.format`` row."""
+    doc = (ROOT / "docs" / "parse-json.md").read_text(encoding="utf-8")
+    names: set[str] = set()
+    format_row = ""
+    for line in doc.splitlines():
+        cells = line.split("|")
+        if not line.startswith("| `") or len(cells) < 3:
+            continue
+        names |= set(re.findall(r"`([a-z_.0-9]+)`", cells[1]))
+        if "`source.format`" in cells[1]:
+            format_row = cells[2]
+    return names, format_row
+
+
+def _docx_of(text: str, path: Path) -> Path:
+    from docx import Document
+
+    document = Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    document.save(str(path))
+    return path
+
+
+def test_parse_json_fields_and_formats_are_the_documented_ones(tmp_path: Path) -> None:
+    """Every field ``xxgk parse --json`` emits is documented in docs/parse-json.md and every documented field is
+    emitted; ``source.format`` is one of the documented values for each kind of file (converter markdown: ``txt``)."""
+    documented, format_row = _documented_fields()
+    formats = set(re.findall(r"`([a-z]+)`", format_row.split("（")[0]))
+    assert formats == {"txt", "html", "pdf", "docx", "image"}
+    seed_text = SEED.read_text(encoding="utf-8")
+    converter_md = ROOT / "tests" / "fixtures" / "real" / "48_shanghai_kw_2024" / "source.md"
+    cases = {
+        "txt": shutil.copy(SEED, tmp_path / "seed.txt"),
+        "md": shutil.copy(converter_md, tmp_path / "converter.md"),
+        "html": ROOT / "tests" / "fixtures" / "html" / "a_2021_xihu_scjg.html",
+        "pdf": REAL_DIR / "02_huaian_szf_2024" / "source.pdf",
+        "docx": _docx_of(seed_text, tmp_path / "seed.docx"),
+    }
+    expected_format = {"txt": "txt", "md": "txt", "html": "html", "pdf": "pdf", "docx": "docx"}
+    for kind, path in cases.items():
+        res = runner.invoke(cli.app, ["parse", str(path), "--json"])
+        data = json.loads(res.stdout)
+        assert data["source"]["format"] == expected_format[kind], kind
+        emitted = {f"source.{k}" for k in data["source"]} | {f"meta.{k}" for k in data["meta"]}
+        emitted |= {k for k in data if k not in ("source", "meta")}
+        assert emitted <= documented, f"{kind}: emitted but not documented: {sorted(emitted - documented)}"
+        missing = {n for n in documented if n.startswith(("source.", "meta."))} - emitted
+        assert not missing, f"{kind}: documented but not emitted: {sorted(missing)}"
+        assert list(data) == ["source", "meta", "facts", "findings", "derived"]
+        for finding in data["findings"]:
+            assert set(finding) == {"rule", "severity", "message", "keys"}
+        for derived in data["derived"].values():
+            assert set(derived) == {"value", "from", "method"}
+        if data["meta"]["published"] is None:
+            assert data["meta"]["published_source"] is None
+        else:
+            assert data["meta"]["published_source"] in ("page", "document")
+        assert isinstance(data["meta"]["summary"], bool)
 
 
 def test_parse_summary_in_chinese(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -83,7 +84,7 @@ def test_html_table_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     _refused("cells.html", (TITLE + "<table>" + row * 501 + "</table>").encode(), "单元格数", "1,000")
 
 
-def _docx(xml_edit, extra: tuple[str, bytes] | None = None) -> bytes:
+def _docx(xml_edit, extra: tuple[str, bytes] | None = None, core_edit=None) -> bytes:  # noqa: ANN001
     from docx import Document
 
     d = Document()
@@ -99,7 +100,11 @@ def _docx(xml_edit, extra: tuple[str, bytes] | None = None) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name in src.namelist():
             data = src.read(name)
-            z.writestr(name, xml_edit(data) if name == "word/document.xml" else data)
+            if name == "word/document.xml":
+                data = xml_edit(data)
+            elif name == "docProps/core.xml" and core_edit is not None:
+                data = core_edit(data)
+            z.writestr(name, data)
         if extra:
             z.writestr(*extra)
     return out.getvalue()
@@ -121,6 +126,38 @@ def test_hostile_word_tables() -> None:
     bomb = _docx(lambda x: x, ("word/media/zeros.bin", b"\0" * (limits.MAX_UNPACKED_BYTES + 1)))
     assert len(bomb) < 2 * 1024 * 1024
     _refused("bomb.docx", bomb, "解压后")
+
+
+def test_word_dates_out_of_range_are_no_dates() -> None:
+    """core.xml dates whose time zone crosses year 1 or 9999 (python-docx raises OverflowError) are not dates; the
+    file is read, and a well-formed date beside them still counts."""
+
+    def created(value: str):  # noqa: ANN202
+        def core(xml: bytes) -> bytes:
+            tag = f'<dcterms:created xsi:type="dcterms:W3CDTF">{value}</dcterms:created>'.encode()
+            xml = re.sub(rb"<dcterms:created[^>]*>[^<]*</dcterms:created>", b"", xml)
+            return xml.replace(b"</cp:coreProperties>", tag + b"</cp:coreProperties>")
+
+        return core
+
+    for value in ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "garbage"):
+        doc = read_document("dates.docx", _docx(lambda x: x, core_edit=created(value)))
+        assert "文件创建时间" not in doc.header, value
+    doc = read_document("dates.docx", _docx(lambda x: x, core_edit=created("2024-01-20T02:00:00Z")))
+    assert doc.header["文件创建时间"] == "2024-01-20"
+
+
+def test_fetch_does_not_parse_a_page_beyond_the_limits() -> None:
+    """A fetched page that is not a report is searched for attachments only within the web page reader's limits."""
+    from pipeline.fetch.links import find_attachments
+
+    link = '<a href="/files/report.pdf">附件</a>'
+    page = "<html><body>" + link + "<div>" * 20_000 + "</div>" * 20_000 + "</body></html>"
+    assert find_attachments(page.encode(), "http://example.gov.cn/a.html") == []
+    ordinary = "<html><body>" + link + "<div>x</div>" * 5_000 + "</body></html>"
+    assert [a.url for a in find_attachments(ordinary.encode(), "http://example.gov.cn/a.html")] == [
+        "http://example.gov.cn/files/report.pdf"
+    ]
 
 
 def test_many_word_rows_are_read_in_linear_time() -> None:

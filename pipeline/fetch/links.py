@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.fetch.documents import url_extension
-from pipeline.readers.html import decode_html
+from pipeline.readers.html import check_limits, decode_html
 
 DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps")
 UNSUPPORTED_EXTENSIONS = (
@@ -49,7 +49,8 @@ def find_attachments(data: bytes, page_url: str) -> list[Attachment]:
     """Attachments linked from the page, in page order, each address once (see the module docstring)."""
     try:
         html, _encoding, _notes = decode_html(data)
-    except Exception:  # not decodable as HTML: no links to follow
+        check_limits(html, page_url)  # the web page reader's limits: a hostile page is not parsed here either
+    except Exception:  # not decodable as HTML, or beyond a limit (the parse already reported which): no links
         return []
     tree = LexborHTMLParser(html)
     base_node = tree.css_first("base[href]")

@@ -60,6 +60,9 @@ def docx_header(created: datetime | None, modified: datetime | None) -> dict[str
     out = {}
     for value, name in ((created, FILE_CREATED), (modified, FILE_MODIFIED)):
         if isinstance(value, datetime):
-            local = value + CHINA_OFFSET if value.tzinfo is None else value.astimezone(timezone(CHINA_OFFSET))
+            try:
+                local = value + CHINA_OFFSET if value.tzinfo is None else value.astimezone(timezone(CHINA_OFFSET))
+            except OverflowError:  # the last hours of year 9999: no publication date
+                continue
             out[name] = local.date().isoformat()
     return out

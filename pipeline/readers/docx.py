@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.model import Cell, Document, Row
 from pipeline.readers.dates import docx_header
@@ -72,8 +74,18 @@ def read(path: str, data: bytes) -> Document:
         raise ReadError(f"Word 文件中没有文字: {path}")
     core = document.core_properties
     title = (core.title or "").strip() or None
-    header = docx_header(core.created, core.modified)
+    header = docx_header(_core_date(core, "created"), _core_date(core, "modified"))
     return Document(path=path, format="docx", rows=rows, text=text, title=title, notes=notes, header=header)
+
+
+def _core_date(core: Any, name: str) -> datetime | None:
+    """core.xml's ``created`` / ``modified``; None when missing, unreadable or out of range (python-docx raises
+    OverflowError for a date whose time-zone offset crosses year 1 or 9999)."""
+    try:
+        value = getattr(core, name)
+    except (ValueError, OverflowError):
+        return None
+    return value if isinstance(value, datetime) else None
 
 
 def _body_elements(body):  # noqa: ANN001, ANN202 - lxml elements

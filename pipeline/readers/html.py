@@ -211,11 +211,17 @@ def _check_size(html: str, path: str) -> None:
         raise refuse(path, "表格单元格数", n_cells, MAX_GRID_CELLS)
 
 
+def check_limits(html: str, path: str) -> None:
+    """Refuse a page beyond the readers' limits before anything parses it: elements, tables and cells counted in
+    the source, then the nesting depth (raises :class:`~pipeline.readers.limits.LimitError`)."""
+    _check_size(html, path)
+    page.check_depth(html, path)
+
+
 def read(path: str, data: bytes) -> Document:
     """Read one web page.  Raises :class:`ReadError` when the bytes are not text or the page is beyond a limit."""
     html, encoding, notes = decode_html(data)
-    _check_size(html, path)
-    page.check_depth(html, path)
+    check_limits(html, path)
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     page_title = page.collapse(title_node.text(deep=True)) if title_node is not None else ""
