@@ -256,7 +256,7 @@ def hostile_docx(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str,
     if parts is None or "word/document.xml" not in parts:
         return byte_flips(rng, data, ext)
     xml = parts["word/document.xml"]
-    kind = rng.choice(("gridSpan", "gridBefore", "vMerge", "rows", "nesting", "bomb", "xml"))
+    kind = rng.choice(("gridSpan", "gridBefore", "vMerge", "rows", "nesting", "bomb", "xml", "dates"))
     big = rng.choice((b"999999999", b"1000000", b"300", b"-1", b"1" * 30))
     if kind == "gridSpan":
         xml = xml.replace(b"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="' + big + b'"/>', rng.choice((1, 5, 1000)))
@@ -274,6 +274,10 @@ def hostile_docx(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str,
         depth = rng.choice((100, 1000, 50_000))
         xml = xml.replace(b"<w:body>", b"<w:body>" + b"<w:sdt><w:sdtContent>" * depth + b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"
                           + b"</w:sdtContent></w:sdt>" * depth, 1)  # fmt: skip
+    elif kind == "dates" and "docProps/core.xml" in parts:  # core.xml dates at the ends of the calendar
+        stamp = rng.choice((b"9999-12-31T23:59:59Z", b"0001-01-01T00:00:00+14:00", b"9999-12-31T23:59:59-12:00", b"x" * 1000))
+        parts["docProps/core.xml"] = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, parts["docProps/core.xml"])
+        return _zip(parts), ext, f"docx dates {stamp.decode()[:12]}"
     elif kind == "bomb":
         return _zip(parts, [("word/media/zeros.bin", b"\0" * rng.choice((210, 400)) * 1024 * 1024)]), ext, "zip bomb"
     else:
