@@ -35,7 +35,10 @@ FORMATS = ("table", "csv", "json")
 console = Console()
 err_console = Console(stderr=True)
 
-Many = Annotated[list[str] | None, typer.Option(show_default=False)]
+Years = Annotated[list[str] | None, typer.Option("--year", show_default=False, help="年度（可重复）")]
+Levels = Annotated[list[str] | None, typer.Option("--level", show_default=False, help="行政层级：省级 / 市级 / 县级 / 乡镇（可重复）")]
+Agencies = Annotated[list[str] | None, typer.Option("--agency", show_default=False, help="机关名称（可重复）")]
+Editions = Annotated[list[str] | None, typer.Option("--edition", show_default=False, help="模板版本：2019 / 2021（可重复）")]
 
 
 def _query(
@@ -99,14 +102,14 @@ def _print_table(records: list[dict[str, Any]], key: str, by: tuple[str, ...], f
 def metric(
     key: Annotated[str | None, typer.Argument(help="指标键，如 rate.disclosure（xxgk metric --list 列出全部）")] = None,
     list_keys: Annotated[bool, typer.Option("--list", help="列出全部指标键")] = False,
-    year: Many = None,
+    year: Years = None,
     province: Annotated[str | None, typer.Option(help="省份")] = None,
     city: Annotated[str | None, typer.Option(help="市（地区）")] = None,
     county: Annotated[str | None, typer.Option(help="区县")] = None,
-    level: Many = None,
+    level: Levels = None,
     agency_type: Annotated[list[str] | None, typer.Option("--type", help="机关类型（可重复）")] = None,
-    agency: Many = None,
-    edition: Many = None,
+    agency: Agencies = None,
+    edition: Editions = None,
     quality: Annotated[str | None, typer.Option(help="数据质量：" + " / ".join(QUALITY_LABELS))] = None,
     panel: Annotated[str | None, typer.Option(help="比较口径：matched（同一批机关，默认）/ all（全部报告）")] = None,
     min_n: Annotated[str | None, typer.Option("--min-n", help="小数字保护：分母小于该值的比率标为 guarded")] = None,

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from pipeline import export
 from pipeline.filters import Filters, unrecognised
-from pipeline.metrics.cli import Many, _query
+from pipeline.metrics.cli import Agencies, Levels, Years, _query
 from pipeline.metrics.records import filter_options
 from pipeline.metrics.regions import (
     LEVEL_LABELS,
@@ -107,8 +107,8 @@ def _emit(df: pl.DataFrame, labels: dict[str, str], fmt: str, output: Path | Non
 
 
 def timeliness(
-    year: Many = None, province: Province = None, city: City = None, county: County = None, level: Many = None,
-    agency_type: Types = None, agency: Many = None, quality: Quality = None,
+    year: Years = None, province: Province = None, city: City = None, county: County = None, level: Levels = None,
+    agency_type: Types = None, agency: Agencies = None, quality: Quality = None,
     status: Annotated[str | None, typer.Option(help="只列出：on_time / late / unknown")] = None,
     missing: Annotated[int | None, typer.Option("--missing", help="改为列出该年度尚未发布报告的机关")] = None,
     fmt: Fmt = "table", output: Out = None, db: Db = None,
@@ -133,8 +133,8 @@ def timeliness(
 
 
 def rollup(
-    year: Many = None, province: Province = None, city: City = None, county: County = None, level: Many = None,
-    agency_type: Types = None, agency: Many = None, quality: Quality = None, min_n: MinN = None,
+    year: Years = None, province: Province = None, city: City = None, county: County = None, level: Levels = None,
+    agency_type: Types = None, agency: Agencies = None, quality: Quality = None, min_n: MinN = None,
     summaries: Annotated[bool, typer.Option("--summaries", help="改为列出地区汇总报告与成员之和的核对（SUM-1）")] = False,
     fmt: Fmt = "table", output: Out = None, db: Db = None,
 ) -> None:  # fmt: skip
