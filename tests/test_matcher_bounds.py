@@ -86,3 +86,37 @@ def test_very_long_lines_inside_a_table(tmp_path, filler):
     result = _parse(tmp_path, text[:anchor] + filler + "\n" + text[anchor:])
     assert result.meta.edition == "2021"
     assert result.facts["t3.new_received.total"].value is not None
+
+
+def _longest_chain_reference(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The quadratic search the matcher used before: every chain kept, the first longest one wins."""
+    pairs = sorted(pairs)
+    chains: list[list[tuple[int, int]]] = []
+    for p in pairs:
+        chain = max((c for c in chains if c[-1][1] < p[1]), key=len, default=[])
+        chains.append([*chain, p])
+    return max(chains, key=len, default=[])
+
+
+def test_row_order_anchors_match_the_exhaustive_search():
+    import random
+
+    from pipeline.matcher.t3_rows import _monotone
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        lines = rng.sample(range(40), rng.randint(0, 14))
+        pairs = [(k, rng.randrange(rng.randint(1, 9))) for k in lines]
+        if any(a[1] >= b[1] for a, b in zip(sorted(pairs), sorted(pairs)[1:])):
+            assert _monotone(pairs) == _longest_chain_reference(pairs), pairs
+
+
+def test_a_label_repeated_on_thousands_of_lines_gives_one_chain_per_row(tmp_path):
+    """20,000 lines that each name 总计 (a fuzz input): anchors are at most one per template row, found in one pass."""
+    from pipeline.matcher.t3_rows import _monotone
+
+    pairs = [(k, (k * 7) % 25) for k in range(20000)]
+    chain = _monotone(pairs)
+    assert len(chain) == 25 and [r for _, r in chain] == list(range(25))
+    result = _parse(tmp_path, TABS.read_text(encoding="utf-8") + "\n" + "总计 12 " * 20000)
+    assert result.facts  # the report's own tables still read

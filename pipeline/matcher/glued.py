@@ -184,7 +184,8 @@ def _undecided(res: MatchResult, row: RunRow, fields: list[Field], message: str)
 
 
 def _number(text: str | None) -> int:
-    return int(text) if text else 0
+    """A run cell's count for the column identities: a blank cell or a null marker ("－", "/") counts as none."""
+    return int(text) if text and text.isdecimal() else 0
 
 
 def solve_t3_columns(

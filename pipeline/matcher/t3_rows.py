@@ -216,11 +216,14 @@ def _monotone(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     pairs = sorted(pairs)
     if all(a[1] < b[1] for a, b in zip(pairs, pairs[1:], strict=False)):
         return pairs  # the common case: every decided row in print order
-    best: list[list[tuple[int, int]]] = []
-    for p in pairs:
-        chain = max((c for c in best if c[-1][1] < p[1]), key=len, default=[])
-        best.append([*chain, p])
-    return max(best, key=len, default=[])
+    # per row, the longest chain ending there (the earliest such): rows are template rows, a few dozen at most, so
+    # this is linear in the lines however many repeat a label; ties go to the chain found first
+    ending: dict[int, tuple[int, int, list[tuple[int, int]]]] = {}  # row → (length, -order, chain)
+    for order, p in enumerate(pairs):
+        length, _, chain = max((e for row, e in ending.items() if row < p[1]), key=lambda e: e[:2], default=(0, 0, []))
+        if p[1] not in ending or length + 1 > ending[p[1]][0]:
+            ending[p[1]] = (length + 1, -order, [*chain, p])
+    return max(ending.values(), key=lambda e: e[:2], default=(0, 0, []))[2]
 
 
 def _fill_gaps_by_order(
