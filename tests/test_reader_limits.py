@@ -47,6 +47,16 @@ def test_text_line_length_and_line_count() -> None:
     assert read_document("crawler.txt", crawler).rows
 
 
+def test_text_of_any_format_beyond_the_character_limit_is_refused() -> None:
+    """The matcher's work grows with the text: 1,000,000 characters at most, whichever reader produced them."""
+    repeats = limits.MAX_TEXT_CHARS // len(SEED_TEXT) + 1
+    _refused("repeated.txt", (SEED_TEXT + "\n").encode() * repeats, "文本字数")
+    paragraph = "<p>" + "本机关依申请公开政府信息。" * 2000 + "</p>"
+    page = "<html><body>" + paragraph * (limits.MAX_TEXT_CHARS // 26_000 + 1) + "</body></html>"
+    _refused("page.html", page.encode(), "文本字数")
+    assert len(read_document("seed.txt", SEED_TEXT.encode()).text) < limits.MAX_TEXT_CHARS // 10
+
+
 def test_markdown_is_read_by_the_text_reader_and_says_txt() -> None:
     doc = read_document("report.md", SEED_TEXT.encode())
     assert doc.format == "txt"  # the documented contract: the reader that was used

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.model import Document
 from pipeline.readers.errors import ReadError
-from pipeline.readers.limits import MAX_BYTES, MAX_MIB, MIB
+from pipeline.readers.limits import MAX_BYTES, MAX_MIB, MAX_TEXT_CHARS, MIB, refuse
 
 __all__ = ["MAX_BYTES", "MAX_MIB", "ReadError", "check_size", "read_document", "read_source", "supported_extensions"]
 
@@ -84,4 +84,7 @@ def read_document(path: str | Path, data: bytes | None = None) -> Document:
         raise ReadError("文件为空")
     fmt = sniff_format(data, path.suffix.lower())
     module = importlib.import_module(f"pipeline.readers.{fmt}")
-    return module.read(str(path), data)
+    document: Document = module.read(str(path), data)
+    if len(document.text) > MAX_TEXT_CHARS:  # whatever the format, the matcher's work grows with the text
+        raise refuse(str(path), "文本字数", len(document.text), MAX_TEXT_CHARS, " 字")
+    return document

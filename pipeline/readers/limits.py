@@ -16,6 +16,7 @@ MAX_BYTES = 50 * MIB  # file size: the one limit of the CLI, ingest and the uplo
 MAX_MIB = MAX_BYTES // MIB
 MAX_LINE_CHARS = 200_000  # one line of text (a crawler's one-line report is ≈ 17,000)
 MAX_LINES = 200_000  # lines of text (a report has a few hundred)
+MAX_TEXT_CHARS = 1_000_000  # characters of a document's text, any format (real reports: 10–100 K; matching takes ≈ 2 s of CPU per million)
 MAX_COLUMNS = 256  # columns of one table (a report's widest table has 15)
 MAX_GRID_CELLS = 500_000  # cells of all tables of a document after span expansion
 MAX_TABLES = 2_000  # tables in one document

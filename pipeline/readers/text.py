@@ -20,7 +20,7 @@ from pipeline.model import Cell, Document, Row
 from pipeline.normalize import clean_document_text
 from pipeline.readers.encoding import decode, looks_binary
 from pipeline.readers.errors import ReadError
-from pipeline.readers.limits import MAX_LINE_CHARS, MAX_LINES, refuse
+from pipeline.readers.limits import MAX_LINE_CHARS, MAX_LINES, MAX_TEXT_CHARS, refuse
 
 _SPACE_SPLIT = re.compile(r"\S+(?: \S+)*")  # cells separated by 2+ spaces; single spaces stay inside a cell
 _MD_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -139,7 +139,9 @@ def split_line(line: str, lineno: int) -> list[Cell]:
 
 
 def check_lines(path: str, text: str) -> None:
-    """Refuse a text with more lines, or a longer line, than a reader works through."""
+    """Refuse a text with more characters or lines, or a longer line, than a reader works through."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise refuse(path, "文本字数", len(text), MAX_TEXT_CHARS, " 字")
     n_lines = text.count("\n") + 1
     if n_lines > MAX_LINES:
         raise refuse(path, "行数", n_lines, MAX_LINES)
