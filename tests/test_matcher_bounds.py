@@ -78,7 +78,8 @@ def test_table_cut_off_after_its_last_row(tmp_path):
 
 @pytest.mark.parametrize(
     "filler",
-    ["某" * 100_000, " ".join("政" for _ in range(50_000)), "申请1办理2结果 3" * 12_000, "\t" * 100_000],
+    ["某" * 100_000, " ".join("政" for _ in range(50_000)), "申请1办理2结果 3" * 12_000, "\t" * 100_000,
+     "1 2 3 " * 20 + "一" * 66_666 + " 4 5 6" * 20],  # a numeral run with no 、: the enumerator search took 15 s
 )
 def test_very_long_lines_inside_a_table(tmp_path, filler):
     text = TABS.read_text(encoding="utf-8")

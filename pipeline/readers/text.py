@@ -68,7 +68,7 @@ _UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户�
 _LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
 _ENUM_AFTER = re.compile(r"[.．、] ?(?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
 _ENUMERATOR = re.compile(
-    r"(?<!第)(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
+    r"(?<!第)(?:[一二三四五六七八九十]{1,4}、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
     r"|(?<=[\u4e00-\u9fff）)” ])[1-9][.．、] ?(?=[\u4e00-\u9fff])"
 )
 
