@@ -43,6 +43,7 @@ DOC = ROOT / "docs" / "robustness.md"
 OUT = ROOT / "bench" / "out" / "fuzz.json"
 START, END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
 SLOW_S = 10.0  # an input slower than this is a failure
+RECYCLE_MIB = 250.0  # a runner still this large after an input is replaced (a fresh one holds ≈ 150 MiB)
 BIG_MIB = 500.0  # an input whose parse peaks above this resident memory is a failure
 HARD_S = 30.0  # a runner still busy after this is killed (a hang; anything past SLOW_S already counts)
 HARD_MIB = 3072.0  # a runner above this is killed (memory exhaustion)
@@ -482,7 +483,15 @@ def run(
                 else:
                     results.append(Result(index, name, what, size, status, seconds, peak_mib, detail))
                     del busy[conn]
-                    idle.append((proc, conn))
+                    if _rss_mib(proc.pid or 0) > RECYCLE_MIB:
+                        # memory an input left behind (OCR models, allocator arenas) would count against the next
+                        # inputs' peaks: each input starts from a fresh runner's footprint instead
+                        proc.kill()
+                        proc.join()
+                        conn.close()
+                        start()
+                    else:
+                        idle.append((proc, conn))
                     continue
             rss = _rss_mib(proc.pid or 0)
             busy[conn] = (proc, (index, name, size, what), started, max(peak, rss))
