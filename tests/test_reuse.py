@@ -17,6 +17,7 @@ from pipeline.cli import app
 from pipeline.filters import Filters
 from pipeline.reuse import engine, queries
 from pipeline.reuse import signature as sig
+from pipeline.reuse.index import BandIndex, folder_of
 from pipeline.store import Database
 from tests import narrative_corpus
 
@@ -156,10 +157,12 @@ def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: P
         )
         result = engine.update(con, common_bucket=TEST_BUCKET)
         assert result.retired == 1 and result.added == 1
-        for table in ("reuse_reports", "reuse_passages", "reuse_bands"):
+        for table in ("reuse_reports", "reuse_passages"):
             assert (
                 con.execute(f"SELECT count(*) FROM {table} WHERE report_id = ?", [old]).fetchall()[0][0] == 0
             )
+        index = BandIndex.open(folder_of(con), *con.execute("SELECT token, version FROM reuse_state").fetchall()[0])
+        assert index is not None and not index.report_texts([old]) and index.report_texts([new_id])
         assert (
             con.execute("SELECT count(*) FROM reuse_matches WHERE source_id = ?", [old]).fetchall()[0][0] == 0
         )
