@@ -26,7 +26,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -61,6 +61,14 @@ class ReuseUpdate:
     matches: int = 0
     summaries: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(
+        default_factory=dict
+    )  # seconds by phase (parse, signatures, …), for benchmarks
+
+    def lap(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
 
 
 @dataclass
@@ -137,8 +145,11 @@ def _update(
         con.execute("BEGIN TRANSACTION")
         try:
             _add_batch(con, index, new[i : i + batch], out, common_bucket)
+            t = time.perf_counter()
             _publish(con, index)
+            t = out.lap("index merge and manifest", t)
             con.execute("COMMIT")
+            out.lap("commit", t)
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -221,13 +232,16 @@ def _add_batch(
     agency_of = {rid: agency for rid, agency, _ in reports}
     year_of = {rid: year for rid, _, year in reports}
     ids = list(agency_of)
+    t = time.perf_counter()
     passages = _parse(con, ids, agency_of)
+    t = out.lap("read and parse sections", t)
     batch = _flatten(passages, ids)
     comparable = np.array(
         [bool(agency_of[r] and year_of[r] is not None) for r in batch.report_id.tolist()], dtype=bool
     )
     years = np.array([year_of[r] or 0 for r in batch.report_id.tolist()], dtype=np.int64)
     keys = sig.band_keys(sig.minhashes(batch.sets), years)
+    t = out.lap("shingles, MinHash, band keys", t)
     # band keys in buckets retired earlier count towards a passage being common wording
     con.register("_reuse_k", pl.DataFrame({"band": np.unique(keys[comparable])}))
     retired = np.array([r[0] for r in con.execute(
@@ -246,18 +260,23 @@ def _add_batch(
     matches: list[tuple[int, int, int, int, str, float]] = []
     touched: set[int] = set(ids)
     with_text = [r for r in ids if agency_of[r] and year_of[r] is not None and passages[r]]
+    t = out.lap("store passages", t)
     _previous_year(con, index, with_text, agency_of, year_of, batch, matches, touched)
+    t = out.lap("previous year", t)
     live = comparable[:, None] & ~np.isin(keys, retired)
     entries_k, entries_p = keys[live], np.repeat(batch.pids, sig.BANDS).reshape(keys.shape)[live]
     common_new = {int(p) for p in batch.pids[saturated >= COMMON_BANDS]}
     kept = _other_agencies(con, index, batch, entries_k, entries_p, common_new, matches, touched, cap)
+    t = out.lap("other agencies (lookup, buckets, Jaccard)", t)
     if matches:
         con.register("_reuse_m", pl.DataFrame(matches, schema=MATCH_SCHEMA, orient="row"))
         con.execute("INSERT INTO reuse_matches SELECT DISTINCT * FROM _reuse_m")
         con.unregister("_reuse_m")
     out.matches += len(matches)
     index.add(entries_k[kept], entries_p[kept], batch.pids, batch.texts)
+    t = out.lap("index run written", t)
     out.summaries += summarise(con, touched)
+    out.lap("summaries", t)
 
 
 def _previous_year(con, index, comparable, agency_of, year_of, batch, matches, touched) -> None:  # noqa: ANN001
@@ -333,8 +352,13 @@ def _other_agencies(con, index, batch, entries_k, entries_p, common_new, matches
     me = np.repeat(all_p[mine], size[mine])
     them = all_p[other]
     differ = (me >> 16) != (them >> 16)
-    pair, shared = np.unique(np.column_stack([me[differ], them[differ]]), axis=0, return_counts=True)
-    pair = pair[shared >= sig.MIN_SHARED_BANDS]
+    me, them = me[differ], them[differ]
+    # pairs sharing ≥ MIN_SHARED_BANDS keys: count (me, them) as one int64 over dense ranks of the passage ids
+    distinct, rank = np.unique(np.concatenate([me, them]), return_inverse=True)
+    rank = rank.reshape(-1)
+    code, shared = np.unique(rank[: len(me)] * len(distinct) + rank[len(me) :], return_counts=True)
+    code = code[shared >= sig.MIN_SHARED_BANDS]
+    pair = np.column_stack([distinct[code // len(distinct)], distinct[code % len(distinct)]])
     if not len(pair):
         return kept
     reports = set(split_ids(pair[:, 1])[0].tolist()) | set(split_ids(pair[:, 0])[0].tolist())
