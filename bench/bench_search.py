@@ -256,16 +256,17 @@ def bench_reuse(db: Path, step: int = 1000) -> dict:
                 "UPDATE reports SET is_current = true WHERE report_id <= ? AND NOT is_current",
                 [upto],
             )
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             done = engine.update(con)
-            seconds = time.perf_counter() - t
+            seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
             for phase, s in done.phases.items():
                 phases[phase] = phases.get(phase, 0.0) + s
-            steps.append({"reports": min(upto, n), "seconds": round(seconds, 2), "matches": done.matches,
+            steps.append({"reports": min(upto, n), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                          "matches": done.matches,
                           "rss_mb": round(proc.memory_info().rss / 2**20), "load": os.getloadavg()[0],
                           "phases": {k: round(v, 3) for k, v in done.phases.items()}})  # fmt: skip
             if upto % (10 * step) == 0 or upto >= n:
-                print(f"  reuse: {min(upto, n)} reports, last step {seconds:.2f} s, rss {steps[-1]['rss_mb']} MB, "
+                print(f"  reuse: {min(upto, n)} reports, last step {seconds:.2f} s (cpu {cpu:.2f} s), rss {steps[-1]['rss_mb']} MB, "
                       f"load {steps[-1]['load']:.1f}, {steps[-1]['phases']}", flush=True)  # fmt: skip
     counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in engine.TABLES}
     stats = con.execute("SELECT avg(copied_share), avg(previous_share), avg(other_share), "
@@ -280,16 +281,18 @@ def bench_reuse(db: Path, step: int = 1000) -> dict:
         "steps": steps, "rows": counts, "peak_mb": round(rss.peak / 2**20), "index_mb": round(index_mb, 1),
         "store_growth_mb": round((db.stat().st_size - size_before) / 2**20, 1),
         "seconds_per_1000_at": {str(k): _around(steps, k, step) for k in (10_000, 50_000, 100_000) if k <= n},
+        "cpu_seconds_per_1000_at": {str(k): _around(steps, k, step, "cpu_seconds") for k in (10_000, 50_000, 100_000)
+                                    if k <= n},
         "phase_share": {k: round(v / total, 3) for k, v in sorted(phases.items(), key=lambda kv: -kv[1])},
         "mean_shares": {"copied": stats[0], "previous": stats[1], "other": stats[2], "common": stats[3]},
     }  # fmt: skip
 
 
-def _around(steps: list[dict], reports: int, step: int) -> float:
+def _around(steps: list[dict], reports: int, step: int, measure: str = "seconds") -> float:
     """Median seconds per 1,000 reports of the five steps ending nearest ``reports`` stored."""
     i = min(range(len(steps)), key=lambda k: abs(steps[k]["reports"] - reports))
     near = steps[max(0, i - 4) : i + 1]
-    return round(statistics.median(s["seconds"] for s in near) * 1000 / step, 2)
+    return round(statistics.median(s[measure] for s in near) * 1000 / step, 2)
 
 
 def report(n: int, build: dict, sqlite: dict, tantivy: dict | None, reuse: dict) -> str:

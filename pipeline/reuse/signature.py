@@ -131,10 +131,11 @@ def shingle_sets(texts: Sequence[str]) -> Shingles:
     owner = np.repeat(np.arange(n), counts)
     pos = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
     ids = (codes[pos] << np.uint64(42)) | (codes[pos + 1] << np.uint64(21)) | codes[pos + 2]
-    # sort by (passage, shingle): shingles as dense ranks, so one int64 key holds both
-    distinct, rank = np.unique(ids, return_inverse=True)
-    key = np.unique((owner.astype(np.int64) << 32) | rank.reshape(-1))
-    owner, ids = key >> 32, distinct[key & 0xFFFFFFFF]
+    order = np.lexsort((ids, owner))
+    ids, owner = ids[order], owner[order]
+    keep = np.ones(len(ids), dtype=bool)
+    keep[1:] = (ids[1:] != ids[:-1]) | (owner[1:] != owner[:-1])
+    ids, owner = ids[keep], owner[keep]
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(owner, minlength=n))
     return Shingles(ids, offsets)
@@ -172,17 +173,17 @@ def minhashes(sets: Shingles) -> np.ndarray:
     """An (n, NUM_PERM) uint32 array: each passage's MinHash signature — the values ``datasketch.MinHash`` gives
     with ``hashfunc`` = :func:`shingle_hash` (a test checks this)."""
     n = len(sets.offsets) - 1
-    out = np.full((n, NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
-    nonempty = sets.sizes > 0
-    if not nonempty.any():
-        return out
+    out = np.full((NUM_PERM, n), np.iinfo(np.uint32).max, dtype=np.uint32)
+    nonempty = np.flatnonzero(sets.sizes > 0)
+    if not len(nonempty):
+        return out.T
     with np.errstate(over="ignore"):
         hv = _fmix32(shingle_hash(sets.ids).astype(np.uint32))
         starts = sets.offsets[:-1][nonempty]
         a, b = _permutations()
         for k in range(NUM_PERM):
-            out[nonempty, k] = np.minimum.reduceat(hv * a[k] + b[k], starts)
-    return out
+            out[k, nonempty] = np.minimum.reduceat(hv * a[k] + b[k], starts)
+    return out.T
 
 
 def band_keys(signatures: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -204,23 +205,28 @@ def band_keys(signatures: np.ndarray, years: np.ndarray) -> np.ndarray:
 def best_matches(a: Shingles, group_a: np.ndarray, b: Shingles, group_b: np.ndarray) -> np.ndarray:
     """For every passage i of ``a``: the passage j of ``b`` in the same group (int ≥ 0) with the highest exact Jaccard
     similarity, as rows (i, j, similarity) of a float64 array (passages sharing no shingle with their group: none).
-    Ties go to the highest j."""
+    Ties go to the highest j.
+
+    The intersections are one sparse product: passages × (group, shingle) incidence matrices, ``A · Bᵀ``."""
+    from scipy import sparse
+
     if not len(a.ids) or not len(b.ids):
         return np.zeros((0, 3))
-    _, dense = np.unique(np.concatenate([a.ids, b.ids]), return_inverse=True)
     owner_a, owner_b = a.owner, b.owner
-    key_a = (group_a[owner_a].astype(np.int64) << 32) | dense[: len(a.ids)]
-    key_b = (group_b[owner_b].astype(np.int64) << 32) | dense[len(a.ids) :]
-    order = np.argsort(key_b, kind="stable")
-    key_b, owner_b = key_b[order], owner_b[order]
-    lo = np.searchsorted(key_b, key_a, "left")
-    hits = np.searchsorted(key_b, key_a, "right") - lo
-    i = np.repeat(owner_a, hits)
-    j = owner_b[ranges(lo, hits)]
+    _, dense = np.unique(np.concatenate([a.ids, b.ids]), return_inverse=True)
+    dense = dense.reshape(-1).astype(np.int64)
+    groups = np.concatenate([group_a[owner_a], group_b[owner_b]]).astype(np.int64)
+    columns, column = np.unique((groups << 32) | dense, return_inverse=True)
+    column = column.reshape(-1)
+    n_a, n_b = len(a.offsets) - 1, len(b.offsets) - 1
+    ones_a = np.ones(len(a.ids), dtype=np.int32)
+    ones_b = np.ones(len(b.ids), dtype=np.int32)
+    left = sparse.csr_matrix((ones_a, (owner_a, column[: len(a.ids)])), shape=(n_a, len(columns)))
+    right = sparse.csr_matrix((ones_b, (owner_b, column[len(a.ids) :])), shape=(n_b, len(columns)))
+    product = (left @ right.T).tocoo()
+    i, j, inter = product.row.astype(np.int64), product.col.astype(np.int64), product.data.astype(np.float64)
     if not len(i):
         return np.zeros((0, 3))
-    pair, inter = np.unique(i.astype(np.int64) * (len(b.offsets) - 1) + j, return_counts=True)
-    i, j = pair // (len(b.offsets) - 1), pair % (len(b.offsets) - 1)
     similarity = inter / (a.sizes[i] + b.sizes[j] - inter)
     order = np.lexsort((-j, -similarity, i))  # per i: highest similarity first, then the highest j
     i, j, similarity = i[order], j[order], similarity[order]
