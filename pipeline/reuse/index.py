@@ -250,9 +250,11 @@ class BandIndex:
         largest = max(bands, key=lambda b: len(b[0]))[0]
         bounds = np.unique(np.asarray(largest[::MERGE_CHUNK])) if len(largest) else np.zeros(0, np.int64)
         edges = [None, *bounds[1:].tolist(), None]
-
-        def band_chunks(column: int, bands: list) -> Iterable[bytes]:  # noqa: ANN001
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        with (
+            open(self.folder / f"{out.name}.band", "wb") as fk,
+            open(self.folder / f"{out.name}.bpid", "wb") as fp,
+        ):
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):  # one key range of every run at a time
                 ks, ps = [], []
                 for band, bpid in bands:
                     a = 0 if lo is None else int(np.searchsorted(band, lo, "left"))
@@ -263,12 +265,9 @@ class BandIndex:
                 keep = ~np.isin(k, retired) & ~np.isin(p >> 16, self._dead)
                 k, p = k[keep], p[keep]
                 order = np.lexsort((p, k))
-                if column == 0:
-                    out.bands += len(k)
-                yield (k if column == 0 else p)[order].tobytes()
-
-        self._write(out, "band", band_chunks(0, bands))
-        self._write(out, "bpid", band_chunks(1, bands))
+                fk.write(k[order].tobytes())
+                fp.write(p[order].tobytes())
+                out.bands += len(k)
         del bands, largest
         # texts: runs hold increasing passage ids (reports are compared in id order), so a streamed concatenation
         tp = sorted(((self._map(r, "tpid"), self._map(r, "toff"), self._map(r, "text", np.uint8), r)
@@ -290,13 +289,12 @@ class BandIndex:
                     pids = np.asarray(tpid[start : start + MERGE_CHUNK])
                     offs = np.asarray(toff[start : start + len(pids) + 1])
                     live = ~np.isin(pids >> 16, self._dead)
+                    # the live passages' bytes, copied as contiguous blocks (dead reports are rare)
+                    edges = np.flatnonzero(np.diff(np.concatenate([[False], live, [False]]).astype(np.int8)))
+                    for first, stop in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+                        ft.write(np.asarray(text[offs[first] : offs[stop]]).tobytes())
                     lengths = np.diff(offs)[live]
                     fp.write(pids[live].tobytes())
-                    ft.write(
-                        np.asarray(text[offs[0] : offs[-1]])[
-                            ranges(offs[:-1][live] - offs[0], lengths)
-                        ].tobytes()
-                    )
                     fo.write((size + np.cumsum(lengths)).astype(np.int64).tobytes())
                     size += int(lengths.sum())
                     if live.any():
