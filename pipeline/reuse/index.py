@@ -17,7 +17,9 @@ left out of merges.
 
 **Consistency with the store.**  The list of runs is a manifest file, ``manifest-<version>.json``, written next to
 the runs and never changed; the store records the version it goes with (``reuse_state``, written in the same
-transaction as the copied-text tables).  So the store names the index state it was published with: a session that
+transaction as the copied-text tables), with a *token*: a digest chained over every entry and text ever added (so the
+same reports compared in the same order give the same token, and another store's state never passes for this
+one's).  So the store names the index state it was published with: a session that
 is never published (an error, ``kill -9``) leaves a newer manifest the store does not name, which the next writer
 deletes together with every run file the named manifest does not list.  A store whose named manifest is missing
 (a copied file, a deleted folder) gets its index rebuilt from its own tables and sections.
@@ -25,10 +27,10 @@ deletes together with every run file the named manifest does not list.  A store 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -81,7 +83,7 @@ class Run:
 
 @dataclass
 class Manifest:
-    token: str
+    token: str  # a digest chained over everything ever added: the same reports compared in the same order, the same token
     version: int = 0
     seq: int = 0  # the last run number used
     runs: list[Run] = field(default_factory=list)
@@ -103,7 +105,7 @@ class BandIndex:
         """The index state the store names (``token``, ``version``), with everything else in the folder deleted;
         None when that state is not on disk (the caller rebuilds it)."""
         path = folder / f"manifest-{version}.json"
-        if token is None or version is None or not path.is_file():
+        if not token or version is None or not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("token") != token:
@@ -116,9 +118,9 @@ class BandIndex:
 
     @classmethod
     def create(cls, folder: Path) -> BandIndex:
-        """An empty index under a new token (the files of any earlier one are deleted)."""
+        """An empty index (the files of any earlier one are deleted)."""
         folder.mkdir(parents=True, exist_ok=True)
-        index = cls(folder, Manifest(uuid.uuid4().hex))
+        index = cls(folder, Manifest(""))
         index._collect_garbage()
         return index
 
@@ -198,6 +200,10 @@ class BandIndex:
         offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(b) for b in blobs])
         tp = text_pids[torder].astype(np.int64)
+        digest = hashlib.sha256(self.m.token.encode())
+        for part in (keys[order].astype(np.int64), pids[order].astype(np.int64), tp, *blobs):
+            digest.update(part if isinstance(part, bytes) else part.tobytes())
+        self.m.token = digest.hexdigest()
         self.m.seq += 1
         run = Run(f"r{self.m.seq:06d}", len(keys), len(tp), int(tp[0]) if len(tp) else -1,
                   int(tp[-1]) if len(tp) else -1)  # fmt: skip
@@ -218,6 +224,7 @@ class BandIndex:
 
     def drop_reports(self, report_ids: Iterable[int]) -> None:
         self.m.dead = sorted(set(self.m.dead) | {int(r) for r in report_ids})
+        self.m.token = hashlib.sha256(f"{self.m.token} dead {self.m.dead}".encode()).hexdigest()
         self._dead = np.array(self.m.dead, dtype=np.int64)
 
     def publish(self, retired: np.ndarray) -> int:
