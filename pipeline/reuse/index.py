@@ -41,7 +41,10 @@ import numpy as np
 from pipeline.reuse.signature import ranges
 
 MERGE_FACTOR = 2
-MERGE_CHUNK = 1 << 20  # entries of the largest run per merge step (≈ 50 MB of working memory)
+MERGE_CHUNK = (
+    1 << 19
+)  # band entries of the largest run, or passages, per merge step (bounds a merge's memory)
+COPY_BYTES = 1 << 24  # text bytes copied at a time
 SUFFIX = ".reuse"
 _COPY = re.compile(
     r"^\.(?P<name>.+)\.ingest-\d+\.tmp$"
@@ -137,6 +140,13 @@ class BandIndex:
         if path.stat().st_size == 0:
             return np.zeros(0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r")
+
+    def _read(self, run: Run, ext: str, start: int, stop: int, dtype: type = np.int64) -> np.ndarray:
+        """Elements [start, stop) of a run file, read into memory."""
+        size = np.dtype(dtype).itemsize
+        return np.fromfile(
+            self.folder / f"{run.name}.{ext}", dtype=dtype, count=max(stop - start, 0), offset=start * size
+        )
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(key, passage id) of every live entry whose key is in ``keys`` (sorted, unique int64)."""
@@ -263,11 +273,13 @@ class BandIndex:
         ):
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):  # one key range of every run at a time
                 ks, ps = [], []
-                for band, bpid in bands:
+                for run, (band, _) in zip(runs, bands, strict=True):
                     a = 0 if lo is None else int(np.searchsorted(band, lo, "left"))
                     b = len(band) if hi is None else int(np.searchsorted(band, hi, "left"))
-                    ks.append(np.asarray(band[a:b]))
-                    ps.append(np.asarray(bpid[a:b]))
+                    ks.append(
+                        self._read(run, "band", a, b)
+                    )  # read, not mapped: mapped pages would stay resident
+                    ps.append(self._read(run, "bpid", a, b))
                 k, p = np.concatenate(ks), np.concatenate(ps)
                 keep = ~np.isin(k, retired) & ~np.isin(p >> 16, self._dead)
                 k, p = k[keep], p[keep]
@@ -291,15 +303,20 @@ class BandIndex:
         with (open(self.folder / f"{out.name}.tpid", "wb") as fp, open(self.folder / f"{out.name}.toff", "wb") as fo,
               open(self.folder / f"{out.name}.text", "wb") as ft):  # fmt: skip
             fo.write(np.zeros(1, np.int64).tobytes())
-            for tpid, toff, text, _ in parts:
+            for tpid, _, _, run in parts:
                 for start in range(0, len(tpid), MERGE_CHUNK):
-                    pids = np.asarray(tpid[start : start + MERGE_CHUNK])
-                    offs = np.asarray(toff[start : start + len(pids) + 1])
+                    pids = self._read(run, "tpid", start, min(start + MERGE_CHUNK, len(tpid)))
+                    offs = self._read(run, "toff", start, start + len(pids) + 1)
                     live = ~np.isin(pids >> 16, self._dead)
                     # the live passages' bytes, copied as contiguous blocks (dead reports are rare)
                     edges = np.flatnonzero(np.diff(np.concatenate([[False], live, [False]]).astype(np.int8)))
                     for first, stop in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
-                        ft.write(np.asarray(text[offs[first] : offs[stop]]).tobytes())
+                        for at in range(int(offs[first]), int(offs[stop]), COPY_BYTES):
+                            ft.write(
+                                self._read(
+                                    run, "text", at, min(at + COPY_BYTES, int(offs[stop])), np.uint8
+                                ).tobytes()
+                            )
                     lengths = np.diff(offs)[live]
                     fp.write(pids[live].tobytes())
                     fo.write((size + np.cumsum(lengths)).astype(np.int64).tobytes())
