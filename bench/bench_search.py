@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -43,6 +44,7 @@ from pipeline.filters import Filters  # noqa: E402
 from pipeline.generator import prose  # noqa: E402
 from pipeline.generator.corpus import CorpusConfig, iter_truths  # noqa: E402
 from pipeline.reuse import engine  # noqa: E402
+from pipeline.reuse.index import folder_of  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 from pipeline.store.schema import migrate  # noqa: E402
 from pipeline.store.swap import WRITER_MEMORY_LIMIT  # noqa: E402
@@ -234,16 +236,19 @@ def bench_tantivy(db: Path, work: Path) -> dict | None:
 
 
 def bench_reuse(db: Path, step: int = 1000) -> dict:
-    """Copied-text detection over the store as ingests of ``step`` reports would run it."""
+    """Copied-text detection over the store as ingests of ``step`` reports would run it (each step one
+    ``engine.update`` over the reports that just became current, with the index beside the store)."""
     Database(db).close()  # the cached reader of the earlier parts would block this writer
     con = duckdb.connect(str(db), config={"memory_limit": WRITER_MEMORY_LIMIT})
     engine.ensure_schema(con)
     for table in engine.TABLES:
         con.execute(f"DELETE FROM {table}")
+    shutil.rmtree(folder_of(con) or OUT / "none", ignore_errors=True)
     n = con.execute("SELECT max(report_id) FROM reports").fetchall()[0][0]
     con.execute("UPDATE reports SET is_current = false")  # every report of the synthetic store is current
     size_before = db.stat().st_size
     steps = []
+    phases: dict[str, float] = {}
     proc = psutil.Process()
     with RssSampler() as rss:
         for upto in range(step, n + step, step):
@@ -251,30 +256,43 @@ def bench_reuse(db: Path, step: int = 1000) -> dict:
                 "UPDATE reports SET is_current = true WHERE report_id <= ? AND NOT is_current",
                 [upto],
             )
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             done = engine.update(con)
-            seconds = time.perf_counter() - t
-            steps.append({"reports": min(upto, n), "seconds": round(seconds, 2), "matches": done.matches,
-                          "rss_mb": round(proc.memory_info().rss / 2**20)})  # fmt: skip
+            seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+            for phase, s in done.phases.items():
+                phases[phase] = phases.get(phase, 0.0) + s
+            steps.append({"reports": min(upto, n), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                          "matches": done.matches,
+                          "rss_mb": round(proc.memory_info().rss / 2**20), "load": os.getloadavg()[0],
+                          "phases": {k: round(v, 3) for k, v in done.phases.items()}})  # fmt: skip
             if upto % (10 * step) == 0 or upto >= n:
-                print(
-                    f"  reuse: {min(upto, n)} reports, last step {seconds:.2f} s, rss {steps[-1]['rss_mb']} MB",
-                    flush=True,
-                )
+                print(f"  reuse: {min(upto, n)} reports, last step {seconds:.2f} s (cpu {cpu:.2f} s), rss {steps[-1]['rss_mb']} MB, "
+                      f"load {steps[-1]['load']:.1f}, {steps[-1]['phases']}", flush=True)  # fmt: skip
     counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in engine.TABLES}
     stats = con.execute("SELECT avg(copied_share), avg(previous_share), avg(other_share), "
                         "sum(common_chars) / sum(chars) FROM reuse_reports").fetchall()[0]  # fmt: skip
+    folder = folder_of(con)
+    index_mb = sum(p.stat().st_size for p in folder.iterdir()) / 2**20 if folder else 0.0
     con.execute("UPDATE reports SET is_current = true")
     con.execute("CHECKPOINT")
     con.close()
-    first, last = steps[: max(1, len(steps) // 10)], steps[-max(1, len(steps) // 10) :]
+    total = sum(phases.values()) or 1.0
     return {
-        "steps": steps, "rows": counts, "peak_mb": round(rss.peak / 2**20),
+        "steps": steps, "rows": counts, "peak_mb": round(rss.peak / 2**20), "index_mb": round(index_mb, 1),
         "store_growth_mb": round((db.stat().st_size - size_before) / 2**20, 1),
-        "seconds_per_1000_first": round(statistics.median(s["seconds"] for s in first) * 1000 / step, 2),
-        "seconds_per_1000_last": round(statistics.median(s["seconds"] for s in last) * 1000 / step, 2),
+        "seconds_per_1000_at": {str(k): _around(steps, k, step) for k in (10_000, 50_000, 100_000) if k <= n},
+        "cpu_seconds_per_1000_at": {str(k): _around(steps, k, step, "cpu_seconds") for k in (10_000, 50_000, 100_000)
+                                    if k <= n},
+        "phase_share": {k: round(v / total, 3) for k, v in sorted(phases.items(), key=lambda kv: -kv[1])},
         "mean_shares": {"copied": stats[0], "previous": stats[1], "other": stats[2], "common": stats[3]},
     }  # fmt: skip
+
+
+def _around(steps: list[dict], reports: int, step: int, measure: str = "seconds") -> float:
+    """Median seconds per 1,000 reports of the five steps ending nearest ``reports`` stored."""
+    i = min(range(len(steps)), key=lambda k: abs(steps[k]["reports"] - reports))
+    near = steps[max(0, i - 4) : i + 1]
+    return round(statistics.median(s[measure] for s in near) * 1000 / step, 2)
 
 
 def report(n: int, build: dict, sqlite: dict, tantivy: dict | None, reuse: dict) -> str:
@@ -296,15 +314,26 @@ def report(n: int, build: dict, sqlite: dict, tantivy: dict | None, reuse: dict)
     if tantivy:
         lines += ["", f"tantivy 0.27 (one token per Han character, substring = phrase query): built in "
                       f"{tantivy['build_s']} s, {tantivy['index_mb']} MB; {tantivy['note']}."]  # fmt: skip
-    rows = reuse["rows"]
-    lines += ["", f"**Copied text** over the same store in steps of 1,000 reports (as ingests would run it): "
-              f"{reuse['seconds_per_1000_first']} s per 1,000 reports at the start, {reuse['seconds_per_1000_last']} s "
-              f"per 1,000 at {n:,}; peak RSS {reuse['peak_mb']} MB; the store grew by {reuse['store_growth_mb']} MB "
-              f"({rows['reuse_passages']:,} passages, {rows['reuse_bands']:,} band rows, {rows['reuse_matches']:,} "
-              f"matches, {rows['reuse_common']:,} retired buckets). Mean shares: copied "
-              f"{reuse['mean_shares']['copied']:.1%}, previous year {reuse['mean_shares']['previous']:.1%}, other "
-              f"agencies {reuse['mean_shares']['other']:.1%}, common wording {reuse['mean_shares']['common']:.1%}."]  # fmt: skip
+    lines += ["", reuse_report(n, reuse)]
     return "\n".join(lines) + "\n"
+
+
+def reuse_report(n: int, reuse: dict) -> str:
+    rows, at = reuse["rows"], reuse["seconds_per_1000_at"]
+    steps = reuse["steps"]
+    loads = [s["load"] for s in steps]
+    worst = max(steps, key=lambda s: s["seconds"])
+    return ("**Copied text** (pipeline/reuse, index of sorted runs beside the store) over the same store in steps of "
+            "1,000 reports, as successive ingests would run it: seconds per 1,000 new reports (median of the five "
+            "steps ending there) " + " · ".join(f"{int(k) // 1000} k: {v}" for k, v in at.items())
+            + f"; slowest step {worst['seconds']} s (at {worst['reports']:,}, a large merge of index runs); "
+            f"peak RSS {reuse['peak_mb']} MB; load average {min(loads):.1f}–{max(loads):.1f} during the run. "
+            f"Index {reuse['index_mb']} MB beside the store; the store grew by {reuse['store_growth_mb']} MB "
+            f"({rows['reuse_passages']:,} passages, {rows['reuse_matches']:,} matches, {rows['reuse_common']:,} "
+            f"retired buckets). Time by phase: " + ", ".join(f"{k} {v:.0%}" for k, v in reuse["phase_share"].items())
+            + f". Mean shares: copied {reuse['mean_shares']['copied']:.1%}, previous year "
+            f"{reuse['mean_shares']['previous']:.1%}, other agencies {reuse['mean_shares']['other']:.1%}, common "
+            f"wording {reuse['mean_shares']['common']:.1%}.")  # fmt: skip
 
 
 def main() -> None:
@@ -345,6 +374,9 @@ def main() -> None:
         if part in parts:
             result[part] = run()
             save()
+    if "sqlite" not in result:  # only the copied-text part was run
+        print(reuse_report(args.reports, result["reuse"]))
+        return
     sqlite, tantivy, reuse = result["sqlite"], result.get("tantivy"), result["reuse"]
     text = report(args.reports, result["store"], sqlite, tantivy, reuse)
     print(text)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ from pipeline.cli import app
 from pipeline.filters import Filters
 from pipeline.reuse import engine, queries
 from pipeline.reuse import signature as sig
+from pipeline.reuse.index import BandIndex, folder_of
 from pipeline.store import Database
 from tests import narrative_corpus
 
@@ -156,10 +158,14 @@ def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: P
         )
         result = engine.update(con, common_bucket=TEST_BUCKET)
         assert result.retired == 1 and result.added == 1
-        for table in ("reuse_reports", "reuse_passages", "reuse_bands"):
+        for table in ("reuse_reports", "reuse_passages"):
             assert (
                 con.execute(f"SELECT count(*) FROM {table} WHERE report_id = ?", [old]).fetchall()[0][0] == 0
             )
+        index = BandIndex.open(
+            folder_of(con), *con.execute("SELECT token, version FROM reuse_state").fetchall()[0]
+        )
+        assert index is not None and not index.report_texts([old]) and index.report_texts([new_id])
         assert (
             con.execute("SELECT count(*) FROM reuse_matches WHERE source_id = ?", [old]).fetchall()[0][0] == 0
         )
@@ -200,3 +206,118 @@ def test_cli_reuse(corpus: narrative_corpus.Corpus) -> None:
     frame = pl.read_csv(csv.stdout_bytes)
     assert frame.columns[:3] == ["报告编号", "机关", "年度"]
     assert runner.invoke(app, ["reuse", "--db", str(corpus.db), "--kind", "x"]).exit_code != 0
+
+
+def test_signatures_are_datasketch_minhashes() -> None:
+    """The batch MinHash equals datasketch's MinHash of the same shingles, and batch normalisation equals one by one."""
+    from datasketch import MinHash
+
+    texts = ["２０２３年，北京市公安局全年共收到政府信息公开申请12件。", "本机关依法依规公开政府信息；", "ab"]
+    normalised = sig.normalise_all(texts, "北京市公安局")
+    assert normalised == [sig.normalise(t, "北京市公安局") for t in texts]
+    assert normalised[0].startswith("0年〇全年")
+    sets = sig.shingle_sets(normalised)
+    signatures = sig.minhashes(sets)
+    for text, row, size in zip(normalised, signatures, sets.sizes, strict=True):
+        grams = {(text + "\0\0")[i : i + 3] for i in range(max(1, len(text) - 2))}
+        assert size == len(grams)
+
+        def number(gram: str) -> int:
+            a, b, c = (ord(ch) for ch in gram)
+            return int(sig.shingle_hash(np.array([(a << 42) | (b << 21) | c], dtype=np.uint64))[0])
+
+        reference = MinHash(num_perm=sig.NUM_PERM, seed=sig.SEED, hashfunc=number)
+        reference.update_batch(sorted(grams))
+        assert (reference.hashvalues == row).all()
+    exact = len(set(normalised[0][i : i + 3] for i in range(len(normalised[0]) - 2)))
+    assert sig.pair_jaccard(sets, np.array([0]), sets, np.array([0]))[0] == 1.0 and sets.sizes[0] == exact
+
+
+def test_index_runs_merge_to_the_same_lookups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs merged in small chunks answer every lookup as one pass over all entries would; dead reports and retired
+    keys drop out; texts survive merges."""
+    from pipeline.reuse import index as idx
+
+    monkeypatch.setattr(idx, "MERGE_CHUNK", 7)  # many key ranges per merge
+    rng = np.random.default_rng(3)
+    index = idx.BandIndex.create(tmp_path / "x.reuse")
+    every_k, every_p = [], []
+    for report in range(1, 13):
+        keys = rng.integers(0, 40, 30).astype(np.int64)  # few distinct keys: buckets with many entries
+        pids = idx.passage_ids(np.full(30, report), np.arange(30) % 5)
+        index.add(
+            keys,
+            pids,
+            idx.passage_ids(np.full(5, report), np.arange(5)),
+            [f"r{report}p{i}" for i in range(5)],
+        )
+        every_k.append(keys)
+        every_p.append(pids)
+        if report == 8:
+            index.drop_reports([5])  # the merges that follow leave report 5 out
+        index.publish(np.array([3, 4], dtype=np.int64))
+    assert len(index.m.runs) < 12  # merged
+    k, p = np.concatenate(every_k), np.concatenate(every_p)
+    want = np.arange(40, dtype=np.int64)
+    got_k, got_p = index.lookup(want)
+    live = (p >> 16) != 5
+    retired_at_merge = np.isin(k, [3, 4])
+    got = sorted(zip(got_k.tolist(), got_p.tolist(), strict=True))
+    expected = sorted(zip(k[live].tolist(), p[live].tolist(), strict=True))
+    assert set(got) <= set(expected) and set(expected) - set(got) <= set(zip(k[retired_at_merge].tolist(), p[retired_at_merge].tolist(), strict=True))  # fmt: skip
+    assert index.report_texts([2, 5, 12]) == {
+        2: [(i, f"r2p{i}") for i in range(5)],
+        12: [(i, f"r12p{i}") for i in range(5)],
+    }
+    assert index.texts([idx.passage_ids(np.array([7]), np.array([3]))[0]]) == {7 << 16 | 3: "r7p3"}
+
+
+def test_an_unpublished_session_leaves_the_index_as_published(
+    corpus: narrative_corpus.Corpus, tmp_path: Path
+) -> None:
+    """A write session's copy that compares a new version and is never published (kill -9, an error) leaves runs
+    and a manifest beside the store; the next update of the published store deletes them and its results are those
+    of a store that never saw the session."""
+    db = tmp_path / "s.duckdb"
+    shutil.copyfile(corpus.db, db)
+    con = duckdb.connect(str(db))
+    try:
+        engine.update(con, common_bucket=TEST_BUCKET)  # the copied store's index is rebuilt beside it
+        before = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
+        published = con.execute("SELECT version FROM reuse_state").fetchall()[0][0]
+    finally:
+        con.close()
+    folder = db.with_name(db.name + ".reuse")
+    files = {p.name for p in folder.iterdir()}
+    session = (
+        tmp_path / f".{db.name}.ingest-4242.tmp"
+    )  # what pipeline.store.swap names a write session's copy
+    shutil.copyfile(db, session)
+    con = duckdb.connect(str(session))
+    try:
+        old = con.execute("SELECT min(report_id) FROM reuse_reports WHERE previous_share > 0").fetchall()[0][
+            0
+        ]
+        new_id = con.execute("SELECT max(report_id) + 1 FROM reports").fetchall()[0][0]
+        con.execute("INSERT INTO reports SELECT * REPLACE (? AS report_id, sha256 || 'x' AS sha256) FROM reports"
+                    " WHERE report_id = ?", [new_id, old])  # fmt: skip
+        con.execute(
+            "INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?",
+            [new_id, old],
+        )
+        con.execute(
+            "UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old]
+        )
+        assert engine.update(con, common_bucket=TEST_BUCKET).added == 1
+        assert con.execute("SELECT version FROM reuse_state").fetchall()[0][0] > published
+    finally:
+        con.close()
+    session.unlink()  # never published
+    assert {p.name for p in folder.iterdir()} > files  # the session wrote beside the live store
+    con = duckdb.connect(str(db))
+    try:
+        assert engine.update(con, common_bucket=TEST_BUCKET).added == 0
+        assert {p.name for p in folder.iterdir()} == files
+        assert con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall() == before
+    finally:
+        con.close()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-SCHEMA_VERSION = 3
-TABLES = ("reuse_reports", "reuse_passages", "reuse_bands", "reuse_matches", "reuse_common")
+SCHEMA_VERSION = 4
+TABLES = ("reuse_reports", "reuse_passages", "reuse_matches", "reuse_common", "reuse_state")
+OLD_TABLES = (
+    "reuse_bands",
+)  # of earlier schema versions (the band keys now live in the index beside the store)
 
 # No primary keys: DuckDB's index can refuse a key deleted and inserted again in one transaction (seen at 8,700
 # reports), and uniqueness holds by construction (summaries are deleted before they are recomputed).
@@ -21,12 +24,13 @@ CREATE TABLE IF NOT EXISTS reuse_passages (
     report_id INTEGER NOT NULL, pno SMALLINT NOT NULL, section VARCHAR NOT NULL, number SMALLINT NOT NULL,
     chars SMALLINT NOT NULL, saturated SMALLINT NOT NULL, common BOOLEAN NOT NULL
 );
-CREATE TABLE IF NOT EXISTS reuse_bands (year SMALLINT NOT NULL, band BIGINT NOT NULL, report_id INTEGER NOT NULL, pno SMALLINT NOT NULL);
 CREATE TABLE IF NOT EXISTS reuse_matches (
     report_id INTEGER NOT NULL, pno SMALLINT NOT NULL, source_id INTEGER NOT NULL, source_pno SMALLINT NOT NULL,
     kind VARCHAR NOT NULL, similarity REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS reuse_common (year SMALLINT NOT NULL, band BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS reuse_common (band BIGINT NOT NULL);  -- retired bucket keys (the year is part of a key)
+-- the index state (pipeline.reuse.index) this store was published with
+CREATE TABLE IF NOT EXISTS reuse_state (token VARCHAR NOT NULL, version BIGINT NOT NULL);
 """
 MATCH_SCHEMA = {"report_id": pl.Int32, "pno": pl.Int16, "source_id": pl.Int32, "source_pno": pl.Int16,
                  "kind": pl.String, "similarity": pl.Float32}  # fmt: skip
@@ -42,7 +46,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
     if found == SCHEMA_VERSION:
         return False
     con.execute("BEGIN TRANSACTION")
-    for table in TABLES:
+    for table in (*TABLES, *OLD_TABLES):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(SCHEMA)
     con.execute("DELETE FROM reuse_schema")
