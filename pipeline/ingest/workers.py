@@ -5,9 +5,13 @@ per file and a memory cap per worker.  A worker over either is killed (SIGKILL),
 message, the other files of its chunk go to a fresh worker, and the ingest goes on.  A worker that crashes (a fault
 in a C library) is reported the same way.
 
-Workers are forked from a forkserver that has already imported the parser (fast to start, and safe from a
-multi-threaded parent such as the Streamlit server).  They never outlive the ingest: a watchdog thread in each worker
-ends it the moment the ingest process is gone (even ``kill -9``), and the forkserver exits after its workers.
+Workers are forked from a forkserver that has already imported the parser and parsed three tiny reports
+(:mod:`~pipeline.ingest.warmup`), so every worker starts with its caches warm (fast to start, and safe from a
+multi-threaded parent such as the Streamlit server).  Each worker has its next chunk queued before it finishes the
+current one, so it never waits for the parent; facts and findings travel as constructor arguments
+(:func:`_register_reducers`), so the parent's share per report — receiving it — stays small beside the worker's
+parsing.  Workers never outlive the ingest: a watchdog thread in each worker ends it the moment the ingest process
+is gone (even ``kill -9``), and the forkserver exits after its workers.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 
 from pipeline.ingest.parsing import ParseJob, ParseOutcome, parse_one, sha256_or_none
+from pipeline.model import Fact, Finding
 from pipeline.readers import limits
 
 POLL_S = 0.05  # how often busy workers' time and memory are checked
@@ -72,6 +78,26 @@ def _die_with_ingest() -> None:
     threading.Thread(target=watch, name="xxgk-watchdog", daemon=True).start()
 
 
+def _fact_reduce(fact: Fact) -> tuple[type[Fact], tuple[object, ...]]:
+    f = fact
+    return Fact, (f.key, f.value, f.raw, f.blank, f.loc, f.confidence, f.status, f.page, f.bbox)
+
+
+def _finding_reduce(finding: Finding) -> tuple[type[Finding], tuple[object, ...]]:
+    f = finding
+    return Finding, (f.rule, f.severity, f.message, f.keys, f.expected, f.actual, f.suspect_key)
+
+
+def _register_reducers() -> None:
+    """Facts and findings cross the pipe as constructor arguments rather than as slot dictionaries: a report has
+    some 200 facts, and rebuilding them field by field was most of the parent's time per report."""
+    ForkingPickler.register(Fact, _fact_reduce)
+    ForkingPickler.register(Finding, _finding_reduce)
+
+
+_register_reducers()
+
+
 def _worker_main(conn: Connection) -> None:
     """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more",)."""
     _die_with_ingest()
@@ -88,7 +114,7 @@ def _worker_main(conn: Connection) -> None:
 
 def _context() -> multiprocessing.context.ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["pipeline.parse"])
+    ctx.set_forkserver_preload(["pipeline.parse", "pipeline.ingest.warmup"])
     return ctx
 
 
@@ -180,13 +206,15 @@ class WorkerPool:
             while len(self._workers) < self.n_workers and (retry or not exhausted):
                 self._start()
             for w in list(self._workers):
-                if not w.todo:
+                # the next chunk goes out while the worker is still on its last one, so it never waits for us
+                while len(w.todo) <= self.chunk_size:
                     chunk = take(self.chunk_size)
                     if not chunk:
-                        continue
+                        break
+                    if not w.todo:  # an idle worker starts on this chunk now
+                        w.started = time.monotonic()
+                        w.deadline = w.started + self.budget.seconds
                     w.todo.extend(chunk)
-                    w.started = time.monotonic()
-                    w.deadline = w.started + self.budget.seconds
                     with contextlib.suppress(OSError):  # a dead worker: found below through its sentinel
                         w.conn.send(chunk)
             while next_yield in done:
