@@ -91,8 +91,10 @@ _NULLISH = _MARKERS | {""}
 _MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
 
 
-def _texts_ending(run: str, end: int, kind: str) -> list[str]:
-    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first)."""
+@lru_cache(maxsize=16384)
+def _texts_ending(run: str, end: int, kind: str) -> tuple[str, ...]:
+    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first).  Cached: a run is searched again
+    with more blank cells, and loosely for the cells' certainty."""
     out = []
     pattern = _CELL[kind]
     for start in range(end - 1, max(-1, end - 1 - _MAX_CELL_CHARS), -1):
@@ -101,11 +103,13 @@ def _texts_ending(run: str, end: int, kind: str) -> list[str]:
         text = run[start:end]
         if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
             out.append(text)
-    return out
+    return tuple(out)
 
 
-def _texts_starting(run: str, start: int, kind: str) -> list[str]:
-    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first)."""
+@lru_cache(maxsize=16384)
+def _texts_starting(run: str, start: int, kind: str) -> tuple[tuple[str, int], ...]:
+    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first), with its value (texts
+    without one left out).  Cached like :func:`_texts_ending`."""
     out = []
     pattern = _CELL[kind]
     for end in range(start + 1, min(len(run), start + _MAX_CELL_CHARS) + 1):
@@ -113,8 +117,10 @@ def _texts_starting(run: str, start: int, kind: str) -> list[str]:
             break
         text = run[start:end]
         if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
-            out.append(text)
-    return out
+            value = _value(text)
+            if value is not None:
+                out.append((text, value))
+    return tuple(out)
 
 
 def _left_half(
@@ -136,10 +142,7 @@ def _left_half(
         if run[pos] == " ":
             walk(pos + 1, j + 1, total, used, (*acc, ""))
             return
-        for text in _texts_starting(run, pos, kinds[j]):
-            value = _value(text)
-            if value is None:
-                continue
+        for text, value in _texts_starting(run, pos, kinds[j]):
             end = pos + len(text)
             walk(end, j + 1, total + value, used, (*acc, text))
             if end < len(run) and run[end] == " ":
@@ -151,6 +154,7 @@ def _left_half(
     return table
 
 
+@lru_cache(maxsize=8192)
 def _value(text: str) -> int | None:
     """The number a cell's text stands for in an identity (counts only: identities never involve amounts)."""
     if not text or text in _MARKERS:
@@ -230,10 +234,10 @@ def _split_run(
             half_k, half = k0, len(parts0) // 2
     left = _left_half(run, kinds, half, free_blanks) if half_k is not None else {}
     closed = tuple(-1 for _ in identities)  # -1: the identity's total not read yet; None: skipped (blank total)
-    endings: dict[tuple[int, str], list[str]] = {}  # (end, kind) → _texts_ending: asked again for every remainder
+    endings: dict[tuple[int, str], tuple[str, ...]] = {}  # (end, kind) → _texts_ending, asked for every remainder
     rooms: dict[tuple[int, Rems], int] = {}
 
-    def texts_ending(end: int, kind: str) -> list[str]:
+    def texts_ending(end: int, kind: str) -> tuple[str, ...]:
         found = endings.get((end, kind))
         if found is None:
             found = endings[(end, kind)] = _texts_ending(run, end, kind)
