@@ -133,6 +133,7 @@ class _Worker:
     todo: deque[tuple[int, ParseJob]] = field(default_factory=deque)  # sent, not yet answered (first = running)
     started: float = 0.0  # when the running file started
     deadline: float = 0.0
+    checked: float = 0.0  # when its liveness and memory were last looked at
 
 
 class WorkerPool:
@@ -250,11 +251,15 @@ class WorkerPool:
                 pass
         if not w.todo:
             return
+        now = time.monotonic()
+        if now <= w.deadline and now - w.checked < POLL_S and w.process.sentinel not in ready:
+            return  # answers come much faster than the budget needs checking: liveness and memory every POLL_S
+        w.checked = now
         reason = None
         if not w.process.is_alive():
             code = w.process.exitcode
             reason = f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
-        elif time.monotonic() > w.deadline:
+        elif now > w.deadline:
             reason = f"解析超时：超过每个文件的时间上限（{self.budget.seconds:g} 秒），已终止"
         elif _rss_mib(w.process.pid or 0) > self.budget.memory_mib:
             reason = f"解析占用内存超过上限（{self.budget.memory_mib:g} MiB），已终止"
