@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
+import operator
 import os
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -78,21 +80,17 @@ def _die_with_ingest() -> None:
     threading.Thread(target=watch, name="xxgk-watchdog", daemon=True).start()
 
 
-def _fact_reduce(fact: Fact) -> tuple[type[Fact], tuple[object, ...]]:
-    f = fact
-    return Fact, (f.key, f.value, f.raw, f.blank, f.loc, f.confidence, f.status, f.page, f.bbox)
-
-
-def _finding_reduce(finding: Finding) -> tuple[type[Finding], tuple[object, ...]]:
-    f = finding
-    return Finding, (f.rule, f.severity, f.message, f.keys, f.expected, f.actual, f.suspect_key)
+def _as_arguments(cls: type) -> Callable[[object], tuple[type, tuple[object, ...]]]:
+    """A pickle reducer that rebuilds ``cls`` from its constructor arguments (every field, in field order)."""
+    fields_of = operator.attrgetter(*(f.name for f in dataclasses.fields(cls) if f.init))
+    return lambda obj: (cls, fields_of(obj))
 
 
 def _register_reducers() -> None:
     """Facts and findings cross the pipe as constructor arguments rather than as slot dictionaries: a report has
     some 200 facts, and rebuilding them field by field was most of the parent's time per report."""
-    ForkingPickler.register(Fact, _fact_reduce)
-    ForkingPickler.register(Finding, _finding_reduce)
+    ForkingPickler.register(Fact, _as_arguments(Fact))
+    ForkingPickler.register(Finding, _as_arguments(Finding))
 
 
 _register_reducers()
