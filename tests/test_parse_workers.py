@@ -46,13 +46,14 @@ def test_workers_parse_exactly_as_in_process() -> None:
 
 def test_a_hanging_file_is_killed_and_the_queued_files_still_parse(tmp_path: Path) -> None:
     """A named pipe given by name blocks its reader forever: its worker is killed at the time budget, the files
-    queued behind it in the same and the next chunk go to a fresh worker, and nothing hangs the parent."""
+    queued behind it in the same and the next chunk go to a fresh worker, and nothing hangs the parent.  The
+    budget is wide (a report takes milliseconds) so a machine under heavy load does not time out the others."""
     fifo = tmp_path / "hangs.txt"
     os.mkfifo(fifo)
     docs = sample_documents()[:12]
     jobs = [ParseJob(str(p)) for p in docs[:5]] + [ParseJob(str(fifo))] + [ParseJob(str(p)) for p in docs[5:]]
-    outcomes = list(parse_stream(jobs, workers=2, chunk_size=2, budget=Budget(seconds=3.0)))
+    outcomes = list(parse_stream(jobs, workers=2, chunk_size=2, budget=Budget(seconds=20.0)))
     assert [o.job.path for o in outcomes] == [j.path for j in jobs]
     hung = outcomes[5]
     assert hung.result is None and "解析超时" in (hung.error or "") and hung.sha256 is None
-    assert all(o.result is not None for i, o in enumerate(outcomes) if i != 5)
+    assert all(o.result is not None for i, o in enumerate(outcomes) if i != 5), [o.error for o in outcomes]
