@@ -5,7 +5,7 @@ DB ?= data/xxgk.duckdb
 PORT ?= 8501
 export XXGK_DB ?= $(DB)
 
-.PHONY: run test install install-test db demo-data bench bench-scale bench-search bench-cluster accuracy fuzz docs lint typecheck clean
+.PHONY: run test install install-test db demo-data bench bench-parse parse-identity bench-scale bench-search bench-cluster accuracy fuzz docs lint typecheck clean
 
 # uv installs the locked versions into .venv/ (installed with pip if missing): the product, the Dask extra (the
 # cluster tests run on a real local Dask cluster; Ray stays opt-in: uv sync --extra ray) and the dev and bench groups
@@ -56,6 +56,15 @@ docs: install
 bench: install-test
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_pages.py --write docs/benchmarks.md
+
+# Parse speed: reports/s in one process, --workers 1 and 2 (median of 3), the 2-worker speed-up; REF=main also
+# measures that revision with the runs interleaved.  Writes the "解析速度 / parse speed" section of docs/benchmarks.md.
+bench-parse: install
+	$(PY) bench/bench_parse.py $(if $(REF),--ref $(REF))
+
+# The parser's output is unchanged: parse-JSON hashes of 1,200 generated + every real document vs REF (main).
+parse-identity: install
+	$(PY) bench/parse_identity.py --ref $(or $(REF),main)
 
 bench-scale: install
 	$(PY) bench/bench_pipeline.py --scale

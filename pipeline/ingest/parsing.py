@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 
@@ -51,7 +52,12 @@ def parse_one(job: ParseJob) -> ParseOutcome:
 
 
 def sha256_or_none(path: str) -> str | None:
-    """The file's hash when it can be read within the size limit (for the log row of a file that failed)."""
+    """The file's hash when it can be read within the size limit (for the log row of a file that failed).
+
+    Only a regular file is read: this runs in the parent after a worker was killed, and a named pipe or a device
+    (what made the worker hang) would hang the parent too."""
+    if not os.path.isfile(path):
+        return None
     try:
         return hashlib.sha256(read_source(path)).hexdigest()
     except ReadError:

@@ -5,27 +5,35 @@ per file and a memory cap per worker.  A worker over either is killed (SIGKILL),
 message, the other files of its chunk go to a fresh worker, and the ingest goes on.  A worker that crashes (a fault
 in a C library) is reported the same way.
 
-Workers are forked from a forkserver that has already imported the parser (fast to start, and safe from a
-multi-threaded parent such as the Streamlit server).  They never outlive the ingest: a watchdog thread in each worker
-ends it the moment the ingest process is gone (even ``kill -9``), and the forkserver exits after its workers.
+Workers are forked from a forkserver that has already imported the parser and parsed three tiny reports
+(:mod:`~pipeline.ingest.warmup`), so every worker starts with its caches warm (fast to start, and safe from a
+multi-threaded parent such as the Streamlit server).  Each worker has its next chunk queued before it finishes the
+current one, so it never waits for the parent; facts and findings travel as constructor arguments
+(:func:`_register_reducers`), so the parent's share per report — receiving it — stays small beside the worker's
+parsing.  Workers never outlive the ingest: a watchdog thread in each worker ends it the moment the ingest process
+is gone (even ``kill -9``), and the forkserver exits after its workers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
+import operator
 import os
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 
 from pipeline.ingest.parsing import ParseJob, ParseOutcome, parse_one, sha256_or_none
+from pipeline.model import Fact, Finding
 from pipeline.readers import limits
 
 POLL_S = 0.05  # how often busy workers' time and memory are checked
@@ -72,6 +80,22 @@ def _die_with_ingest() -> None:
     threading.Thread(target=watch, name="xxgk-watchdog", daemon=True).start()
 
 
+def _as_arguments(cls: type) -> Callable[[object], tuple[type, tuple[object, ...]]]:
+    """A pickle reducer that rebuilds ``cls`` from its constructor arguments (every field, in field order)."""
+    fields_of = operator.attrgetter(*(f.name for f in dataclasses.fields(cls) if f.init))
+    return lambda obj: (cls, fields_of(obj))
+
+
+def _register_reducers() -> None:
+    """Facts and findings cross the pipe as constructor arguments rather than as slot dictionaries: a report has
+    some 200 facts, and rebuilding them field by field was most of the parent's time per report."""
+    ForkingPickler.register(Fact, _as_arguments(Fact))
+    ForkingPickler.register(Finding, _as_arguments(Finding))
+
+
+_register_reducers()
+
+
 def _worker_main(conn: Connection) -> None:
     """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more",)."""
     _die_with_ingest()
@@ -88,7 +112,7 @@ def _worker_main(conn: Connection) -> None:
 
 def _context() -> multiprocessing.context.ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["pipeline.parse"])
+    ctx.set_forkserver_preload(["pipeline.parse", "pipeline.ingest.warmup"])
     return ctx
 
 
@@ -107,6 +131,7 @@ class _Worker:
     todo: deque[tuple[int, ParseJob]] = field(default_factory=deque)  # sent, not yet answered (first = running)
     started: float = 0.0  # when the running file started
     deadline: float = 0.0
+    checked: float = 0.0  # when its liveness and memory were last looked at
 
 
 class WorkerPool:
@@ -180,13 +205,15 @@ class WorkerPool:
             while len(self._workers) < self.n_workers and (retry or not exhausted):
                 self._start()
             for w in list(self._workers):
-                if not w.todo:
+                # the next chunk goes out while the worker is still on its last one, so it never waits for us
+                while len(w.todo) <= self.chunk_size:
                     chunk = take(self.chunk_size)
                     if not chunk:
-                        continue
+                        break
+                    if not w.todo:  # an idle worker starts on this chunk now
+                        w.started = time.monotonic()
+                        w.deadline = w.started + self.budget.seconds
                     w.todo.extend(chunk)
-                    w.started = time.monotonic()
-                    w.deadline = w.started + self.budget.seconds
                     with contextlib.suppress(OSError):  # a dead worker: found below through its sentinel
                         w.conn.send(chunk)
             while next_yield in done:
@@ -222,11 +249,15 @@ class WorkerPool:
                 pass
         if not w.todo:
             return
+        now = time.monotonic()
+        if now <= w.deadline and now - w.checked < POLL_S and w.process.sentinel not in ready:
+            return  # answers come much faster than the budget needs checking: liveness and memory every POLL_S
+        w.checked = now
         reason = None
         if not w.process.is_alive():
             code = w.process.exitcode
             reason = f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
-        elif time.monotonic() > w.deadline:
+        elif now > w.deadline:
             reason = f"解析超时：超过每个文件的时间上限（{self.budget.seconds:g} 秒），已终止"
         elif _rss_mib(w.process.pid or 0) > self.budget.memory_mib:
             reason = f"解析占用内存超过上限（{self.budget.memory_mib:g} MiB），已终止"

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 # --- limits ----------------------------------------------------------------------------------------------------
 MAX_RUN_CHARS = 200  # a longer run is not searched at all
 MAX_CELL_DIGITS = 14  # integer digits of one cell: DuckDB DECIMAL(18,4) holds |value| < 10^14
 MAX_CANDIDATES = 64  # splits kept per run (counting goes on)
 SEARCH_BUDGET = 100_000  # memoised search states per run
+SPLIT_CACHE_SIZE = 4096  # runs whose splits are remembered (the same rows recur across reports: "0000000")
 
 INT, SIGNED, AMOUNT = "int", "signed", "amount"
 
@@ -90,8 +91,10 @@ _NULLISH = _MARKERS | {""}
 _MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
 
 
-def _texts_ending(run: str, end: int, kind: str) -> list[str]:
-    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first)."""
+@lru_cache(maxsize=16384)
+def _texts_ending(run: str, end: int, kind: str) -> tuple[str, ...]:
+    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first).  Cached: a run is searched again
+    with more blank cells, and loosely for the cells' certainty."""
     out = []
     pattern = _CELL[kind]
     for start in range(end - 1, max(-1, end - 1 - _MAX_CELL_CHARS), -1):
@@ -100,11 +103,13 @@ def _texts_ending(run: str, end: int, kind: str) -> list[str]:
         text = run[start:end]
         if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
             out.append(text)
-    return out
+    return tuple(out)
 
 
-def _texts_starting(run: str, start: int, kind: str) -> list[str]:
-    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first)."""
+@lru_cache(maxsize=16384)
+def _texts_starting(run: str, start: int, kind: str) -> tuple[tuple[str, int], ...]:
+    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first), with its value (texts
+    without one left out).  Cached like :func:`_texts_ending`."""
     out = []
     pattern = _CELL[kind]
     for end in range(start + 1, min(len(run), start + _MAX_CELL_CHARS) + 1):
@@ -112,8 +117,10 @@ def _texts_starting(run: str, start: int, kind: str) -> list[str]:
             break
         text = run[start:end]
         if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
-            out.append(text)
-    return out
+            value = _value(text)
+            if value is not None:
+                out.append((text, value))
+    return tuple(out)
 
 
 def _left_half(
@@ -135,10 +142,7 @@ def _left_half(
         if run[pos] == " ":
             walk(pos + 1, j + 1, total, used, (*acc, ""))
             return
-        for text in _texts_starting(run, pos, kinds[j]):
-            value = _value(text)
-            if value is None:
-                continue
+        for text, value in _texts_starting(run, pos, kinds[j]):
             end = pos + len(text)
             walk(end, j + 1, total + value, used, (*acc, text))
             if end < len(run) and run[end] == " ":
@@ -150,6 +154,7 @@ def _left_half(
     return table
 
 
+@lru_cache(maxsize=8192)
 def _value(text: str) -> int | None:
     """The number a cell's text stands for in an identity (counts only: identities never involve amounts)."""
     if not text or text in _MARKERS:
@@ -163,7 +168,39 @@ def _value(text: str) -> int | None:
 Rems = tuple[int | None, ...]
 
 
-def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = (), free_blanks: int = 0) -> Splits:
+def split_run(
+    run: str,
+    kinds: tuple[str, ...],
+    identities: tuple[Identity, ...] = (),
+    free_blanks: int = 0,
+    enough: int | None = None,
+) -> Splits:
+    """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (see :func:`_split_run`).
+
+    ``enough``: the caller only needs to know whether there are more than this many splits; as soon as there are,
+    the search stops with no candidates, ``count`` ``enough + 1`` and ``limit`` set (a run that loose has
+    millions of splits: counting them all is the slow part).
+
+    The search is a pure function of its arguments and the same runs recur from report to report (all-zero rows
+    above all), so the last :data:`SPLIT_CACHE_SIZE` answers are kept; each caller gets its own copy."""
+    found = _split_run_cached(run, kinds, identities, free_blanks, enough)
+    return Splits(list(found.candidates), found.count, found.limit)
+
+
+@lru_cache(maxsize=SPLIT_CACHE_SIZE)
+def _split_run_cached(
+    run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
+) -> Splits:
+    return _split_run(run, kinds, identities, free_blanks, enough)
+
+
+class _Enough(Exception):
+    pass
+
+
+def _split_run(
+    run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
+) -> Splits:
     """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (each total after its parts).
 
     A blank cell takes a space of its own; ``free_blanks`` more blank cells may stand anywhere (text whose blank
@@ -197,6 +234,14 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
             half_k, half = k0, len(parts0) // 2
     left = _left_half(run, kinds, half, free_blanks) if half_k is not None else {}
     closed = tuple(-1 for _ in identities)  # -1: the identity's total not read yet; None: skipped (blank total)
+    endings: dict[tuple[int, str], tuple[str, ...]] = {}  # (end, kind) → _texts_ending, asked for every remainder
+    rooms: dict[tuple[int, Rems], int] = {}
+
+    def texts_ending(end: int, kind: str) -> tuple[str, ...]:
+        found = endings.get((end, kind))
+        if found is None:
+            found = endings[(end, kind)] = _texts_ending(run, end, kind)
+        return found
 
     def from_left(pos: int, rems: Rems, free: int) -> list[tuple[str, ...]] | None:
         """The left half's readings ending at ``pos`` that fill what is left of the total (None: not at the half)."""
@@ -209,6 +254,12 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
 
     def room(i: int, rems: Rems) -> int:
         """The most characters cells 0..i can hold."""
+        found = rooms.get((i, rems))
+        if found is None:
+            found = rooms[(i, rems)] = _room(i, rems)
+        return found
+
+    def _room(i: int, rems: Rems) -> int:
         total = 0
         for c in range(i + 1):
             k = ident_of_part.get(c)
@@ -247,7 +298,7 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         if pos <= 0:
             return opts
         if k_total is not None:
-            for text in _texts_ending(run, pos, kinds[i]):
+            for text in texts_ending(pos, kinds[i]):
                 value = _value(text)
                 if value is not None:
                     opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :], free))
@@ -255,17 +306,17 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         if k_part is not None and rems[k_part] is not None and rems[k_part] >= 0:
             rest = rems[k_part]
             if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
-                wanted = [str(rest)] + ([t for t in _texts_ending(run, pos, kinds[i]) if t in _MARKERS] if rest == 0 else [])
+                wanted = [str(rest)] + ([t for t in texts_ending(pos, kinds[i]) if t in _MARKERS] if rest == 0 else [])
                 for want in wanted:
                     if run.endswith(want, 0, pos):
                         opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :], free))
                 return opts
-            for text in _texts_ending(run, pos, kinds[i]):
+            for text in texts_ending(pos, kinds[i]):
                 value = _value(text)
                 if value is not None and 0 <= value <= rest:
                     opts.append((text, pos - len(text), rems[:k_part] + (rest - value,) + rems[k_part + 1 :], free))
             return opts
-        return [*opts, *((t, pos - len(t), rems, free) for t in _texts_ending(run, pos, kinds[i]))]
+        return [*opts, *((t, pos - len(t), rems, free) for t in texts_ending(pos, kinds[i]))]
 
     def done(pos: int) -> bool:
         return pos == 0 or (pos == 1 and run[0] == " ")
@@ -294,6 +345,8 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         if steps[0] > SEARCH_BUDGET:
             raise _OverBudget
         total = sum(count(p, i - 1, r, f) for _t, p, r, f in options(pos, i, rems, free))
+        if enough is not None and total > enough:
+            raise _Enough  # every count found adds to the run's: it has more than enough splits
         memo[key] = total
         return total
 
@@ -301,6 +354,10 @@ def split_run(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...]
         out.count = count(len(run), n - 1, closed, free_blanks)
     except _OverBudget:
         out.limit = f"拆分搜索超过上限（{SEARCH_BUDGET} 步）"
+        return out
+    except _Enough:
+        out.count = (enough or 0) + 1
+        out.limit = f"拆分多于 {enough} 种（不再计数）"
         return out
 
     def reachable(pos: int, i: int, rems: Rems, free: int) -> int:

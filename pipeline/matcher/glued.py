@@ -93,7 +93,8 @@ def read_run(
     if splits.count > 1:
         # certain only if it holds whatever cells were blank — 总计 included
         loose = tuple(Identity(i.parts, i.total, skip_blank_total=True) for i in identities)
-        wide = split_run(ln.run, kinds, loose, free_blanks=len(kinds))
+        # more than MAX_CANDIDATES wide splits settle no cell: the search may stop counting there
+        wide = split_run(ln.run, kinds, loose, free_blanks=len(kinds), enough=MAX_CANDIDATES)
         row.certain = [a is not None for a in wide.agreed()] if wide.candidates else [False] * len(kinds)
     return row
 

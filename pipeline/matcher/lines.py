@@ -90,7 +90,7 @@ def to_line(idx: int, row: Row) -> Line:
     if row.table is None and not row.grid:
         # free text without any digit or null marker (after NFKC, as value tokens are read): prose or a label
         # split into cells, and no value can be in it — the common case, so it skips the per-cell work
-        text = unicodedata.normalize("NFKC", " ".join(c.text for c in row.cells))
+        text = unicodedata.normalize("NFKC", " ".join([c.text for c in row.cells]))
         if not _DIGIT_OR_MARKER.search(text) and not _LONE_MARKER.search(text):
             return Line(idx, row, compact(text), [], False)
     cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells

@@ -24,9 +24,9 @@ class MatchResult:
 def make_fact(f: Field, slot: Slot | None, *, missing: bool = False) -> Fact:
     """The fact of template cell ``f`` read from ``slot`` (None: a blank cell; ``missing``: not found at all)."""
     if missing:
-        return Fact(f.key, None, None, blank=False, status="missing")
+        return Fact(f.key, None, None, False, None, None, "missing")
     if slot is None:
-        return Fact(f.key, None, "", blank=True, status="blank")
+        return Fact(f.key, None, "", True, None, None, "blank")
     cell, raw = slot.cell, slot.raw
     if raw.isascii() and raw.isdigit() and len(raw) <= 14 and not f.is_amount:  # the common case, without detours
         return Fact(f.key, int(raw), raw, False, cell.loc, cell.confidence, "ok", cell.page, cell.bbox)

@@ -125,19 +125,23 @@ def align_rows(scores: list[list[float]]) -> list[int | None]:
     dp = [[0.0] * (m + 1) for _ in range(n + 1)]
     back = [[0] * (m + 1) for _ in range(n + 1)]  # 0 diag, 1 skip line, 2 skip row
     for i in range(n + 1):
+        cur, cur_back = dp[i], back[i]
+        up = dp[i - 1] if i > 0 else None  # the row above and its scores, looked up once per row
+        line_scores = scores[i - 1] if i > 0 else None
         for r in range(m + 1):
             if i == 0 and r == 0:
                 continue
             best, how = neg, 0
-            if i > 0 and r > 0:
-                v = dp[i - 1][r - 1] + scores[i - 1][r - 1]
-                if v > best:
-                    best, how = v, 0
-            if i > 0 and dp[i - 1][r] > best:
-                best, how = dp[i - 1][r], 1
-            if r > 0 and dp[i][r - 1] > best:
-                best, how = dp[i][r - 1], 2
-            dp[i][r], back[i][r] = best, how
+            if up is not None:
+                if r > 0:
+                    v = up[r - 1] + line_scores[r - 1]  # type: ignore[index]
+                    if v > best:
+                        best, how = v, 0
+                if up[r] > best:
+                    best, how = up[r], 1
+            if r > 0 and cur[r - 1] > best:
+                best, how = cur[r - 1], 2
+            cur[r], cur_back[r] = best, how
     out: list[int | None] = [None] * n
     i, r = n, m
     while i > 0 or r > 0:
