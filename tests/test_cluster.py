@@ -246,7 +246,7 @@ def test_the_time_budget_holds_on_a_worker(dask_engine, tmp_path: Path) -> None:
     # a budget from this machine's own pace, far below what eight dense OCR pages take; wider than test_workers'
     # because here the scan's OCR (multi-threaded) runs beside the text files' batch on the same two cores
     (baseline,) = parse_stream([ParseJob(str(root / "c_hongze.txt"))])
-    seconds = round(max(15.0, 40 * baseline.seconds))
+    seconds = round(max(25.0, 40 * baseline.seconds))
     started = time.monotonic()
     budget = Budget(seconds=seconds, ocr_page_seconds=0)
     summary = cluster_ingest([root], db=tmp_path / "x.duckdb", engine=dask_engine, budget=budget)
