@@ -63,7 +63,7 @@ def build_store(path: Path, n_reports: int) -> dict[str, int]:
             break
     cols = ["report_id", "sha256", "source_path", "format", "agency", "year", "edition", "province", "city",
             "county", "level", "agency_type", "has_error"]  # fmt: skip
-    frame = pl.DataFrame(rows, schema=cols, orient="row")
+    frame = pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
     con = duckdb.connect(str(path))
     try:
         con.register("frame", frame)
