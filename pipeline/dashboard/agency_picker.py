@@ -133,13 +133,13 @@ def _search_fragment(picker: Picker) -> None:
         st.caption("没有名称包含所输文字的机关。")
     elif n_matches > hits.height:
         st.caption(f"共 {n_matches:,} 个机关{'匹配' if text else ''}，列出{'最匹配' if text else '报告最多'}的 "
-                   f"{hits.height} 个；输入名称的一部分可找到其余机关。")  # fmt: skip
+                   f"{hits.height} 个；{'输入更多文字可缩小范围' if text else '输入名称的一部分可找到其余机关'}。")  # fmt: skip
     label = f"{picker.label}（从搜索结果中选择）"
     common: dict[str, Any] = {"key": picker.key, "filter_mode": "contains", "label_visibility": "collapsed"}
     if picker.multi:
         value = tuple(st.multiselect(
             label, options, bind=BIND if picker.in_url else None, max_selections=picker.max_selections,
-            placeholder="从搜索结果中选择（可多选）", **common,
+            placeholder="从搜索结果中选择（可多选）", select_all=False, **common,
         ))  # fmt: skip
     else:
         default = options[0] if options else None

@@ -25,7 +25,7 @@ from pipeline.filters import (
     unrecognised,
 )
 from pipeline.labels import edition_label
-from pipeline.metrics import filter_options
+from pipeline.metrics import filter_options, known_agencies
 
 EMPTY_OPTIONS: dict[str, list[Any]] = {
     "year": [], "province": [], "level": [], "agency_type": [], "edition": [], "agency": [], "regions": [],
@@ -61,8 +61,10 @@ def sidebar_filters() -> Filters:
     """Draw the global filter in the sidebar (widgets bound to the query string) and return it."""
     forget_notice()
     try:
-        # of the agencies only those the link names: the picker below searches the database for the rest
-        options = query(filter_options, None, tuple(st.query_params.get_all(PARAMS["agencies"])))
+        # cached once per database version; of the agencies only those the link names (the picker below searches
+        # the database for the rest)
+        options = {**query(filter_options),
+                   "agency": query(known_agencies, None, tuple(st.query_params.get_all(PARAMS["agencies"])))}
     except DatabaseUnavailable as exc:
         st.sidebar.error(str(exc))
         options = EMPTY_OPTIONS
