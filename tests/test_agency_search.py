@@ -4,11 +4,14 @@ naming an agency preselects it, and no widget ever holds more than a search's wo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
 
+from pipeline import cli
 from pipeline.dashboard.pages import page
 from pipeline.filters import Filters
 from pipeline.metrics import (
@@ -129,6 +132,19 @@ def test_agency_reports_and_years(ranked_db):
     assert db.query(agency_reports, Filters(), None).is_empty()  # every report here has its agency
     assert not db.query(has_unnamed_reports, Filters())
     assert db.query(selection_years, Filters(province="江苏省")) == [2023, 2022]
+
+
+def test_cli_finds_the_exact_name_for_agency_options(ranked_db):
+    runner = CliRunner()
+    res = runner.invoke(cli.app, ["agencies", "司法局", "--db", str(ranked_db), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["n_matches"] == 5 and [r["agency"] for r in out["rows"]][:3] == ["司法局", "司法局机关服务中心", "沈阳市司法局"]
+    res = runner.invoke(cli.app, ["agencies", "沈阳", "司法", "--db", str(ranked_db), "--format", "csv"])
+    assert res.exit_code == 0 and "沈阳市司法局" in res.stdout and "大连" not in res.stdout
+    assert runner.invoke(cli.app, ["agencies", "火星", "--db", str(ranked_db)]).exit_code == 1  # nothing found
+    bad = runner.invoke(cli.app, ["agencies", "司法", "--province", "火星省", "--db", str(ranked_db)])
+    assert bad.exit_code == 2 and "火星省" in bad.output
 
 
 # -- the pages ---------------------------------------------------------------------------------------------------
