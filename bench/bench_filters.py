@@ -136,6 +136,10 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
         "（空）": timed(lambda: db.query(search_agencies, liaoning, ""), runs),
     }
     db.close()
+    n_names, n_bytes = db.execute(
+        "SELECT count(*), sum(strlen(agency)) FROM (SELECT DISTINCT agency FROM reports WHERE is_current)"
+    )[0]
+    out["every_agency"] = {"names": int(n_names), "utf8_bytes": int(n_bytes or 0)}  # what a full list would send
     out["load_avg"] = round(os.getloadavg()[0], 1)
     out["n_provinces"], out["n_regions"] = len(options["province"]), len(options["regions"])
     return out
@@ -174,11 +178,14 @@ def report_markdown(results: list[dict[str, Any]]) -> str:
             f"| {t(s['沈阳 公安'])} | {t(s['镇人民政府'])} | {t(r['search_in_province']['司法'])} |"
         )
     last = results[-1]["search"]
+    every = results[-1]["every_agency"]
     lines += [
         "",
         "A search sends at most 20 agencies to the page (the widget's options: the matches plus what is already "
         "chosen); `filter_options` sends no agency list at all, only the agencies a link names that exist "
-        f"(the last column: 3 of the 4 names asked).  At {results[-1]['reports']:,} reports 「司法」 matches "
+        f"(the last column: 3 of the 4 names asked).  Before, the sidebar's agency list held every name: "
+        f"{every['names']:,} names, {every['utf8_bytes'] / 2**20:.1f} MB of text at {results[-1]['reports']:,} "
+        f"reports.  At {results[-1]['reports']:,} reports 「司法」 matches "
         f"{last['司法']['matches']:,} agencies, 「镇人民政府」 {last['镇人民政府']['matches']:,}, 「局」 "
         f"{last['局']['matches']:,}.",
     ]
