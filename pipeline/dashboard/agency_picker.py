@@ -116,7 +116,7 @@ def _chosen(picker: Picker) -> tuple[str, ...]:
 @st.fragment
 def _search_fragment(picker: Picker) -> None:
     text = st.text_input(
-        picker.label, key=search_key(picker.key), type="search", live=True, placeholder=PLACEHOLDER,
+        picker.label, key=search_key(picker.key), type="search", live=True, placeholder=PLACEHOLDER, max_chars=80,
         help="输入机关名称中的任意部分（可用空格分隔多个词，如「沈阳 司法」），下方列出最匹配的机关供选择："
         "名称完全相同的在前，其次是以所输文字开头的，再按报告数从多到少。",
     )  # fmt: skip
