@@ -76,7 +76,7 @@ def search_agencies(
 
     Ranked: the exact name, then names starting with the first word, then the most reports, the shortest name.
     With nothing typed, the agencies with the most reports.  Columns: ``agency``, ``n_reports``, ``n_matches`` (how
-    many agencies match in all, on every row).  One grouped scan of ``reports``: 13–45 ms of CPU at 1 M reports
+    many agencies match in all, on every row).  One grouped scan of ``reports``: 12–51 ms of CPU at 1 M reports
     (docs/benchmarks.md, 「筛选条件」).
     """
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
