@@ -81,6 +81,10 @@ bench-cluster: install
 demo-data: install
 	$(PY) -m pipeline.generator.demo --db "$(DB)" --force
 
+# The sidebar's filter options and the type-to-search agency query on synthetic 10 k / 100 k / 1 M-report stores.
+bench-filters: install
+	$(PY) bench/bench_filters.py --reports 10000 --reports 100000 --reports 1000000 --write
+
 accuracy: install
 	$(PY) bench/accuracy.py
 

@@ -38,7 +38,7 @@ err_console = Console(stderr=True)
 # Modules that add subcommands (each exposes ``register(app)``); skipped when not installed/written yet.
 PLUGIN_MODULES: tuple[str, ...] = (
     "pipeline.generator.cli", "pipeline.fetch.cli", "pipeline.metrics.cli", "pipeline.search.cli", "pipeline.reuse.cli",
-    "pipeline.metrics.regions_cli", "pipeline.card.cli",
+    "pipeline.metrics.regions_cli", "pipeline.card.cli", "pipeline.metrics.agencies_cli",
 )
 
 STATUS_LABELS = {

@@ -240,9 +240,9 @@ def unrecognised(
 ) -> list[tuple[str, str]]:
     """(filter label, value) for every value in ``query`` (URL parameters) that matches no known option.
 
-    ``options`` is :func:`pipeline.metrics.filter_options`: the years, provinces, levels, agency types, editions
-    and agencies of the current reports and their (province, city, county) triples.  A city or county is checked
-    against the chosen province / city.
+    ``options`` is :func:`pipeline.metrics.filter_options`: the years, provinces, levels, agency types and editions
+    of the current reports, their (province, city, county) triples and, of the agencies, those of ``query`` that
+    exist (never the list of every agency).  A city or county is checked against the chosen province / city.
     """
 
     def values(param: str) -> list[str]:

@@ -2,12 +2,15 @@
 own earlier years (small-number guard), findings, copied-text share — and the same card as a printable Word or PDF
 file (A4, Chinese font embedded)."""
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
 from pipeline.card.content import copied_text_line, fmt_num, fmt_pct, footer_text
 from pipeline.card.data import CARD_COUNTS, CHART_RATE, card_choices, card_data
 from pipeline.dashboard import charts, ui
+from pipeline.dashboard.agency_picker import pick_agency
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
 from pipeline.labels import (
@@ -35,19 +38,19 @@ def card_file(kind: str, agency: str, year: int, filters_key: tuple, _card: obje
 filters = ui.page_start("card")
 if filters is None:
     st.stop()
-choices = query(card_choices, filters)
-agencies = list(dict.fromkeys(choices["agency"].to_list()))
-if not agencies:
-    st.info("所选范围内没有可生成报告卡的报告（需要识别出机关和年度）。")
-    st.stop()
 c1, c2 = st.columns([3, 1])
 with c1:
-    agency = ui.synced(st.selectbox, "机关（可输入名称搜索）", agencies, key="card_agency", default=agencies[0],
-                       keep_default=True)  # fmt: skip
-years = choices.filter(pl.col("agency") == agency)["year"].to_list()
+    agency = pick_agency("机关（输入名称的一部分搜索）", "card_agency", filters, what="机关")
+if agency is None:
+    st.info("所选范围内没有可生成报告卡的报告（需要识别出机关和年度）。")
+    st.stop()
+# the chosen agency's years in the selection (the sidebar's agency choice aside)
+years = query(card_choices, replace(filters, agencies=(agency,)))["year"].to_list()
 with c2:
-    year = ui.synced(st.selectbox, "年度", years, key="card_year", default=years[0], keep_default=True)
-if agency is None or year is None:
+    year = ui.synced(st.selectbox, "年度", years, key="card_year", default=years[0] if years else None,
+                     keep_default=True)  # fmt: skip
+if year is None:
+    st.info("所选范围内没有该机关可生成报告卡的报告（需要识别出年度）。")
     st.stop()
 card = query(card_data, filters, agency, int(year))
 if card is None:

@@ -1,14 +1,25 @@
 """机关对比: 2–10 agencies side by side over time, and rankings within a peer group (small-number guard)."""
 
+from dataclasses import replace
+
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from pipeline.dashboard import charts, ui
+from pipeline.dashboard.agency_picker import pick_agencies
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
-from pipeline.metrics import agency_series, catalogue, metric, peer_groups, peer_ranking, selected_reports
+from pipeline.metrics import (
+    agency_series,
+    catalogue,
+    metric,
+    peer_groups,
+    peer_ranking,
+    selected_reports,
+    selection_years,
+)
 
 UNKNOWN = charts.UNKNOWN
 RANKED, CHOSEN, NO_VALUE = "参与排名", "所选机关", "无数值"
@@ -51,15 +62,11 @@ metric_key = ui.synced(
 m = metric(metric_key)
 ui.rate_caption(m)
 
-reports = query(selected_reports, filters)
-agencies = sorted({a for a in reports["agency"].to_list() if a is not None})
-
 st.subheader("选定机关对比")
-ui.checked_param("cmp_agencies", "对比机关", agencies)
-chosen = st.multiselect(
-    "选择 2–10 个机关", agencies, key="cmp_agencies", bind=ui.BIND, max_selections=10, placeholder="输入机关名称搜索"
-)
-if chosen:  # each chosen agency's report card, for its latest year in the selection
+chosen = pick_agencies("选择 2–10 个机关", "cmp_agencies", filters, max_selections=10, what="对比机关")
+# the chosen agencies' reports in the selection (the sidebar's agency choice aside): a handful of rows
+reports = query(selected_reports, replace(filters, agencies=tuple(chosen))) if chosen else None
+if reports is not None:  # each chosen agency's report card, for its latest year in the selection
     latest = reports.filter(pl.col("agency").is_in(chosen)).group_by("agency").agg(pl.col("year").max())
     cols = st.columns(min(len(chosen), 5))
     for i, (name, last) in enumerate(latest.sort("agency").iter_rows()):
@@ -84,7 +91,7 @@ else:
 
 st.subheader("同类机关排名")
 st.caption("同类机关 = 机关类型和行政层级都相同（不限地区）。排名第 1 为数值最高。所选机关以红色标出。")
-years = sorted({y for y in reports["year"].to_list() if y is not None}, reverse=True)
+years = query(selection_years, filters)
 c1, c2 = st.columns([1, 3])
 ui.checked_param("rank_year", "排名年度", years)
 rank_year = c1.selectbox("年度", years, key="rank_year", bind=ui.BIND)
@@ -97,7 +104,7 @@ if groups.is_empty():
     st.stop()
 labels = {peer_label(t, lv): (t, lv, n, total) for t, lv, n, total in groups.iter_rows()}
 # the default group is the one with the most rankable agencies; one holding a chosen agency comes first
-chosen_groups = [
+chosen_groups = [] if reports is None else [
     peer_label(t, lv)
     for t, lv in reports.filter(pl.col("agency").is_in(chosen) & (pl.col("year") == rank_year))
     .select("agency_type", "level").unique().iter_rows()

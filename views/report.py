@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from pipeline.dashboard import reuse_view, source, ui
+from pipeline.dashboard.agency_picker import pick_agency
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
 from pipeline.dashboard.tables import OfficialGrid, official_table, suspect_keys
@@ -21,11 +22,12 @@ from pipeline.labels import (
     edition_label,
     rule_label,
 )
-from pipeline.metrics import report_choices, report_detail
+from pipeline.metrics import agency_reports, has_unnamed_reports, report_detail
 from pipeline.readers import ReadError
 from pipeline.registry import registry
 
 CELL_PARAM = "cell"
+UNNAMED = "（未识别机关）"  # the agency choice that lists the reports whose agency was not recognised
 FINDING_LABELS = {"rule": "规则", "severity": "级别", "message": "说明", "expected": "应为", "actual": "实际"}
 
 
@@ -100,13 +102,21 @@ filters = ui.page_start("report")
 if filters is None:
     st.stop()
 reg = registry()
-choices = query(report_choices, filters)
-labels = {
-    rid: f"#{rid} · {agency or '（未识别机关）'} · {year or '未识别年度'}{'' if cur else ' · 已被替换的旧版本'}"
-    for rid, agency, year, cur in choices.iter_rows()
-}
+# a report is found through its agency (typed, searched in the database): no list of every report reaches the page
+linked = st.query_params.get("report") if "report_agency" not in st.session_state else None
+if linked is not None and linked.isdigit():  # a link to one report opens on its agency
+    opened = query(report_detail, None, int(linked))
+    if opened is not None:
+        st.session_state["report_agency"] = opened["report"]["agency"] or UNNAMED
+unnamed = (UNNAMED,) if query(has_unnamed_reports, filters) else ()
+agency = pick_agency("机关（输入名称的一部分搜索）", "report_agency", filters, in_url=False, extra=unnamed)
+choices = query(agency_reports, filters, None if agency in (None, UNNAMED) else agency) if agency else None
+labels = {} if choices is None else {
+    rid: f"#{rid} · {year or '未识别年度'}{'' if cur else ' · 已被替换的旧版本'}"
+    for rid, _, year, cur in choices.iter_rows()
+}  # fmt: skip
 report_id = ui.synced(
-    st.selectbox, "选择报告（可输入机关名称搜索）", list(labels), key="report", default=next(iter(labels), None),
+    st.selectbox, "报告（年度 · 版本）", list(labels), key="report", default=next(iter(labels), None),
     keep_default=True, format_func=lambda rid: labels.get(rid, f"#{rid}"),
 )  # fmt: skip
 if report_id is None:

@@ -12,8 +12,9 @@ import polars as pl
 import streamlit as st
 
 from pipeline.dashboard.data import DatabaseUnavailable, db_path, db_version, query
+from pipeline.dashboard.links import BIND, checked_param, ignored_notice, synced
 from pipeline.dashboard.pages import page
-from pipeline.dashboard.sidebar import BIND, checked_param, current_filters, ignored_notice, synced
+from pipeline.dashboard.sidebar import current_filters
 from pipeline.filters import PANEL_LABELS, Filters
 from pipeline.labels import LEFT_OUT_LABELS, edition_label
 from pipeline.metrics import Metric, panel_size, synthetic_share

@@ -4,7 +4,8 @@
 - :mod:`pipeline.metrics.sql` — building blocks: selection, per-report cell pivot with derived totals, panels;
 - :mod:`pipeline.metrics.aggregate` — per report, aggregated, year over year, the small-number guard;
 - :mod:`pipeline.metrics.queries` — the named queries of the pages and ``xxgk metric``;
-- :mod:`pipeline.metrics.records` — explorer, findings, report detail, filter options.
+- :mod:`pipeline.metrics.records` — explorer, findings, report detail;
+- :mod:`pipeline.metrics.options` — what the filter widgets offer: distinct values, agencies found by typing.
 
 Every query takes an open DuckDB connection and a :class:`~pipeline.filters.Filters` and returns polars.
 """
@@ -18,6 +19,15 @@ from pipeline.metrics.aggregate import (
     yoy,
 )
 from pipeline.metrics.catalogue import Metric, catalogue, cell_name, metric, outcome_groups, rate_metrics
+from pipeline.metrics.options import (
+    SEARCH_LIMIT,
+    agency_reports,
+    filter_options,
+    has_unnamed_reports,
+    known_agencies,
+    search_agencies,
+    selection_years,
+)
 from pipeline.metrics.queries import (
     BY_OPTIONS,
     HEADLINE_KEYS,
@@ -49,7 +59,6 @@ from pipeline.metrics.records import (
     explorer_long,
     explorer_wide,
     failed_files,
-    filter_options,
     findings_by_rule,
     findings_list,
     report_choices,
@@ -59,13 +68,13 @@ from pipeline.metrics.records import (
 from pipeline.metrics.sql import REASONS
 
 __all__ = [
-    "BY_OPTIONS", "DERIVED_SUFFIX", "EXPLORER_REPORT_COLUMNS", "HEADLINE_KEYS", "REASONS", "Metric",
+    "BY_OPTIONS", "DERIVED_SUFFIX", "EXPLORER_REPORT_COLUMNS", "HEADLINE_KEYS", "REASONS", "SEARCH_LIMIT", "Metric", "agency_reports",
     "agency_series", "aggregate", "applicants_by_year", "backlog_by_year", "by_agency_type", "by_region",
     "catalogue", "cell_name", "correction_rates_by_year", "coverage_matrix", "drop_leading_empty_years",
     "explorer_long", "explorer_wide", "failed_files", "filter_options", "findings_by_rule", "findings_list",
-    "guard", "headline_by_year", "headline_series", "litigation_by_year", "metric", "metric_table",
+    "guard", "has_unnamed_reports", "headline_by_year", "known_agencies", "headline_series", "litigation_by_year", "metric", "metric_table",
     "outcome_groups", "outcome_shares_by_year", "outcomes_by_year", "overview_counts", "panel_size",
     "peer_groups", "peer_ranking", "per_report", "publication_by_year", "rate_metrics", "report_choices",
-    "report_detail", "selected_reports", "sources_summary", "synthetic_share", "top_agencies",
+    "report_detail", "search_agencies", "selected_reports", "selection_years", "sources_summary", "synthetic_share", "top_agencies",
     "with_missing_years", "yoy",
 ]  # fmt: skip

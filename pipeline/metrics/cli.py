@@ -22,8 +22,8 @@ from rich.table import Table
 from pipeline.filters import PANEL_LABELS, QUALITY_LABELS, Filters, unrecognised
 from pipeline.labels import LEFT_OUT_LABELS
 from pipeline.metrics.catalogue import catalogue
+from pipeline.metrics.options import filter_options
 from pipeline.metrics.queries import metric_table, panel_size
-from pipeline.metrics.records import filter_options
 from pipeline.metrics.sql import REASONS
 from pipeline.store import Database, DatabaseUnavailable
 
@@ -140,7 +140,7 @@ def metric(
     database = Database(db)
     query = _query(year, province, city, county, level, agency_type, agency, edition, quality, panel, min_n)
     try:
-        bad = unrecognised(query, database.query(filter_options))
+        bad = unrecognised(query, database.query(filter_options, agency or ()))
         if bad:
             named = "、".join(f"{what}「{value}」" for what, value in bad)
             err_console.print(f"[red]错误:[/] 以下条件与库中的报告都不匹配：{named}", highlight=False)

@@ -1,4 +1,5 @@
-"""Queries that read records rather than metrics: the explorer's cells, findings, one report, the filter options."""
+"""Queries that read records rather than metrics: the explorer's cells, findings, one report (the filter options:
+:mod:`pipeline.metrics.options`)."""
 
 from __future__ import annotations
 
@@ -189,18 +190,3 @@ def report_detail(con: duckdb.DuckDBPyConnection, report_id: int) -> dict[str, A
     return {"report": row, "facts": facts, "derived": derived, "findings": findings, "sections": sections,
             "versions": versions}  # fmt: skip
 
-
-def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
-    """Distinct values offered by the sidebar (over current reports)."""
-    out: dict[str, list[Any]] = {}
-    for column in ("year", "province", "level", "agency_type", "edition", "agency"):
-        out[column] = [
-            r[0]
-            for r in con.execute(
-                f"SELECT DISTINCT {column} FROM reports WHERE is_current AND {column} IS NOT NULL ORDER BY {column}"
-            ).fetchall()
-        ]
-    out["regions"] = con.execute(
-        "SELECT DISTINCT province, city, county FROM reports WHERE is_current AND province IS NOT NULL"
-    ).fetchall()
-    return out

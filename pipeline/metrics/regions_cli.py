@@ -24,7 +24,7 @@ from rich.table import Table
 from pipeline import export
 from pipeline.filters import Filters, unrecognised
 from pipeline.metrics.cli import Agencies, Levels, Years, _query
-from pipeline.metrics.records import filter_options
+from pipeline.metrics.options import filter_options
 from pipeline.metrics.regions import (
     LEVEL_LABELS,
     ROLLUP_METRICS,
@@ -69,7 +69,7 @@ def checked_filters(database: Database, year: list[str] | None, province: str | 
              quality: str | None, min_n: str | None) -> Filters:  # fmt: skip
     """The filters of these options; exit 2 naming every value that matches no report (never a national total)."""
     query = _query(year, province, city, county, level, agency_type, agency, None, quality, None, min_n)
-    bad = unrecognised(query, database.query(filter_options))
+    bad = unrecognised(query, database.query(filter_options, agency or ()))
     if bad:
         raise _fail("以下条件与库中的报告都不匹配：" + "、".join(f"{what}「{value}」" for what, value in bad))
     return Filters.from_query(query)
