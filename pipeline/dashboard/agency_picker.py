@@ -150,7 +150,7 @@ def _search_fragment(picker: Picker) -> None:
             if picker.key in st.session_state and st.session_state[picker.key] not in options:
                 del st.session_state[picker.key]
             index = None if picker.key in st.session_state else (0 if options else None)
-            kwargs = {} if index is None else {"index": index}
+            kwargs: dict[str, Any] = {} if index is None else {"index": index}
             picked = st.selectbox(label, options, placeholder="从搜索结果中选择", **kwargs, **common)
         value = (str(picked),) if picked else ()
     if not st.session_state.get("_xxgk_full_run") and value != st.session_state.get(f"_{picker.key}_drawn"):
