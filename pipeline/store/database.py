@@ -6,8 +6,11 @@
         session.add(parse_result)
     # leaving the block without an exception publishes everything at once; an exception publishes nothing
 
-A symlinked path is followed: the database *file* is what is locked, copied and replaced, so two names of one
-file lock each other out and the link keeps pointing at the live data.
+The path names the store's *catalog*; the data lives in immutable segment files beside it
+(:mod:`pipeline.store.segments`), and a write publishes a new segment by swapping the small catalog
+(:mod:`pipeline.store.swap`) — no write copies or rewrites the store.  A symlinked path is followed: the catalog
+*file* is what is locked and replaced (its segments sit beside it), so two names of one file lock each other out and
+the link keeps pointing at the live data.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import duckdb
 from pipeline.model import ParseResult
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
-from pipeline.store.schema import schema_version
-from pipeline.store.swap import SnapshotSwap, ingest_lock, remove_stale_copies
+from pipeline.store.segments import CROSS_YEAR
+from pipeline.store.swap import SegmentWrite, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year
 from pipeline.validator.summary import refresh_summaries
@@ -143,7 +146,7 @@ class Database:
         """
         file = self.file
         with ingest_lock(file):
-            strategy = SnapshotSwap(file)
+            strategy = SegmentWrite(file)
             try:
                 session = WriteSession(strategy.open(), batch_size)
                 yield session
@@ -154,9 +157,25 @@ class Database:
         session.search = _sync_search(self.path)
 
     def migrate(self) -> int:
-        """Create the file or bring its schema up to date; returns the schema version."""
+        """Create the store or bring its schema (and layout) up to date; returns the schema version."""
         with self.write() as session:
             return session.schema_version
+
+    def compact(self, *, full: bool = False) -> int:
+        """Merge segments as the size tiers call for (``full``: into one); returns the number of segments left.
+
+        A write merges small segments itself; this runs the larger merges, e.g. after many single-file imports.
+        Readers keep reading throughout; the result is published like any write.
+        """
+        file = self.file
+        with ingest_lock(file):
+            strategy = SegmentWrite(file)
+            try:
+                WriteSession(strategy.open(), DEFAULT_BATCH_SIZE)
+                strategy.commit(merge="all" if full else "tiered")
+                return len(strategy.segments)
+            finally:
+                strategy.discard()
 
     def remove_stale_copies(self) -> list[Path]:
         """Delete the temporary copies a killed writer left beside the file (never a running writer's)."""
@@ -181,7 +200,14 @@ class WriteSession:
 
     @property
     def schema_version(self) -> int:
-        return schema_version(self._con)
+        return int(self._con.execute("SELECT coalesce(max(version), 0) FROM cat.schema_version").fetchall()[0][0])
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The session's connection: the store's table names read every segment and this session's writes; new rows
+        go to ``seg.<table>``, the catalog's small mutable tables are ``cat.<table>`` (see
+        :mod:`pipeline.store.segments`)."""
+        return self._con
 
     def add(
         self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
@@ -212,7 +238,7 @@ class WriteSession:
     def finish(self) -> None:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
-        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies)
+        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{CROSS_YEAR}")
         self.summary_findings = refresh_summaries(self._con)
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
