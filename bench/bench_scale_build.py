@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.store import Database  # noqa: E402
 from pipeline.store import segments as seg  # noqa: E402
-from pipeline.store.cells import REPORT_COLUMNS  # noqa: E402
+from pipeline.store.cells import REPORT_COLUMNS, report_column  # noqa: E402
 from pipeline.validator.cross_year import refresh_cross_year  # noqa: E402
 
 CITY_VARIANTS, COUNTY_VARIANTS = 5, 23
@@ -81,7 +81,7 @@ def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None
     cells = [c for (c,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND table_name = 'report_cells'"
         " AND column_name LIKE '_\\_\\_%' ESCAPE '\\' ORDER BY column_index").fetchall()]  # fmt: skip
-    head = ", ".join(f"r.{c}" for c in REPORT_COLUMNS)
+    head = ", ".join(report_column(c, "r") for c in REPORT_COLUMNS)
     con.execute(f"""INSERT INTO report_cells SELECT {head}, {", ".join(f"x.{c}" for c in cells)}
                     FROM m JOIN src.report_cells x ON x.report_id = m.src_id JOIN reports r ON r.report_id = m.rid
                     ORDER BY m.rid""")

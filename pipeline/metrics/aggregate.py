@@ -58,16 +58,16 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     metrics = [metric(k) for k in metric_keys]
     if not metrics:
         raise ValueError("至少需要一个指标")
-    source, params = _source(con, filters, [key for m in metrics for key in m.keys])
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys])
     parts = []
     for m in metrics:
         num, den, state, derived = report_terms(m)
         parts.append(
             f"""SELECT {", ".join(REPORT_COLUMNS)}, '{m.key}' AS metric, {num} AS num, {den} AS den, {state} AS state,
                        {derived} AS uses_derived
-                FROM sel w"""
+                FROM {cells} w WHERE {where}"""
         )
-    sql = f"""WITH {source}, pr AS ({" UNION ALL ".join(parts)})
+    sql = f"""WITH pr AS ({" UNION ALL ".join(parts)})
         SELECT {", ".join(REPORT_COLUMNS)}, metric, num AS numerator, den AS denominator,
                CASE WHEN state = '{COUNTED}' THEN (CASE WHEN den IS NULL THEN num ELSE num / den END) END AS value,
                state, uses_derived
@@ -75,10 +75,11 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     return run(con, sql, params)
 
 
-def _source(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str], extra: str = "") -> tuple[str, dict]:
-    """``sel AS (the selected reports' report_cells rows)`` and its parameters."""
-    where, params = filters.where("w")
-    return f"sel AS (SELECT * FROM {cells_source(con, keys)} w WHERE {where}{extra})", params
+def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str],
+               alias: str = "w") -> tuple[str, str, dict]:  # fmt: skip
+    """(the per-report relation to scan, the filters' condition on it as ``alias``, their parameters)."""
+    where, params = filters.where(alias)
+    return cells_source(con, keys), where, params
 
 
 def _unique_metrics(metric_keys: list[str]) -> list[Metric]:
@@ -121,14 +122,15 @@ def aggregate(
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
     metrics = _unique_metrics(metric_keys)
-    keys = [key for m in metrics for key in m.keys]
-    source, params = _source(con, filters, keys, " AND w.year IS NOT NULL" if "year" in by else "")
-    panel, in_panel = panel_ctes(filters, by, source="sel")
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], alias="s")
+    panel, in_panel = panel_ctes(filters, by, source=f"{cells} s WHERE {where}")
+    if "year" in by:
+        where += " AND s.year IS NOT NULL"
     per_agency = "year" in by or "agency" in by  # n_agencies from counts, else a DISTINCT per metric
     # per report: the result's columns, the flags that decide its state, each metric's terms
     row = [*(f"s.{b}" for b in by), f"({in_panel}) AS in_panel_", "s.agency IS NOT NULL AS has_agency_"]
     if not per_agency:
-        row.append("s.agency AS agency_")
+        row.append("s.agency_key AS agency_")
     terms = []
     for i, m in enumerate(metrics):
         if m.is_rate:
@@ -165,9 +167,10 @@ def aggregate(
         if not per_agency:
             own = "reason_ IS NULL AND " if complete else ""
             sums.append(f"count(DISTINCT CASE WHEN {own}{counted} THEN agency_ END) AS ag_{i}")
-    sql = f"""WITH {source}{panel}
+    rows = f"SELECT {', '.join(row)} FROM {cells} s WHERE {where}"
+    sql = f"""{panel}
         SELECT {", ".join(groups)}, {", ".join(sums)}
-        FROM ({rows_sql.format(rows=f"SELECT {', '.join(row)} FROM sel s")})
+        FROM ({rows_sql.format(rows=rows)})
         GROUP BY {", ".join(groups)}"""
     grouped = run(con, sql, params)
     return _combine(grouped, metrics, by, complete, per_agency)
@@ -298,23 +301,23 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
 def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
     """Per metric and year, the agencies counted in both that year and the year before: (metric, year, n_matched,
     cur_num, cur_den, prev_num, prev_den); a (metric, year) without such an agency has no row."""
-    keys = [key for m in metrics for key in m.keys]
-    source, params = _source(con, filters, keys, " AND w.agency IS NOT NULL AND w.year IS NOT NULL")
-    row, sums = ["s.agency", "s.year"], []
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys])
+    row, sums = ["w.agency_key", "w.year"], []
     for i, m in enumerate(metrics):
         if m.is_rate:
-            num, den, _, _ = report_terms(m, alias="s")
-            row += [f"{rate_code(m, alias='s')} = 0 AS ok_{i}", f"{num} AS num_{i}", f"{den} AS den_{i}"]
+            num, den, _, _ = report_terms(m)
+            row += [f"{rate_code(m)} = 0 AS ok_{i}", f"{num} AS num_{i}", f"{den} AS den_{i}"]
         else:
             c = col(m.numerator[0])
-            row += [f"s.v__{c} IS NOT NULL AS ok_{i}", f"s.v__{c} AS num_{i}", f"CAST(NULL AS DOUBLE) AS den_{i}"]
+            row += [f"w.v__{c} IS NOT NULL AS ok_{i}", f"w.v__{c} AS num_{i}", f"CAST(NULL AS DOUBLE) AS den_{i}"]
         both = f"a.ok_{i} AND b.ok_{i}"
         sums += [f"sum(({both})::INTEGER) AS n_{i}", f"sum(CASE WHEN {both} THEN a.num_{i} END) AS an_{i}",
                  f"sum(CASE WHEN {both} THEN a.den_{i} END) AS ad_{i}",
                  f"sum(CASE WHEN {both} THEN b.num_{i} END) AS bn_{i}",
                  f"sum(CASE WHEN {both} THEN b.den_{i} END) AS bd_{i}"]  # fmt: skip
-    sql = f"""WITH {source}, x AS (SELECT {", ".join(row)} FROM sel s)
-        SELECT a.year, {", ".join(sums)} FROM x a JOIN x b ON a.agency = b.agency AND b.year = a.year - 1
+    sql = f"""WITH x AS (SELECT {", ".join(row)} FROM {cells} w
+                         WHERE {where} AND w.agency IS NOT NULL AND w.year IS NOT NULL)
+        SELECT a.year, {", ".join(sums)} FROM x a JOIN x b ON a.agency_key = b.agency_key AND b.year = a.year - 1
         GROUP BY a.year"""
     g = run(con, sql, params)
     frames = [

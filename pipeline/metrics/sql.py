@@ -31,7 +31,7 @@ from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import Metric
 from pipeline.registry import registry
-from pipeline.store.cells import DERIVED, EMPTY, STATE_SQL, UNUSABLE
+from pipeline.store.cells import DERIVED, EMPTY, STATE_SQL, UNUSABLE, report_column
 from pipeline.store.cells import REPORT_COLUMNS as CELL_REPORT_COLUMNS
 from pipeline.store.cells import TABLE as CELLS_TABLE
 
@@ -103,7 +103,7 @@ def cells_source(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
     cells = f"""SELECT report_id{pivot} FROM (
             SELECT report_id, key, CAST(value AS DOUBLE) AS value, {STATE_SQL.format(status="status")} AS state
             FROM facts WHERE key IN ({key_list}) {derived}) GROUP BY report_id"""
-    head = ", ".join(f"r.{c}" for c in CELL_REPORT_COLUMNS)
+    head = ", ".join(report_column(c, "r") for c in CELL_REPORT_COLUMNS)
     tail = "".join(f", c.v__{col(k)}, c.s__{col(k)}" for k in keys)
     return f"(SELECT {head}{tail} FROM reports r LEFT JOIN ({cells}) c USING (report_id))"
 
@@ -166,22 +166,25 @@ def rate_code(m: Metric, alias: str = "w") -> str:
 
 
 def panel_ctes(filters: Filters, by: tuple[str, ...], source: str = "sel") -> tuple[str, str]:
-    """The balanced panel of a trend: (CTEs, condition on ``s``) — or ("", "true") when it does not apply.
+    """The balanced panel of a trend: (a ``WITH`` clause, condition on ``s``) — or ("", "true") when it does not
+    apply.  ``source``: the selected reports (a relation with its condition, e.g. ``report_cells w WHERE …``).
 
     With ``filters.panel == 'matched'`` a series over years is drawn over the same agencies: those with a current
     report in every year of the span (the years of the selection whose reports carry tables).  When no agency
     reported in every year, the series falls back to all reports (pages and ``xxgk metric`` say so: see
     :func:`pipeline.metrics.queries.panel_size`).  A per-agency series is one agency already, and a result without
-    years has no trend, so neither is narrowed.  ``source``: the CTE of the selected reports.
+    years has no trend, so neither is narrowed.
 
     An agency has at most one current report a year (the write path keeps one current version per agency and
-    year), so its number of reports in the span is its number of years there.
+    year), so its number of reports in the span is its number of years there; agencies are told apart by
+    ``agency_key`` (:mod:`pipeline.store.cells`).
     """
     if filters.panel != "matched" or "year" not in by or "agency" in by:
         return "", "true"
     editions = ", ".join(f"'{e}'" for e in TABLE_EDITIONS)
-    ctes = f""", span AS (SELECT DISTINCT year FROM {source} WHERE year IS NOT NULL AND edition IN ({editions})),
-        panel AS (SELECT agency FROM {source} WHERE agency IS NOT NULL AND year IN (SELECT year FROM span)
-                  GROUP BY agency HAVING count(*) = (SELECT count(*) FROM span))"""
-    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency IN (SELECT agency FROM panel)"
-                  " AND s.year IN (SELECT year FROM span)))")  # fmt: skip
+    ctes = f"""WITH span AS (SELECT coalesce(list(DISTINCT year), []) AS years FROM {source}
+                          AND year IS NOT NULL AND edition IN ({editions})),
+        panel AS (SELECT agency_key FROM {source} AND agency IS NOT NULL AND list_contains((SELECT years FROM span), year)
+                  GROUP BY agency_key HAVING count(*) = (SELECT len(years) FROM span))"""
+    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency_key IN (SELECT agency_key FROM panel)"
+                  " AND list_contains((SELECT years FROM span), s.year)))")  # fmt: skip

@@ -35,11 +35,15 @@ TABLE = "report_cells"
 PRINTED, DERIVED, EMPTY, UNUSABLE = 5, 4, 2, 1
 # copies of the reports row: what Filters.where, the groupings and the panel read
 REPORT_COLUMNS: dict[str, str] = {
-    "report_id": "INTEGER", "agency": "VARCHAR", "year": "INTEGER", "edition": "VARCHAR", "province": "VARCHAR",
+    "report_id": "INTEGER", "agency": "VARCHAR", "agency_key": "BIGINT", "year": "INTEGER", "edition": "VARCHAR", "province": "VARCHAR",
     "city": "VARCHAR", "county": "VARCHAR", "level": "VARCHAR", "agency_type": "VARCHAR", "synthetic": "BOOLEAN",
     "n_errors": "INTEGER", "n_warnings": "INTEGER", "is_current": "BOOLEAN",
 }  # fmt: skip
-_POLARS = {"INTEGER": pl.Int32, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}
+_POLARS = {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}
+# ``agency_key``: the agency name as a number (60 bits of its MD5), so that grouping and joining by agency — the
+# trend panel, agency counts, year-over-year pairs — hash integers instead of strings.  A write refuses a name whose
+# key another name already has (pipeline.store.writer), so equal keys mean equal names.
+AGENCY_KEY_SQL = "('0x' || substr(md5({agency}), 1, 15))::BIGINT"
 _KEY_RE = re.compile(r"^[a-z0-9_.]+$")
 
 # facts.status → state (not_in_layout and anything unknown: NULL, as the pivot had it)
@@ -85,12 +89,18 @@ def cells_select(reports: str = "reports", facts: str = "facts", derived: str = 
         f"CASE WHEN p.{stem(k)}_s >= {DERIVED} THEN p.{stem(k)}_v END AS v__{stem(k)}, p.{stem(k)}_s AS s__{stem(k)}"
         for k in keys
     )
-    head = ", ".join(f"r.{c}" for c in REPORT_COLUMNS)
+    head = ", ".join(report_column(c, "r") for c in REPORT_COLUMNS)
     return f"""SELECT {head}, {names}
         FROM (SELECT * FROM {reports} WHERE {where}) r
         LEFT JOIN (PIVOT ({_long(facts, derived, where)})
                    ON key IN ({inlist}) USING max(value) AS v, max(state) AS s GROUP BY report_id) p
         USING (report_id)"""
+
+
+def report_column(name: str, alias: str) -> str:
+    if name == "agency_key":
+        return AGENCY_KEY_SQL.format(agency=f"{alias}.agency") + " AS agency_key"
+    return f"{alias}.{name}"
 
 
 def fill_cells(con: duckdb.DuckDBPyConnection, where: str = "true", table: str = TABLE, prefix: str = "") -> None:
@@ -116,7 +126,8 @@ def batch_cells(con: duckdb.DuckDBPyConnection, lo: int, hi: int, prefix: str = 
     to the tables of ``prefix`` (``seg.main.``), pivoted in polars: the same rows as :func:`cells_select`, without
     the cost of planning a 226-way PIVOT for every write batch."""
     where = f"report_id BETWEEN {int(lo)} AND {int(hi)}"
-    reports = con.sql(f"SELECT {', '.join(REPORT_COLUMNS)} FROM {prefix}reports WHERE {where}").pl()
+    head = ", ".join(report_column(c, "r") for c in REPORT_COLUMNS)
+    reports = con.sql(f"SELECT {head} FROM {prefix}reports r WHERE {where}").pl()
     long = con.sql(_long(f"{prefix}facts", f"{prefix}derived", where)).pl()
     keys = cell_keys()
     per_key = (
@@ -139,3 +150,14 @@ def batch_cells(con: duckdb.DuckDBPyConnection, lo: int, hi: int, prefix: str = 
         else:
             cols += [pl.lit(None, pl.Float64).alias(f"v__{stem(k)}"), pl.lit(None, pl.UInt8).alias(f"s__{stem(k)}")]
     return reports.select(cols).sort("report_id")
+
+
+def agency_key_clash(con: duckdb.DuckDBPyConnection, new: str) -> tuple[str, str] | None:
+    """Two different agency names with the same ``agency_key`` among the store's rows, one of them in ``new`` (the
+    rows a write session added): (name, name), or None — practically always None (2⁻⁶⁰ per pair of names)."""
+    rows = con.execute(
+        f"""SELECT min(agency), max(agency) FROM {TABLE}
+            WHERE agency_key IN (SELECT agency_key FROM {new} WHERE agency_key IS NOT NULL)
+            GROUP BY agency_key HAVING count(DISTINCT agency) > 1 LIMIT 1"""
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None

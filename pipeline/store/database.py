@@ -25,6 +25,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 
 from pipeline.model import ParseResult
+from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
 from pipeline.store.segments import CROSS_YEAR
@@ -238,6 +240,9 @@ class WriteSession:
     def finish(self) -> None:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
+        clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}")
+        if clash:  # never merge two agencies silently: nothing of this session is published
+            raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
         self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{CROSS_YEAR}")
         self.summary_findings = refresh_summaries(self._con)
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap

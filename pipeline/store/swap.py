@@ -257,7 +257,7 @@ class SegmentWrite:
         self.discard()
 
     def _merge(self, con: duckdb.DuckDBPyConnection, run: list[seg.Segment]) -> None:
-        seq = max(s.seq for s in self.segments) + 1
+        seq = max(self.seq, *(s.seq for s in self.segments)) + 1
         path = self._new_segment(seq)
         con.execute(f"ATTACH {seg.quote(path)} AS mrg")
         seg.merge_into(con, "mrg", ["seg" if s.seq == self.seq else f"s{s.seq}" for s in run])
