@@ -63,7 +63,8 @@ def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None
                 CASE WHEN r.city IS NOT NULL THEN r.city || '·' || (m.k % {CITY_VARIANTS}) END,
                 CASE WHEN r.county IS NOT NULL THEN r.county || '·' || (m.k % {COUNTY_VARIANTS}) END,
                 r.level, r.agency_type, r.synthetic, r.n_errors, r.n_warnings, r.is_current,
-                CASE WHEN r.replaced_by IS NOT NULL THEN m.k * {stride} + r.replaced_by END, r.loaded_at, r.fetched_at
+                CASE WHEN r.replaced_by IS NOT NULL THEN m.k * {stride} + r.replaced_by END, r.loaded_at, r.fetched_at,
+                r.published, r.published_source, r.is_summary
             FROM m JOIN src.reports r ON r.report_id = m.src_id ORDER BY m.rid"""
     )
     log(f"reports: {time.perf_counter() - t:.0f} s")
@@ -133,7 +134,7 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
         seg.record(con, segment)
         seg.create_views(con, seg.attach_segments(con, folder, [segment]), [])
         t = time.perf_counter()
-        refresh_cross_year(con, None, table=f"cat.main.{seg.CROSS_YEAR}")
+        refresh_cross_year(con, None, table=f"cat.main.{seg.STORE_FINDINGS}")
         log(f"cross-year findings: {time.perf_counter() - t:.0f} s")
         con.execute("CHECKPOINT cat")
     finally:

@@ -5,7 +5,7 @@ The long ``facts`` table (one row per report and cell, with its source text, sta
 the metric queries read (one scan, no join, no pivot):
 
 - the report columns the filters and groupings use (:data:`REPORT_COLUMNS`: agency, year, region, level, agency
-  type, edition, quality, ``is_current``) — copies of the ``reports`` row;
+  type, edition, quality, ``is_current``, ``is_summary``, the publication date) — copies of the ``reports`` row;
 - ``v__<key>`` DOUBLE — the printed number, or the derived total (table ``derived``) where the source left the
   总计 blank; NULL otherwise (NULL exactly when the state is below 4: a sum or count of ``v`` is over counted
   cells only);
@@ -37,9 +37,10 @@ PRINTED, DERIVED, EMPTY, UNUSABLE = 5, 4, 2, 1
 REPORT_COLUMNS: dict[str, str] = {
     "report_id": "INTEGER", "agency": "VARCHAR", "agency_key": "BIGINT", "year": "INTEGER", "edition": "VARCHAR", "province": "VARCHAR",
     "city": "VARCHAR", "county": "VARCHAR", "level": "VARCHAR", "agency_type": "VARCHAR", "synthetic": "BOOLEAN",
-    "n_errors": "INTEGER", "n_warnings": "INTEGER", "is_current": "BOOLEAN",
+    "n_errors": "INTEGER", "n_warnings": "INTEGER", "is_current": "BOOLEAN", "is_summary": "BOOLEAN",
+    "published": "DATE",
 }  # fmt: skip
-_POLARS = {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}
+_POLARS = {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean, "DATE": pl.Date}
 # ``agency_key``: the agency name as a number (60 bits of its MD5), so that grouping and joining by agency — the
 # trend panel, agency counts, year-over-year pairs — hash integers instead of strings.  A write refuses a name whose
 # key another name already has (pipeline.store.writer), so equal keys mean equal names.

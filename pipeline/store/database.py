@@ -29,7 +29,7 @@ from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
-from pipeline.store.segments import CROSS_YEAR
+from pipeline.store.segments import STORE_FINDINGS
 from pipeline.store.swap import SegmentWrite, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year
@@ -243,8 +243,8 @@ class WriteSession:
         clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}")
         if clash:  # never merge two agencies silently: nothing of this session is published
             raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
-        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{CROSS_YEAR}")
-        self.summary_findings = refresh_summaries(self._con)
+        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{STORE_FINDINGS}")
+        self.summary_findings = refresh_summaries(self._con, table=f"cat.main.{STORE_FINDINGS}")
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)

@@ -1,7 +1,8 @@
 """The store's layout on disk: a small *catalog* file and immutable *segment* files beside it.
 
     data/xxgk.duckdb                       the catalog (the path users name): schema version, the segment list,
-                                           the next report id, the cross-year findings (recomputed per agency)
+                                           the next report id, the store-wide findings (cross-year, region
+                                           summaries: recomputed by writes), the copied-text tables
     data/xxgk.duckdb.segments/seg-000001.duckdb   a segment: reports, facts, findings, sections, derived,
     data/xxgk.duckdb.segments/seg-000002.duckdb   ingest_log, report_cells and ``retired`` of the reports one
                                                   write session (or one merge) added — never changed afterwards
@@ -39,7 +40,13 @@ from pipeline.store.schema import LATEST, migrate
 # the tables of a segment the store's views unite (schema_version comes from the catalog)
 SEGMENT_TABLES = ("reports", "facts", "findings", "sections", "derived", "ingest_log", CELLS_TABLE)
 RETIRED = "retired"
-CROSS_YEAR = "cross_year_findings"
+# findings of rules over several reports (cross-year XY-*, region summaries SUM-1): recomputed by every write, so
+# kept in the catalog rather than in immutable segments
+STORE_FINDINGS = "store_findings"
+STORE_SCOPES = ("cross_year", "region")
+# the catalog's own tables; any other table there (the copied-text tables of pipeline.reuse: derived, updated in
+# place by every write) is shown to readers under its own name
+CATALOG_TABLES = ("schema_version", "store_segments", "store_meta", STORE_FINDINGS)
 MERGE_RATIO = 4  # a segment should hold at least this many times the reports of all newer ones together
 SOFT_MAX_SEGMENTS = 8  # a write merges nothing while there are at most this many segments
 INLINE_MERGE_REPORTS = 20_000  # merges up to this size run at the end of a write; larger ones: Database.compact()
@@ -64,9 +71,9 @@ CREATE TABLE IF NOT EXISTS store_meta (
     key   VARCHAR PRIMARY KEY,
     value BIGINT NOT NULL
 );
--- cross-year findings (pipeline.validator.cross_year): recomputed per agency by every write, so kept here, in the
--- small file a write copies, rather than in immutable segments
-CREATE TABLE IF NOT EXISTS {CROSS_YEAR} (
+-- findings of the rules over several reports (pipeline.validator.cross_year, pipeline.validator.summary):
+-- recomputed by every write, so kept here, in the small file a write copies, rather than in immutable segments
+CREATE TABLE IF NOT EXISTS {STORE_FINDINGS} (
     report_id   INTEGER,
     rule        VARCHAR NOT NULL,
     severity    VARCHAR NOT NULL,
@@ -75,7 +82,7 @@ CREATE TABLE IF NOT EXISTS {CROSS_YEAR} (
     expected    VARCHAR,
     actual      VARCHAR,
     suspect_key VARCHAR,
-    scope       VARCHAR NOT NULL DEFAULT 'cross_year'
+    scope       VARCHAR NOT NULL
 );
 """
 RETIRED_DDL = f"""CREATE TABLE IF NOT EXISTS {RETIRED} (
@@ -155,11 +162,12 @@ def attach_segments(con: duckdb.DuckDBPyConnection, folder: Path, segments: Iter
 
 
 def create_views(con: duckdb.DuckDBPyConnection, aliases: list[str], retired: list[str], catalog: str = "cat",
-                 schema: str = "main", replace: bool = False) -> None:  # fmt: skip
+                 schema: str = "main", replace: bool = False, extras: bool = True) -> None:  # fmt: skip
     """The store's tables as views over the segments ``aliases`` (in ``con``'s ``schema``).
 
     ``retired``: the aliases whose ``retired`` table has rows — their reports' replacement is applied to
-    ``reports``.  With no segment at all the views are empty tables of the right shape.
+    ``reports``.  With no segment at all the views are empty tables of the right shape.  ``extras``: views of the
+    catalog's other tables too (:func:`catalog_extras`; a write session reaches them by its search path instead).
     """
     verb = "CREATE OR REPLACE VIEW" if replace else "CREATE VIEW"
     if not aliases:
@@ -183,9 +191,22 @@ def create_views(con: duckdb.DuckDBPyConnection, aliases: list[str], retired: li
                         CASE WHEN t.report_id IS NULL THEN r.is_current ELSE false END AS is_current{by})
                     FROM ({union}) r LEFT JOIN ({done}) t USING (report_id)"""
             elif table == "findings":
-                union = f"{union} UNION ALL SELECT * FROM {catalog}.main.{CROSS_YEAR}"
+                union = f"{union} UNION ALL SELECT * FROM {catalog}.main.{STORE_FINDINGS}"
             con.execute(f"{verb} {schema}.{table} AS {union}")
     con.execute(f"{verb} {schema}.schema_version AS SELECT * FROM {catalog}.main.schema_version")
+    for name in catalog_extras(con, catalog) if extras else []:
+        con.execute(f"{verb} {schema}.{_ident(name)} AS SELECT * FROM {catalog}.main.{_ident(name)}")
+
+
+def catalog_extras(con: duckdb.DuckDBPyConnection, catalog: str = "cat") -> list[str]:
+    """The tables of the attached catalog ``catalog`` beyond its own (:data:`CATALOG_TABLES`): the copied-text
+    tables, which readers see under their own names."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'"
+        " AND NOT list_contains(?, table_name) ORDER BY table_name",
+        [catalog, list(CATALOG_TABLES)],
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
@@ -385,8 +406,8 @@ def catalog_version(con: duckdb.DuckDBPyConnection, alias: str = "cat") -> int:
 
 
 __all__ = [
-    "CATALOG_DDL", "CROSS_YEAR", "INLINE_MERGE_REPORTS", "LATEST", "MERGE_RATIO", "RETIRED", "SEGMENT_TABLES",
-    "Segment", "attach_segments", "create_views", "file_size", "is_catalog", "merge_into", "new_segment_file",
+    "CATALOG_DDL", "CATALOG_TABLES", "INLINE_MERGE_REPORTS", "LATEST", "MERGE_RATIO", "RETIRED", "SEGMENT_TABLES",
+    "STORE_FINDINGS", "STORE_SCOPES", "Segment", "attach_segments", "catalog_extras", "create_views", "file_size", "is_catalog", "merge_into", "new_segment_file",
     "open_reader", "plan_merge", "quote", "read_segments", "record", "remove_paths", "segment_dir", "segment_name",
     "stale_segments", "unlisted", "write_catalog",
 ]  # fmt: skip

@@ -143,7 +143,11 @@ class SegmentWrite:
             aliases = seg.attach_segments(con, self.folder, self.segments)
             con.execute(f"ATTACH {seg.quote(path)} AS seg")
             retired = [f"s{s.seq}" for s in self.segments if s.n_retired] + ["seg"]
-            seg.create_views(con, [*aliases, "seg"], retired)
+            seg.create_views(con, [*aliases, "seg"], retired, extras=False)
+            # the catalog first: tables a session creates or updates in place by plain name (the copied-text
+            # tables of pipeline.reuse) live in the catalog; the store's tables are the views of ``memory``
+            con.execute("USE cat")
+            con.execute("SET search_path = 'cat.main,memory.main'")
         except BaseException:
             self.discard()
             raise
@@ -167,7 +171,7 @@ class SegmentWrite:
 
     def _convert_single_file(self) -> None:
         """A store from before the segment layout becomes segment 1 (a full copy, once): migrated to the current
-        schema there, its cross-year findings moved to the new catalog."""
+        schema there, its store-wide findings and copied-text tables moved to the new catalog."""
         path = self.folder / seg.segment_name(1)
         self.new.append(path)
         shutil.copyfile(self.db, path)
@@ -184,8 +188,14 @@ class SegmentWrite:
         con = seg.connect(self.tmp)
         try:
             con.execute(f"ATTACH {seg.quote(path)} AS s1")
-            con.execute(f"INSERT INTO {seg.CROSS_YEAR} SELECT * FROM s1.findings WHERE scope = 'cross_year'")
-            con.execute("DELETE FROM s1.findings WHERE scope = 'cross_year'")
+            scopes = list(seg.STORE_SCOPES)
+            con.execute(f"INSERT INTO {seg.STORE_FINDINGS} BY NAME SELECT * FROM s1.findings"
+                        " WHERE list_contains(?, scope)", [scopes])  # fmt: skip
+            con.execute("DELETE FROM s1.findings WHERE list_contains(?, scope)", [scopes])
+            for name in seg.catalog_extras(con, "s1"):  # the copied-text tables: derived, updated in place
+                if name not in (*seg.SEGMENT_TABLES, seg.RETIRED):
+                    con.execute(f"CREATE TABLE {name} AS SELECT * FROM s1.main.{name}")
+                    con.execute(f"DROP TABLE s1.main.{name}")
             n = con.execute("SELECT count(*) FROM s1.reports").fetchall()[0][0]
             con.execute("CHECKPOINT s1")
             con.execute("DETACH s1")

@@ -101,16 +101,19 @@ def register_cells(con: duckdb.DuckDBPyConnection) -> None:
     con.register("_sum_cells", _cell_labels())
 
 
-def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute every SUM-1 finding (replacing the previous ones) in one transaction; returns their count."""
+def refresh_summaries(con: duckdb.DuckDBPyConnection, table: str = "findings") -> int:
+    """Recompute every SUM-1 finding (replacing the previous ones) in one transaction; returns their count.
+
+    ``table``: where the findings are kept (the segmented store keeps them in its catalog, :mod:`pipeline.store.segments`).
+    """
     derived = derived_source(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM findings WHERE scope = '{SCOPE}'")
+        con.execute(f"DELETE FROM {table} WHERE scope = '{SCOPE}'")
         register_cells(con)
         # compared: the summary's value and every member's are known, and every member's layout has the cell
         con.execute(f"""
-            INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
+            INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
             WITH c AS ({comparison_sql(derived)})
             SELECT c.summary_id, '{RULE_SUMMARY}', 'warning',
                    c.agency || ' ' || c.year || ' 年' || l.label || '为 ' || {_num("c.summary_value")}
@@ -121,7 +124,7 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
             FROM c JOIN _sum_cells l ON l.key = c.key
             WHERE {COMPARED} AND c.summary_value <> c.member_sum""")
         con.unregister("_sum_cells")
-        n = con.execute(f"SELECT count(*) FROM findings WHERE scope = '{SCOPE}'").fetchall()[0][0]
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
