@@ -12,7 +12,9 @@ Aggregation rules (also shown on 指标说明):
 - a series over years compares the same agencies by default (``Filters.panel``, see
   :func:`pipeline.metrics.sql.panel_ctes`); year-over-year changes (:func:`yoy`) compare the agencies counted in
   both years;
-- the small-number guard (:func:`guard`) marks a rate whose denominator is below ``Filters.min_n``.
+- the small-number guard (:func:`guard`) marks a rate whose denominator is below ``Filters.min_n``;
+- a region's summary report repeats its members' numbers: it is left out of every sum, rate, trend and ranking
+  (reason ``summary``, counted like the others) unless ``Filters.include_summaries``.
 
 How it is computed (one scan of ``report_cells``, :mod:`pipeline.store.cells`): the selected reports are grouped by
 the result's columns *and* by what decides a report's state beyond its own cells — inside the trend's panel or not,
@@ -58,7 +60,7 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     metrics = [metric(k) for k in metric_keys]
     if not metrics:
         raise ValueError("至少需要一个指标")
-    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys])
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
     parts = []
     for m in metrics:
         num, den, state, derived = report_terms(m)
@@ -75,10 +77,11 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     return run(con, sql, params)
 
 
-def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str],
-               alias: str = "w") -> tuple[str, str, dict]:  # fmt: skip
-    """(the per-report relation to scan, the filters' condition on it as ``alias``, their parameters)."""
-    where, params = filters.where(alias)
+def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str], alias: str = "w",
+               for_sums: bool = False) -> tuple[str, str, dict]:  # fmt: skip
+    """(the per-report relation to scan, the filters' condition on it as ``alias``, their parameters);
+    ``for_sums``: without the summary reports a sum leaves out (:meth:`Filters.where`)."""
+    where, params = filters.where(alias, for_sums=for_sums)
     return cells_source(con, keys), where, params
 
 
@@ -122,13 +125,17 @@ def aggregate(
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
     metrics = _unique_metrics(metric_keys)
-    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], alias="s")
-    panel, in_panel = panel_ctes(filters, by, source=f"{cells} s WHERE {where}")
+    keys = [key for m in metrics for key in m.keys]
+    cells, where, params = _selection(con, filters, keys, alias="s")  # summary reports too: they are counted
+    summed = filters.where("s", for_sums=True)[0]
+    panel, in_panel = panel_ctes(filters, by, source=f"{cells} s WHERE {summed}")
     if "year" in by:
         where += " AND s.year IS NOT NULL"
     per_agency = "year" in by or "agency" in by  # n_agencies from counts, else a DISTINCT per metric
     # per report: the result's columns, the flags that decide its state, each metric's terms
-    row = [*(f"s.{b}" for b in by), f"({in_panel}) AS in_panel_", "s.agency IS NOT NULL AS has_agency_"]
+    summary = "false" if filters.include_summaries else "coalesce(s.is_summary, false)"
+    row = [*(f"s.{b}" for b in by), f"({in_panel}) AS in_panel_", "s.agency IS NOT NULL AS has_agency_",
+           f"{summary} AS summary_"]  # fmt: skip
     if not per_agency:
         row.append("s.agency_key AS agency_")
     terms = []
@@ -141,7 +148,7 @@ def aggregate(
             c = col(m.numerator[0])
             terms += [f"s.v__{c}", f"s.s__{c}"]
     row += list(dict.fromkeys(terms))
-    groups = [*by, "in_panel_", "has_agency_"]
+    groups = [*by, "in_panel_", "has_agency_", "summary_"]
     if complete:
         real = ", ".join(_reason_rank(m, i) for i, m in enumerate(metrics))
         none = " AND ".join(
@@ -224,6 +231,11 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
         out["agencies"] = (
             pl.when(pl.col("has_agency_")).then(out["counted"]).otherwise(zero) if per_agency else pl.col(f"ag_{i}")
         )
+        # a summary report counts only as left out (reason ``summary``), whatever its cells hold
+        summ = pl.col("summary_")
+        out = {name: pl.when(summ).then(None if name in ("num", "den") else zero).otherwise(expr)
+               for name, expr in out.items()}  # fmt: skip
+        out["left_summary"] = pl.when(summ).then(rows).otherwise(zero)
         aggs = [expr.cast(pl.Float64 if name in ("num", "den") else pl.Int64).sum().alias(name)
                 for name, expr in out.items()]  # fmt: skip
         if by:
@@ -301,7 +313,7 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
 def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
     """Per metric and year, the agencies counted in both that year and the year before: (metric, year, n_matched,
     cur_num, cur_den, prev_num, prev_den); a (metric, year) without such an agency has no row."""
-    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys])
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
     row, sums = ["w.agency_key", "w.year"], []
     for i, m in enumerate(metrics):
         if m.is_rate:

@@ -37,7 +37,7 @@ from pipeline.store.cells import TABLE as CELLS_TABLE
 
 COUNTED = "counted"
 # why a report is left out of a metric (labels: pipeline.labels.LEFT_OUT_LABELS)
-REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "not_in_panel", "no_table")
+REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "not_in_panel", "no_table", "summary")
 GROUP_COLUMNS = {
     "year": "year",
     "agency": "agency",
@@ -73,8 +73,9 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found[0][0])
 
 
-def selected_cte(filters: Filters) -> tuple[str, dict[str, Any]]:
-    where, params = filters.where("r")
+def selected_cte(filters: Filters, for_sums: bool = False) -> tuple[str, dict[str, Any]]:
+    """``sel AS (the selected reports)``; ``for_sums``: the reports a sum is taken over (see :meth:`Filters.where`)."""
+    where, params = filters.where("r", for_sums=for_sums)
     return f"sel AS (SELECT r.* FROM reports r WHERE {where})", params
 
 

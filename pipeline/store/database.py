@@ -29,11 +29,11 @@ from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
-from pipeline.store.segments import STORE_FINDINGS
+from pipeline.store.segments import STORE_FINDINGS, copy_store, flatten
 from pipeline.store.swap import SegmentWrite, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year
-from pipeline.validator.summary import refresh_summaries
+from pipeline.validator.summary import refresh_summaries, touched_regions
 
 DEFAULT_DB = Path("data") / "xxgk.duckdb"
 ENV_DB = "XXGK_DB"
@@ -179,6 +179,20 @@ class Database:
             finally:
                 strategy.discard()
 
+    def copy_to(self, dst: str | os.PathLike[str]) -> Database:
+        """Copy the store to ``dst`` (its catalog and segments, one published state) and return the copy."""
+        file = self.file
+        with ingest_lock(file):  # no merge deletes a segment while it is copied
+            copy_store(file, Path(dst))
+        return Database(dst)
+
+    def flatten_to(self, dst: str | os.PathLike[str]) -> Path:
+        """Write the store as one single-file DuckDB database at ``dst`` (:func:`pipeline.store.segments.flatten`)."""
+        file = self.file
+        with ingest_lock(file):
+            flatten(file, Path(dst))
+        return Path(dst)
+
     def remove_stale_copies(self) -> list[Path]:
         """Delete the temporary copies a killed writer left beside the file (never a running writer's)."""
         return remove_stale_copies(self.file)
@@ -244,7 +258,12 @@ class WriteSession:
         if clash:  # never merge two agencies silently: nothing of this session is published
             raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
         self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{STORE_FINDINGS}")
-        self.summary_findings = refresh_summaries(self._con, table=f"cat.main.{STORE_FINDINGS}")
+        self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
+            self._con, table=f"cat.main.{STORE_FINDINGS}", summary_where=touched_regions(
+                "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
+                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))"
+            ),
+        )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)
