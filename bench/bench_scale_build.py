@@ -101,6 +101,50 @@ def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None
     log(f"findings, ingest_log: {time.perf_counter() - t:.0f} s")
 
 
+# the copied-text tables (pipeline.reuse, kept in the catalog) and which of their columns are report ids
+REUSE_IDS = {"reuse_reports": ("report_id", "previous_id", "top_source_id"), "reuse_passages": ("report_id",),
+             "reuse_bands": ("report_id",), "reuse_matches": ("report_id", "source_id"), "reuse_common": (),
+             "reuse_schema": ()}  # fmt: skip
+
+
+def replicate_reuse(src: Path, out: Path, log=print) -> None:
+    """Copy the source catalog's copied-text tables into the catalog at ``out``, every report id mapped as its copy's
+    (``k * stride + id``; rows of reports the store does not have are dropped), as if copied-text detection had run
+    over the replicated store: a write then processes only its own new reports, and pays for copying a catalog of
+    the size it would have."""
+    stride, top = (_max_id(p) + 1 for p in (src, out))  # as replicate() numbered the copies
+    con = seg.connect(memory_limit="4GB")
+    try:
+        con.execute(f"ATTACH {seg.quote(src)} AS srccat (READ_ONLY)")
+        con.execute(f"ATTACH {seg.quote(out)} AS cat")
+        for table, ids in REUSE_IDS.items():
+            if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'srccat' AND table_name = ?",
+                               [table]).fetchall()[0][0]:  # fmt: skip
+                continue
+            con.execute(f"DROP TABLE IF EXISTS cat.main.{table}")
+            if not ids or table == "reuse_schema":
+                con.execute(f"CREATE TABLE cat.main.{table} AS SELECT * FROM srccat.main.{table}")
+                continue
+            mapped = ", ".join(f"CASE WHEN x.{c} IS NOT NULL THEN CAST(k.k * {stride} + x.{c} AS INTEGER) END AS {c}"
+                               for c in ids)  # fmt: skip
+            con.execute(f"""CREATE TABLE cat.main.{table} AS
+                SELECT x.* REPLACE ({mapped}) FROM srccat.main.{table} x
+                CROSS JOIN range(CAST(ceil({top} / {stride}) AS BIGINT)) k(k)
+                WHERE k.k * {stride} + x.report_id < {top} ORDER BY ALL""")
+        con.execute("CHECKPOINT cat")
+    finally:
+        con.close()
+    log("copied-text tables replicated")
+
+
+def _max_id(catalog: Path) -> int:
+    reader = seg.open_reader(catalog)
+    try:
+        return int(reader.execute("SELECT max(report_id) FROM reports").fetchall()[0][0])
+    finally:
+        reader.close()
+
+
 def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     """Write a store of ``n_reports`` replicated reports at ``out`` (replacing one there); returns ``out``.
 
@@ -139,6 +183,7 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
         con.execute("CHECKPOINT cat")
     finally:
         con.close()
+    replicate_reuse(Database(src).file, out, log)
     log(f"built {n_reports:,} reports in {time.perf_counter() - started:.0f} s: {out}")
     return out
 
@@ -148,8 +193,12 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=ROOT / "data" / "xxgk.duckdb")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reports", type=int, default=1_000_000)
+    ap.add_argument("--reuse-only", action="store_true", help="only copy the copied-text tables into --out")
     args = ap.parse_args()
-    build(args.src, args.out, args.reports)
+    if args.reuse_only:
+        replicate_reuse(Database(args.src).file, args.out)
+    else:
+        build(args.src, args.out, args.reports)
 
 
 if __name__ == "__main__":

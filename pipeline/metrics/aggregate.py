@@ -28,6 +28,7 @@ DISTINCT: at 1 M reports these were seconds (docs/storage.md).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -204,8 +205,8 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
             left["not_derivable" if is_total(m.numerator[0]) else "empty"] = pl.col(f"c2_{i}")
             left["unusable"] = has_table - counted - pl.col(f"c2_{i}")
         if complete:
-            reason, all_nt = pl.col("reason_"), pl.col("all_no_table_")
-            open_ = inp & reason.is_null() & ~all_nt
+            own_reason, all_nt = pl.col("reason_"), pl.col("all_no_table_")
+            open_ = inp & own_reason.is_null() & ~all_nt
             out = {
                 "counted": pl.when(open_).then(counted).otherwise(zero),
                 "num": pl.when(open_).then(num), "den": pl.when(open_).then(den),
@@ -216,7 +217,7 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
             out["left_not_in_panel"] = pl.when(~inp & ~all_nt).then(rows).otherwise(zero)
             for r, rank in RANK.items():
                 if r != "not_in_panel":
-                    out[f"left_{r}"] = pl.when(inp & (reason == rank)).then(rows).otherwise(zero)
+                    out[f"left_{r}"] = pl.when(inp & (own_reason == rank)).then(rows).otherwise(zero)
         else:
             out = {
                 "counted": pl.when(inp).then(counted).otherwise(zero),
@@ -264,7 +265,7 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
                 *(pl.col(f"left_{r}") for r in REASONS),
             )
         )
-    schema = {**{b: g.schema[b] for b in by}, "metric": pl.String, "value": pl.Float64, "numerator": pl.Float64,
+    schema: dict[str, Any] = {**{b: g.schema[b] for b in by}, "metric": pl.String, "value": pl.Float64, "numerator": pl.Float64,
               "denominator": pl.Float64, "n_reports": pl.Int64, "n_agencies": pl.Int64, "n_derived": pl.Int64,
               "n_left_out": pl.Int64, **{f"left_{r}": pl.Int64 for r in REASONS}}  # fmt: skip
     if not frames:

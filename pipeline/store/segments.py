@@ -135,7 +135,8 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: int, alias: str = 
 
 def connect(database: str | Path = ":memory:", **config: str) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection without the progress bar (DuckDB prints one for long statements, into a command's output)."""
-    con = duckdb.connect(str(database), config=config)
+    settings: dict[str, str | bool | int | float | list[str]] = dict(config)
+    con = duckdb.connect(str(database), config=settings)
     con.execute("SET enable_progress_bar = false")
     return con
 
