@@ -78,9 +78,10 @@ class Filters:
     quality: Quality = "all"
     panel: Panel = "matched"
     min_n: int = DEFAULT_MIN_N
-    # a region's summary report (reports.is_summary) repeats its members' numbers: sums over a region leave it out
-    # (set by the queries that need it; not a sidebar filter and not in the URL)
-    include_summaries: bool = True
+    # A region's summary report (reports.is_summary) repeats its members' numbers, so every sum, rate, trend and
+    # ranking leaves it out (a left-out reason of its own, pipeline.metrics.aggregate) unless this is set; lists of
+    # reports show it whatever this says (Filters.where(for_sums=…)).  Not a sidebar filter and not in the URL.
+    include_summaries: bool = False
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -174,11 +175,12 @@ class Filters:
         """A hashable, order-stable key for caches."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
-    def where(self, alias: str = "r", current_only: bool = True) -> tuple[str, dict[str, Any]]:
+    def where(self, alias: str = "r", current_only: bool = True, for_sums: bool = False) -> tuple[str, dict[str, Any]]:
         """SQL condition on the ``reports`` table (aliased ``alias``) and its bound parameters.
 
         Restricted to current report versions unless ``current_only`` is false: replaced versions are history,
-        shown on 报告详情 only.
+        shown on 报告详情 only.  ``for_sums``: the reports a sum is taken over — summary reports left out unless
+        :attr:`include_summaries` (a list of reports shows them).
         """
         a = alias
         clauses = [f"{a}.is_current" if current_only else "true"]
@@ -201,7 +203,7 @@ class Filters:
             if value:
                 clauses.append(f"list_contains($f_{name}, {a}.{column})")
                 params[f"f_{name}"] = list(value)
-        if not self.include_summaries:
+        if for_sums and not self.include_summaries:
             clauses.append(f"NOT coalesce({a}.is_summary, false)")
         if self.quality == "pass":
             clauses.append(f"{a}.n_errors = 0")

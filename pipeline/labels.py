@@ -103,6 +103,7 @@ LEFT_OUT_LABELS: dict[str, str] = {
     "empty": "单元格空白或为空值标记",
     "not_in_panel": "不属于同一批机关（并非所选年度每年都有报告）",
     "no_table": "没有该表（旧格式或未识别）",
+    "summary": "地区汇总报告（与下属机关数字重复）",
 }
 
 

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from conftest import REAL, SEED
@@ -30,6 +29,7 @@ from pipeline.ingest.cluster import BatchTask, Planner, cluster_ingest, likely_o
 from pipeline.ingest.engines import ClusterError, DaskEngine, Engine  # noqa: E402
 from pipeline.ingest.run import plan_jobs  # noqa: E402
 from pipeline.store import UNCHANGED, UNREADABLE, Database  # noqa: E402
+from pipeline.store.segments import open_reader  # noqa: E402
 from pipeline.store.shards import read_marker  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
@@ -42,12 +42,15 @@ VOLATILE = {"loaded_at", "at", "seconds", "applied_at"}
 
 def stored(db: Path) -> dict[str, list[tuple]]:
     """Every table of the store (whatever tables the schema has), rows sorted, volatile columns left out."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_reader(db)
     try:
         out = {}
-        for (table,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
+        # the store's tables are the reader's views (over every segment and the catalog)
+        for (table,) in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'memory'"
+                                    " AND schema_name = 'main' AND NOT internal ORDER BY 1").fetchall():  # fmt: skip
             columns = con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'memory'"
+                " AND table_name = ? ORDER BY ordinal_position",
                 [table],
             ).fetchall()
             keep = ", ".join(f'"{c}"' for (c,) in columns if c not in VOLATILE)
@@ -148,7 +151,7 @@ def test_the_cluster_store_equals_the_embedded_store(corpus, embedded, dask_engi
     again = cluster_ingest([root], db=db, manifest=manifest, engine=dask_engine, batch_files=4)
     assert again.counts[UNCHANGED] + again.counts[UNREADABLE] + again.counts["not_report"] == again.n_files
     second = tmp_path / "embedded_twice.duckdb"
-    shutil.copy(embedded, second)
+    Database(embedded).copy_to(second)
     ingest([root], db=second, manifest=manifest, workers=1)
     assert_same_store(db, second)
 

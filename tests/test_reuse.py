@@ -4,7 +4,6 @@ incremental = rebuild, replaced versions, the read queries and the CLI."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,12 +29,8 @@ TEST_BUCKET = 5
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> narrative_corpus.Corpus:
     built = narrative_corpus.build(tmp_path_factory.mktemp("reuse"))
-    Database(built.db).close()  # this process's cached reader (the index sync used it) would block a writer
-    con = duckdb.connect(str(built.db))
-    try:
-        engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
-    finally:
-        con.close()
+    with Database(built.db).write() as session:
+        engine.update(session.con, rebuild=True, common_bucket=TEST_BUCKET)
     return built
 
 
@@ -108,8 +103,7 @@ def test_an_uncopied_report_scores_about_zero(corpus: narrative_corpus.Corpus) -
 
 def test_incremental_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
     """Comparing reports as they arrive (three batches, as three ingests would) gives the same result as one pass."""
-    db = tmp_path / "inc.duckdb"
-    shutil.copyfile(corpus.db, db)
+    db = Database(corpus.db).flatten_to(tmp_path / "inc.duckdb")  # one file: rows changed in place below
     con = duckdb.connect(str(db))
     try:
         engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
@@ -130,8 +124,7 @@ def test_incremental_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path: P
 
 
 def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
-    db = tmp_path / "rep.duckdb"
-    shutil.copyfile(corpus.db, db)
+    db = Database(corpus.db).flatten_to(tmp_path / "rep.duckdb")  # one file: rows changed in place below
     con = duckdb.connect(str(db))
     try:
         # the 2023 report of an agency whose 2024 report copied from 2023

@@ -118,7 +118,7 @@ def test_replaced_versions_drop_out_and_a_rebuilt_store_is_noticed(
     corpus: narrative_corpus.Corpus, tmp_path: Path
 ) -> None:
     db = tmp_path / "copy.duckdb"
-    shutil.copyfile(corpus.db, db)
+    Database(corpus.db).copy_to(db)
     shutil.copyfile(search.index_path(corpus.db), search.index_path(db))
     # a corrected version of one report: same agency and year, one new sentence in section 五
     source = next(corpus.root.rglob("*_2023.txt"))
@@ -162,7 +162,7 @@ def test_replaced_versions_drop_out_and_a_rebuilt_store_is_noticed(
 
 def test_rebuild_gives_the_same_index(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
-    shutil.copyfile(corpus.db, db)
+    Database(corpus.db).copy_to(db)
     result = search.sync(db, rebuild=True)
     assert result.rebuilt and result.added == 150
     a, b = search.connect(search.index_path(corpus.db)), search.connect(search.index_path(db))

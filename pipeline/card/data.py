@@ -160,7 +160,7 @@ def card_data(con: duckdb.DuckDBPyConnection, filters: Filters, agency: str, yea
     detail = report_detail(con, int(found["report_id"][0]))
     assert detail is not None
     report = detail["report"]
-    own_filters = Filters(agencies=(agency,), min_n=filters.min_n, panel="all")
+    own_filters = Filters(agencies=(agency,), min_n=filters.min_n, panel="all", include_summaries=True)
     own = per_report(con, own_filters, [*CARD_COUNTS, *CARD_RATES])
     peers = replace(filters, agencies=(), years=(), agency_types=(report["agency_type"],) if report["agency_type"] else (),
                     levels=(report["level"],) if report["level"] else (), include_summaries=False, panel="all")  # fmt: skip
@@ -168,7 +168,7 @@ def card_data(con: duckdb.DuckDBPyConnection, filters: Filters, agency: str, yea
     counts = own.filter(pl.col("metric").is_in(CARD_COUNTS)).select("year", "metric", "value", "state")
     where = "、".join(v for v in (filters.province, filters.city, filters.county) if v) or "全国"
     loaded = run(con, "SELECT max(loaded_at) AS d FROM reports", {})
-    sel, params = selected_cte(replace(peers, years=(int(year),)))
+    sel, params = selected_cte(replace(peers, years=(int(year),)), for_sums=True)
     peer_synthetic = con.sql(f"WITH {sel} SELECT count(*) FILTER (WHERE synthetic) FROM sel",
                              params=params or None).fetchall()[0][0]  # fmt: skip
     return CardData(

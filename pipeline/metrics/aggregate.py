@@ -12,66 +12,95 @@ Aggregation rules (also shown on 指标说明):
 - a series over years compares the same agencies by default (``Filters.panel``, see
   :func:`pipeline.metrics.sql.panel_ctes`); year-over-year changes (:func:`yoy`) compare the agencies counted in
   both years;
-- the small-number guard (:func:`guard`) marks a rate whose denominator is below ``Filters.min_n``.
+- the small-number guard (:func:`guard`) marks a rate whose denominator is below ``Filters.min_n``;
+- a region's summary report repeats its members' numbers: it is left out of every sum, rate, trend and ranking
+  (reason ``summary``, counted like the others) unless ``Filters.include_summaries``.
+
+How it is computed (one scan of ``report_cells``, :mod:`pipeline.store.cells`): the selected reports are grouped by
+the result's columns *and* by what decides a report's state beyond its own cells — inside the trend's panel or not,
+has an agency name or not (and, for ``complete``, the report's own reason) — and each group gets plain sums and
+counts per metric: for a count, Σv, count(v) (v is NULL unless the cell is printed or derived), count(s) and the
+number of derived and of blank cells; for a rate, its per-report state code and counted numerator and denominator.
+:func:`_combine` turns those small grouped rows into the result rows.  No per-metric FILTER, no per-metric
+DISTINCT: at 1 M reports these were seconds (docs/storage.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import polars as pl
 
+from pipeline.derive import is_total
 from pipeline.filters import Filters
-from pipeline.metrics.catalogue import metric
+from pipeline.metrics.catalogue import Metric, metric
 from pipeline.metrics.sql import (
     COUNTED,
     GROUP_COLUMNS,
     REASONS,
-    cells_cte,
+    cells_source,
+    col,
     panel_ctes,
+    rate_code,
     report_terms,
     run,
-    selected_cte,
 )
 
 REPORT_COLUMNS = ("report_id", "agency", "year", "agency_type", "level", "province", "city", "edition")
-
-
-def _report_rows(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str], columns: str,
-                 where: str = "true", in_panel: str = "true") -> tuple[str, dict]:
-    """``WITH sel, cells, wide … , pr AS (one row per selected report and metric)`` and its parameters.
-
-    A report outside the trend's panel (``in_panel`` false) keeps its row, with the state ``not_in_panel``.
-    """
-    metrics = [metric(k) for k in metric_keys]
-    if not metrics:
-        raise ValueError("至少需要一个指标")
-    sel, params = selected_cte(filters)
-    keys = [key for m in metrics for key in m.keys]
-    parts = []
-    for m in metrics:
-        num, den, state, derived = report_terms(m)
-        if in_panel != "true":
-            state = f"CASE WHEN ({state}) = 'no_table' OR ({in_panel}) THEN {state} ELSE 'not_in_panel' END"
-        parts.append(
-            f"""SELECT {columns}, '{m.key}' AS metric, {num} AS num, {den} AS den, {state} AS state,
-                       {derived} AS uses_derived
-                FROM sel s LEFT JOIN wide w USING (report_id) WHERE {where}"""
-        )
-    return f"WITH {sel}, {cells_cte(con, keys)}{{panel}}, pr AS ({' UNION ALL '.join(parts)})", params
+# a rate's per-report state code (pipeline.metrics.sql.rate_code) → reason
+RATE_REASONS = {1: "not_derivable", 2: "unusable", 3: "zero_denominator"}
+# the reasons a report can have of its own in ``complete`` mode, ranked in the order of their names (the report's
+# reason is the greatest, as ``max`` over the reason strings was)
+RANK = {"empty": 1, "not_derivable": 2, "not_in_panel": 3, "unusable": 4, "zero_denominator": 5}
 
 
 def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
     """One row per (selected report, metric): numerator, denominator, value (NULL unless counted), state."""
-    cols = ", ".join(f"s.{c}" for c in REPORT_COLUMNS)
-    head, params = _report_rows(con, filters, metric_keys, cols)
-    sql = head.format(panel="") + f"""
+    metrics = [metric(k) for k in metric_keys]
+    if not metrics:
+        raise ValueError("至少需要一个指标")
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
+    parts = []
+    for m in metrics:
+        num, den, state, derived = report_terms(m)
+        parts.append(
+            f"""SELECT {", ".join(REPORT_COLUMNS)}, '{m.key}' AS metric, {num} AS num, {den} AS den, {state} AS state,
+                       {derived} AS uses_derived
+                FROM {cells} w WHERE {where}"""
+        )
+    sql = f"""WITH pr AS ({" UNION ALL ".join(parts)})
         SELECT {", ".join(REPORT_COLUMNS)}, metric, num AS numerator, den AS denominator,
                CASE WHEN state = '{COUNTED}' THEN (CASE WHEN den IS NULL THEN num ELSE num / den END) END AS value,
                state, uses_derived
         FROM pr ORDER BY metric, year, agency"""
     return run(con, sql, params)
+
+
+def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str], alias: str = "w",
+               for_sums: bool = False) -> tuple[str, str, dict]:  # fmt: skip
+    """(the per-report relation to scan, the filters' condition on it as ``alias``, their parameters);
+    ``for_sums``: without the summary reports a sum leaves out (:meth:`Filters.where`)."""
+    where, params = filters.where(alias, for_sums=for_sums)
+    return cells_source(con, keys), where, params
+
+
+def _unique_metrics(metric_keys: list[str]) -> list[Metric]:
+    metrics = [metric(k) for k in dict.fromkeys(metric_keys)]
+    if not metrics:
+        raise ValueError("至少需要一个指标")
+    return metrics
+
+
+def _reason_rank(m: Metric, i: int) -> str:
+    """The rank (:data:`RANK`) of metric ``i``'s own reason to leave a report out, NULL when it has none."""
+    if m.is_rate:
+        ranks = " ".join(f"WHEN {code} THEN {RANK[reason]}" for code, reason in RATE_REASONS.items())
+        return f"CASE code_{i} {ranks} END"
+    c = col(m.numerator[0])
+    empty = RANK["not_derivable"] if is_total(m.numerator[0]) else RANK["empty"]
+    return f"CASE s__{c} WHEN 2 THEN {empty} WHEN 1 THEN {RANK['unusable']} END"
 
 
 def aggregate(
@@ -89,53 +118,159 @@ def aggregate(
     their parts then add up to the （七）总计 beside them).  A series over years leaves out reports whose year was
     not recognised (they have no place on the axis) and follows ``filters.panel``: reports of agencies outside the
     panel are left out as ``not_in_panel``.
+
+    ``n_agencies`` of a group of one year (or one agency) counts its counted reports with an agency name: the write
+    path keeps at most one current version per (agency, year), so that is the number of distinct agencies.
     """
     for b in by:
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
-    panel, in_panel = panel_ctes(filters, by)
-    where = "s.year IS NOT NULL" if "year" in by else "true"
-    columns = ", ".join(["s.report_id", "s.agency", *(f"s.{b}" for b in by if b != "agency")])
-    head, params = _report_rows(con, filters, metric_keys, columns, where, in_panel)
-    head = head.format(panel=panel)
+    metrics = _unique_metrics(metric_keys)
+    keys = [key for m in metrics for key in m.keys]
+    cells, where, params = _selection(con, filters, keys, alias="s")  # summary reports too: they are counted
+    summed = filters.where("s", for_sums=True)[0]
+    panel, in_panel = panel_ctes(filters, by, source=f"{cells} s WHERE {summed}")
+    if "year" in by:
+        where += " AND s.year IS NOT NULL"
+    per_agency = "year" in by or "agency" in by  # n_agencies from counts, else a DISTINCT per metric
+    # per report: the result's columns, the flags that decide its state, each metric's terms
+    summary = "false" if filters.include_summaries else "coalesce(s.is_summary, false)"
+    row = [*(f"s.{b}" for b in by), f"({in_panel}) AS in_panel_", "s.agency IS NOT NULL AS has_agency_",
+           f"{summary} AS summary_"]  # fmt: skip
+    if not per_agency:
+        row.append("s.agency_key AS agency_")
+    terms = []
+    for i, m in enumerate(metrics):
+        if m.is_rate:
+            num, den, _, derived = report_terms(m, alias="s")
+            row += [f"{rate_code(m, alias='s')} AS code_{i}", f"{num} AS num_{i}", f"{den} AS den_{i}",
+                    f"{derived} AS dv_{i}"]  # fmt: skip
+        else:
+            c = col(m.numerator[0])
+            terms += [f"s.v__{c}", f"s.s__{c}"]
+    row += list(dict.fromkeys(terms))
+    groups = [*by, "in_panel_", "has_agency_", "summary_"]
     if complete:
-        # a report's own state: its first real reason (a row absent from its layout is no reason), else counted
-        head += f""", pr2 AS (SELECT * REPLACE (
-                coalesce(max(CASE WHEN state NOT IN ('{COUNTED}', 'no_table') THEN state END)
-                             OVER (PARTITION BY report_id),
-                         CASE WHEN bool_and(state = 'no_table') OVER (PARTITION BY report_id) THEN 'no_table' END,
-                         CASE WHEN state = 'no_table' THEN 'absent' ELSE state END) AS state) FROM pr)"""
-        source = "pr2"
+        real = ", ".join(_reason_rank(m, i) for i, m in enumerate(metrics))
+        none = " AND ".join(
+            f"code_{i} = 6" if m.is_rate else f"s__{col(m.numerator[0])} IS NULL" for i, m in enumerate(metrics)
+        )
+        groups += ["reason_", "all_no_table_"]
+        rows_sql = f"SELECT *, greatest({real}) AS reason_, ({none}) AS all_no_table_ FROM ({{rows}})"
     else:
-        source = "pr"
-    counted = f"state = '{COUNTED}'"
-    group = ", ".join(by)
-    group_sel = f"{group}, " if by else ""
-    left = ", ".join(f"count(*) FILTER (WHERE state = '{r}') AS left_{r}" for r in REASONS)
-    sql = f"""{head}
-        SELECT {group_sel}metric,
-               CASE WHEN bool_or(den IS NOT NULL) THEN sum(num) FILTER (WHERE {counted})
-                                                       / sum(den) FILTER (WHERE {counted})
-                    ELSE sum(num) FILTER (WHERE {counted}) END AS value,
-               sum(num) FILTER (WHERE {counted}) AS numerator,
-               sum(den) FILTER (WHERE {counted}) AS denominator,
-               count(*) FILTER (WHERE {counted}) AS n_reports,
-               count(DISTINCT agency) FILTER (WHERE {counted}) AS n_agencies,
-               count(*) FILTER (WHERE {counted} AND uses_derived) AS n_derived,
-               count(*) FILTER (WHERE state NOT IN ('{COUNTED}', 'absent')) AS n_left_out,
-               {left}
-        FROM {source} GROUP BY {group_sel}metric ORDER BY {", ".join(["metric", *by])}"""
-    return _with_rate_value(run(con, sql, params))
+        rows_sql = "{rows}"
+    sums = ["count(*) AS rows_"]
+    for i, m in enumerate(metrics):
+        if m.is_rate:
+            ok = f"code_{i} = 0"
+            sums += [f"sum(CASE WHEN {ok} THEN num_{i} END) AS sn_{i}", f"sum(CASE WHEN {ok} THEN den_{i} END) AS sd_{i}",
+                     f"sum(({ok})::INTEGER) AS c0_{i}", f"sum(({ok} AND dv_{i})::INTEGER) AS cdv_{i}",
+                     *(f"sum((code_{i} = {code})::INTEGER) AS c{code}_{i}" for code in (1, 2, 3, 6))]  # fmt: skip
+            counted = ok
+        else:
+            c = col(m.numerator[0])
+            sums += [f"sum(v__{c}) AS sv_{i}", f"count(v__{c}) AS cv_{i}", f"count(s__{c}) AS cs_{i}",
+                     f"sum((s__{c} = 4)::INTEGER) AS c4_{i}", f"sum((s__{c} = 2)::INTEGER) AS c2_{i}"]  # fmt: skip
+            counted = f"v__{c} IS NOT NULL"
+        if not per_agency:
+            own = "reason_ IS NULL AND " if complete else ""
+            sums.append(f"count(DISTINCT CASE WHEN {own}{counted} THEN agency_ END) AS ag_{i}")
+    rows = f"SELECT {', '.join(row)} FROM {cells} s WHERE {where}"
+    sql = f"""{panel}
+        SELECT {", ".join(groups)}, {", ".join(sums)}
+        FROM ({rows_sql.format(rows=rows)})
+        GROUP BY {", ".join(groups)}"""
+    grouped = run(con, sql, params)
+    return _combine(grouped, metrics, by, complete, per_agency)
 
 
-def _with_rate_value(df: pl.DataFrame) -> pl.DataFrame:
-    """Counts carry no denominator; a rate's value is NULL where nothing was counted (never 0)."""
-    if df.is_empty():
-        return df
-    is_rate = pl.col("metric").replace_strict({k: metric(k).is_rate for k in df["metric"].unique()})
-    return df.with_columns(
-        pl.when(is_rate).then(pl.col("denominator")).otherwise(None).alias("denominator"),
-    )
+def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], complete: bool,
+             per_agency: bool) -> pl.DataFrame:  # fmt: skip
+    """One row per (group, metric) from the grouped sums of :func:`aggregate`."""
+    inp, rows = pl.col("in_panel_"), pl.col("rows_")
+    zero = pl.lit(0, pl.Int64)
+    frames = []
+    for i, m in enumerate(metrics):
+        left: dict[str, pl.Expr] = {}
+        if m.is_rate:
+            counted, num, den, derived = pl.col(f"c0_{i}"), pl.col(f"sn_{i}"), pl.col(f"sd_{i}"), pl.col(f"cdv_{i}")
+            no_table = pl.col(f"c6_{i}")
+            has_table = rows - no_table
+            for code, reason in RATE_REASONS.items():
+                left[reason] = pl.col(f"c{code}_{i}")
+        else:
+            counted, num, den, derived = pl.col(f"cv_{i}"), pl.col(f"sv_{i}"), pl.lit(None, pl.Float64), pl.col(f"c4_{i}")
+            has_table = pl.col(f"cs_{i}")
+            no_table = rows - has_table
+            left["not_derivable" if is_total(m.numerator[0]) else "empty"] = pl.col(f"c2_{i}")
+            left["unusable"] = has_table - counted - pl.col(f"c2_{i}")
+        if complete:
+            own_reason, all_nt = pl.col("reason_"), pl.col("all_no_table_")
+            open_ = inp & own_reason.is_null() & ~all_nt
+            out = {
+                "counted": pl.when(open_).then(counted).otherwise(zero),
+                "num": pl.when(open_).then(num), "den": pl.when(open_).then(den),
+                "derived": pl.when(open_).then(derived).otherwise(zero),
+                **{f"left_{r}": zero for r in REASONS},
+            }  # fmt: skip
+            out["left_no_table"] = pl.when(all_nt).then(rows).otherwise(zero)
+            out["left_not_in_panel"] = pl.when(~inp & ~all_nt).then(rows).otherwise(zero)
+            for r, rank in RANK.items():
+                if r != "not_in_panel":
+                    out[f"left_{r}"] = pl.when(inp & (own_reason == rank)).then(rows).otherwise(zero)
+        else:
+            out = {
+                "counted": pl.when(inp).then(counted).otherwise(zero),
+                "num": pl.when(inp).then(num), "den": pl.when(inp).then(den),
+                "derived": pl.when(inp).then(derived).otherwise(zero),
+                **{f"left_{r}": zero for r in REASONS},
+            }  # fmt: skip
+            for r, expr in left.items():
+                out[f"left_{r}"] = pl.when(inp).then(expr).otherwise(zero)
+            out["left_not_in_panel"] = pl.when(~inp).then(has_table).otherwise(zero)
+            out["left_no_table"] = no_table
+        out["agencies"] = (
+            pl.when(pl.col("has_agency_")).then(out["counted"]).otherwise(zero) if per_agency else pl.col(f"ag_{i}")
+        )
+        # a summary report counts only as left out (reason ``summary``), whatever its cells hold
+        summ = pl.col("summary_")
+        out = {name: pl.when(summ).then(None if name in ("num", "den") else zero).otherwise(expr)
+               for name, expr in out.items()}  # fmt: skip
+        out["left_summary"] = pl.when(summ).then(rows).otherwise(zero)
+        aggs = [expr.cast(pl.Float64 if name in ("num", "den") else pl.Int64).sum().alias(name)
+                for name, expr in out.items()]  # fmt: skip
+        if by:
+            part = g.group_by(list(by), maintain_order=True).agg(aggs)
+        else:
+            part = g.select(aggs) if not g.is_empty() else pl.DataFrame()
+        if part.is_empty():
+            continue
+        has = pl.col("counted") > 0
+        n_agencies = pl.col("agencies")
+        if "agency" in by:  # one agency per group: 1 when it has a counted report
+            n_agencies = (has & pl.col("agency").is_not_null()).cast(pl.Int64)
+        numerator = pl.when(has).then(pl.col("num"))
+        denominator = pl.when(has).then(pl.col("den")) if m.is_rate else pl.lit(None, pl.Float64)
+        frames.append(
+            part.select(
+                *by,
+                pl.lit(m.key).alias("metric"),
+                (numerator / denominator if m.is_rate else numerator).alias("value"),
+                numerator.alias("numerator"),
+                denominator.alias("denominator"),
+                pl.col("counted").alias("n_reports"),
+                n_agencies.cast(pl.Int64).alias("n_agencies"),
+                pl.col("derived").alias("n_derived"),
+                pl.sum_horizontal(*(f"left_{r}" for r in REASONS)).cast(pl.Int64).alias("n_left_out"),
+                *(pl.col(f"left_{r}") for r in REASONS),
+            )
+        )
+    schema: dict[str, Any] = {**{b: g.schema[b] for b in by}, "metric": pl.String, "value": pl.Float64, "numerator": pl.Float64,
+              "denominator": pl.Float64, "n_reports": pl.Int64, "n_agencies": pl.Int64, "n_derived": pl.Int64,
+              "n_left_out": pl.Int64, **{f"left_{r}": pl.Int64 for r in REASONS}}  # fmt: skip
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).cast(schema).sort(["metric", *by], nulls_last=True)  # type: ignore[arg-type]
 
 
 def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
@@ -155,14 +290,7 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
         pl.col("n_agencies").alias("n_agencies_prev"),
     )
     out = every.join(prev, on=["metric", "year"], how="left")
-    head, params = _report_rows(con, filters, metric_keys, "s.agency, s.year",
-                                "s.agency IS NOT NULL AND s.year IS NOT NULL")  # fmt: skip
-    sql = head.format(panel="") + f""", c AS (SELECT * FROM pr WHERE state = '{COUNTED}')
-        SELECT a.metric, a.year, count(*) AS n_matched, sum(a.num) AS cur_num, sum(a.den) AS cur_den,
-               sum(b.num) AS prev_num, sum(b.den) AS prev_den
-        FROM c a JOIN c b ON a.metric = b.metric AND a.agency = b.agency AND b.year = a.year - 1
-        GROUP BY a.metric, a.year"""
-    matched = run(con, sql, params)
+    matched = _matched(con, filters, _unique_metrics(metric_keys))
     out = out.join(matched, on=["metric", "year"], how="left").with_columns(
         pl.col("n_matched").fill_null(0),
         pl.col("n_agencies_prev").fill_null(0),
@@ -181,6 +309,41 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
     return out.with_columns(change.alias("change"), base.alias("change_base")).with_columns(
         pl.when(pl.col("change_base") != 0).then(pl.col("change") / pl.col("change_base")).alias("change_pct")
     ).sort("metric", "year")
+
+
+def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
+    """Per metric and year, the agencies counted in both that year and the year before: (metric, year, n_matched,
+    cur_num, cur_den, prev_num, prev_den); a (metric, year) without such an agency has no row."""
+    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
+    row, sums = ["w.agency_key", "w.year"], []
+    for i, m in enumerate(metrics):
+        if m.is_rate:
+            num, den, _, _ = report_terms(m)
+            row += [f"{rate_code(m)} = 0 AS ok_{i}", f"{num} AS num_{i}", f"{den} AS den_{i}"]
+        else:
+            c = col(m.numerator[0])
+            row += [f"w.v__{c} IS NOT NULL AS ok_{i}", f"w.v__{c} AS num_{i}", f"CAST(NULL AS DOUBLE) AS den_{i}"]
+        both = f"a.ok_{i} AND b.ok_{i}"
+        sums += [f"sum(({both})::INTEGER) AS n_{i}", f"sum(CASE WHEN {both} THEN a.num_{i} END) AS an_{i}",
+                 f"sum(CASE WHEN {both} THEN a.den_{i} END) AS ad_{i}",
+                 f"sum(CASE WHEN {both} THEN b.num_{i} END) AS bn_{i}",
+                 f"sum(CASE WHEN {both} THEN b.den_{i} END) AS bd_{i}"]  # fmt: skip
+    sql = f"""WITH x AS (SELECT {", ".join(row)} FROM {cells} w
+                         WHERE {where} AND w.agency IS NOT NULL AND w.year IS NOT NULL)
+        SELECT a.year, {", ".join(sums)} FROM x a JOIN x b ON a.agency_key = b.agency_key AND b.year = a.year - 1
+        GROUP BY a.year"""
+    g = run(con, sql, params)
+    frames = [
+        g.filter(pl.col(f"n_{i}") > 0).select(
+            pl.lit(m.key).alias("metric"), "year", pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
+            pl.col(f"an_{i}").alias("cur_num"), pl.col(f"ad_{i}").alias("cur_den"),
+            pl.col(f"bn_{i}").alias("prev_num"), pl.col(f"bd_{i}").alias("prev_den"),
+        )  # fmt: skip
+        for i, m in enumerate(metrics)
+    ]
+    schema = {"metric": pl.String, "year": g.schema.get("year", pl.Int32), "n_matched": pl.Int64,
+              "cur_num": pl.Float64, "cur_den": pl.Float64, "prev_num": pl.Float64, "prev_den": pl.Float64}  # fmt: skip
+    return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
 def guard(df: pl.DataFrame, min_n: int) -> pl.DataFrame:

@@ -108,8 +108,9 @@ def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
 
 
 def panel_size(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
-    """The trend panel: agencies with a report in every year of the span, agencies in total, the span."""
-    sel, params = selected_cte(filters)
+    """The trend panel: agencies with a report in every year of the span, agencies in total, the span (summary
+    reports are not in a sum, so not in its panel either)."""
+    sel, params = selected_cte(filters, for_sums=True)
     row = con.sql(
         f"""WITH {sel}, span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ('2019', '2021')),
             per AS (SELECT agency, count(DISTINCT year) AS n FROM sel WHERE agency IS NOT NULL

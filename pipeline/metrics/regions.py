@@ -67,7 +67,7 @@ def region_rollup(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFr
     level = rollup_level(filters)
     members = members_only(filters)
     df = guard(aggregate(con, members, list(ROLLUP_METRICS), by=(level,)), filters.min_n)
-    sel, params = selected_cte(members)
+    sel, params = selected_cte(members, for_sums=True)
     sizes = run(con, f"""WITH {sel} SELECT {level}, count(*) AS n_reports_all, count(DISTINCT agency) AS n_agencies_all
                          FROM sel GROUP BY {level}""", params)  # fmt: skip
     parent = {"province": None, "city": "province", "county": "city", "agency": "county"}[level]

@@ -31,11 +31,13 @@ from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import Metric
 from pipeline.registry import registry
+from pipeline.store.cells import DERIVED, EMPTY, STATE_SQL, UNUSABLE, report_column
+from pipeline.store.cells import REPORT_COLUMNS as CELL_REPORT_COLUMNS
+from pipeline.store.cells import TABLE as CELLS_TABLE
 
-PRINTED, DERIVED, EMPTY, UNUSABLE = 5, 4, 2, 1
 COUNTED = "counted"
 # why a report is left out of a metric (labels: pipeline.labels.LEFT_OUT_LABELS)
-REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "not_in_panel", "no_table")
+REASONS = ("not_derivable", "unusable", "zero_denominator", "empty", "not_in_panel", "no_table", "summary")
 GROUP_COLUMNS = {
     "year": "year",
     "agency": "agency",
@@ -71,90 +73,119 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found[0][0])
 
 
-def selected_cte(filters: Filters) -> tuple[str, dict[str, Any]]:
-    where, params = filters.where("r")
+def selected_cte(filters: Filters, for_sums: bool = False) -> tuple[str, dict[str, Any]]:
+    """``sel AS (the selected reports)``; ``for_sums``: the reports a sum is taken over (see :meth:`Filters.where`)."""
+    where, params = filters.where("r", for_sums=for_sums)
     return f"sel AS (SELECT r.* FROM reports r WHERE {where})", params
 
 
-def cells_cte(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
-    """``cells`` (long: printed facts + derived totals) and ``wide`` (one row per selected report) CTEs."""
+def cells_source(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
+    """The relation of per-report rows the metric queries scan: ``report_cells`` (:mod:`pipeline.store.cells`).
+
+    A database from before that table (opened read-only before its next write migrates it) gets the same columns —
+    the report's filter columns, ``v__``/``s__`` of ``keys`` — pivoted out of ``reports``, ``facts`` and ``derived``.
+    """
     keys = list(dict.fromkeys(keys))
     for k in keys:
         col(k)
-    key_list = ", ".join(f"'{k}'" for k in keys)
+    if has_table(con, CELLS_TABLE):
+        return CELLS_TABLE
+    key_list = ", ".join(f"'{k}'" for k in keys) or "NULL"
     derived = (
-        f"""UNION ALL SELECT d.report_id, d.key, CAST(d.value AS DOUBLE), {DERIVED}
-            FROM derived d JOIN sel USING (report_id) WHERE d.key IN ({key_list})"""
+        f"UNION ALL SELECT report_id, key, CAST(value AS DOUBLE), {DERIVED} FROM derived WHERE key IN ({key_list})"
         if has_table(con, "derived")
         else ""
     )
-    pivot = ",\n".join(
-        f"max(value) FILTER (WHERE key = '{k}') AS v__{col(k)}, max(state) FILTER (WHERE key = '{k}') AS s__{col(k)}"
+    pivot = "".join(
+        f", CASE WHEN max(state) FILTER (WHERE key = '{k}') >= {DERIVED} THEN max(value) FILTER (WHERE key = '{k}') END"
+        f" AS v__{col(k)}, max(state) FILTER (WHERE key = '{k}') AS s__{col(k)}"
         for k in keys
     )
-    return f"""cells AS (
-            SELECT f.report_id, f.key, CAST(f.value AS DOUBLE) AS value,
-                   CASE f.status WHEN 'ok' THEN {PRINTED} WHEN 'blank' THEN {EMPTY} WHEN 'null_marker' THEN {EMPTY}
-                                 WHEN 'missing' THEN {UNUSABLE} WHEN 'ambiguous' THEN {UNUSABLE} END AS state
-            FROM facts f JOIN sel USING (report_id) WHERE f.key IN ({key_list})
-            {derived}),
-        wide AS (SELECT report_id, {pivot} FROM cells GROUP BY report_id)"""
+    cells = f"""SELECT report_id{pivot} FROM (
+            SELECT report_id, key, CAST(value AS DOUBLE) AS value, {STATE_SQL.format(status="status")} AS state
+            FROM facts WHERE key IN ({key_list}) {derived}) GROUP BY report_id"""
+    head = ", ".join(report_column(c, "r") for c in CELL_REPORT_COLUMNS)
+    tail = "".join(f", c.v__{col(k)}, c.s__{col(k)}" for k in keys)
+    return f"(SELECT {head}{tail} FROM reports r LEFT JOIN ({cells}) c USING (report_id))"
 
 
-def _value(key: str) -> str:
+def _value(key: str, alias: str = "w") -> str:
     """A cell's contribution to a sum inside a rate: the printed or derived value, else 0.
 
     A blank part counts 0 (the template's arithmetic); a blank, underivable 总计 also yields 0 here, but the
     report's state is then ``not_derivable`` and it is not counted at all.
     """
     c = col(key)
-    return f"(CASE WHEN w.s__{c} >= {DERIVED} THEN w.v__{c} ELSE 0 END)"
+    return f"(CASE WHEN {alias}.s__{c} >= {DERIVED} THEN {alias}.v__{c} ELSE 0 END)"
 
 
-def _any(keys: tuple[str, ...], condition: str) -> str:
-    return "(" + " OR ".join(condition.format(s=f"w.s__{col(k)}") for k in keys) + ")" if keys else "false"
+def _any(keys: tuple[str, ...], condition: str, alias: str = "w") -> str:
+    return "(" + " OR ".join(condition.format(s=f"{alias}.s__{col(k)}") for k in keys) + ")" if keys else "false"
 
 
-def report_terms(m: Metric) -> tuple[str, str, str, str]:
-    """SQL per report (alias ``w`` = wide): (numerator, denominator, state, uses a derived value).
+def _rate_parts(m: Metric, alias: str) -> tuple[str, str, tuple[str, ...]]:
+    num = "(" + " + ".join(_value(k, alias) for k in m.numerator) + ")"
+    den = "(" + " + ".join(_value(k, alias) for k in m.denominator) + ")"
+    if m.denominator_minus:
+        den = f"({den} - " + " - ".join(_value(k, alias) for k in m.denominator_minus) + ")"
+    return num, den, tuple(k for k in m.keys if is_total(k))
+
+
+def report_terms(m: Metric, alias: str = "w") -> tuple[str, str, str, str]:
+    """SQL per report (``alias`` = its ``report_cells`` row): (numerator, denominator, state, uses a derived value).
 
     For a count the numerator is the cell's value (NULL unless printed or derived) and the denominator NULL.
     """
+    a = alias
     if not m.is_rate:
         (key,) = m.numerator
         c = col(key)
         empty_reason = "'not_derivable'" if is_total(key) else "'empty'"
-        state = f"""CASE WHEN w.s__{c} >= {DERIVED} THEN '{COUNTED}' WHEN w.s__{c} = {EMPTY} THEN {empty_reason}
-                         WHEN w.s__{c} = {UNUSABLE} THEN 'unusable' ELSE 'no_table' END"""
-        num = f"CASE WHEN w.s__{c} >= {DERIVED} THEN w.v__{c} END"
-        return num, "CAST(NULL AS DOUBLE)", state, f"(w.s__{c} = {DERIVED})"
-    num = "(" + " + ".join(_value(k) for k in m.numerator) + ")"
-    den = "(" + " + ".join(_value(k) for k in m.denominator) + ")"
-    if m.denominator_minus:
-        den = f"({den} - " + " - ".join(_value(k) for k in m.denominator_minus) + ")"
-    totals = tuple(k for k in m.keys if is_total(k))
-    state = f"""CASE WHEN {_any(m.denominator, "{s} IS NOT NULL")} IS NOT TRUE THEN 'no_table'
-                     WHEN {_any(m.keys, "{s} = " + str(UNUSABLE))} THEN 'unusable'
-                     WHEN {_any(totals, "{s} = " + str(EMPTY))} THEN 'not_derivable'
+        state = f"""CASE WHEN {a}.s__{c} >= {DERIVED} THEN '{COUNTED}' WHEN {a}.s__{c} = {EMPTY} THEN {empty_reason}
+                         WHEN {a}.s__{c} = {UNUSABLE} THEN 'unusable' ELSE 'no_table' END"""
+        num = f"CASE WHEN {a}.s__{c} >= {DERIVED} THEN {a}.v__{c} END"
+        return num, "CAST(NULL AS DOUBLE)", state, f"({a}.s__{c} = {DERIVED})"
+    num, den, totals = _rate_parts(m, a)
+    state = f"""CASE WHEN {_any(m.denominator, "{s} IS NOT NULL", a)} IS NOT TRUE THEN 'no_table'
+                     WHEN {_any(m.keys, "{s} = " + str(UNUSABLE), a)} THEN 'unusable'
+                     WHEN {_any(totals, "{s} = " + str(EMPTY), a)} THEN 'not_derivable'
                      WHEN {den} <= 0 THEN 'zero_denominator'
                      ELSE '{COUNTED}' END"""
-    return num, den, state, _any(m.keys, "{s} = " + str(DERIVED))
+    return num, den, state, _any(m.keys, "{s} = " + str(DERIVED), a)
 
 
-def panel_ctes(filters: Filters, by: tuple[str, ...]) -> tuple[str, str]:
-    """The balanced panel of a trend: (CTEs, condition on ``s``) — or ("", "true") when it does not apply.
+def rate_code(m: Metric, alias: str = "w") -> str:
+    """A rate's per-report state (:func:`report_terms`) as a small integer: 0 counted, 1 not_derivable,
+    2 unusable, 3 zero_denominator, 6 no_table (cheaper to count than strings)."""
+    a = alias
+    num, den, totals = _rate_parts(m, a)
+    return f"""CASE WHEN {_any(m.denominator, "{s} IS NOT NULL", a)} IS NOT TRUE THEN 6
+                    WHEN {_any(m.keys, "{s} = " + str(UNUSABLE), a)} THEN 2
+                    WHEN {_any(totals, "{s} = " + str(EMPTY), a)} THEN 1
+                    WHEN {den} <= 0 THEN 3
+                    ELSE 0 END"""
+
+
+def panel_ctes(filters: Filters, by: tuple[str, ...], source: str = "sel") -> tuple[str, str]:
+    """The balanced panel of a trend: (a ``WITH`` clause, condition on ``s``) — or ("", "true") when it does not
+    apply.  ``source``: the selected reports (a relation with its condition, e.g. ``report_cells w WHERE …``).
 
     With ``filters.panel == 'matched'`` a series over years is drawn over the same agencies: those with a current
     report in every year of the span (the years of the selection whose reports carry tables).  When no agency
     reported in every year, the series falls back to all reports (pages and ``xxgk metric`` say so: see
-    :func:`pipeline.metrics.queries.panel_size`).  A per-agency series is one agency already, and a result without years has no trend, so
-    neither is narrowed.
+    :func:`pipeline.metrics.queries.panel_size`).  A per-agency series is one agency already, and a result without
+    years has no trend, so neither is narrowed.
+
+    An agency has at most one current report a year (the write path keeps one current version per agency and
+    year), so its number of reports in the span is its number of years there; agencies are told apart by
+    ``agency_key`` (:mod:`pipeline.store.cells`).
     """
     if filters.panel != "matched" or "year" not in by or "agency" in by:
         return "", "true"
     editions = ", ".join(f"'{e}'" for e in TABLE_EDITIONS)
-    ctes = f""", span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ({editions})),
-        panel AS (SELECT agency FROM sel WHERE agency IS NOT NULL AND year IN (SELECT year FROM span)
-                  GROUP BY agency HAVING count(DISTINCT year) = (SELECT count(*) FROM span))"""
-    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency IN (SELECT agency FROM panel)"
-                  " AND s.year IN (SELECT year FROM span)))")  # fmt: skip
+    ctes = f"""WITH span AS (SELECT coalesce(list(DISTINCT year), []) AS years FROM {source}
+                          AND year IS NOT NULL AND edition IN ({editions})),
+        panel AS (SELECT agency_key FROM {source} AND agency IS NOT NULL AND list_contains((SELECT years FROM span), year)
+                  GROUP BY agency_key HAVING count(*) = (SELECT len(years) FROM span))"""
+    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency_key IN (SELECT agency_key FROM panel)"
+                  " AND list_contains((SELECT years FROM span), s.year)))")  # fmt: skip

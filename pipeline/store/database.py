@@ -6,8 +6,11 @@
         session.add(parse_result)
     # leaving the block without an exception publishes everything at once; an exception publishes nothing
 
-A symlinked path is followed: the database *file* is what is locked, copied and replaced, so two names of one
-file lock each other out and the link keeps pointing at the live data.
+The path names the store's *catalog*; the data lives in immutable segment files beside it
+(:mod:`pipeline.store.segments`), and a write publishes a new segment by swapping the small catalog
+(:mod:`pipeline.store.swap`) — no write copies or rewrites the store.  A symlinked path is followed: the catalog
+*file* is what is locked and replaced (its segments sit beside it), so two names of one file lock each other out and
+the link keeps pointing at the live data.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 
 from pipeline.model import ParseResult
+from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
-from pipeline.store.schema import schema_version
-from pipeline.store.swap import SnapshotSwap, ingest_lock, remove_stale_copies
+from pipeline.store.segments import STORE_FINDINGS, copy_store, flatten
+from pipeline.store.swap import SegmentWrite, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year
-from pipeline.validator.summary import refresh_summaries
+from pipeline.validator.summary import refresh_summaries, touched_regions
 
 DEFAULT_DB = Path("data") / "xxgk.duckdb"
 ENV_DB = "XXGK_DB"
@@ -143,7 +148,7 @@ class Database:
         """
         file = self.file
         with ingest_lock(file):
-            strategy = SnapshotSwap(file)
+            strategy = SegmentWrite(file)
             try:
                 session = WriteSession(strategy.open(), batch_size)
                 yield session
@@ -154,9 +159,39 @@ class Database:
         session.search = _sync_search(self.path)
 
     def migrate(self) -> int:
-        """Create the file or bring its schema up to date; returns the schema version."""
+        """Create the store or bring its schema (and layout) up to date; returns the schema version."""
         with self.write() as session:
             return session.schema_version
+
+    def compact(self, *, full: bool = False) -> int:
+        """Merge segments as the size tiers call for (``full``: into one); returns the number of segments left.
+
+        A write merges small segments itself; this runs the larger merges, e.g. after many single-file imports.
+        Readers keep reading throughout; the result is published like any write.
+        """
+        file = self.file
+        with ingest_lock(file):
+            strategy = SegmentWrite(file)
+            try:
+                WriteSession(strategy.open(), DEFAULT_BATCH_SIZE)
+                strategy.commit(merge="all" if full else "tiered")
+                return len(strategy.segments)
+            finally:
+                strategy.discard()
+
+    def copy_to(self, dst: str | os.PathLike[str]) -> Database:
+        """Copy the store to ``dst`` (its catalog and segments, one published state) and return the copy."""
+        file = self.file
+        with ingest_lock(file):  # no merge deletes a segment while it is copied
+            copy_store(file, Path(dst))
+        return Database(dst)
+
+    def flatten_to(self, dst: str | os.PathLike[str]) -> Path:
+        """Write the store as one single-file DuckDB database at ``dst`` (:func:`pipeline.store.segments.flatten`)."""
+        file = self.file
+        with ingest_lock(file):
+            flatten(file, Path(dst))
+        return Path(dst)
 
     def remove_stale_copies(self) -> list[Path]:
         """Delete the temporary copies a killed writer left beside the file (never a running writer's)."""
@@ -181,7 +216,14 @@ class WriteSession:
 
     @property
     def schema_version(self) -> int:
-        return schema_version(self._con)
+        return int(self._con.execute("SELECT coalesce(max(version), 0) FROM cat.schema_version").fetchall()[0][0])
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The session's connection: the store's table names read every segment and this session's writes; new rows
+        go to ``seg.<table>``, the catalog's small mutable tables are ``cat.<table>`` (see
+        :mod:`pipeline.store.segments`)."""
+        return self._con
 
     def add(
         self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
@@ -212,8 +254,16 @@ class WriteSession:
     def finish(self) -> None:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
-        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies)
-        self.summary_findings = refresh_summaries(self._con)
+        clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}")
+        if clash:  # never merge two agencies silently: nothing of this session is published
+            raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
+        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{STORE_FINDINGS}")
+        self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
+            self._con, table=f"cat.main.{STORE_FINDINGS}", summary_where=touched_regions(
+                "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
+                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))"
+            ),
+        )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)

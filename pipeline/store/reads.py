@@ -1,7 +1,8 @@
 """Read-only connections: opened without blocking writers, cached per process, re-opened after a swap.
 
-A reader opens the file READ_ONLY through ``ATTACH`` inside a private in-memory DuckDB instance.  That sidesteps
-DuckDB's per-process instance cache (which would hand back the *old* database after a swap).  Connections are cached
+A reader attaches the catalog and its segments READ_ONLY inside a private in-memory DuckDB instance
+(:func:`pipeline.store.segments.open_reader`).  That sidesteps DuckDB's per-process instance cache (which would hand
+back the *old* database after a swap).  Connections are cached
 per real file and keyed on its identity ``(inode, mtime_ns, size)``: after a writer swaps a new file in, the next
 call opens the new file; the connection it replaces is closed one swap later, so a query another thread is still
 running on it can finish.
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+
+from pipeline.store.segments import open_reader
 
 # Error texts of the moments around a swap (a file being replaced, a connection closed under a query): worth a retry.
 _TRANSIENT = ("lock", "closed", "being used", "no such file", "not exist", "resource")
@@ -37,25 +40,8 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection to the real file ``path`` (caller closes it)."""
-    con = duckdb.connect(":memory:")
-    try:
-        quoted = str(path).replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS xxgk (READ_ONLY)")
-        # Views in the private in-memory catalog make plain table names work on this connection *and* on its
-        # cursors (``USE`` would only apply to the one connection it ran on).
-        names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'xxgk' AND schema_name = 'main'"
-            " UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'xxgk' AND schema_name = 'main'"
-            " AND NOT internal"
-        ).fetchall()
-        for (name,) in names:
-            ident = '"' + name.replace('"', '""') + '"'
-            con.execute(f"CREATE VIEW {ident} AS SELECT * FROM xxgk.main.{ident}")
-    except Exception:
-        con.close()
-        raise
-    return con
+    """A fresh read-only connection to the store whose (real) catalog file is ``path`` (caller closes it)."""
+    return open_reader(path)
 
 
 class ReadCache:

@@ -159,9 +159,10 @@ def read_shard(folder: str | os.PathLike[str]) -> list[tuple[int, PendingFile]]:
 
 
 def insert_from_shards(
-    con: duckdb.DuckDBPyConnection, table: str, placed: list[tuple[str, int, int]]
+    con: duckdb.DuckDBPyConnection, table: str, placed: list[tuple[str, int, int]], prefix: str = ""
 ) -> None:
-    """Insert ``table``'s rows of the placed reports — (shard, seq, report id) — straight from the shards' Parquet."""
+    """Insert ``table``'s rows of the placed reports — (shard, seq, report id) — straight from the shards' Parquet
+    into ``{prefix}{table}`` (the write session's new segment: ``seg.main.``)."""
     select = SHARD_INSERTS[table]
     cols = ", ".join(TABLE_SCHEMAS[table])
     files = sorted({str(Path(shard) / f"{table}.parquet") for shard, _, _ in placed})
@@ -171,6 +172,6 @@ def insert_from_shards(
             "SELECT p.rid AS report_id, t.* EXCLUDE (report_id) FROM read_parquet(?) t"
             " JOIN _xxgk_placed p ON t.report_id = p.seq"
         )
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {select or cols} FROM ({rows})", [files])
+        con.execute(f"INSERT INTO {prefix}{table} ({cols}) SELECT {select or cols} FROM ({rows})", [files])
     finally:
         con.unregister("_xxgk_placed")

@@ -9,6 +9,11 @@ Versioning: an identical file (same sha256) is a no-op ('unchanged'); a new file
 has a current report becomes current, and the old one gets ``is_current = false`` and ``replaced_by`` = the new id
 ('replaced') — unless the new file has *more* hard errors than the current version (a truncated or garbled copy):
 then it is stored as history only (``is_current = false``, ``replaced_by`` = the version that stays current).
+
+Rows go to the tables of ``target`` (the write session's new segment, :mod:`pipeline.store.segments`); look-ups read
+the store's views (every segment).  Published segments are never changed, so retiring an older version is a row
+in ``retired`` (applied by the ``reports`` view) rather than an UPDATE; a batch's ``report_cells`` rows are pivoted
+from the facts and derived totals it has just inserted (:mod:`pipeline.store.cells`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import duckdb
 import polars as pl
 
 from pipeline.model import ParseResult
+from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.cells import batch_cells
 from pipeline.store.derived import DERIVED_SELECT
 from pipeline.store.rows import (
     FACTS_SELECT,
@@ -43,9 +50,12 @@ _SELECT = {"facts": FACTS_SELECT, "derived": DERIVED_SELECT}
 class ReportWriter:
     """Writes parse results into an open read-write connection (see the module docstring)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch_size: int = DEFAULT_BATCH_SIZE, *, target: str = "seg",
+                 id_sequence: str = "cat.main.report_id_seq") -> None:  # fmt: skip
         self.con = con
         self.batch_size = batch_size
+        self.target = f"{target}.main." if target else ""
+        self.id_sequence = id_sequence
         self._pending: list[PendingFile] = []
         self.agencies: set[str] = set()  # agencies whose reports this writer stored (for the cross-year rules)
 
@@ -95,7 +105,7 @@ class ReportWriter:
         msg = f"写入数据库失败，未入库: {err}"
         sha = item.result.sha256 if item.result else item.sha256
         self.con.execute(
-            "INSERT INTO ingest_log (source_path, sha256, status, message, seconds) VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO {self.target}ingest_log (source_path, sha256, status, message, seconds) VALUES (?, ?, ?, ?, ?)",
             [item.source_path, sha, UNREADABLE, msg, item.seconds],
         )
         return WriteOutcome(item.source_path, UNREADABLE, msg, sha256=sha)
@@ -129,7 +139,7 @@ class ReportWriter:
         known, current = self._lookup(results)
         n_new = len({r.sha256 for r in results if r.sha256 not in known and r.meta.edition is not None})
         ids = iter(
-            [row[0] for row in self.con.execute(f"SELECT nextval('report_id_seq') FROM range({n_new})").fetchall()]
+            [row[0] for row in self.con.execute(f"SELECT nextval('{self.id_sequence}') FROM range({n_new})").fetchall()]
             if n_new
             else []
         )
@@ -191,14 +201,12 @@ class ReportWriter:
                 if table in frames:
                     self._insert(table, frames[table], _SELECT.get(table))
                 if rows.from_shards and table in SHARD_INSERTS:
-                    insert_from_shards(con, table, rows.from_shards)
-                if table == "reports" and retire:
-                    con.register("_xxgk_retire", pl.DataFrame({"old": list(retire), "new": list(retire.values())}))
-                    con.execute(
-                        "UPDATE reports SET is_current = false, replaced_by = t.new FROM _xxgk_retire t"
-                        " WHERE reports.report_id = t.old"
-                    )
-                    con.unregister("_xxgk_retire")
+                    insert_from_shards(con, table, rows.from_shards, self.target)
+            if retire:
+                self._insert("retired", pl.DataFrame({"report_id": list(retire), "replaced_by": list(retire.values())},
+                                                     schema={"report_id": pl.Int64, "replaced_by": pl.Int64}))  # fmt: skip
+            if rows.reports:
+                self._insert(CELLS_TABLE, batch_cells(con, min(rows.reports), max(rows.reports), self.target))
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -208,6 +216,6 @@ class ReportWriter:
         cols = ", ".join(data.columns)
         self.con.register("_xxgk_rows", data)
         try:
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {select or cols} FROM _xxgk_rows")
+            self.con.execute(f"INSERT INTO {self.target}{table} ({cols}) SELECT {select or cols} FROM _xxgk_rows")
         finally:
             self.con.unregister("_xxgk_rows")

@@ -41,10 +41,14 @@ def _frame(names: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> pl.DataFr
     return pl.DataFrame({name: [row[i] for row in rows] for i, name in enumerate(names)}, schema=dict.fromkeys(names, pl.String))
 
 
-def refresh_cross_year(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] | None = None) -> int:
+def refresh_cross_year(
+    con: duckdb.DuckDBPyConnection, agencies: Iterable[str] | None = None, table: str = "findings"
+) -> int:
     """Recompute the cross-year findings (replacing the previous ones) in one transaction; returns their total count.
 
     ``agencies``: recompute only these agencies' findings (what one ingest touched); None recomputes all.
+    ``table``: where the findings are kept (the segmented store keeps them in its catalog,
+    :mod:`pipeline.store.segments`); the rules read the ``reports`` and ``facts`` the connection shows.
     """
     carry, in_force = _cross_year_pairs()
     scoped = agencies is not None
@@ -53,11 +57,11 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] |
         if scoped:
             con.register("_xy_scope", pl.DataFrame({"agency": sorted(set(agencies or ()))}, schema={"agency": pl.String}))
             con.execute(
-                f"DELETE FROM findings WHERE scope = '{SCOPE}' AND report_id IN"
+                f"DELETE FROM {table} WHERE scope = '{SCOPE}' AND report_id IN"
                 " (SELECT report_id FROM reports WHERE agency IN (SELECT agency FROM _xy_scope))"
             )
         else:
-            con.execute(f"DELETE FROM findings WHERE scope = '{SCOPE}'")
+            con.execute(f"DELETE FROM {table} WHERE scope = '{SCOPE}'")
         scope_clause = "AND r.agency IN (SELECT agency FROM _xy_scope)" if scoped else ""
         usable = f"""
             SELECT r.report_id, r.agency, r.year, f.key, coalesce(f.value, 0) AS v
@@ -68,7 +72,7 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] |
         if carry:
             con.register("_xy_carry", _frame(("cur", "prev", "cur_label", "prev_label"), carry))
             con.execute(f"""
-                INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
+                INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
                 WITH u AS ({usable})
                 SELECT c.report_id, '{RULE_CARRY}', 'warning',
                        c.agency || ' ' || c.year || ' 年表三「' || p.cur_label || '」为 ' || CAST(c.v AS BIGINT)
@@ -85,7 +89,7 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] |
             names = ("in_force", "issued", "repealed", "in_force_label", "issued_label", "repealed_label")
             con.register("_xy_in_force", _frame(names, in_force))
             con.execute(f"""
-                INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
+                INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
                 WITH u AS ({usable})
                 SELECT c.report_id, '{RULE_IN_FORCE}', 'warning',
                        c.agency || ' ' || c.year || ' 年表二「' || p.in_force_label || '」为 ' || CAST(c.v AS BIGINT)
@@ -104,7 +108,7 @@ def refresh_cross_year(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] |
             con.unregister("_xy_in_force")
         if scoped:
             con.unregister("_xy_scope")
-        n = con.execute(f"SELECT count(*) FROM findings WHERE scope = '{SCOPE}'").fetchall()[0][0]
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -101,17 +101,31 @@ def register_cells(con: duckdb.DuckDBPyConnection) -> None:
     con.register("_sum_cells", _cell_labels())
 
 
-def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute every SUM-1 finding (replacing the previous ones) in one transaction; returns their count."""
+def touched_regions(new_reports: str) -> str:
+    """A condition on ``reports r`` (a summary report): its region and year hold a report of ``new_reports`` (a
+    relation with year, province, city, county — what one write added), i.e. its comparison may have changed."""
+    return f"""EXISTS (SELECT 1 FROM {new_reports} t WHERE t.year = r.year AND t.province = r.province
+                       AND (r.city IS NULL OR t.city = r.city)
+                       AND (r.county IS NULL OR (t.county = r.county AND t.city IS NOT DISTINCT FROM r.city)))"""
+
+
+def refresh_summaries(con: duckdb.DuckDBPyConnection, table: str = "findings", summary_where: str = "true") -> int:
+    """Recompute the SUM-1 findings (replacing the previous ones) in one transaction; returns their total count.
+
+    ``table``: where the findings are kept (the segmented store keeps them in its catalog, :mod:`pipeline.store.segments`).
+    ``summary_where``: recompute only the summaries matching this condition on ``reports r`` (a write passes
+    :func:`touched_regions` of the reports it added); the others' findings stay as they are.
+    """
     derived = derived_source(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM findings WHERE scope = '{SCOPE}'")
+        con.execute(f"DELETE FROM {table} WHERE scope = '{SCOPE}' AND (report_id IN "
+                    f"(SELECT report_id FROM reports r WHERE {summary_where}) OR {summary_where == 'true'})")  # fmt: skip
         register_cells(con)
         # compared: the summary's value and every member's are known, and every member's layout has the cell
         con.execute(f"""
-            INSERT INTO findings (report_id, rule, severity, message, keys, expected, actual, scope)
-            WITH c AS ({comparison_sql(derived)})
+            INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
+            WITH c AS ({comparison_sql(derived, summary_where)})
             SELECT c.summary_id, '{RULE_SUMMARY}', 'warning',
                    c.agency || ' ' || c.year || ' 年' || l.label || '为 ' || {_num("c.summary_value")}
                    || '，区域内 ' || c.n_members || ' 份成员报告之和为 ' || {_num("c.member_sum")}
@@ -121,7 +135,7 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection) -> int:
             FROM c JOIN _sum_cells l ON l.key = c.key
             WHERE {COMPARED} AND c.summary_value <> c.member_sum""")
         con.unregister("_sum_cells")
-        n = con.execute(f"SELECT count(*) FROM findings WHERE scope = '{SCOPE}'").fetchall()[0][0]
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -1,0 +1,310 @@
+"""Scale benchmark: stores of 10 k, 100 k and 1 M reports; every named query, every page, a one-file ingest.
+
+    .venv/bin/python bench/bench_scale.py [--sizes 10000,100000,1000000] [--dir /tmp/xxgk-scale] [--repeat 5]
+                                          [--no-pages] [--write]          # make bench-scale
+
+For each size: the store is built by :mod:`bench.bench_scale_build` (the demo store replicated in bulk SQL into the
+store's own layout: every table the write path writes, ``report_cells`` included) unless it is already there; then
+
+- every named query the pages call is timed over three filter sets — none; one year; one province and one level —
+  ``--repeat`` times each after one untimed run (so p50/p95 are over 3 × repeat runs, on one cached read
+  connection as the dashboard has it);
+- the first render of every page in headless Chromium (:func:`bench.bench_pages.measure`, one tab per page, the
+  server's query cache warmed by one visit, as for any user but the first);
+- a one-file ingest (``xxgk ingest <one generated report> --db <store>``, a separate process as a user runs it)
+  while the dashboard is open on the same store and has just drawn a page: wall time of the command, peak RSS.
+
+Results go to ``bench/out/scale.json`` (one entry per size: ``{"reports": N, "queries": {name: {"p50_ms", "p95_ms",
+…}}, "pages": {path: seconds}, "ingest_one": {…}}``) and, with ``--write``, to the scale section of
+docs/benchmarks.md.  Stores are large (≈ 1.5 GB at 1 M): they are written under ``--dir``, never into the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_scale_build  # noqa: E402
+from pipeline import metrics as M  # noqa: E402
+from pipeline.filters import Filters  # noqa: E402
+from pipeline.metrics import regions, timeliness  # noqa: E402
+from pipeline.store import Database  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "scale.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
+Query = Callable[[Any, Filters], Any]
+
+
+def named_queries(year: int) -> dict[str, Query]:
+    """The queries the pages run on opening (with the arguments the pages give them)."""
+    return {
+        "overview_counts": M.overview_counts,
+        "panel_size": M.panel_size,
+        "synthetic_share": M.synthetic_share,
+        "headline_by_year": M.headline_by_year,
+        "headline_series": M.headline_series,
+        "publication_by_year": lambda c, f: M.publication_by_year(c, f, "2021"),
+        "top_agencies": lambda c, f: M.top_agencies(c, f, "count.t3.new_received.total"),
+        "by_agency_type": lambda c, f: M.by_agency_type(c, f, ["rate.disclosure"]),
+        "by_region": lambda c, f: M.by_region(c, f, ["rate.disclosure"]),
+        "applicants_by_year": M.applicants_by_year,
+        "outcomes_by_year": M.outcomes_by_year,
+        "outcome_shares_by_year": M.outcome_shares_by_year,
+        "backlog_by_year": M.backlog_by_year,
+        "litigation_by_year": M.litigation_by_year,
+        "correction_rates_by_year": M.correction_rates_by_year,
+        "peer_groups": lambda c, f: M.peer_groups(c, f, "rate.disclosure", year),
+        "findings_by_rule": M.findings_by_rule,
+        "sources_summary": M.sources_summary,
+        "region_rollup": regions.region_rollup,
+        "rollup_tree": regions.rollup_tree,
+        "timeliness_by_year": timeliness.timeliness_by_year,
+    }
+
+
+def filter_sets(db: Path) -> dict[str, Filters]:
+    year, province, level = Database(db).execute(
+        "SELECT (SELECT max(year) FROM reports WHERE edition = '2021'),"
+        " (SELECT province FROM reports WHERE province IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1),"
+        " (SELECT level FROM reports WHERE level IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)"
+    )[0]
+    return {"none": Filters(), "year": Filters(years=(int(year),)),
+            "province_level": Filters(province=province, levels=(level,))}  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def time_queries(db: Path, repeat: int, log: Callable[[str], None]) -> dict[str, dict[str, float]]:
+    sets = filter_sets(db)
+    year = sets["year"].years[0]
+    out: dict[str, dict[str, float]] = {}
+    with Database(db).cursor() as con:
+        for name, fn in named_queries(year).items():
+            runs: list[float] = []
+            cpu: list[float] = []
+            per_set: dict[str, float] = {}
+            for label, filters in sets.items():
+                fn(con, filters)  # untimed: plans and file pages cached, as for the second user of a page
+                mine = []
+                for _ in range(repeat):
+                    t, c = time.perf_counter(), time.process_time()
+                    fn(con, filters)
+                    mine.append((time.perf_counter() - t) * 1000)
+                    cpu.append((time.process_time() - c) * 1000)
+                per_set[f"{label}_p50_ms"] = round(statistics.median(mine), 1)
+                runs += mine
+            # CPU time (every thread of this process): what the query costs, whatever else the machine runs
+            out[name] = {"p50_ms": round(statistics.median(runs), 1), "p95_ms": round(percentile(runs, 0.95), 1),
+                         "cpu_p50_ms": round(statistics.median(cpu), 1), **per_set}  # fmt: skip
+            log(f"  {name}: p50 {out[name]['p50_ms']} ms, p95 {out[name]['p95_ms']} ms")
+    return out
+
+
+def one_file(workdir: Path) -> Path:
+    """One generated text report of an agency and year the replicated store does not have (a new report)."""
+    from pipeline.generator.corpus import CorpusConfig, write_corpus
+    from pipeline.generator.universe import UniverseSize
+
+    seed = time.time_ns() % 1_000_000  # a file the store has not seen: every run stores a report
+    corpus = workdir / f"one-file-{seed}"
+    size = UniverseSize(provinces=1, cities_per_province=1, counties_per_city=1, departments=(1, 1),
+                        townships=(0, 0), province_departments=(1, 1))  # fmt: skip
+    write_corpus(corpus, CorpusConfig(size=size, seed=seed, layouts=("pdftext-tabs",), years=(2030,),
+                                      noise_levels=(0,)), truth_files=False)  # type: ignore[arg-type]  # fmt: skip
+    files = sorted(p for p in corpus.rglob("*.txt") if p.is_file())
+    return files[0]
+
+
+def ingest_one(db: Path, file: Path, with_dashboard: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """``xxgk ingest <file>`` into ``db`` in a process of its own (optionally with the dashboard open on ``db``)."""
+    # the command in a wrapper that reports its peak RSS (its own and its children's) on the way out
+    wrapper = ("import resource, runpy, sys\n"
+               f"sys.argv = ['xxgk', 'ingest', {str(file)!r}, '--db', {str(db)!r}]\n"
+               "try:\n    runpy.run_module('pipeline', run_name='__main__')\nfinally:\n"
+               "    peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+               "    print(f'PEAK_RSS_KB {peak}', file=sys.stderr)\n")  # fmt: skip
+    cmd = [sys.executable, "-c", wrapper]
+
+    def run() -> dict[str, Any]:
+        n_before = _n_reports(db)
+        published: list[float] = []
+        stop = threading.Event()
+        t = time.perf_counter()
+
+        def watch() -> None:  # the moment the catalog is replaced: the new report is what readers see from then on
+            first = os.stat(db).st_ino
+            while not stop.wait(0.01):
+                if os.stat(db).st_ino != first:
+                    published.append(time.perf_counter() - t)
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "XXGK_DB": str(db)})
+        seconds = time.perf_counter() - t
+        stop.set()
+        watcher.join()
+        peak = max([int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB")] or [0])
+        if done.returncode != 0:
+            raise RuntimeError(f"ingest failed: {done.stdout[-1000:]} {done.stderr[-2000:]}")
+        if _n_reports(db) != n_before + 1:
+            raise RuntimeError(f"the ingest stored no new report: {done.stdout[-1000:]}")
+        return {"seconds": round(seconds, 2), "published_s": round(published[0], 2) if published else None,
+                "peak_rss_mb": round(peak / 1024, 1),
+                "segments": len(_segments(db))}  # fmt: skip
+
+    if not with_dashboard:
+        return run()
+    from tests import browser
+
+    with browser.streamlit_server(db) as url, browser.chromium() as context:
+        page = context.new_page()
+        page.goto(f"{url}/")
+        browser.wait_rendered(page, "总览", timeout_ms=300_000)  # the dashboard holds its read connection
+        result = run()
+        t = time.perf_counter()
+        page.reload()
+        browser.wait_rendered(page, "总览", timeout_ms=300_000)
+        result["dashboard_after_s"] = round(time.perf_counter() - t, 2)
+        page.close()
+    log(f"  one-file ingest: {result}")
+    return result
+
+
+def _n_reports(db: Path) -> int:
+    import duckdb
+
+    from pipeline.store.segments import open_reader
+
+    con: duckdb.DuckDBPyConnection = open_reader(db)  # a fresh reader: this process's cache may be one swap old
+    try:
+        return int(con.execute("SELECT count(*) FROM reports").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _segments(db: Path) -> list[str]:
+    from pipeline.store import segments as seg
+
+    return sorted(seg.referenced(db) or [])
+
+
+def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log: Callable[[str], None]) -> dict:
+    db = workdir / f"scale-{n}.duckdb"
+    entry: dict[str, Any] = {"reports": n}
+    have = Database(db).execute("SELECT count(*) FROM reports")[0][0] if db.exists() else None
+    if have is None or not n <= have <= n + 50:  # earlier runs' one-file ingests are a few reports more
+        t = time.perf_counter()
+        bench_scale_build.build(src, db, n, log=lambda s: log("  build: " + s))
+        entry["build_s"] = round(time.perf_counter() - t, 1)
+    Database.close_all()
+    entry["store_mb"] = round(sum(p.stat().st_size for p in [db, *db.with_name(db.name + ".segments").iterdir()])
+                              / 2**20, 1)  # fmt: skip
+    entry["queries"] = time_queries(db, repeat, log)
+    Database.close_all()
+    if pages:
+        from bench.bench_pages import measure
+
+        cold, results = measure(db, 1)
+        entry["pages"] = {path or "overview": round(statistics.median(firsts), 2) for path, firsts, _ in results}
+        entry["server_cold_s"] = round(cold, 2)
+        log(f"  pages: {entry['pages']}")
+    entry["ingest_one"] = ingest_one(db, one_file(workdir), with_dashboard=pages, log=log)
+    entry["load_average"] = round(os.getloadavg()[0], 1)
+    return entry
+
+
+def markdown(entries: list[dict]) -> str:
+    names = list(entries[0]["queries"])
+    lines = [START, "## 规模 / scale: named queries, pages and a one-file ingest at 10 k – 1 M reports", "",
+             f"_`make bench-scale` (`bench/bench_scale.py`), {time.strftime('%Y-%m-%d')}, {platform.node()}: "
+             f"{os.cpu_count()} cores shared with other sessions (load average at the end "
+             f"{entries[-1]['load_average']}). Stores built by `bench/bench_scale_build.py` from the demo store; "
+             "raw figures in `bench/out/scale.json`._", "",
+             "p50 / p95 wall time in ms over three filter sets (none; one year; one province and one level), "
+             "each run repeatedly after one untimed run; (cpu …): median CPU time of the process, every DuckDB "
+             "thread included — the cost of the query whatever else the machine runs. Target at 1 M: p95 < 150 ms.",
+             "",
+             "| query | " + " | ".join(f"{e['reports']:,} p50 / p95" for e in entries) + " |",
+             "|---|" + "---|" * len(entries)]  # fmt: skip
+    for name in names:
+        cells = [f"{e['queries'][name]['p50_ms']:.0f} / {e['queries'][name]['p95_ms']:.0f}"
+                 + (f" (cpu {e['queries'][name]['cpu_p50_ms']:.0f})" if "cpu_p50_ms" in e["queries"][name] else "")
+                 for e in entries]  # fmt: skip
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    if all("pages" in e for e in entries):
+        lines += ["", "First render of every page (s, headless Chromium, query cache warm). Target at 1 M: < 2 s.",
+                  "", "| page | " + " | ".join(f"{e['reports']:,}" for e in entries) + " |",
+                  "|---|" + "---|" * len(entries)]  # fmt: skip
+        for path in entries[0]["pages"]:
+            lines.append(f"| `/{path}` | " + " | ".join(f"{e['pages'].get(path, float('nan')):.2f}" for e in entries) + " |")
+    lines += ["", "One-file ingest (`xxgk ingest <one report>` as its own process"
+              + (", dashboard open on the store" if all("pages" in e for e in entries) else "") + "). Target: < 2 s.",
+              " Published: from the command's start to the catalog's replacement (what the dashboard sees from then "
+              "on); total: until the command exits (the full-text index is brought up to date after publishing).",
+              "", "| reports | published (s) | total (s) | peak RSS (MB) | segments after | store (MB) |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for e in entries:
+        i = e["ingest_one"]
+        pub = f"{i['published_s']:.2f}" if i.get("published_s") is not None else "—"
+        lines.append(f"| {e['reports']:,} | {pub} | {i['seconds']:.2f} | {i['peak_rss_mb']:.0f} | {i['segments']} "
+                     f"| {e['store_mb']:,.0f} |")  # fmt: skip
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_section(doc: Path, section: str) -> None:
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    doc.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--src", type=Path, default=ROOT / "data" / "xxgk.duckdb")
+    ap.add_argument("--dir", type=Path, default=Path(os.environ.get("XXGK_SCALE_DIR", "/tmp/xxgk-scale")))
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-pages", action="store_true", help="skip the browser (pages and dashboard-open ingest)")
+    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = ap.parse_args()
+    if not Database(args.src).file.exists():
+        sys.exit(f"源数据库不存在：{args.src}（先运行 make db）")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    entries = json.loads(OUT.read_text()) if OUT.exists() else []
+    for n in (int(s) for s in args.sizes.split(",")):
+        print(f"{n:,} reports", file=sys.stderr, flush=True)
+        entry = measure_size(args.src, args.dir, n, args.repeat, not args.no_pages,
+                             lambda s: print(s, file=sys.stderr, flush=True))  # fmt: skip
+        entries = sorted([e for e in entries if e["reports"] != n] + [entry], key=lambda e: e["reports"])
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
+    section = markdown(entries)
+    print(section)
+    if args.write:
+        write_section(DOC, section)
+
+
+if __name__ == "__main__":
+    main()

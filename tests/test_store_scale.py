@@ -1,0 +1,284 @@
+"""The store laid out for scale: every named query gives what the SQL before ``report_cells`` gave, the write path's
+``report_cells`` rows are the SQL pivot's, and the segment layout keeps its promises (atomic publish under
+``kill -9``, published files never rewritten, merges and compaction change nothing a query returns).
+
+The reference is ``tests/metrics_reference.py``: the metric SQL as it was (pivot of ``facts`` per query, one row per
+report and metric), run against the same database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipeline import metrics as M
+from pipeline.filters import Filters
+from pipeline.generator.corpus import CorpusConfig, write_corpus
+from pipeline.generator.universe import UniverseSize
+from pipeline.ingest import ingest
+from pipeline.store import Database
+from pipeline.store import segments as seg
+from pipeline.store.cells import cells_select
+from tests import metrics_reference as reference
+from tests.dashboard_fixtures import EVIL_AGENCY, SPARSE_AGENCY, shared_db
+
+QUERIES = sys.modules["pipeline.metrics.queries"]
+SMALL = UniverseSize(provinces=2, cities_per_province=2, counties_per_city=1, departments=(2, 3), townships=(1, 1),
+                     province_departments=(1, 2))  # fmt: skip
+
+pytestmark = pytest.mark.usefixtures("close_cached_readers")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~200 generated reports (blank cells, null markers, totals printed on some rows only, agency errors,
+    legacy and non-report documents, gaps in the series) ingested in three write sessions: three segments."""
+    root = tmp_path_factory.mktemp("generated")
+    config = CorpusConfig(size=SMALL, seed=11, layouts=("pdftext-tabs", "html"), years=tuple(range(2019, 2026)),
+                          coverage=0.85, compact=True, error_share=0.1)  # fmt: skip
+    corpus = root / "corpus"
+    write_corpus(corpus, config, truth_files=False)
+    db = root / "generated.duckdb"
+    years = sorted(p for p in corpus.iterdir() if p.is_dir())
+    for part in (years[:3], years[3:5], years[5:]):
+        ingest(part, db=db, manifest=corpus / "manifest.csv")
+    return db
+
+
+def _agency_in(db: Path) -> str:
+    return Database(db).execute("SELECT agency FROM reports WHERE agency IS NOT NULL ORDER BY agency LIMIT 1")[0][0]
+
+
+def _filter_sets(db: Path, which: str) -> list[Filters]:
+    province, city = Database(db).execute(
+        "SELECT province, city FROM reports WHERE city IS NOT NULL ORDER BY province, city LIMIT 1"
+    )[0]
+    agencies = tuple(a for (a,) in Database(db).execute(
+        "SELECT DISTINCT agency FROM reports WHERE agency IS NOT NULL ORDER BY agency LIMIT 3"))  # fmt: skip
+    if which == "hand":
+        return [Filters(), Filters(panel="all", quality="fail"), Filters(agencies=agencies), Filters(years=(1999,))]
+    return [
+        Filters(),
+        Filters(years=(2021, 2022, 2023)),
+        Filters(province=province, levels=("县级", "市级")),
+        Filters(province=province, city=city, panel="all", min_n=1),
+        Filters(quality="pass", editions=("2021",)),
+    ]
+
+
+def _named_queries(db: Path) -> dict[str, Callable]:
+    agency = _agency_in(db)
+    return {
+        "metric_table year": lambda c, f: M.metric_table(c, f, "rate.disclosure", ("year",)),
+        "metric_table province level": lambda c, f: M.metric_table(c, f, "count.t3.new_received.total",
+                                                                   ("province", "level")),  # fmt: skip
+        "metric_table none": lambda c, f: M.metric_table(c, f, "rate.correction.review", ()),
+        "metric_table agency year": lambda c, f: M.metric_table(c, f, "share.granted", ("agency", "year")),
+        "metric_table edition": lambda c, f: M.metric_table(c, f, "count.t2.admin_fees.amount_wan_yuan",
+                                                            ("edition", "city")),  # fmt: skip
+        "headline_by_year": M.headline_by_year,
+        "headline_series": M.headline_series,
+        "publication_by_year 2021": lambda c, f: M.publication_by_year(c, f, "2021"),
+        "publication_by_year 2019": lambda c, f: M.publication_by_year(c, f, "2019"),
+        "top_agencies": lambda c, f: M.top_agencies(c, f, "count.t3.new_received.total"),
+        "top_agencies rate": lambda c, f: M.top_agencies(c, f, "rate.disclosure"),
+        "by_agency_type": lambda c, f: M.by_agency_type(c, f, ["rate.disclosure", "count.t4.review.total"]),
+        "by_region": lambda c, f: M.by_region(c, f, ["rate.disclosure"]),
+        "applicants_by_year": M.applicants_by_year,
+        "outcomes_by_year": M.outcomes_by_year,
+        "outcome_shares_by_year": M.outcome_shares_by_year,
+        "backlog_by_year": M.backlog_by_year,
+        "litigation_by_year": M.litigation_by_year,
+        "correction_rates_by_year": M.correction_rates_by_year,
+        "agency_series": lambda c, f: M.agency_series(c, f, "rate.disclosure", [agency]),
+        "peer_ranking": lambda c, f: M.peer_ranking(c, f, "rate.disclosure", 2023),
+        "peer_groups": lambda c, f: M.peer_groups(c, f, "count.t3.new_received.total", 2022),
+        "per_report": lambda c, f: M.per_report(c, f, ["count.t3.granted.total", "rate.correction.suit_direct"]),
+        "aggregate complete": lambda c, f: M.aggregate(c, f, ["count.t3.result_total.total", "rate.disclosure",
+                                                              "count.t2.regulations.issued"], complete=True),
+        "yoy rates and counts": lambda c, f: M.yoy(c, f, ["rate.disclosure", "count.t3.carry_forward.total"]),
+    }
+
+
+def _reference(fn: Callable, *args: object) -> object:
+    saved = (QUERIES.aggregate, QUERIES.per_report, QUERIES.yoy)
+    QUERIES.aggregate, QUERIES.per_report, QUERIES.yoy = reference.aggregate, reference.per_report, reference.yoy
+    try:
+        return fn(*args)
+    finally:
+        QUERIES.aggregate, QUERIES.per_report, QUERIES.yoy = saved
+
+
+def _same(new: object, old: object, what: str) -> None:
+    assert isinstance(new, pl.DataFrame) and isinstance(old, pl.DataFrame), what
+    # the same rows, columns and types; sums of amounts (万元) may differ in the last bits with the order of summing
+    try:
+        assert_frame_equal(new, old, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+    except AssertionError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
+
+
+@pytest.mark.parametrize("which", ["hand", "generated"])
+def test_every_named_query_gives_what_the_pivot_sql_gave(which: str, generated: Path,
+                                                          tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    queries = _named_queries(db)
+    compared = 0
+    with Database(db).cursor() as con:
+        for filters in _filter_sets(db, which):
+            for name, fn in queries.items():
+                new = fn(con, filters)
+                old = _reference(fn, con, filters)
+                _same(new, old, f"{name} {filters.to_query()}")
+                compared += 1
+                if name == "headline_series" and filters == Filters():
+                    assert not new.is_empty()  # the comparison is over real rows
+    assert compared == len(queries) * len(_filter_sets(db, which))
+
+
+def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The hand database exercises what the comparison must cover: derived totals, a replaced version (a
+    ``retired`` row in a later segment), a report outside the panel, a legacy-free but blank-heavy report."""
+    db = shared_db(tmp_path_factory)
+    with Database(db).cursor() as con:
+        rate = M.outcome_shares_by_year(con, Filters(agencies=(SPARSE_AGENCY,)))
+        assert rate.filter(pl.col("metric") == "rate.disclosure")["n_derived"].to_list() == [1]
+        assert con.execute("SELECT count(*) FROM reports WHERE NOT is_current").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM report_cells WHERE NOT is_current").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM reports WHERE agency = ?", [EVIL_AGENCY]).fetchall() == [(1,)]
+    catalog = Database(db).file
+    assert len(seg.referenced(catalog) or []) >= 2  # the replacement lives in another segment than the original
+
+
+def test_report_cells_written_by_the_write_path_equal_the_sql_pivot(generated: Path) -> None:
+    with Database(generated).cursor() as con:
+        written = con.sql("SELECT * FROM report_cells ORDER BY report_id").pl()
+        pivoted = con.sql(f"SELECT * FROM ({cells_select()}) ORDER BY report_id").pl()
+        assert written.height == con.execute("SELECT count(*) FROM reports").fetchall()[0][0] > 150
+    assert_frame_equal(written, pivoted)
+    states = written.select(pl.col("^s__.*$")).unpivot()["value"].value_counts()
+    assert set(states["value"].drop_nulls().to_list()) >= {2, 4, 5}  # blank, derived, printed all compared
+
+
+def test_report_cells_of_every_cell_state(tmp_path: Path) -> None:
+    """Printed (0 included), derived, blank, "/", not located, ambiguous and not-in-layout cells: written by the
+    write path exactly as the SQL pivot gives them, and told apart."""
+    from pipeline.derive import derive
+    from pipeline.model import Fact
+    from tests.test_store import make_result, write_all
+
+    r = make_result("states", values={"t3.granted.natural_person": 0, "t3.granted.total": None,
+                                      "t3.partially_granted.total": 3})  # fmt: skip
+    r.facts["t4.review.upheld"] = Fact("t4.review.upheld", None, "/", True, "line 9", None, "null_marker")
+    r.facts["t4.review.corrected"] = Fact("t4.review.corrected", None, None, False, None, None, "missing")
+    r.facts["t4.review.other"] = Fact("t4.review.other", None, "1?2", False, "line 9", None, "ambiguous")
+    r.derived = derive(r.facts, "2021", "2021")  # as the parser does: the blank 总计 from its parts
+    db = tmp_path / "x.duckdb"
+    write_all(db, r)
+    with Database(db).cursor() as con:
+        written = con.sql("SELECT * FROM report_cells").pl()
+        assert_frame_equal(written, con.sql(cells_select()).pl())
+        row = written.row(0, named=True)
+    cell = {k: (row[f"v__{k.replace('.', '__')}"], row[f"s__{k.replace('.', '__')}"]) for k in (
+        "t3.granted.natural_person", "t3.granted.total", "t3.partially_granted.total", "t4.review.upheld",
+        "t4.review.corrected", "t4.review.other", "t3.unable_need_creation.natural_person")}  # fmt: skip
+    assert cell["t3.granted.natural_person"] == (0.0, 5)  # a printed 0
+    assert cell["t3.granted.total"] == (0.0, 4)  # blank 总计, derived from its parts (all 0)
+    assert cell["t3.partially_granted.total"] == (3.0, 5)
+    assert cell["t4.review.upheld"] == (None, 2)  # "/"
+    assert cell["t4.review.corrected"] == (None, 1)  # not located
+    assert cell["t4.review.other"] == (None, 1)  # ambiguous
+
+
+def test_one_current_report_per_agency_and_year(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What the aggregates rely on for agency counts and the panel (the write path retires the older version)."""
+    for db in (generated, shared_db(tmp_path_factory)):
+        dup = Database(db).execute(
+            "SELECT agency, year, count(*) FROM reports WHERE is_current AND agency IS NOT NULL"
+            " AND year IS NOT NULL GROUP BY ALL HAVING count(*) > 1"
+        )
+        assert dup == []
+
+
+# -- the segment layout ------------------------------------------------------------------------------------------
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()}
+
+
+def test_a_write_adds_a_segment_and_never_rewrites_a_published_file(generated: Path, tmp_path: Path) -> None:
+    from tests.test_store import make_result, write_all
+
+    db = tmp_path / "x.duckdb"
+    write_all(db, make_result("a", agency="甲局"))
+    folder = seg.segment_dir(db)
+    before = _files(folder)
+    catalog = (db.stat().st_ino, db.stat().st_size)
+    write_all(db, make_result("b", agency="乙局"), make_result("a2", agency="甲局", values={"t3.granted.total": 7}))
+    after = _files(folder)
+    assert {k: v for k, v in after.items() if k in before} == before  # published segments untouched
+    assert len(after) == len(before) + 1
+    assert (db.stat().st_ino, db.stat().st_size) != catalog  # the catalog was swapped
+    rows = Database(db).execute("SELECT agency, is_current, replaced_by IS NOT NULL FROM reports ORDER BY report_id")
+    assert rows == [("甲局", False, True), ("乙局", True, False), ("甲局", True, False)]
+
+
+def test_small_segments_are_merged_and_compaction_changes_no_result(tmp_path: Path) -> None:
+    from tests.test_store import make_result, write_all
+
+    db = tmp_path / "x.duckdb"
+    for i in range(seg.SOFT_MAX_SEGMENTS + 4):
+        write_all(db, make_result(f"r{i}", agency=f"局{i % 5}", year=2019 + i % 3, values={"t3.granted.total": i}))
+    n = len(seg.referenced(Database(db).file) or [])
+    assert 1 < n <= seg.SOFT_MAX_SEGMENTS  # merged as they accumulated
+    query = "SELECT report_id, agency, year, is_current, replaced_by FROM reports ORDER BY report_id"
+    cells = "SELECT report_id, is_current, v__t3__granted__total FROM report_cells ORDER BY report_id"
+    before = (Database(db).execute(query), Database(db).execute(cells))
+    assert Database(db).compact(full=True) == 1
+    assert (Database(db).execute(query), Database(db).execute(cells)) == before
+    listed = seg.referenced(Database(db).file) or set()
+    assert len(listed) == 1
+    assert {p.name for p in seg.segment_dir(Database(db).file).iterdir()} == listed  # the merged ones are gone
+
+
+def _slow_writer(db: str, n: int) -> None:
+    from tests.test_store import make_result
+
+    with Database(db).write(batch_size=5) as session:
+        for i in range(n):
+            session.add(make_result(f"k{i}", agency=f"被杀局{i}"))
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.6, 1.2, 2.5])
+def test_kill_9_at_any_moment_leaves_the_last_published_state(tmp_path: Path, delay: float) -> None:
+    from tests.test_store import make_result, write_all
+
+    db = tmp_path / "x.duckdb"
+    write_all(db, make_result("base", agency="起始局"))
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=_slow_writer, args=(str(db), 60))
+    child.start()
+    time.sleep(delay)
+    if child.is_alive():
+        os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    Database.close_all()
+    (n,) = Database(db).execute("SELECT count(*) FROM reports")[0]
+    assert n in (1, 61)  # the state before the write, or the whole write — never part of it
+    assert Database(db).execute("SELECT count(*) FROM report_cells")[0][0] == n
+    # the next write removes what the killed writer left (a catalog copy, an unpublished segment)
+    write_all(db, make_result("after", agency="之后局"))
+    leftovers = [p.name for p in db.parent.iterdir() if ".ingest-" in p.name]
+    assert leftovers == []
+    listed = seg.referenced(db) or set()
+    assert {p.name for p in seg.segment_dir(db).iterdir()} == listed
