@@ -201,9 +201,9 @@ def _n_reports(db: Path) -> int:
 
 
 def _segments(db: Path) -> list[str]:
-    from pipeline.store import segments as seg
+    from pipeline.store import segment_files as segfiles
 
-    return sorted(seg.referenced(db) or [])
+    return sorted(segfiles.referenced(db) or [])
 
 
 def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log: Callable[[str], None]) -> dict:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.store import Database  # noqa: E402
+from pipeline.store import segment_files as segfiles  # noqa: E402
 from pipeline.store import segments as seg  # noqa: E402
 from pipeline.store.cells import REPORT_COLUMNS, report_column  # noqa: E402
 from pipeline.validator.cross_year import refresh_cross_year  # noqa: E402
@@ -155,7 +156,7 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     database = Database(src)
     database.compact(full=True)  # the source as one segment, at the current schema
     Database.close_all()
-    source = seg.segment_dir(database.file) / sorted(seg.referenced(database.file) or [])[0]
+    source = seg.segment_dir(database.file) / sorted(segfiles.referenced(database.file) or [])[0]
     started = time.perf_counter()
     seg.remove_paths([out, out.with_name(out.name + ".wal"), seg.segment_dir(out)])
     folder = seg.segment_dir(out)
@@ -175,7 +176,7 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     con = seg.connect(memory_limit="4GB")
     try:
         con.execute(f"ATTACH {seg.quote(out)} AS cat")
-        segment = seg.Segment(1, path.name, n, 0, seg.file_size(path))
+        segment = seg.Segment(1, path.name, n, 0, segfiles.file_size(path))
         seg.record(con, segment)
         seg.create_views(con, seg.attach_segments(con, folder, [segment]), [])
         t = time.perf_counter()

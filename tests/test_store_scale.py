@@ -26,6 +26,7 @@ from pipeline.generator.corpus import CorpusConfig, write_corpus
 from pipeline.generator.universe import UniverseSize
 from pipeline.ingest import ingest
 from pipeline.store import Database
+from pipeline.store import segment_files as segfiles
 from pipeline.store import segments as seg
 from pipeline.store.cells import cells_select
 from tests import metrics_reference as reference
@@ -156,7 +157,7 @@ def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_fact
         assert con.execute("SELECT count(*) FROM report_cells WHERE NOT is_current").fetchall() == [(1,)]
         assert con.execute("SELECT count(*) FROM reports WHERE agency = ?", [EVIL_AGENCY]).fetchall() == [(1,)]
     catalog = Database(db).file
-    assert len(seg.referenced(catalog) or []) >= 2  # the replacement lives in another segment than the original
+    assert len(segfiles.referenced(catalog) or []) >= 2  # the replacement lives in another segment than the original
 
 
 def test_report_cells_written_by_the_write_path_equal_the_sql_pivot(generated: Path) -> None:
@@ -239,14 +240,14 @@ def test_small_segments_are_merged_and_compaction_changes_no_result(tmp_path: Pa
     db = tmp_path / "x.duckdb"
     for i in range(seg.SOFT_MAX_SEGMENTS + 4):
         write_all(db, make_result(f"r{i}", agency=f"局{i % 5}", year=2019 + i % 3, values={"t3.granted.total": i}))
-    n = len(seg.referenced(Database(db).file) or [])
+    n = len(segfiles.referenced(Database(db).file) or [])
     assert 1 < n <= seg.SOFT_MAX_SEGMENTS  # merged as they accumulated
     query = "SELECT report_id, agency, year, is_current, replaced_by FROM reports ORDER BY report_id"
     cells = "SELECT report_id, is_current, v__t3__granted__total FROM report_cells ORDER BY report_id"
     before = (Database(db).execute(query), Database(db).execute(cells))
     assert Database(db).compact(full=True) == 1
     assert (Database(db).execute(query), Database(db).execute(cells)) == before
-    listed = seg.referenced(Database(db).file) or set()
+    listed = segfiles.referenced(Database(db).file) or set()
     assert len(listed) == 1
     assert {p.name for p in seg.segment_dir(Database(db).file).iterdir()} == listed  # the merged ones are gone
 
@@ -280,5 +281,5 @@ def test_kill_9_at_any_moment_leaves_the_last_published_state(tmp_path: Path, de
     write_all(db, make_result("after", agency="之后局"))
     leftovers = [p.name for p in db.parent.iterdir() if ".ingest-" in p.name]
     assert leftovers == []
-    listed = seg.referenced(db) or set()
+    listed = segfiles.referenced(db) or set()
     assert {p.name for p in seg.segment_dir(db).iterdir()} == listed

@@ -29,7 +29,8 @@ from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.rows import PendingFile, WriteOutcome
-from pipeline.store.segments import STORE_FINDINGS, copy_store, flatten
+from pipeline.store.segment_files import copy_store, flatten
+from pipeline.store.segments import STORE_FINDINGS
 from pipeline.store.swap import SegmentWrite, ingest_lock, remove_stale_copies
 from pipeline.store.writer import DEFAULT_BATCH_SIZE, ReportWriter
 from pipeline.validator.cross_year import refresh_cross_year

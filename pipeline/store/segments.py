@@ -346,85 +346,6 @@ def merge_into(con: duckdb.DuckDBPyConnection, target: str, sources: list[str]) 
         raise
 
 
-def copy_store(src: Path, dst: Path) -> None:
-    """Copy the store whose catalog is ``src`` to ``dst``: the catalog and the segments it lists (a single-file store
-    is copied as it is).  The segments are immutable and the catalog is copied first, so the copy is one published
-    state even while a writer publishes the next; the caller holds the ingest lock so no merge deletes a listed
-    segment meanwhile."""
-    remove_store(dst)
-    shutil.copyfile(src, dst)
-    listed = referenced(dst)
-    if listed is None:
-        return
-    folder = segment_dir(dst)
-    folder.mkdir(parents=True)
-    for name in sorted(listed):
-        shutil.copyfile(segment_dir(src) / name, folder / name)
-
-
-def flatten(src: Path, dst: Path) -> None:
-    """Write the store whose catalog is ``src`` as one single-file DuckDB database at ``dst`` (the layout before
-    segments: every table in one file, replacements applied, the catalog's tables beside them) — for a colleague,
-    a plain ``duckdb`` session or a test that changes rows in place.  A write to ``dst`` through
-    :class:`pipeline.store.Database` turns it back into a segmented store."""
-    remove_store(dst)
-    new_segment_file(dst)
-    con = open_reader(src)
-    try:
-        con.execute(f"ATTACH {quote(dst)} AS flat")
-        for table in SEGMENT_TABLES:
-            con.execute(f"INSERT INTO flat.main.{table} SELECT * FROM {table}")
-        extras = catalog_extras(con) if is_catalog(con, "cat") else []
-        for name in extras:
-            con.execute(f"CREATE TABLE flat.main.{_ident(name)} AS SELECT * FROM {_ident(name)}")
-        con.execute(f"DROP TABLE flat.main.{RETIRED}")
-        con.execute("CHECKPOINT flat")
-    finally:
-        con.close()
-
-
-def remove_store(catalog: Path) -> list[Path]:
-    """Delete the store whose catalog is ``catalog``: the catalog, its WAL and its segment folder (not the search
-    index or other files beside it)."""
-    return remove_paths([catalog, catalog.with_name(catalog.name + ".wal"), segment_dir(catalog)])
-
-
-def referenced(catalog: Path) -> set[str] | None:
-    """Segment file names the catalog at ``catalog`` lists (None: no catalog, or a single-file store)."""
-    if not catalog.is_file():
-        return None
-    con = connect()
-    try:
-        con.execute(f"ATTACH {quote(catalog)} AS cat (READ_ONLY)")
-        if not is_catalog(con, "cat"):
-            return None
-        return {s.name for s in read_segments(con)}
-    finally:
-        con.close()
-
-
-def unlisted(folder: Path, listed: set[str]) -> list[Path]:
-    """Files in a segment folder that are not the ``listed`` segments (a killed writer's segment or temporary
-    files, segments a merge replaced).  Only delete them while holding the ingest lock: a running writer's new
-    segment is not listed yet either."""
-    if not folder.is_dir():
-        return []
-    out = []
-    for p in folder.iterdir():
-        is_segment = _SEGMENT_RE.match(p.name) and p.name.removesuffix(".wal") not in listed
-        if is_segment or p.name.startswith((".tmp-", ".template-")):
-            out.append(p)
-    return sorted(out)
-
-
-def stale_segments(catalog: Path) -> list[Path]:
-    """:func:`unlisted` files of the live catalog's folder."""
-    folder = segment_dir(catalog)
-    if not folder.is_dir():
-        return []
-    return unlisted(folder, referenced(catalog) or set())
-
-
 def remove_paths(paths: Iterable[Path]) -> list[Path]:
     removed = []
     for p in paths:
@@ -437,13 +358,6 @@ def remove_paths(paths: Iterable[Path]) -> list[Path]:
     return removed
 
 
-def file_size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
 def catalog_version(con: duckdb.DuckDBPyConnection, alias: str = "cat") -> int:
     """The schema version the catalog records (that of every segment it lists)."""
     return int(con.execute(f"SELECT coalesce(max(version), 0) FROM {alias}.schema_version").fetchall()[0][0])
@@ -451,8 +365,8 @@ def catalog_version(con: duckdb.DuckDBPyConnection, alias: str = "cat") -> int:
 
 __all__ = [
     "CATALOG_DDL", "CATALOG_TABLES", "INLINE_MERGE_REPORTS", "LATEST", "MERGE_RATIO", "RETIRED", "SEGMENT_TABLES",
-    "STORE_FINDINGS", "STORE_SCOPES", "Segment", "attach_segments", "catalog_extras", "copy_store", "create_views",
-    "file_size", "flatten", "is_catalog", "merge_into", "new_segment_file", "open_reader", "plan_merge", "quote",
-    "read_segments", "record", "remove_paths", "remove_store", "segment_dir", "segment_name",
-    "stale_segments", "unlisted", "write_catalog",
+    "STORE_FINDINGS", "STORE_SCOPES", "Segment", "attach_segments", "catalog_extras", "create_views",
+    "is_catalog", "merge_into", "new_segment_file", "open_reader", "plan_merge", "quote",
+    "read_segments", "record", "remove_paths", "segment_dir", "segment_name",
+    "write_catalog",
 ]  # fmt: skip

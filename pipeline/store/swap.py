@@ -23,6 +23,7 @@ from typing import IO
 
 import duckdb
 
+from pipeline.store import segment_files as segfiles
 from pipeline.store import segments as seg
 from pipeline.store.schema import LATEST, MIGRATIONS, migrate
 
@@ -71,7 +72,7 @@ def _try_lock(fh: IO[str], wait_s: float) -> bool:
 
 def _stale(db: Path) -> list[Path]:
     """Temporary copies and unreferenced segments beside ``db`` (meaningful only under the lock)."""
-    return _copies(db) + seg.stale_segments(db)
+    return _copies(db) + segfiles.stale_segments(db)
 
 
 def remove_stale_copies(db: Path) -> list[Path]:
@@ -127,7 +128,7 @@ class SegmentWrite:
             con = self.con = seg.connect(memory_limit=WRITER_MEMORY_LIMIT, temp_directory=str(self.tmpdir))
             layout = self._live_layout(con)
             seg.remove_paths(_copies(self.db))
-            seg.remove_paths(seg.unlisted(self.folder, layout or set()))  # under the lock: nobody's files
+            seg.remove_paths(segfiles.unlisted(self.folder, layout or set()))  # under the lock: nobody's files
             if layout is None and self.db.exists():
                 self._convert_single_file()
             elif layout is None:
@@ -200,7 +201,7 @@ class SegmentWrite:
             con.execute("CHECKPOINT s1")
             con.execute("DETACH s1")
             con.execute("INSERT INTO store_segments (seq, name, n_reports, n_retired, size_bytes) VALUES (?, ?, ?, 0, ?)",
-                        [1, path.name, n, seg.file_size(path)])  # fmt: skip
+                        [1, path.name, n, segfiles.file_size(path)])  # fmt: skip
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -220,7 +221,7 @@ class SegmentWrite:
                 c.execute("CHECKPOINT")
             finally:
                 c.close()
-            upgraded.append(seg.Segment(next_seq, path.name, s.n_reports, s.n_retired, seg.file_size(path)))
+            upgraded.append(seg.Segment(next_seq, path.name, s.n_reports, s.n_retired, segfiles.file_size(path)))
             next_seq += 1
         con.execute("DELETE FROM cat.store_segments")
         for s in upgraded:
@@ -249,7 +250,7 @@ class SegmentWrite:
         con.execute("CHECKPOINT seg")
         wrote = bool(n_reports or n_log or n_retired)
         if wrote:
-            new = seg.Segment(self.seq, path.name, n_reports, n_retired, seg.file_size(path))
+            new = seg.Segment(self.seq, path.name, n_reports, n_retired, segfiles.file_size(path))
             seg.record(con, new)
             self.segments.append(new)
         if merge == "all":
@@ -277,7 +278,7 @@ class SegmentWrite:
         con.execute("CHECKPOINT mrg")
         con.execute("DETACH mrg")
         con.execute("DELETE FROM cat.store_segments WHERE seq IN (SELECT unnest(?::INTEGER[]))", [[s.seq for s in run]])
-        merged = seg.Segment(seq, path.name, n_reports, n_retired, seg.file_size(path))
+        merged = seg.Segment(seq, path.name, n_reports, n_retired, segfiles.file_size(path))
         seg.record(con, merged)
         self.replaced += run  # the session's own segment among them: never published, deleted all the same
         self.segments = [s for s in self.segments if s not in run] + [merged]
