@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.dashboard.pages import page
 from pipeline.generator.numbers import ReportTruth
 from pipeline.generator.renderers import render
 from pipeline.generator.universe import Agency
@@ -226,3 +227,21 @@ def shared_db(tmp_path_factory: Any, *, empty: bool = False) -> Path:
         folder = tmp_path_factory.mktemp(f"shared_{name}")
         _BUILT[key] = build_db(folder / f"{name}.duckdb", empty=empty)
     return _BUILT[key]
+
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(monkeypatch: Any, db: Path, key: str, query: dict[str, Any] | None = None) -> Any:
+    """The page ``key`` opened from a link (its first run is that page, as in a fresh browser tab): an AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("XXGK_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if not page(key).default:
+        at.switch_page(page(key).file)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at

@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from pipeline import cli
-from pipeline.dashboard.pages import page
 from pipeline.filters import Filters
 from pipeline.metrics import (
     SEARCH_LIMIT,
@@ -24,9 +23,8 @@ from pipeline.metrics import (
     selection_years,
 )
 from pipeline.store import Database
-from tests.dashboard_fixtures import EVIL_AGENCY, HandReport, build_db, report_id, shared_db
+from tests.dashboard_fixtures import EVIL_AGENCY, HandReport, build_db, open_page, report_id, shared_db
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MANY = 2 * SEARCH_LIMIT + 5  # agencies in the crowded store: more than one search may offer
 
 
@@ -150,16 +148,6 @@ def test_cli_finds_the_exact_name_for_agency_options(ranked_db):
 # -- the pages ---------------------------------------------------------------------------------------------------
 
 
-def open_page(monkeypatch, db: Path, key: str, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("XXGK_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if not page(key).default:
-        at.switch_page(page(key).file)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def agency_widgets(at: AppTest) -> dict[str, list[str]]:

@@ -22,12 +22,12 @@ from tests.dashboard_fixtures import (
     SPARSE_AGENCY,
     HandReport,
     build_db,
+    open_page,
     parse_result,
     report_id,
     shared_db,
 )
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = [p.key for p in available() if p.key != "upload"]
 SYNTHETIC = "示例数据，非真实机关统计"
 
@@ -42,17 +42,6 @@ def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_db(tmp_path_factory, empty=True)
 
 
-def open_page(monkeypatch, db: Path, key: str, query: dict | None = None) -> AppTest:
-    """The page ``key`` opened from a link (its first run is that page, as in a fresh browser tab)."""
-    monkeypatch.setenv("XXGK_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if not page(key).default:
-        at.switch_page(page(key).file)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def texts(at: AppTest) -> list[str]:
