@@ -38,13 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_scale_build  # noqa: E402
+from bench.bench_pipeline import write_section  # noqa: E402  (one writer of docs/benchmarks.md sections)
 from pipeline import metrics as M  # noqa: E402
 from pipeline.filters import Filters  # noqa: E402
 from pipeline.metrics import regions, timeliness  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "scale.json"
-DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
 Query = Callable[[Any, Filters], Any]
 
@@ -233,7 +233,7 @@ def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log
 
 def markdown(entries: list[dict]) -> str:
     names = list(entries[0]["queries"])
-    lines = [START, "## 规模 / scale: named queries, pages and a one-file ingest at 10 k – 1 M reports", "",
+    lines = ["## 规模 / scale: named queries, pages and a one-file ingest at 10 k – 1 M reports", "",
              f"_`make bench-scale` (`bench/bench_scale.py`), {time.strftime('%Y-%m-%d')}, {platform.node()}: "
              f"{os.cpu_count()} cores shared with other sessions (load average at the end "
              f"{entries[-1]['load_average']}). Stores built by `bench/bench_scale_build.py` from the demo store; "
@@ -266,18 +266,7 @@ def markdown(entries: list[dict]) -> str:
         pub = f"{i['published_s']:.2f}" if i.get("published_s") is not None else "—"
         lines.append(f"| {e['reports']:,} | {pub} | {i['seconds']:.2f} | {i['peak_rss_mb']:.0f} | {i['segments']} "
                      f"| {e['store_mb']:,.0f} |")  # fmt: skip
-    lines.append(END)
     return "\n".join(lines)
-
-
-def write_section(doc: Path, section: str) -> None:
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -303,7 +292,7 @@ def main() -> None:
     section = markdown(entries)
     print(section)
     if args.write:
-        write_section(DOC, section)
+        write_section(section, START, END)
 
 
 if __name__ == "__main__":
