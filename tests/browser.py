@@ -143,6 +143,11 @@ def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
         frames.nth(i).locator('[data-testid="data-grid-canvas"]').first.wait_for(
             state="attached", timeout=timeout_ms
         )
+        # the grid paints its canvas first and fills the cells' accessible text (what get_by_text reads) a frame
+        # or more later
+        page.wait_for_function(
+            "(el) => el.textContent.trim().length > 0", arg=frames.nth(i).element_handle(), timeout=timeout_ms
+        )
 
 
 def watch_runs(page: Any) -> None:
