@@ -9,11 +9,14 @@ export XXGK_DB ?= $(DB)
 
 # uv installs the locked versions into .venv/ (installed with pip if missing): the product, the Dask extra (the
 # cluster tests run on a real local Dask cluster; Ray stays opt-in: uv sync --extra ray) and the dev and bench groups
-# (pyproject.toml says which package serves what).
+# (pyproject.toml says which package serves what).  Everything is compiled to bytecode once here: a process then
+# starts in ≈ 0.8 s instead of ≈ 3.5 s where PYTHONDONTWRITEBYTECODE is set (as on this VM and in many containers),
+# which every `xxgk` command, ingest worker and dashboard start would otherwise pay again.
 install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	uv sync --frozen --extra dask --all-groups
+	uv sync --frozen --extra dask --all-groups --compile-bytecode
+	@$(PY) -m compileall -q pipeline app.py views >/dev/null
 	@touch $@
 
 # The demo database: the national synthetic corpus from its fixed seed (written to data/demo/, not committed) and
