@@ -11,6 +11,8 @@ from pipeline.dashboard.pages import available
 from pipeline.dashboard.sidebar import sidebar_filters
 
 st.set_page_config(page_title="政府信息公开年报数据", layout="wide")
-current = st.navigation([st.Page(p.file, title=p.title, url_path=p.key, default=p.default) for p in available()])
+current = st.navigation(
+    [st.Page(p.file, title=p.title, url_path=p.key, default=p.default) for p in available()], expanded=True
+)
 sidebar_filters()
 current.run()

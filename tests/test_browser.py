@@ -66,6 +66,7 @@ def test_every_page_renders_with_chinese_and_no_errors(app):
         assert page.get_by_text("Page not found").count() == 0, path
         nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
         assert "依申请公开" in nav and "requests" not in nav  # Chinese page titles, not file names
+        assert "View" not in nav and "搜索" in nav and "导入" in nav  # every page listed (no English "View N more" button)
         page.close()
 
 
