@@ -143,6 +143,8 @@ def ingest(
     console.print(table)
     if summary.cross_year_findings:
         console.print(f"跨年度核对提示 (XY-1/XY-2): {summary.cross_year_findings} 条，见 xxgk findings")
+    if summary.search_note:
+        err_console.print(f"[yellow]注意:[/] {summary.search_note}", highlight=False, soft_wrap=True)
     for problem in summary.problems:
         tag = {store.UNREADABLE: "[red]无法读取[/]", store.NOT_REPORT: "[red]不是年报[/]"}.get(problem.status, "[yellow]有错误[/]")
         console.print(f"{tag} {problem.source_path}: {problem.message}", highlight=False, soft_wrap=True)

@@ -214,3 +214,31 @@ def test_store_ids_unchanged_by_search(corpus: narrative_corpus.Corpus) -> None:
     finally:
         con.close()
     assert not any(n.startswith(("tri", "grams", "passages")) for n in names)
+
+
+def test_a_write_does_not_pay_for_an_old_backlog(
+    corpus: narrative_corpus.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store copied without its index: a one-file ingest indexes nothing old beyond the inline limit, says so
+    on the CLI, and ``xxgk search --rebuild`` catches up; within the limit the write brings the index up to date."""
+    from pipeline.store import database
+
+    db = tmp_path / "noindex.duckdb"
+    Database(corpus.db).copy_to(db)  # the store without its .search.sqlite
+    source = next(corpus.root.rglob("*_2023.txt"))
+    one = tmp_path / "one" / source.name
+    one.parent.mkdir()
+    one.write_text(source.read_text(encoding="utf-8") + "\n本年度另行补充说明一则。\n", encoding="utf-8")
+    monkeypatch.setattr(database, "SEARCH_BACKLOG_INLINE", 100)  # the copied store holds 150 reports
+    result = CliRunner().invoke(app, ["ingest", str(one), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "全文检索索引缺少 150 份较早入库的报告" in result.output and "xxgk search --rebuild" in result.output
+    assert not search.index_path(db).exists()  # nothing was indexed by the one-file ingest
+    assert search.sync(db).added == 151 and search.lag(db) == 0
+    monkeypatch.setattr(database, "SEARCH_BACKLOG_INLINE", 200)
+    search.index_path(db).unlink()
+    two = tmp_path / "two" / source.name
+    two.parent.mkdir()
+    two.write_text(source.read_text(encoding="utf-8") + "\n本年度另行补充说明两则。\n", encoding="utf-8")
+    summary = ingest([two], db=db)
+    assert summary.search_note is None and search.lag(db) == 0  # 151 old reports ≤ 200: indexed by the write

@@ -37,6 +37,7 @@ class IngestSummary:
     problems: list[WriteOutcome] = field(default_factory=list)  # unreadable, not a report, or with hard errors
     n_files: int = 0
     cross_year_findings: int = 0
+    search_note: str | None = None  # why the full-text index was not brought up to date after this ingest
     seconds: float = 0.0
 
     def record(self, outcomes: Iterable[WriteOutcome]) -> None:
@@ -134,5 +135,6 @@ def ingest(
                 on_parsed(outcome)
         record(session.flush())
     summary.cross_year_findings = session.cross_year_findings
+    summary.search_note = session.search if isinstance(session.search, str) else None
     summary.seconds = time.perf_counter() - started
     return summary

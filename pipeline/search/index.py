@@ -277,6 +277,24 @@ def lag(db: str | os.PathLike[str] | None = None) -> int | None:
     return database.execute("SELECT count(*) FROM reports WHERE report_id > ?", [high])[0][0]
 
 
+def backlog(db: str | os.PathLike[str] | None, below: int) -> int:
+    """How many stored reports with ids below ``below`` the index does not hold (all of them without an index file):
+    the part of the lag a write did not add itself."""
+    database = Database(db)
+    path = index_path(database.path)
+    high = 0
+    if path.exists():
+        idx = connect(path)
+        try:
+            high = idx.execute("SELECT coalesce(max(report_id), 0) FROM reports").fetchone()[0]
+        finally:
+            idx.close()
+    # a private connection, closed afterwards: a writer process keeps no cached reader of the store's files
+    with contextlib.closing(open_read_only(database.file)) as duck:
+        sql = "SELECT count(*) FROM reports WHERE report_id > ? AND report_id < ?"
+        return int(duck.execute(sql, [high, below]).fetchall()[0][0])
+
+
 def version(db: str | os.PathLike[str] | None = None) -> str:
     """A token that changes when the index changes (file and WAL sizes and times), for caches; "" without index."""
     path = index_path(db)

@@ -40,6 +40,8 @@ DEFAULT_DB = Path("data") / "xxgk.duckdb"
 ENV_DB = "XXGK_DB"
 READ_RETRIES = 6  # a read that meets a swap in progress is retried (0.25 s, 0.5 s, … apart)
 READ_RETRY_SLEEP_S = 0.25
+# the most reports stored before a write that the write indexes for full-text search itself (≈ 1–2 min of indexing)
+SEARCH_BACKLOG_INLINE = 20_000
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -152,12 +154,13 @@ class Database:
             strategy = SegmentWrite(file)
             try:
                 session = WriteSession(strategy.open(), batch_size)
+                first_new = session.next_report_id
                 yield session
                 session.finish()
                 strategy.commit()
             finally:
                 strategy.discard()
-        session.search = _sync_search(self.path)
+        session.search = _sync_search(self.path, first_new)
 
     def migrate(self) -> int:
         """Create the store or bring its schema (and layout) up to date; returns the schema version."""
@@ -216,6 +219,11 @@ class WriteSession:
         self.summary_findings = 0  # SUM-1 findings (region summary vs its members) in the store after this session
 
     @property
+    def next_report_id(self) -> int:
+        """The id the next stored report gets (reports this session writes have ids from here on)."""
+        return int(self._con.execute("SELECT coalesce(max(report_id), 0) + 1 FROM reports").fetchall()[0][0])
+
+    @property
     def schema_version(self) -> int:
         return int(self._con.execute("SELECT coalesce(max(version), 0) FROM cat.schema_version").fetchall()[0][0])
 
@@ -270,12 +278,19 @@ class WriteSession:
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)
 
 
-def _sync_search(path: Path) -> Any:
+def _sync_search(path: Path, first_new: int) -> Any:
     """Bring the full-text index beside the store up to date after a publish.  The index is derived: a failure
-    leaves the published data as it is and the next sync (or ``xxgk search --rebuild``) catches up."""
+    leaves the published data as it is and the next sync (or ``xxgk search --rebuild``) catches up.
+
+    A write indexes what it added, and an older backlog of at most :data:`SEARCH_BACKLOG_INLINE` reports; a larger
+    one (a store copied or bulk-built without its index) is left to ``xxgk search --rebuild``, so that one uploaded
+    file never pays hours for reports it did not bring.  The search page and this session's ``search`` say so."""
     from pipeline import search
 
     try:
+        behind = search.backlog(path, first_new)
+        if behind > SEARCH_BACKLOG_INLINE:
+            return f"全文检索索引缺少 {behind} 份较早入库的报告，本次入库未补齐：运行 xxgk search --rebuild"
         return search.sync(path)
     except Exception as exc:
         return f"全文检索索引未能更新（{type(exc).__name__}: {exc}），运行 xxgk search --rebuild"
