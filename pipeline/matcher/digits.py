@@ -245,11 +245,12 @@ def _split_run(
 
     def from_left(pos: int, rems: Rems, free: int) -> list[tuple[str, ...]] | None:
         """The left half's readings ending at ``pos`` that fill what is left of the total (None: not at the half)."""
-        if half_k is None or rems[half_k] is None or rems[half_k] < 0:
+        rest = rems[half_k] if half_k is not None else None
+        if rest is None or rest < 0:
             return None
         out_heads: list[tuple[str, ...]] = []
         for used in range(free + 1):
-            out_heads.extend(left.get((pos, rems[half_k], used), ()))
+            out_heads.extend(left.get((pos, rest, used), ()))
         return out_heads
 
     def room(i: int, rems: Rems) -> int:
@@ -263,8 +264,9 @@ def _split_run(
         total = 0
         for c in range(i + 1):
             k = ident_of_part.get(c)
-            if k is not None and rems[k] is not None and rems[k] >= 0:
-                total += len(str(rems[k]))
+            rest = rems[k] if k is not None else None
+            if rest is not None and rest >= 0:
+                total += len(str(rest))
             elif kinds[c] == AMOUNT:
                 return unbounded
             else:
@@ -277,11 +279,12 @@ def _split_run(
         if k_total is not None:
             blank_rem = None if identities[k_total].skip_blank_total else 0
             return rems[:k_total] + (blank_rem,) + rems[k_total + 1 :]
-        if k_part is None or rems[k_part] is None:
+        rest = rems[k_part] if k_part is not None else None
+        if k_part is None or rest is None:
             return rems
         if i == first_part[k_part]:
-            return rems if rems[k_part] == 0 else None
-        return rems if rems[k_part] >= 0 else None
+            return rems if rest == 0 else None
+        return rems if rest >= 0 else None
 
     def options(pos: int, i: int, rems: Rems, free: int) -> list[tuple[str, int, Rems, int]]:
         """(cell text, position before it, remainders after it, free blanks left) for cell ``i`` ending at ``pos``."""
@@ -303,8 +306,8 @@ def _split_run(
                 if value is not None:
                     opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :], free))
             return opts
-        if k_part is not None and rems[k_part] is not None and rems[k_part] >= 0:
-            rest = rems[k_part]
+        rest = rems[k_part] if k_part is not None else None
+        if k_part is not None and rest is not None and rest >= 0:
             if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
                 wanted = [str(rest)] + ([t for t in texts_ending(pos, kinds[i]) if t in _MARKERS] if rest == 0 else [])
                 for want in wanted:

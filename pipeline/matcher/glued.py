@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.matcher.digits import (
     AMOUNT,
@@ -24,6 +25,7 @@ from pipeline.matcher.digits import (
     split_fewest_blanks,
     split_run,
 )
+from pipeline.matcher.labels import TemplateRow
 from pipeline.matcher.lines import Line
 from pipeline.matcher.result import MatchResult, fact_from_text
 from pipeline.model import Fact, Finding
@@ -31,6 +33,15 @@ from pipeline.registry import Field
 
 # Joint choices over 表三's undecided rows tried at most (the product of their candidate counts).
 MAX_COMBINATIONS = 20_000
+
+
+class FlowRows(NamedTuple):
+    """Template row indices of 表三's flow rows, whose columns satisfy T3-1 一 + 二 = （七） + 四."""
+
+    new_received: int  # 一 本年新收
+    carried_over: int  # 二 上年结转
+    result_total: int  # （七）总计
+    carry_forward: int  # 四 结转下年度
 
 
 def kinds_of(fields: Sequence[Field]) -> tuple[str, ...]:
@@ -190,12 +201,12 @@ def _number(text: str | None) -> int:
 
 
 def solve_t3_columns(
-    runs: dict[int, RunRow], fixed: dict[int, list[int | None]], flow: tuple[int, int, int, int], outcomes: list[int]
+    runs: dict[int, RunRow], fixed: dict[int, list[int | None]], flow: FlowRows, outcomes: list[int]
 ) -> bool:
     """Narrow the run rows' splits by the column identities, jointly over all rows.
 
-    ``fixed``: rows read with separators (values per column, None when unusable); ``flow``: the row indices of
-    一 本年新收, 二 上年结转, （七）总计, 四 结转下年度; ``outcomes``: the outcome rows summing to （七）.  A row keeps the splits
+    ``fixed``: rows read with separators (values per column, None when unusable); ``flow``: the rows of T3-1;
+    ``outcomes``: the outcome rows summing to （七）.  A row keeps the splits
     that take part in at least one joint choice satisfying every column identity whose cells are all known.
     Returns False when no joint choice satisfies them: the table does not add up, whatever the splits.
     """
@@ -231,7 +242,7 @@ def solve_t3_columns(
     values = {r: [[_number(t) for t in cand] for cand in runs[r].kept] for r in open_rows}
 
     def holds(choice: dict[int, int]) -> bool:
-        def vec(r: int) -> list[int | None]:
+        def vec(r: int) -> Sequence[int | None]:
             return values[r][choice[r]] if r in choice else known.get(r, [None] * n_cols)
 
         new, carried, total, forward = (vec(r) for r in flow)
@@ -244,7 +255,7 @@ def solve_t3_columns(
                 s += sum(values[r][choice[r]][c] for r in open_outcomes)
             if t is not None and s is not None and s != t:
                 return False  # T3-2
-            if t is None and None not in (a, b, f, s) and a + b != s + f:
+            if t is None and a is not None and b is not None and f is not None and s is not None and a + b != s + f:
                 return False  # both together when （七） itself is unreadable: 一 + 二 = the outcomes + 四
         return True
 
@@ -271,8 +282,14 @@ def solve_t3_columns(
     return any(used[r] for r in open_rows)
 
 
-def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow: tuple[int, int, int, int],
-                       outcomes: list[int], consistent: bool = True) -> None:
+def recheck_t3_columns(
+    runs: dict[int, RunRow],
+    res: MatchResult,
+    template: tuple[TemplateRow, ...],
+    flow: FlowRows,
+    outcomes: list[int],
+    consistent: bool = True,
+) -> None:
     """The split rows must also satisfy the column identities.  A failure the validator sees (every cell of the
     column read) is reported by it, the numbers kept as printed.  What the validator cannot see is settled here:
     （七） unreadable while 一 + 二 ≠ the outcomes + 四; or a table that adds up under no choice of splits while
@@ -286,10 +303,11 @@ def recheck_t3_columns(runs: dict[int, RunRow], res: MatchResult, template, flow
 
     failing: list[int] = []
     for c in range(7):
-        a, b, t, f = (value(r, c) for r in flow)
-        column = [value(r, c) for r in outcomes]
-        s = None if None in column else sum(column)  # type: ignore[arg-type]
-        if t is None and None not in (a, b, f, s) and a + b != s + f:  # type: ignore[operator]
+        new, carried, total, forward = (value(r, c) for r in flow)
+        column = [v for r in outcomes if (v := value(r, c)) is not None]
+        if total is not None or new is None or carried is None or forward is None or len(column) < len(outcomes):
+            continue  # （七） read (the validator checks the column), or a cell unknown: nothing to check here
+        if new + carried != sum(column) + forward:
             failing.append(c)
     undecided = any(
         any(res.facts[f.key].status == "ambiguous" for f in run.fields) for run in runs.values()

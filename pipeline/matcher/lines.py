@@ -122,17 +122,18 @@ def to_line(idx: int, row: Row) -> Line:
             head = cell.text.rstrip()[: len(cell.text.rstrip()) - len(" ".join(tokens))]
             edges = (head[-1:].isspace() or (not label and cell.text[:1].isspace()), cell.text[-1:].isspace())
         if tokens:
-            known = cell.x0 is not None and cell.x1 is not None and not cell_glued
+            x0, x1 = cell.x0, cell.x1
             offset = len(cell.text) - len(" ".join(tokens))  # where the value tokens start inside the cell
             for i, tok in enumerate(tokens):
-                if not known:
+                x: float | None
+                if x0 is None or x1 is None or cell_glued:  # no position, or none a glued run's part can have
                     x = None
                 elif positional:  # grid cells: one slot per cell, several values share it in order
-                    x = cell.x0 + i / len(tokens)
+                    x = x0 + i / len(tokens)
                 elif len(tokens) > 1 or label:  # character columns: each token at its own position
-                    x = cell.x0 + offset + len(tok) / 2
+                    x = x0 + offset + len(tok) / 2
                 else:
-                    x = (cell.x0 + cell.x1) / 2
+                    x = (x0 + x1) / 2
                 offset += len(tok) + 1
                 slots.append(Slot(tok, cell, x))
     if not positional or glued:
@@ -263,9 +264,9 @@ def align_slots(
         cells = list(line.slots)
         if grid is not None and grid[0] == len(line.row.cells) and len(cells) == len(line.row.cells) - _label_cells(line):
             offset = _label_cells(line)
-            picked = [cells[i - offset] if 0 <= i - offset < len(cells) else None for i in grid[1]]
-            if all(p is not None for p in picked):
-                return [None if p.blank else p for p in picked]  # type: ignore[union-attr]
+            picked = [cells[i - offset] for i in grid[1] if 0 <= i - offset < len(cells)]
+            if len(picked) == len(grid[1]):  # every header column has its cell in this row
+                return [None if p.blank else p for p in picked]
         if [s.raw for s in strip_blank_edges(line.slots, n)] != [s.raw for s in _strip_left_first(line.slots, n)]:
             return None  # a blank at either edge could be the real blank cell
     slots = strip_blank_edges(line.slots, n)
@@ -274,15 +275,16 @@ def align_slots(
     values = [s for s in slots if not s.blank]
     if len(slots) < n and line.positional and len(line.slots) >= n:
         return None
-    if len(values) < n and reference and len(reference) == n and all(s.x is not None for s in values):
+    placed = [(s, s.x) for s in values if s.x is not None]
+    if len(values) < n and reference and len(reference) == n and len(placed) == len(values):
         # nearest column centre, strictly left to right, each column once
         out: list[Slot | None] = [None] * n
         last = -1
-        for s in values:
-            col = min(range(n), key=lambda c: abs(reference[c] - s.x))
+        for s, x in placed:
+            col = min(range(n), key=lambda c: abs(reference[c] - x))
             if col <= last:
                 return None
-            gaps = sorted(abs(reference[c] - s.x) for c in range(n))
+            gaps = sorted(abs(reference[c] - x) for c in range(n))
             if len(gaps) > 1 and gaps[1] - gaps[0] < EQUAL_DISTANCE_MARGIN:  # equally near two columns
                 return None
             out[col] = s
@@ -291,15 +293,22 @@ def align_slots(
     return None
 
 
+def positions(line: Line) -> list[float] | None:
+    """The centres of every slot of the line, or None when any of them has no position."""
+    xs = [s.x for s in line.slots if s.x is not None]
+    return xs if len(xs) == len(line.slots) else None
+
+
 def complete_lines(lines: list[Line], n: int) -> list[Line]:
-    return [ln for ln in lines if len(ln.values) == n and len(ln.slots) == n and all(s.x is not None for s in ln.slots)]
+    """Lines with a value in each of the ``n`` columns, every one with a position: references for the others."""
+    return [ln for ln in lines if len(ln.values) == n and len(ln.slots) == n and positions(ln) is not None]
 
 
 def reference_positions(complete: list[Line], near: Line) -> list[float] | None:
     """Column centres taken from the complete value line nearest to ``near`` on the same page."""
     same_page = [ln for ln in complete if ln.row.page == near.row.page]
     best = min(same_page, key=lambda ln: abs(ln.idx - near.idx), default=None)
-    return [s.x for s in best.slots] if best else None
+    return positions(best) if best else None
 
 
 def header_words_at(ln: Line) -> list[tuple[str, float]]:

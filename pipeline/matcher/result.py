@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pipeline.matcher.lines import Line, Slot
 from pipeline.model import Fact, Finding
@@ -19,6 +20,11 @@ class MatchResult:
     t3_layout: str | None = None
     evidence: list[str] = field(default_factory=list)
     found_tables: set[str] = field(default_factory=set)
+
+
+# What parse_value says of a cell it could read, as a fact's status (its other answers make the cell ambiguous).
+ReadStatus = Literal["ok", "blank", "null_marker"]
+_READ_STATUSES: dict[str, ReadStatus] = {"ok": "ok", "blank": "blank", "null_marker": "null_marker"}
 
 
 def make_fact(f: Field, slot: Slot | None, *, missing: bool = False) -> Fact:
@@ -41,13 +47,13 @@ def fact_from_text(
     bbox: tuple[float, float, float, float] | None = None,
     confidence: float | None = None,
 ) -> Fact:
-    where = {"loc": loc, "page": page, "bbox": bbox, "confidence": confidence}
     if raw == "":
-        return Fact(f.key, None, "", blank=True, status="blank", **where)
+        return Fact(f.key, None, "", True, loc, confidence, "blank", page, bbox)
     value, status = parse_value(raw, amount=f.is_amount, signed=f.signed)
-    if status in ("invalid", "too_large"):  # not a number, or beyond what the store holds: refused, raw kept
-        return Fact(f.key, None, raw, blank=False, status="ambiguous", **where)
-    return Fact(f.key, value, raw, blank=False, status=status, **where)
+    read = _READ_STATUSES.get(status)
+    if read is None:  # "invalid" or "too_large": not a number, or beyond what the store holds: refused, raw kept
+        return Fact(f.key, None, raw, False, loc, confidence, "ambiguous", page, bbox)
+    return Fact(f.key, value, raw, False, loc, confidence, read, page, bbox)
 
 
 def missing_row(res: MatchResult, fields: tuple[Field, ...] | list[Field], message: str) -> None:

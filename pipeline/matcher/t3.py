@@ -11,6 +11,7 @@ from __future__ import annotations
 from pipeline.matcher.digits import t3_row_identities
 from pipeline.matcher.glued import (
     INTACT,
+    FlowRows,
     RunRow,
     Separators,
     admit_blank_totals,
@@ -20,7 +21,7 @@ from pipeline.matcher.glued import (
     settle,
     solve_t3_columns,
 )
-from pipeline.matcher.labels import t3_template
+from pipeline.matcher.labels import TemplateRow, t3_template
 from pipeline.matcher.lines import Line, align_slots, complete_lines, grid_columns, reference_positions
 from pipeline.matcher.result import (
     MatchResult,
@@ -33,7 +34,7 @@ from pipeline.matcher.t3_rows import blank_row_line, header_columns, place_rows
 from pipeline.model import Fact, Finding
 from pipeline.registry import T3_COLUMNS_ORDER
 
-FLOW_ROWS = ("new_received", "carried_over", "result_total", "carry_forward")
+FLOW_ROWS = FlowRows._fields  # row keys of 一, 二, （七） and 四 (the fields are named as the registry's rows)
 ROW_IDENTITY = "“六类申请人之和等于总计”"
 
 
@@ -103,20 +104,24 @@ def _lone_run(ln: Line, n_cols: int) -> bool:
     return len(vals) == 1 and len(ln.slots) == 1 and vals[0].raw.isdigit() and len(vals[0].raw) >= n_cols
 
 
-def _decide_runs(runs: dict[int, RunRow], template, res: MatchResult) -> None:
+def _count(fact: Fact | None) -> int | None:
+    """A cell read with separators, as the column identities count it: None when it is not known (missing or
+    ambiguous), 0 when it is blank or a null marker.  表三 cells are counts, never amounts (Decimal)."""
+    if fact is None or fact.status in ("missing", "ambiguous"):
+        return None
+    return fact.value if isinstance(fact.value, int) else 0
+
+
+def _decide_runs(runs: dict[int, RunRow], template: tuple[TemplateRow, ...], res: MatchResult) -> None:
     """Split the digit-run rows: each by its own identity, then all of them by the column identities."""
     index = {t.row_key: r for r, t in enumerate(template)}
-    flow = tuple(index[k] for k in FLOW_ROWS)
+    flow = FlowRows._make(index[k] for k in FLOW_ROWS)
     outcomes = [r for r, t in enumerate(template) if t.row_key not in FLOW_ROWS]
     fixed: dict[int, list[int | None]] = {}
     for r, t in enumerate(template):
         if r in runs:
             continue
-        facts = [res.facts.get(f.key) for f in t.fields]
-        fixed[r] = [
-            None if fact is None or fact.status in ("missing", "ambiguous") else (fact.value if fact.value is not None else 0)
-            for fact in facts
-        ]
+        fixed[r] = [_count(res.facts.get(f.key)) for f in t.fields]
     admit_blank_totals(runs, outcomes)
     consistent = solve_t3_columns(runs, fixed, flow, outcomes)
     for run in runs.values():

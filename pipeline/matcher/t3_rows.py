@@ -60,7 +60,7 @@ def orphan_numbers(lines: list[Line], ln: Line, lo: int) -> bool:
         return False
     if not ln.positional and all(s.cell.x0 in (None, 0.0) for s in ln.values):
         return False  # a number at the start of a line of its own: no column under a wrapped label, a stray
-    above = []
+    above: list[str] = []
     for j in range(ln.idx - 1, max(lo, ln.idx - CONTEXT_LINES) - 1, -1):
         if lines[j].values:
             break
@@ -126,15 +126,15 @@ def align_rows(scores: list[list[float]]) -> list[int | None]:
     back = [[0] * (m + 1) for _ in range(n + 1)]  # 0 diag, 1 skip line, 2 skip row
     for i in range(n + 1):
         cur, cur_back = dp[i], back[i]
-        up = dp[i - 1] if i > 0 else None  # the row above and its scores, looked up once per row
-        line_scores = scores[i - 1] if i > 0 else None
+        up = dp[i - 1] if i > 0 else None  # the row above and this line's scores, looked up once per row
+        line_scores = scores[i - 1] if i > 0 else []
         for r in range(m + 1):
             if i == 0 and r == 0:
                 continue
             best, how = neg, 0
             if up is not None:
                 if r > 0:
-                    v = up[r - 1] + line_scores[r - 1]  # type: ignore[index]
+                    v = up[r - 1] + line_scores[r - 1]
                     if v > best:
                         best, how = v, 0
                 if up[r] > best:
@@ -309,9 +309,9 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
         res.extra_rows.append(f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}: {ln.label}")
         res.findings.append(Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
     decisive = _decisive_labels(contexts, layout, extras)
-    for k, r in _fill_gaps_by_order(value_lines, contexts, decisive, extras, region, template).items():
+    for k, pinned in _fill_gaps_by_order(value_lines, contexts, decisive, extras, region, template).items():
         scores[k] = [-1.0] * len(template)
-        scores[k][r] = PINNED  # placed by order between rows whose labels decide them: the alignment must keep it
+        scores[k][pinned] = PINNED  # placed by order between rows whose labels decide them: the alignment must keep it
     assignment = align_rows(scores) if scores else []
     # contradictions: a line whose own label clearly names another row than the one order gave it
     by_row: dict[int, Line] = {}

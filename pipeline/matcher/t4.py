@@ -34,24 +34,26 @@ def _t4_by_thirds(region: list[Line], data_line: Line, n: int) -> list[Slot | No
     -layout): each value's group is the third of the table's width it sits in.  Accepted only when every group
     then holds 0 or 5 values; anything else stays uncertain."""
     values = data_line.values
-    if len(values) % GROUP_SIZE or any(s.x is None for s in values):
+    placed = [(s, s.x) for s in values if s.x is not None]
+    if len(values) % GROUP_SIZE or len(placed) < len(values):
         return None
-    cells = [c for ln in region if ln.idx < data_line.idx for c in ln.row.cells if c.text and c.x0 is not None]
-    if not cells:
+    spans = [(c.x0, c.x1) for ln in region if ln.idx < data_line.idx for c in ln.row.cells if c.text]
+    extents = [(x0, x1) for x0, x1 in spans if x0 is not None and x1 is not None]  # header cells with a position
+    if not extents:
         return None
-    left = min(c.x0 for c in cells)
-    right = max(c.x1 for c in cells)
+    left = min(x0 for x0, _x1 in extents)
+    right = max(x1 for _x0, x1 in extents)
     if right - left < MIN_TABLE_WIDTH:
         return None
     groups: list[list[Slot]] = [[] for _ in T4_GROUPS_ORDER]
-    for s in values:
-        g = min(len(groups) - 1, max(0, int(len(groups) * (s.x - left) / (right - left))))
+    for s, x in placed:
+        g = min(len(groups) - 1, max(0, int(len(groups) * (x - left) / (right - left))))
         groups[g].append(s)
-    if any(len(g) not in (0, GROUP_SIZE) for g in groups):
+    if any(len(group) not in (0, GROUP_SIZE) for group in groups):
         return None
     out: list[Slot | None] = []
-    for g in groups:
-        out.extend(g if g else [None] * GROUP_SIZE)
+    for group in groups:
+        out.extend(group if group else [None] * GROUP_SIZE)
     return out if len(out) == n else None
 
 
