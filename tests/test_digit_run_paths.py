@@ -6,14 +6,9 @@ from __future__ import annotations
 from conftest import CRAWLER
 
 from pipeline.matcher import digits, lines_of
-from pipeline.matcher.digits import (
-    INT,
-    MAX_CANDIDATES,
-    Identity,
-    split_run,
-    t3_row_identities,
-    t4_identities,
-)
+from pipeline.matcher.digits import MAX_CANDIDATES, split_run
+from pipeline.matcher.run_cells import INT
+from pipeline.matcher.splits import Identity, Splits, t3_row_identities, t4_identities
 from pipeline.readers import read_document
 
 # runs seen in generated crawler text, among them loose ones with millions of splits
@@ -29,7 +24,7 @@ def real_runs() -> list[str]:
     return runs
 
 
-def certain(splits: digits.Splits, n: int) -> list[bool]:
+def certain(splits: Splits, n: int) -> list[bool]:
     """As glued.read_run reads the wide search: cells every split agrees on."""
     return [a is not None for a in splits.agreed()] if splits.candidates else [False] * n
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.matcher.digits import MAX_RUN_CHARS, split_run, t3_row_identities, t4_identities
+from pipeline.matcher.digits import MAX_RUN_CHARS, split_run
+from pipeline.matcher.splits import t3_row_identities, t4_identities
 from pipeline.normalize import parse_value
 from pipeline.parse import parse_file
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from pipeline.matcher.digits import split_run, t3_row_identities
+from pipeline.matcher.digits import split_run
+from pipeline.matcher.splits import t3_row_identities
 from pipeline.parse import parse_file
 from tests.conftest import REAL, SEED, SEED_TRUTH, load_truth
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.matcher.digits import split_fewest_blanks, split_run, t3_row_identities, t4_identities
+from pipeline.matcher.digits import split_fewest_blanks, split_run
+from pipeline.matcher.splits import t3_row_identities, t4_identities
 from pipeline.parse import parse_file
 from pipeline.readers import read_document
 from pipeline.readers.text import split_flattened

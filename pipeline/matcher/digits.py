@@ -13,118 +13,41 @@ remainders); every part must fit under its total and the digits still unread mus
 so it stays polynomial in the run length for the sums a report has, and it stops at a clear limit (run length, cell
 digits, search steps), which the caller reports as an error finding.  Which split is right is never chosen here:
 the caller takes a split only when it is the only one, after every identity (rows and columns) has had its say.
+
+What one cell may read as is :mod:`pipeline.matcher.run_cells`; the identities and the :class:`Splits` returned
+are :mod:`pipeline.matcher.splits`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
+
+from pipeline.matcher.run_cells import (
+    AMOUNT,
+    MARKERS,
+    MAX_CELL_DIGITS,
+    SIGNED,
+    CellKind,
+    cell_value,
+    texts_ending,
+    texts_starting,
+)
+from pipeline.matcher.splits import Identity, Splits
 
 # --- limits ----------------------------------------------------------------------------------------------------
 MAX_RUN_CHARS = 200  # a longer run is not searched at all
-MAX_CELL_DIGITS = 14  # integer digits of one cell: DuckDB DECIMAL(18,4) holds |value| < 10^14
 MAX_CANDIDATES = 64  # splits kept per run (counting goes on)
 SEARCH_BUDGET = 100_000  # memoised search states per run
 SPLIT_CACHE_SIZE = 4096  # runs whose splits are remembered (the same rows recur across reports: "0000000")
-
-INT, SIGNED, AMOUNT = "int", "signed", "amount"
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """``sum(cells[parts]) == cells[total]``, blank cells read as 0; a blank total skips the identity when
-    ``skip_blank_total`` (表三 rows whose 总计 is left blank)."""
-
-    parts: tuple[int, ...]
-    total: int
-    skip_blank_total: bool = False
-
-
-@dataclass(slots=True)
-class Splits:
-    """The splits of one run: up to :data:`MAX_CANDIDATES` of them, their total count, and why the search stopped
-    early (``limit``) if it did — then the count is a lower bound and the run must be treated as undecided."""
-
-    candidates: list[tuple[str, ...]] = field(default_factory=list)
-    count: int = 0
-    limit: str | None = None
-
-    @property
-    def unique(self) -> tuple[str, ...] | None:
-        return self.candidates[0] if self.count == 1 and self.limit is None else None
-
-    def agreed(self) -> list[str | None]:
-        """Per cell: its text when every split agrees on it (the cell is decided), else None."""
-        if not self.candidates or self.limit is not None or self.count > len(self.candidates):
-            return [None] * (len(self.candidates[0]) if self.candidates else 0)
-        return agree(self.candidates)
-
-
-def agree(candidates: list[tuple[str, ...]]) -> list[str | None]:
-    """Per cell, what every candidate split says: its text, or — when they differ only between blank and null
-    markers ("———" for three cells) — a null marker or blank either way (the value is null in every reading)."""
-    out: list[str | None] = []
-    for i in range(len(candidates[0])):
-        texts = {c[i] for c in candidates}
-        if len(texts) == 1:
-            out.append(texts.pop())
-        elif texts <= _NULLISH:
-            out.append(next((t for t in sorted(texts) if t), ""))
-        else:
-            out.append(None)
-    return out
 
 
 class _OverBudget(Exception):
     pass
 
 
-_MARKER = r"|[/／]|——?|[－–]"  # a null marker is a cell of its own ("规章///": three cells, each "/")
-_CELL = {
-    INT: re.compile(r"0|[1-9]\d*" + _MARKER),
-    SIGNED: re.compile(r"[+\-−]?(?:0|[1-9]\d*)" + _MARKER),
-    AMOUNT: re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?" + _MARKER),
-}
-_MARKERS = frozenset("/／—－–") | {"——"}
-_NULLISH = _MARKERS | {""}
-_MAX_CELL_CHARS = MAX_CELL_DIGITS + 12  # sign, decimals and a unit around the integer digits
-
-
-@lru_cache(maxsize=16384)
-def _texts_ending(run: str, end: int, kind: str) -> tuple[str, ...]:
-    """Every text a cell of ``kind`` can have ending at ``end`` (shortest first).  Cached: a run is searched again
-    with more blank cells, and loosely for the cells' certainty."""
-    out = []
-    pattern = _CELL[kind]
-    for start in range(end - 1, max(-1, end - 1 - _MAX_CELL_CHARS), -1):
-        if run[start] == " ":
-            break
-        text = run[start:end]
-        if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
-            out.append(text)
-    return tuple(out)
-
-
-@lru_cache(maxsize=16384)
-def _texts_starting(run: str, start: int, kind: str) -> tuple[tuple[str, int], ...]:
-    """Every text a cell of ``kind`` can have starting at ``start`` (shortest first), with its value (texts
-    without one left out).  Cached like :func:`_texts_ending`."""
-    out = []
-    pattern = _CELL[kind]
-    for end in range(start + 1, min(len(run), start + _MAX_CELL_CHARS) + 1):
-        if run[end - 1] == " ":
-            break
-        text = run[start:end]
-        if pattern.fullmatch(text) and sum(ch.isdigit() for ch in text.split(".")[0]) <= MAX_CELL_DIGITS:
-            value = _value(text)
-            if value is not None:
-                out.append((text, value))
-    return tuple(out)
-
-
 def _left_half(
-    run: str, kinds: tuple[str, ...], cells: int, free_blanks: int
+    run: str, kinds: tuple[CellKind, ...], cells: int, free_blanks: int
 ) -> dict[tuple[int, int, int], list[tuple[str, ...]]]:
     """The first ``cells`` cells read from the left, all parts of one identity: (end position, their sum, blank
     cells taken without a space) → the cell texts.  A cell's region ends after its text, or after the space that
@@ -142,7 +65,7 @@ def _left_half(
         if run[pos] == " ":
             walk(pos + 1, j + 1, total, used, (*acc, ""))
             return
-        for text, value in _texts_starting(run, pos, kinds[j]):
+        for text, value in texts_starting(run, pos, kinds[j]):
             end = pos + len(text)
             walk(end, j + 1, total + value, used, (*acc, text))
             if end < len(run) and run[end] == " ":
@@ -154,23 +77,12 @@ def _left_half(
     return table
 
 
-@lru_cache(maxsize=8192)
-def _value(text: str) -> int | None:
-    """The number a cell's text stands for in an identity (counts only: identities never involve amounts)."""
-    if not text or text in _MARKERS:
-        return 0  # blank and null markers count as 0 in the arithmetic, as the validator reads them
-    try:
-        return int(text.replace("−", "-"))
-    except ValueError:
-        return None
-
-
 Rems = tuple[int | None, ...]
 
 
 def split_run(
     run: str,
-    kinds: tuple[str, ...],
+    kinds: tuple[CellKind, ...],
     identities: tuple[Identity, ...] = (),
     free_blanks: int = 0,
     enough: int | None = None,
@@ -189,7 +101,7 @@ def split_run(
 
 @lru_cache(maxsize=SPLIT_CACHE_SIZE)
 def _split_run_cached(
-    run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
+    run: str, kinds: tuple[CellKind, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
 ) -> Splits:
     return _split_run(run, kinds, identities, free_blanks, enough)
 
@@ -199,7 +111,7 @@ class _Enough(Exception):
 
 
 def _split_run(
-    run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
+    run: str, kinds: tuple[CellKind, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
 ) -> Splits:
     """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (each total after its parts).
 
@@ -234,13 +146,13 @@ def _split_run(
             half_k, half = k0, len(parts0) // 2
     left = _left_half(run, kinds, half, free_blanks) if half_k is not None else {}
     closed = tuple(-1 for _ in identities)  # -1: the identity's total not read yet; None: skipped (blank total)
-    endings: dict[tuple[int, str], tuple[str, ...]] = {}  # (end, kind) → _texts_ending, asked for every remainder
+    endings: dict[tuple[int, CellKind], tuple[str, ...]] = {}  # (end, kind) → texts_ending, asked for every remainder
     rooms: dict[tuple[int, Rems], int] = {}
 
-    def texts_ending(end: int, kind: str) -> tuple[str, ...]:
+    def cells_ending(end: int, kind: CellKind) -> tuple[str, ...]:
         found = endings.get((end, kind))
         if found is None:
-            found = endings[(end, kind)] = _texts_ending(run, end, kind)
+            found = endings[(end, kind)] = texts_ending(run, end, kind)
         return found
 
     def from_left(pos: int, rems: Rems, free: int) -> list[tuple[str, ...]] | None:
@@ -301,25 +213,25 @@ def _split_run(
         if pos <= 0:
             return opts
         if k_total is not None:
-            for text in texts_ending(pos, kinds[i]):
-                value = _value(text)
+            for text in cells_ending(pos, kinds[i]):
+                value = cell_value(text)
                 if value is not None:
                     opts.append((text, pos - len(text), rems[:k_total] + (value,) + rems[k_total + 1 :], free))
             return opts
         rest = rems[k_part] if k_part is not None else None
         if k_part is not None and rest is not None and rest >= 0:
             if i == first_part[k_part]:  # the last part to read: exactly what is left of the total
-                wanted = [str(rest)] + ([t for t in texts_ending(pos, kinds[i]) if t in _MARKERS] if rest == 0 else [])
+                wanted = [str(rest)] + ([t for t in cells_ending(pos, kinds[i]) if t in MARKERS] if rest == 0 else [])
                 for want in wanted:
                     if run.endswith(want, 0, pos):
                         opts.append((want, pos - len(want), rems[:k_part] + (0,) + rems[k_part + 1 :], free))
                 return opts
-            for text in texts_ending(pos, kinds[i]):
-                value = _value(text)
+            for text in cells_ending(pos, kinds[i]):
+                value = cell_value(text)
                 if value is not None and 0 <= value <= rest:
                     opts.append((text, pos - len(text), rems[:k_part] + (rest - value,) + rems[k_part + 1 :], free))
             return opts
-        return [*opts, *((t, pos - len(t), rems, free) for t in texts_ending(pos, kinds[i]))]
+        return [*opts, *((t, pos - len(t), rems, free) for t in cells_ending(pos, kinds[i]))]
 
     def done(pos: int) -> bool:
         return pos == 0 or (pos == 1 and run[0] == " ")
@@ -389,7 +301,7 @@ def _split_run(
     return out
 
 
-def split_fewest_blanks(run: str, kinds: tuple[str, ...], identities: tuple[Identity, ...] = ()) -> Splits:
+def split_fewest_blanks(run: str, kinds: tuple[CellKind, ...], identities: tuple[Identity, ...] = ()) -> Splits:
     """Splits of a run whose blank cells may have left no trace: a run with digits enough for every cell has no
     blank cell but at its spaces (blanks are never invented to make a row add up); a shorter one has the fewest
     blank cells, anywhere, that admit a split."""
@@ -402,23 +314,3 @@ def split_fewest_blanks(run: str, kinds: tuple[str, ...], identities: tuple[Iden
         if splits.count or splits.limit:
             return splits
     return splits
-
-
-@cache
-def t3_row_identities(total_always: bool = False) -> tuple[Identity, ...]:
-    """表三: the six applicant columns sum to 总计 (rows whose 总计 is blank are not checked).  ``total_always``:
-    一, 二, （七） and 四 always carry their 总计 (agencies that leave 总计 blank leave it blank on the other rows)."""
-    return (Identity(tuple(range(6)), 6, skip_blank_total=not total_always),)
-
-
-@cache
-def t4_identities() -> tuple[Identity, ...]:
-    """表四: in each of the three groups, 维持 + 纠正 + 其他 + 尚未审结 = 总计."""
-    return tuple(Identity(tuple(range(g * 5, g * 5 + 4)), g * 5 + 4) for g in range(3))
-
-
-def describe(candidates: list[tuple[str, ...]], count: int, shown: int = 6) -> str:
-    """Candidate splits for a message: "69|3|665、6|93|665 …（共 10 种）"."""
-    parts = ["|".join(c or "空" for c in cand) for cand in candidates[:shown]]
-    more = f" …（共 {count} 种）" if count > shown else ""
-    return "、".join(parts) + more

@@ -13,21 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from pipeline.matcher.digits import (
-    AMOUNT,
-    INT,
-    MAX_CANDIDATES,
-    SIGNED,
-    Identity,
-    Splits,
-    agree,
-    describe,
-    split_fewest_blanks,
-    split_run,
-)
+from pipeline.matcher.digits import MAX_CANDIDATES, split_fewest_blanks, split_run
 from pipeline.matcher.labels import TemplateRow
 from pipeline.matcher.lines import Line
 from pipeline.matcher.result import MatchResult, fact_from_text
+from pipeline.matcher.run_cells import AMOUNT, INT, SIGNED, CellKind
+from pipeline.matcher.splits import Identity, Splits, agree, describe
 from pipeline.model import Fact, Finding
 from pipeline.registry import Field
 
@@ -44,7 +35,7 @@ class FlowRows(NamedTuple):
     carry_forward: int  # 四 结转下年度
 
 
-def kinds_of(fields: Sequence[Field]) -> tuple[str, ...]:
+def kinds_of(fields: Sequence[Field]) -> tuple[CellKind, ...]:
     return tuple(AMOUNT if f.is_amount else SIGNED if f.signed else INT for f in fields)
 
 

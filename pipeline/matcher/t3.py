@@ -8,7 +8,6 @@ certain the cells stay null and a LAYOUT finding says why — numbers are never 
 
 from __future__ import annotations
 
-from pipeline.matcher.digits import t3_row_identities
 from pipeline.matcher.glued import (
     INTACT,
     FlowRows,
@@ -30,6 +29,7 @@ from pipeline.matcher.result import (
     make_fact,
     missing_row,
 )
+from pipeline.matcher.splits import t3_row_identities
 from pipeline.matcher.t3_rows import blank_row_line, header_columns, place_rows
 from pipeline.model import Fact, Finding
 from pipeline.registry import T3_COLUMNS_ORDER

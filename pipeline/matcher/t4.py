@@ -4,10 +4,10 @@ digit run split by the groups' identities."""
 
 from __future__ import annotations
 
-from pipeline.matcher.digits import t4_identities
 from pipeline.matcher.glued import INTACT, Separators, is_run, read_run, settle
 from pipeline.matcher.lines import Line, Slot, align_slots, header_words_at, strip_blank_edges
 from pipeline.matcher.result import MatchResult, make_fact
+from pipeline.matcher.splits import t4_identities
 from pipeline.model import Fact, Finding
 from pipeline.registry import T4_COLUMNS_ORDER, T4_GROUPS_ORDER, registry
 
