@@ -20,10 +20,11 @@ from pipeline.matcher.result import MatchResult, fact_from_text
 from pipeline.matcher.run_cells import AMOUNT, INT, SIGNED, CellKind
 from pipeline.matcher.splits import Identity, Splits, agree, describe
 from pipeline.model import Fact, Finding
-from pipeline.registry import Field
+from pipeline.registry import T3_COLUMNS_ORDER, Field
 
 # Joint choices over 表三's undecided rows tried at most (the product of their candidate counts).
 MAX_COMBINATIONS = 20_000
+T3_COLUMNS = len(T3_COLUMNS_ORDER)  # six applicant columns and 总计
 
 
 class FlowRows(NamedTuple):
@@ -212,7 +213,7 @@ def solve_t3_columns(
             if run.needs_columns:
                 run.kept = []  # the columns could not be checked: a reading with 总计 blank is not confirmed
         return True
-    n_cols = 7
+    n_cols = T3_COLUMNS
     known: dict[int, list[int | None]] = dict(fixed)
     for r, run in runs.items():
         if len(run.kept) == 1:
@@ -293,7 +294,7 @@ def recheck_t3_columns(
         return fact.value if isinstance(fact.value, int) else 0
 
     failing: list[int] = []
-    for c in range(7):
+    for c in range(T3_COLUMNS):
         new, carried, total, forward = (value(r, c) for r in flow)
         column = [v for r in outcomes if (v := value(r, c)) is not None]
         if total is not None or new is None or carried is None or forward is None or len(column) < len(outcomes):
@@ -305,7 +306,7 @@ def recheck_t3_columns(
     )
     if not failing and (consistent or not undecided):
         return
-    failing = failing or list(range(7))
+    failing = failing or list(range(T3_COLUMNS))
     names = "、".join(template[0].fields[c].col_label_short for c in failing)
     for run in runs.values():
         keys = [f.key for f in run.fields]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.matcher.labels import header_words
 from pipeline.model import Cell, Document, Row
@@ -238,9 +239,16 @@ def strip_blank_edges(slots: list[Slot], n: int) -> list[Slot]:
     return slots[lo:hi]
 
 
-def grid_columns(region: list[Line], before: int, labels: list[str]) -> tuple[int, list[int]] | None:
-    """(cells per row, cell index of each column) from the last grid header row above ``before`` whose cells name
-    every column (a markdown or tab table's header: 自然人 … 总计)."""
+class GridColumns(NamedTuple):
+    """Where a grid table's columns are, from its header row."""
+
+    width: int  # cells per row
+    columns: list[int]  # the cell index of each template column
+
+
+def grid_columns(region: list[Line], before: int, labels: list[str]) -> GridColumns | None:
+    """The columns of the last grid header row above ``before`` whose cells name every column (a markdown or tab
+    table's header: 自然人 … 总计)."""
     found = None
     for ln in region:
         if ln.idx >= before:
@@ -249,12 +257,12 @@ def grid_columns(region: list[Line], before: int, labels: list[str]) -> tuple[in
             continue
         texts = [compact(c.text) for c in ln.row.cells]
         if all(lab in texts for lab in labels):
-            found = (len(ln.row.cells), [texts.index(lab) for lab in labels])
+            found = GridColumns(len(ln.row.cells), [texts.index(lab) for lab in labels])
     return found
 
 
 def align_slots(
-    line: Line, n: int, reference: list[float] | None = None, grid: tuple[int, list[int]] | None = None
+    line: Line, n: int, reference: list[float] | None = None, grid: GridColumns | None = None
 ) -> list[Slot | None] | None:
     """The line's slots as exactly ``n`` template columns (None = blank), or None when it cannot be certain.
 
@@ -262,10 +270,10 @@ def align_slots(
     artefacts is only certain from the header's cell positions (``grid``, a table row as wide as the header)."""
     if line.positional and len(line.slots) > n and line.slots[0].blank and line.slots[-1].blank:
         cells = list(line.slots)
-        if grid is not None and grid[0] == len(line.row.cells) and len(cells) == len(line.row.cells) - _label_cells(line):
+        if grid is not None and grid.width == len(line.row.cells) and len(cells) == len(line.row.cells) - _label_cells(line):
             offset = _label_cells(line)
-            picked = [cells[i - offset] for i in grid[1] if 0 <= i - offset < len(cells)]
-            if len(picked) == len(grid[1]):  # every header column has its cell in this row
+            picked = [cells[i - offset] for i in grid.columns if 0 <= i - offset < len(cells)]
+            if len(picked) == len(grid.columns):  # every header column has its cell in this row
                 return [None if p.blank else p for p in picked]
         if [s.raw for s in strip_blank_edges(line.slots, n)] != [s.raw for s in _strip_left_first(line.slots, n)]:
             return None  # a blank at either edge could be the real blank cell

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from pipeline.matcher.labels import (
     LABEL_CONFIDENT,
@@ -68,7 +69,15 @@ def orphan_numbers(lines: list[Line], ln: Line, lo: int) -> bool:
     return bool(above) and best_score("".join(above)) >= LABEL_MATCH
 
 
-def context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str]:
+class LabelContext(NamedTuple):
+    """A value line's own label and the fragments of a wrapped label around it."""
+
+    above: str  # label lines above, back to where the row label starts
+    own: str  # the line's own label, group labels in front of it dropped
+    below: str  # continuation lines below, up to the next row's start
+
+
+def context(lines: list[Line], i: int, lo: int, hi: int) -> LabelContext:
     """The wrapped label around a value line: the label lines above back to where a row label starts (an
     enumerator such as "1." or "（二）"), and the continuation lines below up to the next row's start."""
     hi = min(hi, len(lines))
@@ -90,7 +99,7 @@ def context(lines: list[Line], i: int, lo: int, hi: int) -> tuple[str, str, str]
                 break
             below.append(lines[j].label)
         j += 1
-    return "".join(reversed(above)), own, "".join(below)
+    return LabelContext("".join(reversed(above)), own, "".join(below))
 
 
 @lru_cache(maxsize=4096)
@@ -100,7 +109,7 @@ def label_scores(key: str, layout: str) -> tuple[float, ...]:
 
 
 @lru_cache(maxsize=4096)
-def row_scores(ctx: tuple[str, str, str], layout: str) -> tuple[float, ...]:
+def row_scores(ctx: LabelContext, layout: str) -> tuple[float, ...]:
     """Score of a value line against every 表三 row: its own label, or with the fragments around it.
 
     Cached: the same labels recur in report after report, so scoring is a dictionary look-up once warm.
@@ -231,7 +240,7 @@ def _monotone(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _fill_gaps_by_order(
-    value_lines: list[Line], contexts: list[tuple[str, str, str]], decisive: dict[int, int], extras: set[int],
+    value_lines: list[Line], contexts: list[LabelContext], decisive: dict[int, int], extras: set[int],
     region: list[Line], template: tuple[TemplateRow, ...],
 ) -> dict[int, int]:
     """Value lines without any label of their own, placed by order between the rows whose labels decide them — only
@@ -244,7 +253,7 @@ def _fill_gaps_by_order(
     for (k0, r0), (k1, r1) in zip(bounds, bounds[1:], strict=False):
         gap_lines = [k for k in range(k0 + 1, k1) if k not in extras and k not in decisive]
         gap_rows = [r for r in range(r0 + 1, r1) if r not in claimed]
-        if not gap_lines or any(label_key(contexts[k][1]) for k in gap_lines):
+        if not gap_lines or any(label_key(contexts[k].own) for k in gap_lines):
             continue  # nothing to place, or a line with a label of its own (wrapped): the alignment reads it
         if len(gap_lines) != len(gap_rows):
             lo_line = value_lines[k0].idx if k0 >= 0 else -1
@@ -278,12 +287,12 @@ def decisive_row(own: str, layout: str) -> int | None:
     return best if sims[best] >= DECISIVE_SCORE and sims[best] - second >= DECISIVE_MARGIN else None
 
 
-def _decisive_labels(contexts: list[tuple[str, str, str]], layout: str, extras: set[int]) -> dict[int, int]:
+def _decisive_labels(contexts: list[LabelContext], layout: str, extras: set[int]) -> dict[int, int]:
     """Value line index → the template row its own label decides."""
     out: dict[int, int] = {}
     for k, ctx in enumerate(contexts):
         if k not in extras:
-            row = decisive_row(unicodedata.normalize("NFKC", ctx[1]), layout)
+            row = decisive_row(unicodedata.normalize("NFKC", ctx.own), layout)
             if row is not None:
                 out[k] = row
     return out
@@ -299,7 +308,7 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
     extras: set[int] = set()
     for k, ctx in enumerate(contexts):
         scored = row_scores(ctx, layout)
-        own = label_key(ctx[1])
+        own = label_key(ctx.own)
         if len(own) >= 4 and max(scored) < LABEL_UNRELATED:
             # a labelled row that is no template row: an agency's local addition (reported, not guessed into a key)
             extras.add(k)
@@ -318,7 +327,7 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
     for k, r in enumerate(assignment):
         if r is None or k in extras or decisive.get(k, r) != r:
             continue  # a line whose own label decides its row is placed by that label below, not by order
-        own = label_key(contexts[k][1])
+        own = label_key(contexts[k].own)
         if len(own) >= 3:
             sims = label_scores(own, layout)
             best_r = max(range(len(template)), key=sims.__getitem__)
