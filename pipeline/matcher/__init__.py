@@ -11,7 +11,9 @@ How it finds the numbers, for every layout a reader produces (text lines, table 
    seven columns by count, blank cells or position.
 4. :mod:`~pipeline.matcher.t2`, :mod:`~pipeline.matcher.t4` — 表二 rows by label, 表四's data row after its header.
 5. :mod:`~pipeline.matcher.digits` / :mod:`~pipeline.matcher.glued` — rows whose separators were lost are split by
-   the template's arithmetic, jointly over rows and columns, and only where a single split remains.
+   the template's arithmetic, jointly over rows and columns, and only where a single split remains (what one cell of
+   such a run may read as: :mod:`~pipeline.matcher.run_cells`; the identities and the splits found:
+   :mod:`~pipeline.matcher.splits`).
 
 When placement is not certain the cells stay null and a LAYOUT finding names them — numbers are never shifted.
 """
