@@ -28,6 +28,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import scale_indexes  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 from pipeline.store import segment_files as segfiles  # noqa: E402
 from pipeline.store import segments as seg  # noqa: E402
@@ -44,6 +45,18 @@ def _agency_sql(k: str, year: str) -> str:
         WHEN {k} % 4 = 3 THEN agency || '·' || {k}
              || CASE WHEN {year} >= 2023 THEN '（二）' WHEN {year} >= 2021 THEN '（一）' ELSE '' END
         ELSE agency || '·' || {k} END"""
+
+
+def agency_of_copy(agency: str | None, k: int, year: int | None) -> str | None:
+    """:func:`_agency_sql` in Python (the derived indexes normalise a copy's text as its agency's)."""
+    if agency is None:
+        return None
+    suffix = ""
+    if k % 4 == 2 and year is not None and year >= 2022:
+        suffix = "（新）"
+    elif k % 4 == 3 and year is not None:
+        suffix = "（二）" if year >= 2023 else "（一）" if year >= 2021 else ""
+    return f"{agency}·{k}{suffix}"
 
 
 def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None:
@@ -103,7 +116,7 @@ def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None
 
 
 # the copied-text tables (pipeline.reuse, kept in the catalog) and which of their columns are report ids; the band
-# index beside the store (<store>.reuse/) is not copied: the first write rebuilds it from the store
+# index beside the store (<store>.reuse/) and reuse_state, which names it, are written by scale_indexes
 REUSE_IDS = {"reuse_reports": ("report_id", "previous_id", "top_source_id"), "reuse_passages": ("report_id",),
              "reuse_matches": ("report_id", "source_id"), "reuse_common": (),
              "reuse_schema": ()}  # fmt: skip
@@ -186,8 +199,16 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     finally:
         con.close()
     replicate_reuse(Database(src).file, out, log)
+    add_indexes(Database(src).file, out, log)
     log(f"built {n_reports:,} reports in {time.perf_counter() - started:.0f} s: {out}")
     return out
+
+
+def add_indexes(src: Path, out: Path, log=print) -> None:
+    """The derived indexes of the built store at ``out`` — copied-text band index, full-text index — replicated
+    from the source catalog ``src`` (:mod:`bench.scale_indexes`), as the write path would have left them."""
+    scale_indexes.build_band_index(src, out, log)
+    scale_indexes.build_search(src, out, log)
 
 
 def main() -> None:
@@ -196,9 +217,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reports", type=int, default=1_000_000)
     ap.add_argument("--reuse-only", action="store_true", help="only copy the copied-text tables into --out")
+    ap.add_argument("--indexes-only", action="store_true",
+                    help="only add the derived indexes (band index, full-text index) to the store built at --out")  # fmt: skip
     args = ap.parse_args()
     if args.reuse_only:
         replicate_reuse(Database(args.src).file, args.out)
+    elif args.indexes_only:
+        add_indexes(Database(args.src).file, args.out)
     else:
         build(args.src, args.out, args.reports)
 

@@ -224,6 +224,53 @@ class BandIndex:
         self._write(run, "text", b"".join(blobs))
         self.m.runs.append(run)
 
+    def add_sorted(
+        self, bands: Iterable[tuple[np.ndarray, np.ndarray]], texts: Iterable[tuple[np.ndarray, np.ndarray, bytes]]
+    ) -> None:
+        """A new run written from chunks already in order, as they come (a bulk build's memory stays bounded):
+        ``bands`` yields (keys, pids) sorted by (key, pid) across chunks, ``texts`` yields (pids, byte lengths,
+        UTF-8 bytes) in increasing passage-id order.  The same files and token as :meth:`add` with the chunks
+        concatenated (the token is chained over the written files, read back)."""
+        self.m.seq += 1
+        run = Run(f"r{self.m.seq:06d}", 0, 0, -1, -1)
+        last_k = last_p = None
+        with (open(self.folder / f"{run.name}.band", "wb") as fk, open(self.folder / f"{run.name}.bpid", "wb") as fp):
+            for keys, pids in bands:
+                if not len(keys):
+                    continue
+                k, p = keys.astype(np.int64), pids.astype(np.int64)
+                step = (k[1:] > k[:-1]) | ((k[1:] == k[:-1]) & (p[1:] >= p[:-1]))
+                if not step.all() or (last_k is not None and (k[0], p[0]) < (last_k, last_p)):
+                    raise ValueError("band entries are not sorted by (key, passage id)")
+                last_k, last_p = int(k[-1]), int(p[-1])
+                fk.write(k.tobytes())
+                fp.write(p.tobytes())
+                run.bands += len(k)
+        size = 0
+        with (open(self.folder / f"{run.name}.tpid", "wb") as fp, open(self.folder / f"{run.name}.toff", "wb") as fo,
+              open(self.folder / f"{run.name}.text", "wb") as ft):  # fmt: skip
+            fo.write(np.zeros(1, np.int64).tobytes())
+            for pids, lengths, blob in texts:
+                if not len(pids):
+                    continue
+                p = pids.astype(np.int64)
+                if (np.diff(p) <= 0).any() or p[0] <= run.hi:
+                    raise ValueError("passage texts are not in increasing passage-id order")
+                fp.write(p.tobytes())
+                fo.write((size + np.cumsum(lengths)).astype(np.int64).tobytes())
+                ft.write(blob)
+                size += int(np.sum(lengths))
+                run.lo = int(p[0]) if run.lo < 0 else run.lo
+                run.hi = int(p[-1])
+                run.texts += len(p)
+        digest = hashlib.sha256(self.m.token.encode())
+        for ext in ("band", "bpid", "tpid", "text"):  # as add() hashes keys, pids, text pids and texts
+            with open(self.folder / f"{run.name}.{ext}", "rb") as fh:
+                while chunk := fh.read(COPY_BYTES):
+                    digest.update(chunk)
+        self.m.token = digest.hexdigest()
+        self.m.runs.append(run)
+
     def _write(self, run: Run, ext: str, data: bytes | Iterable[bytes]) -> None:
         with open(self.folder / f"{run.name}.{ext}", "wb") as fh:
             if isinstance(data, bytes):
