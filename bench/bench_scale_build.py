@@ -12,6 +12,17 @@ get one of 5 and 23 variants, giving realistic region cardinalities (~310 cities
 findings are then computed by the store's own rule SQL over the result, and ``report_cells`` is copied with the
 facts it comes from.
 
+The derived indexes beside the store are what the write path would have left, made by replication too
+(:mod:`bench.scale_indexes`), so that a one-file ingest afterwards does only its own work: the copied-text band
+index (``<store>.reuse/``: every source report's passages parsed and normalised once — as its copies' renamed
+agencies normalise them — their band keys computed once, written for every copy as one sorted run and named in the
+catalog's ``reuse_state``; byte for byte what the engine's rebuild of a lost index makes from the same store) and
+the full-text index (``<store>.search.sqlite``: the source's paragraphs split once, every copy's rows generated
+inside SQLite, the FTS5 tables filled by their 'rebuild' command; the rows a ``search.sync(rebuild=True)`` writes).
+``--indexes-only`` adds them to a store built earlier without them.
+
+    .venv/bin/python bench/bench_scale_build.py --out /tmp/scale-1m.duckdb --indexes-only [band|search]
+
 This is how the benchmark gets 1 M reports in minutes; the real ingest (parse → write path) is timed separately.
 """
 
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import sys
 import time
 from pathlib import Path
@@ -204,11 +216,15 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     return out
 
 
-def add_indexes(src: Path, out: Path, log=print) -> None:
+def add_indexes(src: Path, out: Path, log=print, which: str = "band,search") -> None:
     """The derived indexes of the built store at ``out`` — copied-text band index, full-text index — replicated
     from the source catalog ``src`` (:mod:`bench.scale_indexes`), as the write path would have left them."""
-    scale_indexes.build_band_index(src, out, log)
-    scale_indexes.build_search(src, out, log)
+    steps = {"band": scale_indexes.build_band_index, "search": scale_indexes.build_search}
+    for name in which.split(","):
+        t = time.perf_counter()
+        steps[name](src, out, log)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        log(f"{name}: {time.perf_counter() - t:.0f} s, peak RSS of the process so far {peak:,.0f} MB")
 
 
 def main() -> None:
@@ -217,13 +233,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reports", type=int, default=1_000_000)
     ap.add_argument("--reuse-only", action="store_true", help="only copy the copied-text tables into --out")
-    ap.add_argument("--indexes-only", action="store_true",
+    ap.add_argument("--indexes-only", nargs="?", const="band,search", metavar="band,search",
                     help="only add the derived indexes (band index, full-text index) to the store built at --out")  # fmt: skip
     args = ap.parse_args()
     if args.reuse_only:
         replicate_reuse(Database(args.src).file, args.out)
     elif args.indexes_only:
-        add_indexes(Database(args.src).file, args.out)
+        try:
+            add_indexes(Database(args.src).file, args.out, which=args.indexes_only)
+        except scale_indexes.IngestedAfterBuild as exc:
+            sys.exit(str(exc))
     else:
         build(args.src, args.out, args.reports)
 

@@ -48,21 +48,64 @@ def max_id(catalog: Path, where: str = "true") -> int:
         reader.close()
 
 
+def _catalog(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the catalog at ``path`` (attached, as the store's own code does)."""
+    con = seg.connect()
+    con.execute(f"ATTACH {seg.quote(path)} AS cat{' (READ_ONLY)' if read_only else ''}")
+    con.execute("USE cat")
+    return con
+
+
+class IngestedAfterBuild(Exception):
+    """The built store has reports beyond the copies: its indexes can no longer be made by replication."""
+
+
 def copies_of(src: Path, out: Path) -> tuple[int, int]:
     """(stride, highest copy id) of the store at ``out`` built from ``src``.  Reports ingested after the build (ids
     above the copies) are refused: their indexes are not replicas (rebuild the store, or let an ingest add them)."""
     stride = max_id(src) + 1
     top = max_id(out, "sha256 LIKE '%-%'")  # a copy's hash is the source's with '-k' appended
     if max_id(out) != top:
-        raise SystemExit(f"{out}: reports were ingested after the build; rebuild the store to add its indexes")
+        raise IngestedAfterBuild(f"{out}: reports were ingested after the build; rebuild the store for its indexes")
+    reader = seg.open_reader(src)
+    try:
+        hashes = reader.sql("SELECT report_id, sha256 FROM reports").pl()
+    finally:
+        reader.close()
+    reader = seg.open_reader(out)
+    try:  # every copy is a copy of the source report its id names (the store was built from this source)
+        reader.register("src_hashes", hashes)
+        wrong = reader.execute(f"""SELECT count(*) FROM reports r LEFT JOIN src_hashes s
+            ON s.report_id = r.report_id % {stride} AND r.sha256 = s.sha256 || '-' || (r.report_id // {stride})
+            WHERE s.report_id IS NULL""").fetchall()[0][0]  # fmt: skip
+    finally:
+        reader.close()
+    if wrong:
+        raise SystemExit(f"{out}: {wrong:,} reports are not copies of {src}'s (built from another source?)")
     return stride, top
+
+
+def has_indexes(db: Path) -> bool:
+    """Whether the store at ``db`` has a full-text index and the band index state its catalog names (read only)."""
+    from pipeline import search
+
+    con = _catalog(db)
+    try:
+        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reuse_state'").fetchall()[0][0]
+        state = con.execute("SELECT token, version FROM reuse_state").fetchall() if found else []
+    finally:
+        con.close()
+    folder = Path(os.path.realpath(db))
+    manifest = folder.with_name(folder.name + SUFFIX) / f"manifest-{state[0][1]}.json" if state else None
+    return bool(manifest and manifest.is_file() and state[0][0] in manifest.read_text(encoding="utf-8")
+                and search.index_path(db).exists())  # fmt: skip
 
 
 class _Source:
     """Every compared source report's passages, as each copy of it is compared: the copy's texts, band entries."""
 
     def __init__(self, src: Path, out: Path, stride: int, top: int, log: Log) -> None:
-        cat = duckdb.connect(str(out), read_only=True)
+        cat = _catalog(out)
         try:
             ids = [r for (r,) in cat.execute(
                 f"SELECT DISTINCT report_id % {stride} FROM reuse_reports WHERE report_id <= {top} ORDER BY 1").fetchall()]  # fmt: skip
@@ -164,7 +207,7 @@ def build_band_index(src: Path, out: Path, log: Log = print) -> None:
     folder = folder.with_name(folder.name + SUFFIX)
     index = BandIndex.create(folder)
     index.add_sorted(source.bands(), source.texts())
-    cat = duckdb.connect(str(out))
+    cat = _catalog(out, read_only=False)
     try:
         retired = np.sort(np.array([b for (b,) in cat.execute("SELECT band FROM reuse_common").fetchall()],
                                    dtype=np.int64))  # fmt: skip
@@ -174,7 +217,7 @@ def build_band_index(src: Path, out: Path, log: Log = print) -> None:
         cat.execute("DELETE FROM reuse_state")
         cat.execute("INSERT INTO reuse_state VALUES (?, ?)", [index.m.token, version])
         cat.execute("COMMIT")
-        cat.execute("CHECKPOINT")
+        cat.execute("CHECKPOINT cat")
     finally:
         cat.close()
     run = index.m.runs[-1]
