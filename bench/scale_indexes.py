@@ -183,7 +183,7 @@ def _check_copy_names(rid: int, agency: str | None, year: int | None, sections: 
     from the texts written for it).  The names all contain '·', so a text without one needs no further check."""
     if agency is None or not passages:
         return
-    text = unicodedata.normalize("NFKC", "\n".join(sections.values())).lower()
+    text = unicodedata.normalize("NFKC", "\n".join(t for t in sections.values() if t)).lower()
     if "·" not in text:
         return
     from bench.bench_scale_build import agency_of_copy

@@ -124,3 +124,21 @@ def test_full_text_index_is_the_one_a_rebuild_writes(built: tuple[narrative_corp
         assert found == theirs.execute(sql, [match]).fetchall() and found, (table, match)
     for table in ("tri", "grams"):  # the FTS5 structures are sound
         ours.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+
+
+def test_a_copys_agency_name_in_the_text_stops_the_build() -> None:
+    """A copy's passages are written as normalised without the copy's (renamed) agency: a text naming a copy's agency
+    would normalise differently, and the builder refuses it instead of writing a wrong index."""
+    from bench.scale_indexes import _check_copy_names
+    from pipeline.reuse import signature as sig
+
+    def check(text: str) -> None:
+        sections = {"一": text}
+        passages = sig.report_passages(sections, None)
+        assert passages
+        _check_copy_names(5, "某市某局", 2023, sections, passages, stride=10, top=25)
+
+    check("本年度某市某局依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能、政策文件和办事指南等方面。")
+    check("本年度某市某局·联络处依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能和政策文件等方面。")
+    with pytest.raises(SystemExit, match="某市某局·1"):  # copy 1 of report 5 (id 15) is named 某市某局·1
+        check("本年度某市某局·1依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能、政策文件和办事指南等方面。")
