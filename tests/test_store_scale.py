@@ -146,6 +146,24 @@ def test_every_named_query_gives_what_the_pivot_sql_gave(which: str, generated: 
     assert compared == len(queries) * len(_filter_sets(db, which))
 
 
+@pytest.mark.parametrize("which", ["hand", "generated"])
+def test_overview_counts_its_missing_reports_as_the_coverage_matrix_shows_them(
+        which: str, generated: Path, tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    """``overview_counts`` counts 缺报 in SQL; the agency × year matrix the pages draw is the reference (the same
+    filter sets as above, and a year span with a year nobody reported)."""
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    with Database(db).cursor() as con:
+        for filters in [*_filter_sets(db, which), Filters(years=(2020, 2031)), Filters(agencies=("no such",))]:
+            counts = M.overview_counts(con, filters)
+            matrix = M.coverage_matrix(con, filters)
+            missing = int((matrix["status"] == "缺报").sum()) if not matrix.is_empty() else 0
+            assert counts["n_missing"] == missing, filters
+            reports = con.sql(f"SELECT count(*), count(DISTINCT agency) FROM reports r WHERE {filters.where('r')[0]}",
+                              params=filters.where("r")[1] or None).fetchall()[0]  # fmt: skip
+            assert (counts["n_reports"], counts["n_agencies"]) == reports, filters
+        assert M.overview_counts(con, Filters())["n_missing"] > 0  # the comparison is over real gaps
+
+
 def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The hand database exercises what the comparison must cover: derived totals, a replaced version (a
     ``retired`` row in a later segment), a report outside the panel, a legacy-free but blank-heavy report."""

@@ -17,7 +17,7 @@ from pipeline.filters import Filters
 from pipeline.labels import REPORT_COLUMN_LABELS
 from pipeline.metrics.aggregate import aggregate, guard, per_report, yoy
 from pipeline.metrics.catalogue import catalogue, metric, outcome_groups
-from pipeline.metrics.sql import run, selected_cte
+from pipeline.metrics.sql import report_rows, run, selected_cte
 from pipeline.registry import T4_GROUPS_ORDER, registry
 
 HEADLINE_KEYS = (
@@ -79,18 +79,34 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
 
 
 def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
-    """Headline counts: agencies, reports, years, synthetic reports, reports with hard errors, missing reports."""
-    sel, params = selected_cte(filters)
-    names = ("n_agencies", "n_reports", "year_min", "year_max", "n_years", "n_synthetic", "n_failing", "n_warning")
+    """Headline counts: agencies, reports, years, synthetic reports, reports with hard errors, missing reports.
+
+    ``n_missing`` is the number of 缺报 cells of :func:`coverage_matrix`, counted without building it: every agency
+    of the selection is expected in every year of the span, so it is Σ over the span's years of (agencies − agencies
+    with a report that year).
+    """
+    source, agency_id = report_rows(con)
+    where, params = filters.where("r")
+    years_sql = ("SELECT unnest($f_years) AS year" if filters.years
+                 else "SELECT DISTINCT year FROM sel WHERE edition IN ('2019', '2021')")  # fmt: skip
+    names = ("n_agencies", "n_reports", "year_min", "year_max", "n_years", "n_synthetic", "n_failing", "n_warning",
+             "n_missing")  # fmt: skip
     row = con.sql(
-        f"""WITH {sel} SELECT count(DISTINCT agency), count(*), min(year), max(year), count(DISTINCT year),
-                   count(*) FILTER (WHERE synthetic), count(*) FILTER (WHERE n_errors > 0),
-                   count(*) FILTER (WHERE n_warnings > 0) FROM sel""",
+        f"""WITH sel AS (SELECT r.{agency_id} AS agency_id, r.year, r.edition, r.synthetic, r.n_errors, r.n_warnings
+                         FROM {source} r WHERE {where}),
+            totals AS (SELECT count(DISTINCT agency_id) AS n_agencies, count(*), min(year), max(year),
+                              count(DISTINCT year), count(*) FILTER (WHERE synthetic),
+                              count(*) FILTER (WHERE n_errors > 0), count(*) FILTER (WHERE n_warnings > 0) FROM sel),
+            yrs AS ({years_sql}),
+            filed AS (SELECT year, count(DISTINCT agency_id) AS n FROM sel
+                      WHERE agency_id IS NOT NULL AND year IN (SELECT year FROM yrs) GROUP BY year)
+            SELECT totals.*, (SELECT coalesce(sum((SELECT n_agencies FROM totals) - coalesce(f.n, 0)), 0)
+                              FROM yrs y LEFT JOIN filed f ON f.year = y.year WHERE y.year IS NOT NULL)
+            FROM totals""",
         params=params or None,
     ).fetchall()[0]
     out = dict(zip(names, row, strict=True))
-    matrix = coverage_matrix(con, filters)
-    out["n_missing"] = int((matrix["status"] == "缺报").sum()) if not matrix.is_empty() else 0
+    out["n_missing"] = int(out["n_missing"])
     return out
 
 

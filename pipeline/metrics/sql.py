@@ -79,6 +79,13 @@ def selected_cte(filters: Filters, for_sums: bool = False) -> tuple[str, dict[st
     return f"sel AS (SELECT r.* FROM reports r WHERE {where})", params
 
 
+def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(the cheapest relation with one row per report and the filter columns, the column that tells agencies
+    apart in it): ``report_cells`` and its integer ``agency_key`` (hashing integers, not 285 k names, at 1 M
+    reports), or ``reports`` and ``agency`` in a database from before ``report_cells``."""
+    return (CELLS_TABLE, "agency_key") if has_table(con, CELLS_TABLE) else ("reports", "agency")
+
+
 def cells_source(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
     """The relation of per-report rows the metric queries scan: ``report_cells`` (:mod:`pipeline.store.cells`).
 
