@@ -164,6 +164,26 @@ def test_overview_counts_its_missing_reports_as_the_coverage_matrix_shows_them(
         assert M.overview_counts(con, Filters())["n_missing"] > 0  # the comparison is over real gaps
 
 
+@pytest.mark.parametrize("which", ["hand", "generated"])
+def test_top_agencies_are_the_head_of_the_whole_ranking(which: str, generated: Path,
+                                                        tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    """``top_agencies`` computes the per-agency table only for the agencies that can make the list; the head of the
+    whole table (ranked the same way) is the reference — for counts and guarded rates, short lists that cut
+    through ties, and a guard nothing passes."""
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    compared = 0
+    with Database(db).cursor() as con:
+        for filters in [*_filter_sets(db, which), Filters(min_n=10**6), Filters(min_n=0)]:
+            for key in ("count.t3.new_received.total", "rate.disclosure", "count.t4.review.total", "share.granted"):
+                for limit in (1, 3, 15):
+                    whole = M.metric_table(con, filters, key, ("agency",))
+                    expected = whole.filter(pl.col("value").is_not_null() & (pl.col("value") > 0) & ~pl.col("guarded"))
+                    expected = expected.sort(["value", "agency"], descending=[True, False], nulls_last=True).head(limit)
+                    _same(M.top_agencies(con, filters, key, limit), expected, f"{key} {limit} {filters.to_query()}")
+                    compared += expected.height
+    assert compared > 50
+
+
 def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The hand database exercises what the comparison must cover: derived totals, a replaced version (a
     ``retired`` row in a later segment), a report outside the panel, a legacy-free but blank-heavy report."""

@@ -129,7 +129,7 @@ def aggregate(
     keys = [key for m in metrics for key in m.keys]
     cells, where, params = _selection(con, filters, keys, alias="s")  # summary reports too: they are counted
     summed = filters.where("s", for_sums=True)[0]
-    panel, in_panel = panel_ctes(filters, by, source=f"{cells} s WHERE {summed}")
+    panel, in_panel = panel_ctes(con, filters, by, f"{cells} s WHERE {summed}", params)
     if "year" in by:
         where += " AND s.year IS NOT NULL"
     per_agency = "year" in by or "agency" in by  # n_agencies from counts, else a DISTINCT per metric

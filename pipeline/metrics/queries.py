@@ -17,7 +17,7 @@ from pipeline.filters import Filters
 from pipeline.labels import REPORT_COLUMN_LABELS
 from pipeline.metrics.aggregate import aggregate, guard, per_report, yoy
 from pipeline.metrics.catalogue import catalogue, metric, outcome_groups
-from pipeline.metrics.sql import report_rows, run, selected_cte
+from pipeline.metrics.sql import cells_source, col, rate_code, report_rows, report_terms, run, selected_cte
 from pipeline.registry import T4_GROUPS_ORDER, registry
 
 HEADLINE_KEYS = (
@@ -151,10 +151,61 @@ def top_agencies(
     con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, limit: int = 15
 ) -> pl.DataFrame:
     """Agencies with the highest value over the selection: no empty bars (NULL and 0 are not ranked), and a rate
-    under the small-number guard is not ranked either (``guard`` in :func:`metric_table`)."""
-    df = metric_table(con, filters, metric_key, ("agency",))
+    under the small-number guard is not ranked either (``guard`` in :func:`metric_table`); equal values in
+    agency-name order.
+
+    The full per-agency table is 285 k rows at 1 M reports; it is computed only for the agencies that can make the
+    list (:func:`_ranking_candidates`), which gives the same rows."""
+    candidates = _ranking_candidates(con, filters, metric_key, limit)
+    narrowed = filters if candidates is None else replace(filters, agencies=tuple(candidates))
+    if candidates == []:
+        narrowed = replace(filters, agencies=("",), years=(0,))  # nothing can be ranked: an empty table
+    df = metric_table(con, narrowed, metric_key, ("agency",))
     ranked = df.filter(pl.col("value").is_not_null() & (pl.col("value") > 0) & ~pl.col("guarded"))
-    return ranked.sort("value", descending=True).head(limit)
+    return ranked.sort(["value", "agency"], descending=[True, False], nulls_last=True).head(limit)
+
+
+def _ranking_candidates(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str,
+                        limit: int) -> list[str] | None:  # fmt: skip
+    """The agencies whose value can be among the ``limit`` highest: each agency's value in one grouped scan (the
+    sum of its counted reports' values; for a rate Σ numerator ÷ Σ denominator, ranked only where Σ denominator
+    reaches ``filters.min_n``), and every agency within rounding of the ``limit``-th value (ties included).  None
+    when that cannot be told this way (the unnamed reports' group is a candidate, or ties run past the margin):
+    the caller then ranks the whole table."""
+    m = metric(metric_key)
+    where, params = filters.where("s", for_sums=True)  # a summary report adds nothing to a ranked value
+    cells = cells_source(con, list(m.keys))
+    if m.is_rate:
+        num, den, _, _ = report_terms(m, alias="s")
+        ok = f"({rate_code(m, alias='s')}) = 0"
+        value = f"sum(CASE WHEN {ok} THEN {num} END) / sum(CASE WHEN {ok} THEN {den} END)"
+        eligible = f"count(*) FILTER (WHERE {ok}) > 0 AND sum(CASE WHEN {ok} THEN {den} END) >= {int(filters.min_n)}"
+    else:
+        value = f"sum(s.v__{col(m.numerator[0])})"
+        eligible = "true"
+    extra = 50
+    rows = con.sql(
+        f"""SELECT * FROM (SELECT s.agency_key, {value} AS value FROM {cells} s
+                           WHERE {where} GROUP BY s.agency_key HAVING {eligible})
+            WHERE value > 0 ORDER BY value DESC LIMIT {int(limit) + extra}""",
+        params=params or None,
+    ).fetchall()
+    if len(rows) < limit:
+        chosen = rows
+    else:
+        floor = rows[limit - 1][1] * (1 - 1e-9)  # sums in another order may differ in the last bits
+        chosen = [r for r in rows if r[1] >= floor]
+        if len(chosen) == len(rows):
+            return None
+    keys = [key for key, _ in chosen]
+    if None in keys:
+        return None
+    if not keys:
+        return []
+    # the names of the chosen keys (looked up after ranking: carrying a name through the grouping costs more)
+    names = con.sql(f"SELECT DISTINCT agency FROM {cells} s WHERE s.agency_key IN ({', '.join(str(int(k)) for k in keys)})"
+                    ).fetchall()  # fmt: skip
+    return sorted(name for (name,) in names)
 
 
 def by_agency_type(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:

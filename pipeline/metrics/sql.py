@@ -34,6 +34,7 @@ from pipeline.registry import registry
 from pipeline.store.cells import DERIVED, EMPTY, STATE_SQL, UNUSABLE, report_column
 from pipeline.store.cells import REPORT_COLUMNS as CELL_REPORT_COLUMNS
 from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.segments import narrow_relation
 
 COUNTED = "counted"
 # why a report is left out of a metric (labels: pipeline.labels.LEFT_OUT_LABELS)
@@ -89,12 +90,17 @@ def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
 def cells_source(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
     """The relation of per-report rows the metric queries scan: ``report_cells`` (:mod:`pipeline.store.cells`).
 
-    A database from before that table (opened read-only before its next write migrates it) gets the same columns —
+    Read straight from the segments, only the columns the query needs (:func:`pipeline.store.segments.narrow_relation`:
+    binding the whole view costs more than many queries' work).  A database from before that table (opened read-only before its next write migrates it) gets the same columns —
     the report's filter columns, ``v__``/``s__`` of ``keys`` — pivoted out of ``reports``, ``facts`` and ``derived``.
     """
     keys = list(dict.fromkeys(keys))
     for k in keys:
         col(k)
+    columns = [*CELL_REPORT_COLUMNS, *(f"{p}__{col(k)}" for k in keys for p in ("v", "s"))]
+    narrow = narrow_relation(con, CELLS_TABLE, columns)
+    if narrow is not None:
+        return narrow
     if has_table(con, CELLS_TABLE):
         return CELLS_TABLE
     key_list = ", ".join(f"'{k}'" for k in keys) or "NULL"
@@ -173,9 +179,11 @@ def rate_code(m: Metric, alias: str = "w") -> str:
                     ELSE 0 END"""
 
 
-def panel_ctes(filters: Filters, by: tuple[str, ...], source: str = "sel") -> tuple[str, str]:
+def panel_ctes(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, ...], source: str,
+               params: dict[str, Any]) -> tuple[str, str]:  # fmt: skip
     """The balanced panel of a trend: (a ``WITH`` clause, condition on ``s``) — or ("", "true") when it does not
-    apply.  ``source``: the selected reports (a relation with its condition, e.g. ``report_cells w WHERE …``).
+    apply.  ``source``: the selected reports (a relation with its condition, e.g. ``report_cells w WHERE …``),
+    ``params`` its parameters.
 
     With ``filters.panel == 'matched'`` a series over years is drawn over the same agencies: those with a current
     report in every year of the span (the years of the selection whose reports carry tables).  When no agency
@@ -185,14 +193,19 @@ def panel_ctes(filters: Filters, by: tuple[str, ...], source: str = "sel") -> tu
 
     An agency has at most one current report a year (the write path keeps one current version per agency and
     year), so its number of reports in the span is its number of years there; agencies are told apart by
-    ``agency_key`` (:mod:`pipeline.store.cells`).
+    ``agency_key`` (:mod:`pipeline.store.cells`).  The span (a handful of years) is read first and written into the
+    query as constants: a year test on each row is then a plain comparison, not a join with a list.
     """
     if filters.panel != "matched" or "year" not in by or "agency" in by:
         return "", "true"
     editions = ", ".join(f"'{e}'" for e in TABLE_EDITIONS)
-    ctes = f"""WITH span AS (SELECT coalesce(list(DISTINCT year), []) AS years FROM {source}
-                          AND year IS NOT NULL AND edition IN ({editions})),
-        panel AS (SELECT agency_key FROM {source} AND agency IS NOT NULL AND list_contains((SELECT years FROM span), year)
-                  GROUP BY agency_key HAVING count(*) = (SELECT len(years) FROM span))"""
-    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency_key IN (SELECT agency_key FROM panel)"
-                  " AND list_contains((SELECT years FROM span), s.year)))")  # fmt: skip
+    span = [int(y) for (y,) in con.sql(
+        f"SELECT DISTINCT year FROM {source} AND year IS NOT NULL AND edition IN ({editions}) ORDER BY year",
+        params=params or None).fetchall()]  # fmt: skip
+    if not span:  # no panel: every report is in the series
+        return "", "true"
+    years = ", ".join(str(y) for y in span)
+    ctes = f"""WITH panel AS (SELECT agency_key FROM {source} AND agency IS NOT NULL AND year IN ({years})
+                             GROUP BY agency_key HAVING count(*) = {len(span)})"""
+    return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.year IN ("
+                  f"{years}) AND s.agency_key IN (SELECT agency_key FROM panel)))")  # fmt: skip
