@@ -160,6 +160,7 @@ def aggregate(
     else:
         rows_sql = "{rows}"
     sums = ["count(*) AS rows_"]
+    counted_by: list[str] = []  # per (group, agency): whether each metric counted one of its reports
     for i, m in enumerate(metrics):
         if m.is_rate:
             ok = f"code_{i} = 0"
@@ -174,13 +175,26 @@ def aggregate(
             counted = f"v__{c} IS NOT NULL"
         if not per_agency:
             own = "reason_ IS NULL AND " if complete else ""
-            sums.append(f"count(DISTINCT CASE WHEN {own}{counted} THEN agency_ END) AS ag_{i}")
+            counted_by.append(f"bool_or({own}{counted}) AS ag_{i}")
     rows = f"SELECT {', '.join(row)} FROM {cells} s WHERE {where}"
     sql = f"""{panel}
         SELECT {", ".join(groups)}, {", ".join(sums)}
         FROM ({rows_sql.format(rows=rows)})
         GROUP BY {", ".join(groups)}"""
     grouped = run(con, sql, params)
+    if not per_agency:
+        # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then
+        # counted per group — one grouping by agency for every metric, not one DISTINCT per metric (DuckDB groups
+        # the rows by agency once per DISTINCT: seven times for the roll-up's seven metrics)
+        flags = ", ".join(counted_by)
+        counts = ", ".join(f"count(*) FILTER (WHERE agency_ IS NOT NULL AND ag_{i}) AS ag_{i}"
+                           for i in range(len(metrics)))  # fmt: skip
+        agencies = run(con, f"""{panel}
+            SELECT {", ".join(groups)}, {counts} FROM (
+                SELECT {", ".join(groups)}, agency_, {flags} FROM ({rows_sql.format(rows=rows)})
+                GROUP BY {", ".join(groups)}, agency_)
+            GROUP BY {", ".join(groups)}""", params)  # fmt: skip
+        grouped = grouped.join(agencies, on=groups, how="left", nulls_equal=True)
     return _combine(grouped, metrics, by, complete, per_agency)
 
 

@@ -83,31 +83,36 @@ def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[st
 
     ``n_missing`` is the number of 缺报 cells of :func:`coverage_matrix`, counted without building it: every agency
     of the selection is expected in every year of the span, so it is Σ over the span's years of (agencies − agencies
-    with a report that year).
+    with a report that year).  An agency has at most one current report a year (the write path keeps one current
+    version per agency and year), so the agencies with a report in a year are its reports with an agency name:
+    one grouping by year gives every count but the number of distinct agencies.
     """
     source, agency_id = report_rows(con)
     where, params = filters.where("r")
     years_sql = ("SELECT unnest($f_years) AS year" if filters.years
-                 else "SELECT DISTINCT year FROM sel WHERE edition IN ('2019', '2021')")  # fmt: skip
+                 else "SELECT year FROM per_year WHERE with_tables")  # fmt: skip
     names = ("n_agencies", "n_reports", "year_min", "year_max", "n_years", "n_synthetic", "n_failing", "n_warning",
              "n_missing")  # fmt: skip
     row = con.sql(
         f"""WITH sel AS (SELECT r.{agency_id} AS agency_id, r.year, r.edition, r.synthetic, r.n_errors, r.n_warnings
                          FROM {source} r WHERE {where}),
-            totals AS (SELECT count(DISTINCT agency_id) AS n_agencies, count(*), min(year), max(year),
-                              count(DISTINCT year), count(*) FILTER (WHERE synthetic),
-                              count(*) FILTER (WHERE n_errors > 0), count(*) FILTER (WHERE n_warnings > 0) FROM sel),
-            yrs AS ({years_sql}),
-            filed AS (SELECT year, count(DISTINCT agency_id) AS n FROM sel
-                      WHERE agency_id IS NOT NULL AND year IN (SELECT year FROM yrs) GROUP BY year)
-            SELECT totals.*, (SELECT coalesce(sum((SELECT n_agencies FROM totals) - coalesce(f.n, 0)), 0)
-                              FROM yrs y LEFT JOIN filed f ON f.year = y.year WHERE y.year IS NOT NULL)
-            FROM totals""",
+            per_year AS (SELECT year, count(*) AS n, count(agency_id) AS named,
+                                count(*) FILTER (WHERE synthetic) AS synthetic,
+                                count(*) FILTER (WHERE n_errors > 0) AS failing,
+                                count(*) FILTER (WHERE n_warnings > 0) AS warning,
+                                bool_or(edition IN ('2019', '2021')) AS with_tables
+                         FROM sel GROUP BY year),
+            agencies AS (SELECT count(DISTINCT agency_id) AS n FROM sel),
+            yrs AS ({years_sql})
+            SELECT (SELECT n FROM agencies), coalesce(sum(n), 0), min(year), max(year), count(year),
+                   coalesce(sum(synthetic), 0), coalesce(sum(failing), 0), coalesce(sum(warning), 0),
+                   (SELECT coalesce(sum((SELECT n FROM agencies) - coalesce(p.named, 0)), 0)
+                    FROM yrs y LEFT JOIN per_year p ON p.year = y.year WHERE y.year IS NOT NULL)
+            FROM per_year""",
         params=params or None,
     ).fetchall()[0]
-    out = dict(zip(names, row, strict=True))
-    out["n_missing"] = int(out["n_missing"])
-    return out
+    return {name: (int(v) if isinstance(v, int | float) and name != "year_min" and name != "year_max" else v)
+            for name, v in zip(names, row, strict=True)}  # fmt: skip
 
 
 # -- 总览 -------------------------------------------------------------------------------------------------------
@@ -126,10 +131,12 @@ def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
 def panel_size(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     """The trend panel: agencies with a report in every year of the span, agencies in total, the span (summary
     reports are not in a sum, so not in its panel either)."""
-    sel, params = selected_cte(filters, for_sums=True)
+    source, agency_id = report_rows(con)
+    where, params = filters.where("r", for_sums=True)
     row = con.sql(
-        f"""WITH {sel}, span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ('2019', '2021')),
-            per AS (SELECT agency, count(DISTINCT year) AS n FROM sel WHERE agency IS NOT NULL
+        f"""WITH sel AS (SELECT r.{agency_id} AS agency, r.year, r.edition FROM {source} r WHERE {where}),
+            span AS (SELECT DISTINCT year FROM sel WHERE year IS NOT NULL AND edition IN ('2019', '2021')),
+            per AS (SELECT agency, count(*) AS n FROM sel WHERE agency IS NOT NULL
                     AND year IN (SELECT year FROM span) GROUP BY agency)
             SELECT (SELECT count(*) FROM per WHERE n = (SELECT count(*) FROM span)), (SELECT count(*) FROM per),
                    (SELECT min(year) FROM span), (SELECT max(year) FROM span), (SELECT count(*) FROM span)""",
@@ -165,12 +172,15 @@ def top_agencies(
     return ranked.sort(["value", "agency"], descending=[True, False], nulls_last=True).head(limit)
 
 
+MAX_CANDIDATES = 2000  # agencies tied at the cut of a ranking beyond which the whole table is ranked
+
+
 def _ranking_candidates(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str,
                         limit: int) -> list[str] | None:  # fmt: skip
     """The agencies whose value can be among the ``limit`` highest: each agency's value in one grouped scan (the
     sum of its counted reports' values; for a rate Σ numerator ÷ Σ denominator, ranked only where Σ denominator
     reaches ``filters.min_n``), and every agency within rounding of the ``limit``-th value (ties included).  None
-    when that cannot be told this way (the unnamed reports' group is a candidate, or ties run past the margin):
+    when that cannot be told this way (the unnamed reports' group is a candidate, or more than :data:`MAX_CANDIDATES` agencies tie at the cut):
     the caller then ranks the whole table."""
     m = metric(metric_key)
     where, params = filters.where("s", for_sums=True)  # a summary report adds nothing to a ranked value
@@ -183,21 +193,18 @@ def _ranking_candidates(con: duckdb.DuckDBPyConnection, filters: Filters, metric
     else:
         value = f"sum(s.v__{col(m.numerator[0])})"
         eligible = "true"
-    extra = 50
     rows = con.sql(
-        f"""SELECT * FROM (SELECT s.agency_key, {value} AS value FROM {cells} s
-                           WHERE {where} GROUP BY s.agency_key HAVING {eligible})
-            WHERE value > 0 ORDER BY value DESC LIMIT {int(limit) + extra}""",
+        f"""WITH ranked AS (SELECT * FROM (SELECT s.agency_key, {value} AS value FROM {cells} s
+                                           WHERE {where} GROUP BY s.agency_key HAVING {eligible}) WHERE value > 0),
+                 cut AS (SELECT value FROM ranked ORDER BY value DESC LIMIT 1 OFFSET {int(limit) - 1})
+            SELECT agency_key, value FROM ranked
+            WHERE value >= coalesce((SELECT value FROM cut), 0) * (1 - 1e-9)  -- sums in another order: last bits
+            ORDER BY value DESC LIMIT {MAX_CANDIDATES + 1}""",
         params=params or None,
     ).fetchall()
-    if len(rows) < limit:
-        chosen = rows
-    else:
-        floor = rows[limit - 1][1] * (1 - 1e-9)  # sums in another order may differ in the last bits
-        chosen = [r for r in rows if r[1] >= floor]
-        if len(chosen) == len(rows):
-            return None
-    keys = [key for key, _ in chosen]
+    if len(rows) > MAX_CANDIDATES:  # ties past the limit by the thousand: rank the whole table
+        return None
+    keys = [key for key, _ in rows]
     if None in keys:
         return None
     if not keys:

@@ -21,7 +21,7 @@ import polars as pl
 
 from pipeline.filters import Filters
 from pipeline.metrics.aggregate import aggregate, guard
-from pipeline.metrics.sql import run, selected_cte
+from pipeline.metrics.sql import report_rows, run
 from pipeline.registry import registry
 from pipeline.validator.summary import comparison_sql, derived_source, register_cells
 
@@ -67,9 +67,10 @@ def region_rollup(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFr
     level = rollup_level(filters)
     members = members_only(filters)
     df = guard(aggregate(con, members, list(ROLLUP_METRICS), by=(level,)), filters.min_n)
-    sel, params = selected_cte(members, for_sums=True)
-    sizes = run(con, f"""WITH {sel} SELECT {level}, count(*) AS n_reports_all, count(DISTINCT agency) AS n_agencies_all
-                         FROM sel GROUP BY {level}""", params)  # fmt: skip
+    source, agency_id = report_rows(con)
+    where, params = members.where("r", for_sums=True)
+    sizes = run(con, f"""SELECT r.{level}, count(*) AS n_reports_all, count(DISTINCT r.{agency_id}) AS n_agencies_all
+                         FROM {source} r WHERE {where} GROUP BY r.{level}""", params)  # fmt: skip
     parent = {"province": None, "city": "province", "county": "city", "agency": "county"}[level]
     df = _label_own_level(df.join(sizes, on=level, how="left", nulls_equal=True), level, parent)
     return df.rename({level: "region"}).with_columns(pl.lit(level).alias("region_level"))

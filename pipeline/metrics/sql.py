@@ -84,6 +84,9 @@ def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """(the cheapest relation with one row per report and the filter columns, the column that tells agencies
     apart in it): ``report_cells`` and its integer ``agency_key`` (hashing integers, not 285 k names, at 1 M
     reports), or ``reports`` and ``agency`` in a database from before ``report_cells``."""
+    narrow = narrow_relation(con, CELLS_TABLE, list(CELL_REPORT_COLUMNS))
+    if narrow is not None:
+        return narrow, "agency_key"
     return (CELLS_TABLE, "agency_key") if has_table(con, CELLS_TABLE) else ("reports", "agency")
 
 
