@@ -113,6 +113,25 @@ def test_status_per_report_matches_the_generators_dates(corpus: RegionalCorpus) 
     assert row["on_time_share"] == pytest.approx(row["on_time"] / (row["on_time"] + row["late"]))
 
 
+def test_timeliness_by_year_counts_what_the_per_report_table_shows(corpus: RegionalCorpus) -> None:
+    """The per-year counts (grouped by date in SQL, weighted in polars) equal those of the per-report table."""
+    db = Database(corpus.db)
+    for filters in (Filters(), Filters(years=(2022, 2023)), Filters(min_n=1), Filters(years=(1999,))):
+        df = db.query(timeliness_reports, filters).filter(pl.col("year").is_not_null())
+        expected = df.group_by("year").agg(
+            pl.len().alias("n_reports"),
+            *[(pl.col("status") == s).sum().alias(s) for s in ("on_time", "late", "unknown")],
+            *[(pl.col("published_source") == s).sum().alias(f"from_{s}") for s in ("manifest", "page", "document")],
+            pl.col("days_late").median().alias("median_days_late"),
+        ).sort("year")
+        got = db.query(timeliness_by_year, filters)
+        if df.is_empty():
+            assert got.is_empty()
+            continue
+        assert got.drop("on_time_share", "guarded").equals(expected), filters
+        assert got["late"].sum() > 0 and got["median_days_late"].drop_nulls().len() > 0
+
+
 def test_not_published_lists_agencies_missing_a_year(corpus: RegionalCorpus) -> None:
     db = Database(corpus.db)
     have = {(t.agency.name, t.year) for t in corpus.reports}
