@@ -184,6 +184,29 @@ def test_top_agencies_are_the_head_of_the_whole_ranking(which: str, generated: P
     assert compared > 50
 
 
+@pytest.mark.parametrize("which", ["hand", "generated"])
+def test_peer_groups_are_the_group_sizes_of_the_peer_ranking(which: str, generated: Path,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    """``peer_groups`` counts in SQL; the reference groups the per-report ranking (the pivot SQL's per_report)."""
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    compared = 0
+    with Database(db).cursor() as con:
+        for filters in [*_filter_sets(db, which), Filters(min_n=0), Filters(min_n=10**6)]:
+            for key in ("count.t3.new_received.total", "rate.disclosure", "rate.correction.review"):
+                for year in (2021, 2023, 1999):
+                    ranking = _reference(M.peer_ranking, con, filters, key, year)
+                    expected = (
+                        ranking.group_by("agency_type", "level")
+                        .agg(pl.col("eligible").sum().alias("n_ranked"), pl.len().alias("n_agencies"))
+                        .sort(["n_ranked", "n_agencies", "agency_type", "level"], descending=[True, True, False, False],
+                              nulls_last=True)
+                    ) if not ranking.is_empty() else pl.DataFrame(schema={  # fmt: skip
+                        "agency_type": pl.String, "level": pl.String, "n_ranked": pl.UInt32, "n_agencies": pl.UInt32})
+                    _same(M.peer_groups(con, filters, key, year), expected, f"{key} {year} {filters.to_query()}")
+                    compared += expected.height
+    assert compared > 20
+
+
 def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The hand database exercises what the comparison must cover: derived totals, a replaced version (a
     ``retired`` row in a later segment), a report outside the panel, a legacy-free but blank-heavy report."""

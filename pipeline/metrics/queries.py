@@ -324,14 +324,21 @@ def peer_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: s
 
 
 def peer_groups(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, year: int) -> pl.DataFrame:
-    """Peer groups of one year with how many agencies in each have a value that can be ranked (most first)."""
-    ranking = peer_ranking(con, filters, metric_key, year)
-    if ranking.is_empty():
-        return pl.DataFrame(schema={"agency_type": pl.String, "level": pl.String, "n_ranked": pl.UInt32,
-                                    "n_agencies": pl.UInt32})  # fmt: skip
-    return (
-        ranking.group_by("agency_type", "level")
-        .agg(pl.col("eligible").sum().alias("n_ranked"), pl.len().alias("n_agencies"))
-        .sort(["n_ranked", "n_agencies", "agency_type", "level"], descending=[True, True, False, False],
-              nulls_last=True)
-    )  # fmt: skip
+    """Peer groups of one year with how many agencies in each have a value that can be ranked (most first): the
+    group sizes of :func:`peer_ranking`, counted in SQL (a report can be ranked when its value is computable and,
+    for a rate, its denominator reaches ``filters.min_n``)."""
+    m = metric(metric_key)
+    narrowed = replace(filters, years=(int(year),))
+    where, params = narrowed.where("w", for_sums=True)
+    cells = cells_source(con, list(m.keys))
+    if m.is_rate:
+        _, den, _, _ = report_terms(m)
+        eligible = f"({rate_code(m)}) = 0 AND {den} >= {int(filters.min_n)}"
+    else:
+        eligible = f"w.v__{col(m.numerator[0])} IS NOT NULL"
+    df = run(con, f"""SELECT w.agency_type, w.level, count(*) FILTER (WHERE {eligible}) AS n_ranked,
+                             count(*) AS n_agencies
+                      FROM {cells} w WHERE {where} GROUP BY ALL""", params)  # fmt: skip
+    return df.cast({"n_ranked": pl.UInt32, "n_agencies": pl.UInt32}).sort(
+        ["n_ranked", "n_agencies", "agency_type", "level"], descending=[True, True, False, False], nulls_last=True
+    )
