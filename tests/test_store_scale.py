@@ -221,6 +221,24 @@ def test_the_reference_sees_a_derived_total_and_a_replaced_version(tmp_path_fact
     assert len(segfiles.referenced(catalog) or []) >= 2  # the replacement lives in another segment than the original
 
 
+@pytest.mark.parametrize("inline", [True, False])
+def test_the_narrow_relation_is_the_view_with_fewer_columns(inline: bool, tmp_path_factory: pytest.TempPathFactory,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """What the metric queries scan instead of the 470-column views: the same rows (a replaced version included,
+    its ids written in as constants or joined with ``retired``)."""
+    if not inline:
+        monkeypatch.setattr(seg, "MAX_INLINE_RETIRED", 0)
+    db = shared_db(tmp_path_factory)
+    columns = ["report_id", "agency", "year", "is_current", "v__t3__granted__total", "s__t3__granted__total"]
+    with Database(db).cursor() as con:
+        narrow = seg.narrow_relation(con, "report_cells", columns)
+        assert narrow is not None and ("report_id IN (" in narrow) == inline
+        got = con.sql(f"SELECT * FROM {narrow} ORDER BY report_id").pl()
+        view = con.sql(f"SELECT {', '.join(columns)} FROM report_cells ORDER BY report_id").pl()
+        assert not got["is_current"].all()  # the replaced version is there, not current
+    assert_frame_equal(got, view)
+
+
 def test_report_cells_written_by_the_write_path_equal_the_sql_pivot(generated: Path) -> None:
     with Database(generated).cursor() as con:
         written = con.sql("SELECT * FROM report_cells ORDER BY report_id").pl()

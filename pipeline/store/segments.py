@@ -40,6 +40,7 @@ from pipeline.store.schema import LATEST, migrate
 # the tables of a segment the store's views unite (schema_version comes from the catalog)
 SEGMENT_TABLES = ("reports", "facts", "findings", "sections", "derived", "ingest_log", CELLS_TABLE)
 RETIRED = "retired"
+MAX_INLINE_RETIRED = 1000  # replaced reports narrow_relation writes into a query as constants
 LAYOUT = "store_layout"  # a reader's view of its segments' aliases (narrow_relation)
 # findings of rules over several reports (cross-year XY-*, region summaries SUM-1): recomputed by every write, so
 # kept in the catalog rather than in immutable segments
@@ -224,7 +225,18 @@ def narrow_relation(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
     if not layout:
         return None
     aliases = [a for a, _ in layout]
-    return f"({union_sql(table, aliases, [a for a, r in layout if r], ', '.join(columns))})"
+    retired = [a for a, r in layout if r]
+    names = ", ".join(columns)
+    if retired:
+        # a few replaced reports (the usual case): their ids as constants, not a join of every row with ``retired``
+        ids = con.execute(" UNION ALL ".join(f"SELECT report_id FROM {a}.main.{RETIRED}" for a in retired)
+                          + f" LIMIT {MAX_INLINE_RETIRED + 1}").fetchall()  # fmt: skip
+        if len(ids) <= MAX_INLINE_RETIRED:
+            union = union_sql(table, aliases, [], names)
+            listed = ", ".join(str(int(i)) for (i,) in ids) or "NULL"
+            return f"""(SELECT * REPLACE (CASE WHEN report_id IN ({listed}) THEN false ELSE is_current END AS is_current)
+                        FROM ({union}))"""
+    return f"({union_sql(table, aliases, retired, names)})"
 
 
 def catalog_extras(con: duckdb.DuckDBPyConnection, catalog: str = "cat") -> list[str]:
