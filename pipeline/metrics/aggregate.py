@@ -53,6 +53,9 @@ REPORT_COLUMNS = ("report_id", "agency", "year", "agency_type", "level", "provin
 RATE_REASONS = {1: "not_derivable", 2: "unusable", 3: "zero_denominator"}
 # the reasons a report can have of its own in ``complete`` mode, ranked in the order of their names (the report's
 # reason is the greatest, as ``max`` over the reason strings was)
+# from this many metrics on, agencies per group are counted by a query of their own (below): DuckDB groups the rows
+# by agency once per DISTINCT, which for one or two metrics is cheaper than a second scan
+SEPARATE_AGENCY_COUNT = 3
 RANK = {"empty": 1, "not_derivable": 2, "not_in_panel": 3, "unusable": 4, "zero_denominator": 5}
 
 
@@ -175,14 +178,17 @@ def aggregate(
             counted = f"v__{c} IS NOT NULL"
         if not per_agency:
             own = "reason_ IS NULL AND " if complete else ""
-            counted_by.append(f"bool_or({own}{counted}) AS ag_{i}")
+            if len(metrics) < SEPARATE_AGENCY_COUNT:
+                sums.append(f"count(DISTINCT CASE WHEN {own}{counted} THEN agency_ END) AS ag_{i}")
+            else:
+                counted_by.append(f"bool_or({own}{counted}) AS ag_{i}")
     rows = f"SELECT {', '.join(row)} FROM {cells} s WHERE {where}"
     sql = f"""{panel}
         SELECT {", ".join(groups)}, {", ".join(sums)}
         FROM ({rows_sql.format(rows=rows)})
         GROUP BY {", ".join(groups)}"""
     grouped = run(con, sql, params)
-    if not per_agency:
+    if counted_by:
         # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then
         # counted per group — one grouping by agency for every metric, not one DISTINCT per metric (DuckDB groups
         # the rows by agency once per DISTINCT: seven times for the roll-up's seven metrics)
