@@ -165,6 +165,39 @@ def test_overview_counts_its_missing_reports_as_the_coverage_matrix_shows_them(
 
 
 @pytest.mark.parametrize("which", ["hand", "generated"])
+def test_the_pages_coverage_grid_and_chart_are_the_coverage_matrix(
+        which: str, generated: Path, tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    """The pages read the first agencies of the grid (pivoted in SQL) and per-year counts, never the whole matrix:
+    both equal what the long matrix gives, for every filter set, with and without 只看有缺报的机关, cut or not."""
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    cut_somewhere = False
+    with Database(db).cursor() as con:
+        for filters in [*_filter_sets(db, which), Filters(years=(2020, 2031)), Filters(agencies=("no such",))]:
+            matrix = M.coverage_matrix(con, filters)
+            counts = matrix.group_by("year", "status").len().sort("year", "status") if not matrix.is_empty() else None
+            by_year = M.coverage_by_year(con, filters)
+            if counts is None:
+                assert by_year.is_empty(), filters
+            else:
+                assert by_year.select("year", "status", "len").to_dicts() == counts.with_columns(
+                    pl.col("len").cast(pl.Int64)).to_dicts(), filters  # fmt: skip
+            for only_missing in (False, True):
+                agencies = matrix.filter(pl.col("status") == "缺报")["agency"].unique() if only_missing else (
+                    matrix["agency"].unique())  # fmt: skip
+                for limit in (3, 100_000):
+                    got = M.coverage_grid(con, filters, only_missing, limit)
+                    assert got.n_agencies == len(agencies), filters
+                    expected = sorted(agencies.to_list())[:limit]
+                    assert got.grid["agency"].to_list() == expected, filters
+                    cut_somewhere |= got.n_agencies > limit
+                    if expected:
+                        wide = matrix.filter(pl.col("agency").is_in(expected)).pivot(
+                            on="year", index="agency", values="status", sort_columns=True).sort("agency")  # fmt: skip
+                        assert got.grid.to_dicts() == wide.to_dicts(), filters
+    assert cut_somewhere  # the limit was exercised
+
+
+@pytest.mark.parametrize("which", ["hand", "generated"])
 def test_top_agencies_are_the_head_of_the_whole_ranking(which: str, generated: Path,
                                                         tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
     """``top_agencies`` computes the per-agency table only for the agencies that can make the list; the head of the

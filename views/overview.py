@@ -9,7 +9,8 @@ from pipeline.dashboard import charts, ui
 from pipeline.dashboard.data import query
 from pipeline.metrics import (
     HEADLINE_KEYS,
-    coverage_matrix,
+    coverage_by_year,
+    coverage_grid,
     drop_leading_empty_years,
     headline_by_year,
     headline_series,
@@ -32,8 +33,7 @@ def headline_figure(series: pl.DataFrame, prefix: str, min_n: int) -> go.Figure:
 
 
 @charts.figure_cache
-def coverage_figure(matrix: pl.DataFrame) -> go.Figure:
-    by_year = matrix.group_by("year", "status").len().sort("year")
+def coverage_figure(by_year: pl.DataFrame) -> go.Figure:
     fig = px.bar(
         by_year, x="year", y="len", color="status", title="各年度报告状态（份）",
         category_orders={"status": list(COVERAGE_COLORS)}, color_discrete_map=COVERAGE_COLORS,
@@ -122,15 +122,13 @@ if years:
                     ui.panel_note(filters)
 
 st.subheader("报告覆盖：机关 × 年度")
-matrix = query(coverage_matrix, filters)
 grid_tab, chart_tab = ui.lazy_tabs(["机关 × 年度矩阵（表）", "各年度状态汇总（图）"], key="ov_coverage")
 if grid_tab.open:
     with grid_tab:
         only_missing = st.toggle("只看有缺报的机关", key="ov_missing", bind=ui.BIND)
-        grid = matrix.pivot(on="year", index="agency", values="status", sort_columns=True)
-        if only_missing:
-            grid = grid.filter(pl.any_horizontal(pl.exclude("agency") == "缺报"))
-        ui.table(grid.rename({"agency": "机关"}), height=360)
+        coverage = query(coverage_grid, filters, only_missing)
+        ui.table(coverage.grid.rename({"agency": "机关"}), height=360)
+        ui.grid_note(coverage)
 if chart_tab.open:
-    charts.chart(coverage_figure(matrix), where=chart_tab)
+    charts.chart(coverage_figure(query(coverage_by_year, filters)), where=chart_tab)
 st.caption("缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中有 2019 或 2021 年版报告的年度）。")

@@ -9,7 +9,7 @@ from pipeline.dashboard import charts, reuse_view, ui
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
 from pipeline.labels import SCOPE_LABELS, SEVERITY_LABELS, rule_label
-from pipeline.metrics import coverage_matrix, failed_files, findings_by_rule, findings_list
+from pipeline.metrics import coverage_grid, failed_files, findings_by_rule, findings_list
 from pipeline.registry import registry
 
 
@@ -65,16 +65,14 @@ st.caption(
 )
 
 st.subheader("机关 × 年度 状态")
-matrix = query(coverage_matrix, filters)
+coverage = query(coverage_grid, filters)
 # colour by a status mark in the text (a pandas Styler on hundreds of agencies is slow to send and draw)
-grid = (
-    matrix.with_columns(
-        (pl.col("status").replace_strict(STATUS_MARKS) + " " + pl.col("status")).alias("status")
-    )
-    .pivot(on="year", index="agency", values="status", sort_columns=True)
-    .rename({"agency": "机关"})
-)
+years = [c for c in coverage.grid.columns if c != "agency"]
+grid = coverage.grid.with_columns(
+    (pl.col(c).replace_strict(STATUS_MARKS) + " " + pl.col(c)).alias(c) for c in years
+).rename({"agency": "机关"})
 ui.table(grid, height=380)
+ui.grid_note(coverage)
 st.caption("🟢 通过全部硬性校验；🟡 有警告；🔴 有错误；⚪ 缺报（所选年度内没有当前版本的报告）。")
 
 st.subheader("校验发现明细")

@@ -88,6 +88,14 @@ def left_out_note(df: pl.DataFrame, metric_key: str | None = None, what: str = "
         st.caption(text)
 
 
+def grid_note(coverage: Any) -> None:
+    """Under an agency × year grid (:class:`pipeline.metrics.CoverageGrid`): how many agencies it lists of how many."""
+    shown = coverage.grid.height
+    if coverage.n_agencies > shown:
+        st.caption(f"共 {coverage.n_agencies:,} 个机关，表中列出按名称排序的前 {shown:,} 个；"
+                   "用左侧筛选条件（地区、层级、机关类型、机关）缩小范围。")  # fmt: skip
+
+
 def panel_note(filters: Filters) -> None:
     """Which agencies a trend compares (same agencies every year, or all reports)."""
     if filters.panel == "all":

@@ -19,6 +19,7 @@ from pipeline.metrics.aggregate import (
     yoy,
 )
 from pipeline.metrics.catalogue import Metric, catalogue, cell_name, metric, outcome_groups, rate_metrics
+from pipeline.metrics.coverage import CoverageGrid, coverage_by_year, coverage_grid, coverage_matrix
 from pipeline.metrics.options import (
     SEARCH_LIMIT,
     agency_reports,
@@ -37,7 +38,6 @@ from pipeline.metrics.queries import (
     by_agency_type,
     by_region,
     correction_rates_by_year,
-    coverage_matrix,
     headline_by_year,
     headline_series,
     litigation_by_year,
@@ -70,7 +70,7 @@ from pipeline.metrics.sql import REASONS
 __all__ = [
     "BY_OPTIONS", "DERIVED_SUFFIX", "EXPLORER_REPORT_COLUMNS", "HEADLINE_KEYS", "REASONS", "SEARCH_LIMIT", "Metric", "agency_reports",
     "agency_series", "aggregate", "applicants_by_year", "backlog_by_year", "by_agency_type", "by_region",
-    "catalogue", "cell_name", "correction_rates_by_year", "coverage_matrix", "drop_leading_empty_years",
+    "CoverageGrid", "catalogue", "cell_name", "correction_rates_by_year", "coverage_by_year", "coverage_grid", "coverage_matrix", "drop_leading_empty_years",
     "explorer_long", "explorer_wide", "failed_files", "filter_options", "findings_by_rule", "findings_list",
     "guard", "has_unnamed_reports", "headline_by_year", "known_agencies", "headline_series", "litigation_by_year", "metric", "metric_table",
     "outcome_groups", "outcome_shares_by_year", "outcomes_by_year", "overview_counts", "panel_size",

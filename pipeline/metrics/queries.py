@@ -56,28 +56,6 @@ def synthetic_share(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[i
     return int(n_syn), int(n)
 
 
-def coverage_matrix(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    """Agency × year: 通过 / 有警告 / 有错误 for filed reports, 缺报 for a year inside the selection's year span
-    with no current report from that agency (the span is the filtered years, or every year of the selection with
-    a report in the 2019 or 2021 format)."""
-    sel, params = selected_cte(filters)
-    # without a year filter the span is the years whose reports carry tables: a handful of legacy (2018) reports
-    # must not make every other agency "missing" for 2018
-    years_sql = ("SELECT unnest($f_years) AS year" if filters.years
-                 else "SELECT DISTINCT year FROM sel WHERE edition IN ('2019', '2021')")  # fmt: skip
-    sql = f"""WITH {sel},
-        yrs AS ({years_sql}),
-        ags AS (SELECT DISTINCT agency FROM sel WHERE agency IS NOT NULL),
-        grid AS (SELECT a.agency, y.year FROM ags a CROSS JOIN yrs y WHERE y.year IS NOT NULL)
-        SELECT g.agency, g.year, s.report_id,
-               CASE WHEN s.report_id IS NULL THEN '缺报' WHEN s.n_errors > 0 THEN '有错误'
-                    WHEN s.n_warnings > 0 THEN '有警告' ELSE '通过' END AS status,
-               s.n_errors, s.n_warnings
-        FROM grid g LEFT JOIN sel s ON s.agency = g.agency AND s.year = g.year
-        ORDER BY g.agency, g.year"""
-    return run(con, sql, params)
-
-
 def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     """Headline counts: agencies, reports, years, synthetic reports, reports with hard errors, missing reports.
 
