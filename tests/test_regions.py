@@ -138,6 +138,11 @@ def test_summary_reports_listed_with_their_cells(corpus: RegionalCorpus) -> None
     differ = dict(zip(zip(table["agency"], table["year"], strict=True), table["n_differ"], strict=True))
     for t in corpus.summaries:
         assert differ[(t.agency.name, t.year)] == (len(MISMATCH_KEYS) if t.agency_errors else 0)
+    for rid, n_members, n_differ in table.select("report_id", "n_members", "n_differ").iter_rows():
+        cells = db.query(summary_cells, rid)  # the comparison of the one summary, member by member
+        assert n_members == cells["n_members"].max() > 0
+        compared = cells.filter(pl.col("not_compared") == "")
+        assert n_differ == compared.filter(pl.col("difference") != 0).height
 
 
 def test_rollup_cli(corpus: RegionalCorpus) -> None:

@@ -160,9 +160,9 @@ if summaries.is_empty():
     st.stop()
 ui.table(
     summaries.with_columns(("report?report=" + pl.col("report_id").cast(pl.String)).alias("link")).select(
-        "link", "agency", "year", "region", "n_members", "n_compared", "n_differ"),
+        "link", "agency", "year", "region", "n_members", "n_differ"),
     {"link": "报告详情", "agency": "汇总报告", "year": "年度", "region": "区域", "n_members": "成员报告数",
-     "n_compared": "比较的单元格", "n_differ": "不一致的单元格"},
+     "n_differ": "不一致的单元格"},
     column_config={"报告详情": st.column_config.LinkColumn(display_text=r"report=(\d+)$")},
 )  # fmt: skip
 choices = {int(r): f"#{r} · {a} · {y}" for r, a, y in summaries.select("report_id", "agency", "year").iter_rows()}

@@ -23,7 +23,13 @@ from pipeline.filters import Filters
 from pipeline.metrics.aggregate import aggregate, guard
 from pipeline.metrics.sql import report_rows, run
 from pipeline.registry import registry
-from pipeline.validator.summary import comparison_sql, derived_source, register_cells
+from pipeline.validator.summary import (
+    RULE_SUMMARY,
+    comparison_sql,
+    derived_source,
+    member_ctes,
+    register_cells,
+)
 
 ROLLUP_METRICS = (
     "count.t3.new_received.total",
@@ -123,26 +129,26 @@ def _comparison(con: duckdb.DuckDBPyConnection, summary_where: str, params: dict
 
 
 def summary_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    """The summary reports in the selection: region, members summed, cells compared, cells that differ (SUM-1)."""
+    """The summary reports in the selection: region, members summed, cells that differ (the SUM-1 findings the
+    write path keeps up to date — comparing every summary's cells here would join millions of member cells at a
+    national store; :func:`summary_cells` compares one summary's cells when it is opened)."""
     where, params = replace(filters, include_summaries=True).where("r")
-    cells = _comparison(con, where, params)
-    if cells.is_empty():
-        return pl.DataFrame(schema={"report_id": pl.Int64, "agency": pl.String, "year": pl.Int64,
-                                    "region": pl.String, "n_members": pl.Int64, "n_compared": pl.Int64,
-                                    "n_differ": pl.Int64})  # fmt: skip
-    compared = cells.with_columns(
-        pl.Series("compared", _compared_mask(cells)),
-    )
-    per = compared.group_by("summary_id").agg(
-        pl.col("n_members").first(),
-        pl.col("compared").sum().alias("n_compared"),
-        (pl.col("compared") & (pl.col("summary_value") != pl.col("member_sum"))).sum().alias("n_differ"),
-    )
-    ids = per["summary_id"].to_list()
-    rows = run(con, """SELECT report_id, agency, year, concat_ws('', province, city, county) AS region
-                       FROM reports WHERE list_contains($ids, report_id)""", {"ids": ids})  # fmt: skip
-    return (rows.join(per.rename({"summary_id": "report_id"}), on="report_id")
-            .sort(["year", "region", "agency"], descending=[True, False, False]))  # fmt: skip
+    # members counted per region first (a few thousand groups), then summed into each summary's region: the same
+    # members as member_ctes' pairs, without joining every summary with every report of its province
+    sql = f"""WITH {member_ctes(where)},
+        g AS (SELECT year, province, city, county, count(*) AS n FROM reports
+              WHERE is_current AND NOT coalesce(is_summary, false) GROUP BY ALL),
+        n_pairs AS (SELECT s.report_id AS summary_id, sum(g.n) AS n FROM summaries s JOIN g
+                      ON g.year = s.year AND g.province = s.province AND (s.city IS NULL OR g.city = s.city)
+                     AND (s.county IS NULL OR (g.county = s.county AND g.city IS NOT DISTINCT FROM s.city))
+                    GROUP BY s.report_id),
+        differ AS (SELECT report_id, count(*) AS n FROM findings WHERE rule = '{RULE_SUMMARY}' GROUP BY report_id)
+        SELECT s.report_id, s.agency, s.year, concat_ws('', s.province, s.city, s.county) AS region,
+               CAST(coalesce(p.n, 0) AS BIGINT) AS n_members, CAST(coalesce(d.n, 0) AS BIGINT) AS n_differ
+        FROM summaries s LEFT JOIN n_pairs p ON p.summary_id = s.report_id
+        LEFT JOIN differ d ON d.report_id = s.report_id
+        ORDER BY s.year DESC, region, s.agency"""
+    return run(con, sql, params)
 
 
 def _compared_mask(cells: pl.DataFrame) -> list[bool]:

@@ -145,7 +145,7 @@ def rollup(
         if summaries:
             df = database.query(summary_reports, filters)
             labels = {"report_id": "报告编号", "agency": "汇总报告", "year": "年度", "region": "区域",
-                      "n_members": "成员报告数", "n_compared": "比较的单元格", "n_differ": "不一致的单元格"}  # fmt: skip
+                      "n_members": "成员报告数", "n_differ": "不一致的单元格"}  # fmt: skip
             _emit(df, labels, fmt, output, filters, "地区汇总报告核对（SUM-1）")
             return
         df = rollup_wide(database.query(region_rollup, filters))

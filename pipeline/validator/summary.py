@@ -48,12 +48,11 @@ def _cell_labels() -> pl.DataFrame:
     )
 
 
-# A member's or the summary's value of one cell: printed, derived, 0 for a blank part; NULL when unknown.
-def comparison_sql(derived: str, summary_where: str = "true") -> str:
-    """``WITH … SELECT summary_id, key, summary_value, member_sum, n_members, n_with_cell, n_unknown`` for every cell
-    of the summaries matching ``summary_where`` (on ``reports r``); needs the registered frame ``_sum_cells``."""
-    return f"""
-        WITH summaries AS (
+def member_ctes(summary_where: str = "true") -> str:
+    """``summaries AS (…), pairs AS (summary_id, member_id)``: the current summary reports matching
+    ``summary_where`` (on ``reports r``) and every current non-summary report of the same year inside each one's
+    region — the members whose cells it should be the sum of."""
+    return f"""summaries AS (
             SELECT report_id, agency, year, province, city, county FROM reports r
             WHERE r.is_current AND r.is_summary AND r.year IS NOT NULL AND r.province IS NOT NULL AND ({summary_where})),
         pairs AS (
@@ -63,7 +62,15 @@ def comparison_sql(derived: str, summary_where: str = "true") -> str:
              AND m.province = s.province
              AND (s.city IS NULL OR m.city = s.city)
              AND (s.county IS NULL OR (m.county = s.county AND m.city IS NOT DISTINCT FROM s.city))
-             AND m.report_id <> s.report_id),
+             AND m.report_id <> s.report_id)"""
+
+
+# A member's or the summary's value of one cell: printed, derived, 0 for a blank part; NULL when unknown.
+def comparison_sql(derived: str, summary_where: str = "true") -> str:
+    """``WITH … SELECT summary_id, key, summary_value, member_sum, n_members, n_with_cell, n_unknown`` for every cell
+    of the summaries matching ``summary_where`` (on ``reports r``); needs the registered frame ``_sum_cells``."""
+    return f"""
+        WITH {member_ctes(summary_where)},
         n_pairs AS (SELECT summary_id, count(*) AS n FROM pairs GROUP BY summary_id),
         rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
         vals AS (
