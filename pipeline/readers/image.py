@@ -2,7 +2,7 @@
 
 Multi-frame TIFFs are read page by page.  Coordinates (Cell.bbox) are in the image's pixels.  An image is checked
 against :data:`~pipeline.readers.limits.MAX_PIXELS` and its frames against ``MAX_OCR_PAGES`` from its header,
-before any pixel is decoded; a page larger than OCR needs is scaled down first.
+before any pixel is decoded; a page larger than OCR needs (``MAX_OCR_PAGE_PIXELS``) is scaled down first.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline.model import Document, Row
 from pipeline.readers.errors import ReadError
-from pipeline.readers.limits import MAX_OCR_PAGES, MAX_PIXELS, refuse
+from pipeline.readers.limits import MAX_OCR_PAGE_PIXELS, MAX_OCR_PAGES, MAX_PIXELS, refuse
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MIN_SIDE = 1200  # small images are upscaled: the recogniser needs ~20 px high digits
-OCR_MAX_PIXELS = 12_000_000  # larger pages are scaled down to this before OCR (an A4 scan at 300 dpi is 8.7 M)
 
 
 def _open(path: str, data: bytes) -> Image.Image:
@@ -51,10 +50,10 @@ def _page(frame: Image.Image) -> tuple[Image.Image, float]:
     scale = 1.0
     if min(page.size) < MIN_SIDE:
         scale = MIN_SIDE / max(min(page.size), 1)
-        if page.width * page.height * scale * scale > OCR_MAX_PIXELS:  # a thin strip: never upscale past the cap
-            scale = (OCR_MAX_PIXELS / (page.width * page.height)) ** 0.5
-    elif page.width * page.height > OCR_MAX_PIXELS:
-        scale = (OCR_MAX_PIXELS / (page.width * page.height)) ** 0.5
+        if page.width * page.height * scale * scale > MAX_OCR_PAGE_PIXELS:  # a thin strip: never upscale past the cap
+            scale = (MAX_OCR_PAGE_PIXELS / (page.width * page.height)) ** 0.5
+    elif page.width * page.height > MAX_OCR_PAGE_PIXELS:
+        scale = (MAX_OCR_PAGE_PIXELS / (page.width * page.height)) ** 0.5
     if scale != 1.0:
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
         page = page.resize(size, Image.Resampling.LANCZOS)

@@ -25,6 +25,14 @@ MAX_ELEMENTS = 150_000  # tags of a web page (a report page has 2,000–20,000; 
 MAX_PAGES = 300  # pages of a PDF or frames of an image (a report has 5–30)
 MAX_OCR_PAGES = 60  # pages read by OCR (≈ 5 s each)
 MAX_PIXELS = 40_000_000  # pixels of an image or a rendered page (A4 at 600 dpi ≈ 35 M)
+# pixels of a page read by OCR; a larger page or image is scaled down to this first.  An A4 page at the PDF reader's
+# 216 dpi is 4.5 M; the text is read from at most 2,000 px of the long side anyway (≈ 170 dpi on A4), further
+# pixels served only the ruling lines and the re-read cells while the process held them: an A4 image at 300 dpi
+# (8.7 M) peaked at 469 MiB, at 12 M 506 MiB, a poster-sized PDF page rendered at 40 M at 956 MiB.
+MAX_OCR_PAGE_PIXELS = 4_600_000
+# resident memory of a process reading a page by OCR, libraries and models included: 500 MB, the bound `make fuzz`
+# holds every input to (an A4 page at 216 dpi peaks near 410 MiB; tests/test_ocr_memory.py)
+MAX_OCR_RESIDENT_MIB = 476
 MAX_UNPACKED_BYTES = 200 * MIB  # a Word file's unpacked parts (a zip bomb is refused before inflating)
 
 # Called by the OCR reader before each page; an ingest worker extends the file's time budget by a page's worth.

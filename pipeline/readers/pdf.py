@@ -18,7 +18,7 @@ from pipeline.model import Document, Row
 from pipeline.readers.dates import pdf_header
 from pipeline.readers.errors import ReadError
 from pipeline.readers.layout import Glyph, Segment, page_rows
-from pipeline.readers.limits import MAX_OCR_PAGES, MAX_PAGES, MAX_PIXELS, refuse
+from pipeline.readers.limits import MAX_OCR_PAGE_PIXELS, MAX_OCR_PAGES, MAX_PAGES, MAX_PIXELS, refuse
 
 EXTENSIONS = (".pdf",)
 MIN_TEXT_CHARS = 20  # a page with fewer real characters and an image on it is a scan
@@ -203,13 +203,13 @@ def read(path: str, data: bytes) -> Document:
 
 
 def _ocr_scale(path: str, page: pdfium.PdfPage, number: int, notes: list[str]) -> float:
-    """The render scale for OCR: :data:`OCR_SCALE`, less for a page so large that it would pass ``MAX_PIXELS``."""
+    """The render scale for OCR: :data:`OCR_SCALE`, less for a page larger than ``MAX_OCR_PAGE_PIXELS`` at it."""
     points = max(page.get_width(), 1.0) * max(page.get_height(), 1.0)
-    if points * OCR_SCALE**2 <= MAX_PIXELS:
-        return OCR_SCALE
-    scale = (MAX_PIXELS / points) ** 0.5
-    if scale < MIN_OCR_SCALE:
+    if points * MIN_OCR_SCALE**2 > MAX_PIXELS:
         raise refuse(path, f"第 {number} 页的面积", round(points), round(MAX_PIXELS / MIN_OCR_SCALE**2), " 平方点")
+    if points * OCR_SCALE**2 <= MAX_OCR_PAGE_PIXELS:
+        return OCR_SCALE
+    scale = (MAX_OCR_PAGE_PIXELS / points) ** 0.5
     notes.append(f"第 {number} 页尺寸过大，按 {scale:.2f} 倍而非 {OCR_SCALE} 倍渲染后识别")
     return scale
 
