@@ -2,8 +2,8 @@
 
 PP-OCRv6's working memory grows with the pixels it reads at once (float32 feature maps; for recognition also
 18,710 class scores for every 8 columns of a text line).  Left to its defaults, RapidOCR 3.10 took 800–980 MiB of
-resident memory to read an A4 page.  Four measures keep a page near 400 MiB (docs/robustness.md) and leave what is
-read the same:
+resident memory to read an A4 page.  Four measures keep a page near 400 MiB (docs/robustness.md); the generated
+scans read the same (1,192 of 1,192 cells exact, three of them now below the confidence threshold):
 
 * detection runs on at most :data:`DET_MAX_PIXELS` (a larger page is detected scaled down; recognition still reads
   each text line from the page at RapidOCR's own size, so only the boxes come from the smaller image);
@@ -33,7 +33,7 @@ DET_MAX_SIDE = 2000
 DET_MIN_SIDE = 736
 # Pixels the detector sees at once.  It needs ≈ 130 bytes of working memory a pixel: the whole A4 page (2.8 M
 # pixels) took ≈ 370 MiB on top of the ≈ 230 MiB a reading process holds, 1.1 M pixels (an A4 page at 880 × 1248)
-# take ≈ 150 MiB.  Fewer pixels find the same text boxes on the generated scans down to ≈ 0.75 M.
+# take ≈ 150 MiB.  A generated scan's first page gave the same text boxes from 2.8 M down to 0.75 M pixels.
 DET_MAX_PIXELS = 1_100_000
 # Columns of the 48-row line images the recogniser reads in one call.  A call needs ≈ 25 KB a column in the arena
 # (RapidOCR batches six lines: six long lines, ≈ 1,300 columns each, took 380 MiB), so this holds a call near
@@ -45,7 +45,7 @@ REC_MAX_LINE_COLUMNS = 6144
 # glibc serves an allocation of at least M_MMAP_THRESHOLD bytes from a mapping of its own, returned to the system
 # when freed, and smaller ones from the heap, whose freed memory later allocations reuse but which stays resident.
 M_MMAP_THRESHOLD = -3  # mallopt()'s parameter number
-# While detecting, every block from 1 MiB up is mapped: one detection then needs 173 MiB instead of 404 (its
+# While detecting, every block from 1 MiB up is mapped: a detection of 1.4 M pixels needed 173 MiB, not 404 (its
 # feature maps, tens of MB each, leave no fragmented heap behind).
 DETECTION_MMAP_BYTES = 1 << 20
 # Otherwise glibc's own ceiling: recognition's many calls reuse memory instead (mapping their blocks as well cost
