@@ -18,6 +18,7 @@ from pipeline.readers.limits import MAX_OCR_PAGE_PIXELS, MAX_OCR_PAGES, MAX_PIXE
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MIN_SIDE = 1200  # small images are upscaled: the recogniser needs ~20 px high digits
+MAX_UPSCALE = 4.0  # ... but by at most this much: enlarging further adds no detail, only pixels for OCR to read
 
 
 def _open(path: str, data: bytes) -> Image.Image:
@@ -49,7 +50,7 @@ def _page(frame: Image.Image) -> tuple[Image.Image, float]:
     page = frame.convert("RGB")
     scale = 1.0
     if min(page.size) < MIN_SIDE:
-        scale = MIN_SIDE / max(min(page.size), 1)
+        scale = min(MIN_SIDE / max(min(page.size), 1), MAX_UPSCALE)
         if page.width * page.height * scale * scale > MAX_OCR_PAGE_PIXELS:  # a thin strip: never upscale past the cap
             scale = (MAX_OCR_PAGE_PIXELS / (page.width * page.height)) ** 0.5
     elif page.width * page.height > MAX_OCR_PAGE_PIXELS:
