@@ -552,7 +552,8 @@ def report(results: list[Result], seed: int, seconds: float) -> str:
         "",
         f"Measured {time.strftime('%Y-%m-%d')} by `bench/fuzz.py` (seed {seed}) on {platform.node()}: "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{seconds / 60:.1f} min wall time with 2 runner processes (the machine is shared with other jobs).",
+        f"{seconds / 60:.1f} min wall time with 2 runner processes (1-minute load average at the end: "
+        f"{os.getloadavg()[0]:.1f}; 2 = both cores busy, as the runners keep them).",
         "",
         "| inputs | uncaught exceptions | over 10 s | over 500 MB | refused with a message | parsed |",
         "|---:|---:|---:|---:|---:|---:|",
