@@ -27,8 +27,8 @@ from pipeline.validator.summary import (
     RULE_SUMMARY,
     comparison_sql,
     derived_source,
-    member_ctes,
     register_cells,
+    summaries_cte,
 )
 
 ROLLUP_METRICS = (
@@ -135,7 +135,7 @@ def summary_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
     where, params = replace(filters, include_summaries=True).where("r")
     # members counted per region first (a few thousand groups), then summed into each summary's region: the same
     # members as member_ctes' pairs, without joining every summary with every report of its province
-    sql = f"""WITH {member_ctes(where)},
+    sql = f"""WITH {summaries_cte(where)},
         g AS (SELECT year, province, city, county, count(*) AS n FROM reports
               WHERE is_current AND NOT coalesce(is_summary, false) GROUP BY ALL),
         n_pairs AS (SELECT s.report_id AS summary_id, sum(g.n) AS n FROM summaries s JOIN g

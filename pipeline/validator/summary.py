@@ -48,13 +48,18 @@ def _cell_labels() -> pl.DataFrame:
     )
 
 
+def summaries_cte(summary_where: str = "true") -> str:
+    """``summaries AS (…)``: the current summary reports matching ``summary_where`` (on ``reports r``)."""
+    return f"""summaries AS (
+            SELECT report_id, agency, year, province, city, county FROM reports r
+            WHERE r.is_current AND r.is_summary AND r.year IS NOT NULL AND r.province IS NOT NULL AND ({summary_where}))"""
+
+
 def member_ctes(summary_where: str = "true") -> str:
     """``summaries AS (…), pairs AS (summary_id, member_id)``: the current summary reports matching
     ``summary_where`` (on ``reports r``) and every current non-summary report of the same year inside each one's
     region — the members whose cells it should be the sum of."""
-    return f"""summaries AS (
-            SELECT report_id, agency, year, province, city, county FROM reports r
-            WHERE r.is_current AND r.is_summary AND r.year IS NOT NULL AND r.province IS NOT NULL AND ({summary_where})),
+    return f"""{summaries_cte(summary_where)},
         pairs AS (
             SELECT s.report_id AS summary_id, m.report_id AS member_id
             FROM summaries s JOIN reports m
