@@ -25,7 +25,7 @@ from pipeline.filters import Filters
 from pipeline.generator.corpus import CorpusConfig, write_corpus
 from pipeline.generator.universe import UniverseSize
 from pipeline.ingest import ingest
-from pipeline.store import Database
+from pipeline.store import Database, relations
 from pipeline.store import segment_files as segfiles
 from pipeline.store import segments as seg
 from pipeline.store.cells import cells_select
@@ -260,11 +260,11 @@ def test_the_narrow_relation_is_the_view_with_fewer_columns(inline: bool, tmp_pa
     """What the metric queries scan instead of the 470-column views: the same rows (a replaced version included,
     its ids written in as constants or joined with ``retired``)."""
     if not inline:
-        monkeypatch.setattr(seg, "MAX_INLINE_RETIRED", 0)
+        monkeypatch.setattr(relations, "MAX_INLINE_RETIRED", 0)
     db = shared_db(tmp_path_factory)
     columns = ["report_id", "agency", "year", "is_current", "v__t3__granted__total", "s__t3__granted__total"]
     with Database(db).cursor() as con:
-        narrow = seg.narrow_relation(con, "report_cells", columns)
+        narrow = relations.narrow_relation(con, "report_cells", columns)
         assert narrow is not None and ("report_id IN (" in narrow) == inline
         got = con.sql(f"SELECT * FROM {narrow} ORDER BY report_id").pl()
         view = con.sql(f"SELECT {', '.join(columns)} FROM report_cells ORDER BY report_id").pl()

@@ -16,9 +16,9 @@ from pipeline.metrics.aggregate import (
     guard,
     per_report,
     with_missing_years,
-    yoy,
 )
 from pipeline.metrics.catalogue import Metric, catalogue, cell_name, metric, outcome_groups, rate_metrics
+from pipeline.metrics.change import yoy
 from pipeline.metrics.coverage import CoverageGrid, coverage_by_year, coverage_grid, coverage_matrix
 from pipeline.metrics.options import (
     SEARCH_LIMIT,

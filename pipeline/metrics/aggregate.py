@@ -10,7 +10,7 @@ Aggregation rules (also shown on 指标说明):
 - every result says how many reports it counted, how many of those used a derived 总计, and how many it left out,
   by reason (``left_<reason>`` columns, :data:`pipeline.metrics.sql.REASONS`);
 - a series over years compares the same agencies by default (``Filters.panel``, see
-  :func:`pipeline.metrics.sql.panel_ctes`); year-over-year changes (:func:`yoy`) compare the agencies counted in
+  :func:`pipeline.metrics.sql.panel_ctes`); year-over-year changes (:func:`pipeline.metrics.change.yoy`) compare the agencies counted in
   both years;
 - the small-number guard (:func:`guard`) marks a rate whose denominator is below ``Filters.min_n``;
 - a region's summary report repeats its members' numbers: it is left out of every sum, rate, trend and ranking
@@ -27,7 +27,6 @@ DISTINCT: at 1 M reports these were seconds (docs/storage.md).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -64,7 +63,7 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     metrics = [metric(k) for k in metric_keys]
     if not metrics:
         raise ValueError("至少需要一个指标")
-    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
+    cells, where, params = selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
     parts = []
     for m in metrics:
         num, den, state, derived = report_terms(m)
@@ -81,7 +80,7 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     return run(con, sql, params)
 
 
-def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str], alias: str = "w",
+def selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str], alias: str = "w",
                for_sums: bool = False) -> tuple[str, str, dict]:  # fmt: skip
     """(the per-report relation to scan, the filters' condition on it as ``alias``, their parameters);
     ``for_sums``: without the summary reports a sum leaves out (:meth:`Filters.where`)."""
@@ -89,7 +88,7 @@ def _selection(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str]
     return cells_source(con, keys), where, params
 
 
-def _unique_metrics(metric_keys: list[str]) -> list[Metric]:
+def unique_metrics(metric_keys: list[str]) -> list[Metric]:
     metrics = [metric(k) for k in dict.fromkeys(metric_keys)]
     if not metrics:
         raise ValueError("至少需要一个指标")
@@ -128,9 +127,9 @@ def aggregate(
     for b in by:
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
-    metrics = _unique_metrics(metric_keys)
+    metrics = unique_metrics(metric_keys)
     keys = [key for m in metrics for key in m.keys]
-    cells, where, params = _selection(con, filters, keys, alias="s")  # summary reports too: they are counted
+    cells, where, params = selection(con, filters, keys, alias="s")  # summary reports too: they are counted
     summed = filters.where("s", for_sums=True)[0]
     panel, in_panel = panel_ctes(con, filters, by, f"{cells} s WHERE {summed}", params)
     if "year" in by:
@@ -297,79 +296,6 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
     if not frames:
         return pl.DataFrame(schema=schema)
     return pl.concat(frames).cast(schema).sort(["metric", *by], nulls_last=True)  # type: ignore[arg-type]
-
-
-def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
-    """Each metric by year (over all reports of that year) with the change from the year before.
-
-    ``filters.panel == 'matched'`` (default): the change compares the agencies counted in both years —
-    ``matched_prev`` and ``matched_value`` are the metric over exactly those agencies, ``change`` their difference.
-    ``'all'``: the change is ``value − prev_value`` over all reports of each year.  Either way the coverage is
-    beside it: ``n_agencies`` (this year), ``n_agencies_prev`` (the year before), ``n_matched`` (both).
-    ``change_pct`` = change ÷ the previous value (NULL when that is 0 or NULL).
-    """
-    every = aggregate(con, replace(filters, panel="all"), metric_keys, by=("year",))
-    prev = every.select(
-        "metric",
-        (pl.col("year") + 1).alias("year"),
-        pl.col("value").alias("prev_value"),
-        pl.col("n_agencies").alias("n_agencies_prev"),
-    )
-    out = every.join(prev, on=["metric", "year"], how="left")
-    matched = _matched(con, filters, _unique_metrics(metric_keys))
-    out = out.join(matched, on=["metric", "year"], how="left").with_columns(
-        pl.col("n_matched").fill_null(0),
-        pl.col("n_agencies_prev").fill_null(0),
-    )
-    is_rate = pl.col("cur_den").is_not_null()
-    out = out.with_columns(
-        pl.when(is_rate).then(pl.col("cur_num") / pl.col("cur_den")).otherwise(pl.col("cur_num")).alias("matched_value"),
-        pl.when(is_rate).then(pl.col("prev_num") / pl.col("prev_den")).otherwise(pl.col("prev_num")).alias("matched_prev"),
-    ).drop("cur_num", "cur_den", "prev_num", "prev_den")
-    if filters.panel == "matched":
-        change = pl.col("matched_value") - pl.col("matched_prev")
-        base = pl.col("matched_prev")
-    else:
-        change = pl.col("value") - pl.col("prev_value")
-        base = pl.col("prev_value")
-    return out.with_columns(change.alias("change"), base.alias("change_base")).with_columns(
-        pl.when(pl.col("change_base") != 0).then(pl.col("change") / pl.col("change_base")).alias("change_pct")
-    ).sort("metric", "year")
-
-
-def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
-    """Per metric and year, the agencies counted in both that year and the year before: (metric, year, n_matched,
-    cur_num, cur_den, prev_num, prev_den); a (metric, year) without such an agency has no row."""
-    cells, where, params = _selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
-    row, sums = ["w.agency_key", "w.year"], []
-    for i, m in enumerate(metrics):
-        if m.is_rate:
-            num, den, _, _ = report_terms(m)
-            row += [f"{rate_code(m)} = 0 AS ok_{i}", f"{num} AS num_{i}", f"{den} AS den_{i}"]
-        else:
-            c = col(m.numerator[0])
-            row += [f"w.v__{c} IS NOT NULL AS ok_{i}", f"w.v__{c} AS num_{i}", f"CAST(NULL AS DOUBLE) AS den_{i}"]
-        both = f"a.ok_{i} AND b.ok_{i}"
-        sums += [f"sum(({both})::INTEGER) AS n_{i}", f"sum(CASE WHEN {both} THEN a.num_{i} END) AS an_{i}",
-                 f"sum(CASE WHEN {both} THEN a.den_{i} END) AS ad_{i}",
-                 f"sum(CASE WHEN {both} THEN b.num_{i} END) AS bn_{i}",
-                 f"sum(CASE WHEN {both} THEN b.den_{i} END) AS bd_{i}"]  # fmt: skip
-    sql = f"""WITH x AS (SELECT {", ".join(row)} FROM {cells} w
-                         WHERE {where} AND w.agency IS NOT NULL AND w.year IS NOT NULL)
-        SELECT a.year, {", ".join(sums)} FROM x a JOIN x b ON a.agency_key = b.agency_key AND b.year = a.year - 1
-        GROUP BY a.year"""
-    g = run(con, sql, params)
-    frames = [
-        g.filter(pl.col(f"n_{i}") > 0).select(
-            pl.lit(m.key).alias("metric"), "year", pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
-            pl.col(f"an_{i}").alias("cur_num"), pl.col(f"ad_{i}").alias("cur_den"),
-            pl.col(f"bn_{i}").alias("prev_num"), pl.col(f"bd_{i}").alias("prev_den"),
-        )  # fmt: skip
-        for i, m in enumerate(metrics)
-    ]
-    schema = {"metric": pl.String, "year": g.schema.get("year", pl.Int32), "n_matched": pl.Int64,
-              "cur_num": pl.Float64, "cur_den": pl.Float64, "prev_num": pl.Float64, "prev_den": pl.Float64}  # fmt: skip
-    return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
 def guard(df: pl.DataFrame, min_n: int) -> pl.DataFrame:

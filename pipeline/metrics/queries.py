@@ -15,8 +15,9 @@ import polars as pl
 
 from pipeline.filters import Filters
 from pipeline.labels import REPORT_COLUMN_LABELS
-from pipeline.metrics.aggregate import aggregate, guard, per_report, yoy
+from pipeline.metrics.aggregate import aggregate, guard, per_report
 from pipeline.metrics.catalogue import catalogue, metric, outcome_groups
+from pipeline.metrics.change import yoy
 from pipeline.metrics.sql import cells_source, col, rate_code, report_rows, report_terms, run, selected_cte
 from pipeline.registry import T4_GROUPS_ORDER, registry
 

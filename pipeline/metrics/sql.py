@@ -34,7 +34,7 @@ from pipeline.registry import registry
 from pipeline.store.cells import DERIVED, EMPTY, STATE_SQL, UNUSABLE, report_column
 from pipeline.store.cells import REPORT_COLUMNS as CELL_REPORT_COLUMNS
 from pipeline.store.cells import TABLE as CELLS_TABLE
-from pipeline.store.segments import narrow_relation
+from pipeline.store.relations import narrow_relation
 
 COUNTED = "counted"
 # why a report is left out of a metric (labels: pipeline.labels.LEFT_OUT_LABELS)
@@ -93,7 +93,7 @@ def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
 def cells_source(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
     """The relation of per-report rows the metric queries scan: ``report_cells`` (:mod:`pipeline.store.cells`).
 
-    Read straight from the segments, only the columns the query needs (:func:`pipeline.store.segments.narrow_relation`:
+    Read straight from the segments, only the columns the query needs (:func:`pipeline.store.relations.narrow_relation`:
     binding the whole view costs more than many queries' work).  A database from before that table (opened read-only before its next write migrates it) gets the same columns —
     the report's filter columns, ``v__``/``s__`` of ``keys`` — pivoted out of ``reports``, ``facts`` and ``derived``.
     """

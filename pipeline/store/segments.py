@@ -35,13 +35,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.relations import LAYOUT, RETIRED, union_sql
 from pipeline.store.schema import LATEST, migrate
 
 # the tables of a segment the store's views unite (schema_version comes from the catalog)
 SEGMENT_TABLES = ("reports", "facts", "findings", "sections", "derived", "ingest_log", CELLS_TABLE)
-RETIRED = "retired"
-MAX_INLINE_RETIRED = 1000  # replaced reports narrow_relation writes into a query as constants
-LAYOUT = "store_layout"  # a reader's view of its segments' aliases (narrow_relation)
 # findings of rules over several reports (cross-year XY-*, region summaries SUM-1): recomputed by every write, so
 # kept in the catalog rather than in immutable segments
 STORE_FINDINGS = "store_findings"
@@ -195,48 +193,6 @@ def create_views(con: duckdb.DuckDBPyConnection, aliases: list[str], retired: li
     con.execute(f"{verb} {schema}.schema_version AS SELECT * FROM {catalog}.main.schema_version")
     for name in catalog_extras(con, catalog) if extras else []:
         con.execute(f"{verb} {schema}.{_ident(name)} AS SELECT * FROM {catalog}.main.{_ident(name)}")
-
-
-def union_sql(table: str, aliases: list[str], retired: list[str], columns: str = "*") -> str:
-    """The rows of ``table`` over the segments ``aliases`` (``columns`` of it: ``*`` or a list that includes
-    ``report_id`` and ``is_current``), with the replacements recorded in the ``retired`` tables of ``retired``
-    applied to ``reports`` and ``report_cells`` (``is_current``, and ``replaced_by`` of ``reports``)."""
-    union = " UNION ALL ".join(f"SELECT {columns} FROM {a}.main.{table}" for a in aliases)
-    if table not in ("reports", CELLS_TABLE) or not retired:
-        return union
-    done = " UNION ALL ".join(f"SELECT report_id, replaced_by FROM {a}.main.{RETIRED}" for a in retired)
-    by = (", CASE WHEN t.report_id IS NULL THEN r.replaced_by ELSE t.replaced_by END AS replaced_by"
-          if table == "reports" and columns == "*" else "")  # fmt: skip
-    return f"""SELECT r.* REPLACE (
-            CASE WHEN t.report_id IS NULL THEN r.is_current ELSE false END AS is_current{by})
-        FROM ({union}) r LEFT JOIN ({done}) t USING (report_id)"""
-
-
-def narrow_relation(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> str | None:
-    """``table`` as a relation of only ``columns`` (which include ``report_id`` and ``is_current``), read straight
-    from the segments: the same rows as the view ``table``, without binding its every column.  Binding the view of
-    ``report_cells`` (≈ 470 columns, a ``UNION ALL`` over the segments and the ``retired`` join) costs 10 ms per
-    reference with one segment and 80 ms with seven — more than many queries' work.  None where the connection
-    has no segment layout (a single-file store from before segments): use the view."""
-    try:
-        layout = con.execute(f"SELECT alias, has_retired FROM {LAYOUT}").fetchall()
-    except duckdb.CatalogException:
-        return None
-    if not layout:
-        return None
-    aliases = [a for a, _ in layout]
-    retired = [a for a, r in layout if r]
-    names = ", ".join(columns)
-    if retired:
-        # a few replaced reports (the usual case): their ids as constants, not a join of every row with ``retired``
-        ids = con.execute(" UNION ALL ".join(f"SELECT report_id FROM {a}.main.{RETIRED}" for a in retired)
-                          + f" LIMIT {MAX_INLINE_RETIRED + 1}").fetchall()  # fmt: skip
-        if len(ids) <= MAX_INLINE_RETIRED:
-            union = union_sql(table, aliases, [], names)
-            listed = ", ".join(str(int(i)) for (i,) in ids) or "NULL"
-            return f"""(SELECT * REPLACE (CASE WHEN report_id IN ({listed}) THEN false ELSE is_current END AS is_current)
-                        FROM ({union}))"""
-    return f"({union_sql(table, aliases, retired, names)})"
 
 
 def catalog_extras(con: duckdb.DuckDBPyConnection, catalog: str = "cat") -> list[str]:
@@ -406,7 +362,7 @@ def catalog_version(con: duckdb.DuckDBPyConnection, alias: str = "cat") -> int:
 __all__ = [
     "CATALOG_DDL", "CATALOG_TABLES", "INLINE_MERGE_REPORTS", "LATEST", "MERGE_RATIO", "RETIRED", "SEGMENT_TABLES",
     "STORE_FINDINGS", "STORE_SCOPES", "Segment", "attach_segments", "catalog_extras", "create_views",
-    "is_catalog", "merge_into", "narrow_relation", "new_segment_file", "open_reader", "plan_merge", "quote",
+    "is_catalog", "merge_into", "new_segment_file", "open_reader", "plan_merge", "quote",
     "read_segments", "record", "remove_paths", "segment_dir", "segment_name",
-    "union_sql", "write_catalog",
+    "write_catalog",
 ]  # fmt: skip
