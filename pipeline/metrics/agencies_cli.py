@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import cli_filters as cf
 from pipeline import export
 from pipeline.filters import LABELS, Filters, unrecognised
 from pipeline.metrics.cli import Levels, Years, _query
@@ -36,11 +37,11 @@ def agencies(
     words: Annotated[list[str] | None, typer.Argument(help="机关名称中的文字（可多个，均须出现在名称中）")] = None,
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")] = None,
     year: Years = None,
-    province: Annotated[str | None, typer.Option(help="省份")] = None,
-    city: Annotated[str | None, typer.Option(help="市（地区）")] = None,
-    county: Annotated[str | None, typer.Option(help="区县")] = None,
+    province: cf.ProvinceOpt = None,
+    city: cf.CityOpt = None,
+    county: cf.CountyOpt = None,
     level: Levels = None,
-    agency_type: Annotated[list[str] | None, typer.Option("--type", help="机关类型（可重复）")] = None,
+    agency_type: cf.TypeOpt = None,
     limit: Annotated[int, typer.Option(help=f"最多列出几个机关（1–{MAX_SEARCH_LIMIT}）")] = 20,
     fmt: Annotated[str, typer.Option("--format", help="输出格式：table / csv / json")] = "table",
 ) -> None:

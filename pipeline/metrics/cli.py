@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import cli_filters as cf
 from pipeline.filters import PANEL_LABELS, QUALITY_LABELS, Filters, unrecognised
 from pipeline.labels import LEFT_OUT_LABELS
 from pipeline.metrics.catalogue import catalogue
@@ -103,11 +104,11 @@ def metric(
     key: Annotated[str | None, typer.Argument(help="指标键，如 rate.disclosure（xxgk metric --list 列出全部）")] = None,
     list_keys: Annotated[bool, typer.Option("--list", help="列出全部指标键")] = False,
     year: Years = None,
-    province: Annotated[str | None, typer.Option(help="省份")] = None,
-    city: Annotated[str | None, typer.Option(help="市（地区）")] = None,
-    county: Annotated[str | None, typer.Option(help="区县")] = None,
+    province: cf.ProvinceOpt = None,
+    city: cf.CityOpt = None,
+    county: cf.CountyOpt = None,
     level: Levels = None,
-    agency_type: Annotated[list[str] | None, typer.Option("--type", help="机关类型（可重复）")] = None,
+    agency_type: cf.TypeOpt = None,
     agency: Agencies = None,
     edition: Editions = None,
     quality: Annotated[str | None, typer.Option(help="数据质量：" + " / ".join(QUALITY_LABELS))] = None,

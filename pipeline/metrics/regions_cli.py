@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import cli_filters as cf
 from pipeline import export
 from pipeline.filters import Filters, unrecognised
 from pipeline.metrics.cli import Agencies, Levels, Years, _query
@@ -51,10 +52,10 @@ err_console = Console(stderr=True)
 Db = Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")]
 Fmt = Annotated[str, typer.Option("--format", help="输出格式：table / csv / xlsx / json")]
 Out = Annotated[Path | None, typer.Option("--output", "-o", help="写入文件（xlsx 必需；csv/json 默认输出到屏幕）")]
-Province = Annotated[str | None, typer.Option(help="省份")]
-City = Annotated[str | None, typer.Option(help="市（地区）")]
-County = Annotated[str | None, typer.Option(help="区县")]
-Types = Annotated[list[str] | None, typer.Option("--type", help="机关类型（可重复）")]
+Province = cf.ProvinceOpt
+City = cf.CityOpt
+County = cf.CountyOpt
+Types = cf.TypeOpt
 Quality = Annotated[str | None, typer.Option(help="数据质量：all / pass / fail")]
 MinN = Annotated[str | None, typer.Option("--min-n", help="小数字保护：分母小于该值的比率不显示")]
 
