@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from pipeline.generator.corpus import CorpusConfig, truth_path, write_corpus  # noqa: E402
 from pipeline.generator.scoring import DISPUTED_TRUTHS, DocScore, RealScore, real_cases, score, score_case  # noqa: E402
 
@@ -166,14 +167,7 @@ def failures(scores: list[DocScore], corpus: Path, per_group: int = 2) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model() or platform.processor() or platform.machine()
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 

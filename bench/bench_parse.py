@@ -68,14 +68,9 @@ def _run(code: Path, corpus: Path, mode: str) -> dict[str, float]:
 def machine() -> str:
     import platform
 
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from bench.machine import cpu_model
+
+    cpu = cpu_model()
     return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 

@@ -32,6 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from pipeline.ingest import ParseJob, ingest, iter_source_files, parse_stream  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
@@ -199,14 +200,7 @@ def measure_ingest_fresh(corpus: Path, manifest: Path | None, db: Path, workers:
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model() or platform.processor() or ""
     return (f"{os.cpu_count()} CPU ({cpu}), RAM {psutil.virtual_memory().total / 2**30:.1f} GiB, "
             f"Python {platform.python_version()}, duckdb {duckdb.__version__}, {platform.system()} {platform.release()}")  # fmt: skip
 
