@@ -31,6 +31,19 @@ CHROMIUM_ARGS = [
 # 导入 (upload) is left out: it has no data view to wait for.
 PAGES = [(p.url_path, p.heading) for p in available() if p.key != "upload"]
 
+
+def skip_module_without_browser() -> None:
+    """Skip the calling test module (at import) where Debian chromium or the playwright package is missing."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "需要 Debian chromium（/usr/bin/chromium）：apt-get install chromium fonts-wqy-microhei，或运行 make install-test",
+            allow_module_level=True,
+        )
+    pytest.importorskip("playwright.sync_api", reason="需要 playwright Python 包（dev 依赖）")
+
+
 # Marks the moment a script run finishes: the app root's data-test-script-state attribute.  Mutation records are
 # delivered in batches, so a run that starts and ends before the observer is called leaves only 'notRunning' on
 # the element: the records' old values keep the 'running' state that was set in between.

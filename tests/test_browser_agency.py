@@ -14,12 +14,7 @@ from tests.dashboard_fixtures import shared_db
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
-if not browser.CHROMIUM.exists():
-    pytest.skip(
-        "需要 Debian chromium（/usr/bin/chromium）：apt-get install chromium fonts-wqy-microhei，或运行 make install-test",
-        allow_module_level=True,
-    )
-pytest.importorskip("playwright.sync_api", reason="需要 playwright Python 包（dev 依赖）")
+browser.skip_module_without_browser()
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ from tests.regional_fixtures import RegionalCorpus, build_regional
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
-if not browser.CHROMIUM.exists():
-    pytest.skip("需要 Debian chromium（/usr/bin/chromium）：运行 make install-test", allow_module_level=True)
-pytest.importorskip("playwright.sync_api", reason="需要 playwright Python 包（dev 依赖）")
+browser.skip_module_without_browser()
 
 
 @pytest.fixture(scope="module")
