@@ -124,7 +124,34 @@ def test_incremental_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path: P
     assert again == once
 
 
-def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
+def test_scoped_update_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
+    """A write session's update looks only at the reports it wrote or retired (``scope``, as Database.write passes
+    it): the same tables as one pass over the store.  A scope that misses a change is caught by the count check
+    and the rest is compared store-wide."""
+    db = Database(corpus.db).flatten_to(tmp_path / "scoped.duckdb")  # one file: rows changed in place below
+    con = duckdb.connect(str(db))
+    try:
+        engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
+        once = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
+        for table in engine.TABLES:
+            con.execute(f"DELETE FROM {table}")
+        con.execute("UPDATE reports SET is_current = false WHERE report_id > 50")
+        engine.update(con, common_bucket=TEST_BUCKET, batch=7)
+        con.execute("UPDATE reports SET is_current = true WHERE report_id <= 100")
+        assert engine.update(con, common_bucket=TEST_BUCKET, batch=16, scope=range(51, 101)).added == 50
+        assert engine.update(con, common_bucket=TEST_BUCKET, scope=range(51, 101)).added == 0  # nothing left
+        con.execute("UPDATE reports SET is_current = true WHERE report_id <= 150")
+        # the scope names 20 of the 50 reports that came back: the other 30 are found by the store-wide pass
+        assert engine.update(con, common_bucket=TEST_BUCKET, batch=16, scope=range(101, 121)).added == 50
+        again = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
+    finally:
+        con.close()
+    assert len(again) == len(once) == 150
+    assert again == once
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["store-wide", "scoped"])
+def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: Path, scoped: bool) -> None:
     db = Database(corpus.db).flatten_to(tmp_path / "rep.duckdb")  # one file: rows changed in place below
     con = duckdb.connect(str(db))
     try:
@@ -150,7 +177,7 @@ def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: P
         con.execute(
             "UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old]
         )
-        result = engine.update(con, common_bucket=TEST_BUCKET)
+        result = engine.update(con, common_bucket=TEST_BUCKET, scope=[old, new_id] if scoped else None)
         assert result.retired == 1 and result.added == 1
         for table in ("reuse_reports", "reuse_passages"):
             assert (

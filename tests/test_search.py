@@ -160,6 +160,29 @@ def test_replaced_versions_drop_out_and_a_rebuilt_store_is_noticed(
         con.close()
 
 
+def test_history_flags_are_compared_through_a_partial_index(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
+    """An index from before the partial index ``reports_history`` gets it at its next sync, which then reads the
+    replaced versions through it (not one row per report) and still corrects every flag that differs."""
+    db = tmp_path / "h.duckdb"
+    Database(corpus.db).copy_to(db)
+    shutil.copyfile(search.index_path(corpus.db), search.index_path(db))
+    con = sqlite3.connect(search.index_path(db))
+    con.execute("DROP INDEX reports_history")
+    con.execute("UPDATE reports SET is_current = 0 WHERE report_id IN (3, 40)")  # not so in the store
+    con.commit()
+    con.close()
+    assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current") == [(0,)]
+    result = search.sync(db)
+    assert result.added == 0 and result.retired == 0
+    con = search.connect(search.index_path(db))
+    try:
+        plan = con.execute("EXPLAIN QUERY PLAN SELECT report_id FROM reports WHERE NOT is_current").fetchall()
+        assert "reports_history" in str(plan)
+        assert con.execute("SELECT count(*) FROM reports WHERE NOT is_current").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
 def test_rebuild_gives_the_same_index(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
     Database(corpus.db).copy_to(db)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,7 @@ from pipeline.reuse.tables import (
 
 BATCH = 1000  # reports per transaction and per index run
 MEMORY_LIMIT = "384MB"  # DuckDB's limit while copied text is computed (restored afterwards)
+MAX_SCOPE = 10_000  # a write that touched more reports than this compares the whole store (one join, not a long list)
 
 
 @dataclass
@@ -80,25 +82,66 @@ def update(
     rebuild: bool = False,
     batch: int = BATCH,
     common_bucket: int = COMMON_BUCKET,
+    scope: Collection[int] | None = None,
 ) -> ReuseUpdate:
     """Bring the copied-text tables and index up to date with the current reports (one transaction per batch).
 
     ``common_bucket``: how many passages of a year may share a band bucket before it counts as common wording
     (a small test corpus has few reports per year, so its formulaic sentences need a lower bound to count as common).
+    ``scope``: the only reports whose state may have changed since the last update (a write session's new reports
+    and the ones it retired) — the store-wide comparison of ``reuse_reports`` with ``reports`` is then skipped,
+    and done after all (the same result) if the count of compared reports does not match the current reports.
     """
     started = time.perf_counter()
     limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     try:
-        return _update(con, rebuild, batch, common_bucket, started)
+        return _update(con, rebuild, batch, common_bucket, started, scope)
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
 
 
+def _changes(
+    con: duckdb.DuckDBPyConnection, scope: list[int] | None
+) -> tuple[list[int], list[tuple[int, str | None, int | None]]]:
+    """The compared reports that are no longer current (or gone), and the current reports not compared yet: among
+    ``scope`` only (constant filters, read from the segments' zone maps), or over the whole store (None)."""
+    if scope is None:
+        retired = [r[0] for r in con.execute(
+            "SELECT u.report_id FROM reuse_reports u LEFT JOIN reports r USING (report_id)"
+            " WHERE r.report_id IS NULL OR NOT r.is_current").fetchall()]  # fmt: skip
+        new = con.execute(
+            "SELECT r.report_id, r.agency, r.year FROM reports r ANTI JOIN reuse_reports u USING (report_id)"
+            " WHERE r.is_current ORDER BY r.report_id"
+        ).fetchall()
+        return retired, new
+    current = "SELECT report_id FROM reports WHERE list_contains($ids, report_id) AND is_current"
+    retired = [r[0] for r in con.execute(
+        f"SELECT report_id FROM reuse_reports WHERE list_contains($ids, report_id) AND report_id NOT IN ({current})"
+        " ORDER BY report_id", {"ids": scope}).fetchall()]  # fmt: skip
+    new = con.execute(
+        "SELECT report_id, agency, year FROM reports WHERE list_contains($ids, report_id) AND is_current"
+        " AND report_id NOT IN (SELECT report_id FROM reuse_reports WHERE list_contains($ids, report_id))"
+        " ORDER BY report_id",
+        {"ids": scope},
+    ).fetchall()
+    return retired, new
+
+
+def _consistent(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every current report is compared (one ``reuse_reports`` row each): two counts, no join."""
+    compared, current = con.execute(
+        "SELECT (SELECT count(*) FROM reuse_reports), (SELECT count(*) FROM reports WHERE is_current)"
+    ).fetchall()[0]
+    return bool(compared == current)
+
+
 def _update(
-    con: duckdb.DuckDBPyConnection, rebuild: bool, batch: int, common_bucket: int, started: float
-) -> ReuseUpdate:
-    ensure_schema(con)
+    con: duckdb.DuckDBPyConnection, rebuild: bool, batch: int, common_bucket: int, started: float,
+    scope: Collection[int] | None = None,
+) -> ReuseUpdate:  # fmt: skip
+    if ensure_schema(con) or rebuild or (scope is not None and len(scope) > MAX_SCOPE):
+        scope = None
     out = ReuseUpdate()
     folder = folder_of(con) or Path(tempfile.mkdtemp(prefix="xxgk-reuse-"))
     if rebuild:
@@ -115,9 +158,20 @@ def _update(
             _reindex(con, index, batch)
         else:
             index = opened
-    retired = [r[0] for r in con.execute(
-        "SELECT u.report_id FROM reuse_reports u LEFT JOIN reports r USING (report_id)"
-        " WHERE r.report_id IS NULL OR NOT r.is_current").fetchall()]  # fmt: skip
+    _apply(con, index, _changes(con, None if scope is None else sorted(scope)), batch, common_bucket, out)
+    if scope is not None and not _consistent(con):  # a report outside the scope changed: compare the whole store
+        _apply(con, index, _changes(con, None), batch, common_bucket, out)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection, index: BandIndex,
+    changes: tuple[list[int], list[tuple[int, str | None, int | None]]], batch: int, common_bucket: int,
+    out: ReuseUpdate,
+) -> None:  # fmt: skip
+    """Drop the retired reports' passages and matches, then compare the new ones, ``batch`` at a time."""
+    retired, new = changes
     if retired:
         con.execute("BEGIN TRANSACTION")
         touched = _retire(con, retired)
@@ -125,11 +179,7 @@ def _update(
         summarise(con, touched - set(retired))
         _publish(con, index)
         con.execute("COMMIT")
-        out.retired = len(retired)
-    new = con.execute(
-        "SELECT r.report_id, r.agency, r.year FROM reports r ANTI JOIN reuse_reports u USING (report_id)"
-        " WHERE r.is_current ORDER BY r.report_id"
-    ).fetchall()
+        out.retired += len(retired)
     for i in range(0, len(new), batch):
         con.execute("BEGIN TRANSACTION")
         try:
@@ -142,9 +192,7 @@ def _update(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    out.added = len(new)
-    out.seconds = time.perf_counter() - started
-    return out
+    out.added += len(new)
 
 
 def _publish(con: duckdb.DuckDBPyConnection, index: BandIndex) -> None:

@@ -84,14 +84,19 @@ def previous_year(con, index, comparable, agency_of, year_of, batch, matches, to
     keys = pl.DataFrame({"report_id": comparable, "agency": [agency_of[r] for r in comparable],
                          "year": [year_of[r] for r in comparable]}, schema={"report_id": pl.Int32, "agency": pl.String, "year": pl.Int32})  # fmt: skip
     con.register("_reuse_k", keys)
+    # the batch's agencies and neighbouring years as constant filters too: the scans of ``reports`` then skip what
+    # cannot match instead of joining every report of the store (0.35 s at 1 M reports, 5 ms so)
+    near = "(SELECT * FROM reports WHERE list_contains($agencies, agency) AND list_contains($years, year))"
     pairs = con.execute(
-        """SELECT k.report_id, p.report_id AS other, 'previous' AS side FROM _reuse_k k
-               JOIN reports p ON p.agency = k.agency AND p.year = k.year - 1 AND p.is_current
+        f"""SELECT k.report_id, p.report_id AS other, 'previous' AS side FROM _reuse_k k
+               JOIN {near} p ON p.agency = k.agency AND p.year = k.year - 1 AND p.is_current
            UNION ALL
            SELECT n.report_id, k.report_id, 'next' FROM _reuse_k k
-               JOIN reports n ON n.agency = k.agency AND n.year = k.year + 1 AND n.is_current
+               JOIN {near} n ON n.agency = k.agency AND n.year = k.year + 1 AND n.is_current
                SEMI JOIN reuse_reports done ON done.report_id = n.report_id
-           ORDER BY 1, 2"""
+           ORDER BY 1, 2""",
+        {"agencies": sorted({agency_of[r] for r in comparable}),
+         "years": sorted({year_of[r] + d for r in comparable for d in (-1, 1)})},
     ).fetchall()
     con.unregister("_reuse_k")
     if not pairs:

@@ -107,12 +107,16 @@ def summarise(con: duckdb.DuckDBPyConnection, ids: set[int]) -> int:
         GROUP BY pairs.report_id, pairs.source_id
         QUALIFY row_number() OVER (PARTITION BY pairs.report_id ORDER BY sum(p.chars) DESC, pairs.source_id) = 1
         """).pl()
-    before = con.sql(f"""
-        WITH cur AS (SELECT report_id, agency, year FROM reports WHERE {mine})
-        SELECT cur.report_id, b.report_id AS previous_id
-        FROM cur JOIN (SELECT report_id, agency, year FROM reports
-                       WHERE is_current AND agency IN (SELECT agency FROM cur)) b
-             ON b.agency = cur.agency AND b.year = cur.year - 1""").pl()
+    cur = con.sql(f"SELECT report_id, agency, year FROM reports WHERE {mine}").pl()
+    con.register("_reuse_cur", cur)
+    before = con.sql(  # the agencies as a constant filter: no join with every report of the store
+        """SELECT cur.report_id, b.report_id AS previous_id
+           FROM _reuse_cur cur JOIN (SELECT report_id, agency, year FROM reports
+                                     WHERE is_current AND list_contains($agencies, agency)) b
+                ON b.agency = cur.agency AND b.year = cur.year - 1""",
+        params={"agencies": cur["agency"].drop_nulls().unique().sort().to_list()},
+    ).pl()
+    con.unregister("_reuse_cur")
     rows = (
         pl.DataFrame({"report_id": sorted(ids)}, schema={"report_id": pl.Int32})
         .join(sums.cast({"report_id": pl.Int32}), on="report_id", how="left")

@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE INDEX IF NOT EXISTS reports_year ON reports (year);
 CREATE INDEX IF NOT EXISTS reports_agency ON reports (agency);
 CREATE INDEX IF NOT EXISTS reports_region ON reports (province, city, county);
+-- the replaced versions only: a sync compares them with the store's without reading a row per report
+CREATE INDEX IF NOT EXISTS reports_history ON reports (report_id) WHERE NOT is_current;
 CREATE TABLE IF NOT EXISTS passages (
     pid INTEGER PRIMARY KEY, report_id INTEGER NOT NULL, section TEXT NOT NULL, para INTEGER NOT NULL,
     text TEXT NOT NULL
@@ -121,14 +123,33 @@ def _sync_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def sync(db: str | os.PathLike[str] | None = None, *, rebuild: bool = False) -> SyncResult:
-    """Bring the index beside ``db`` up to date with the store (see module docstring)."""
+class BacklogTooLarge(RuntimeError):
+    """More reports than a write indexes itself are missing from the index (:func:`sync`'s ``max_backlog``)."""
+
+    def __init__(self, missing: int) -> None:
+        super().__init__(f"{missing} reports are missing from the full-text index")
+        self.missing = missing
+
+
+def sync(
+    db: str | os.PathLike[str] | None = None, *, rebuild: bool = False, max_backlog: int | None = None,
+    first_new: int = 0,
+) -> SyncResult:  # fmt: skip
+    """Bring the index beside ``db`` up to date with the store (see module docstring).
+
+    ``max_backlog`` (a write's sync): raise :class:`BacklogTooLarge`, changing nothing, when more than this many
+    reports with ids below ``first_new`` (stored before the write) are missing — :func:`backlog` on the same
+    connection."""
     started = time.perf_counter()
     database = Database(db)
     path = index_path(database.path)
     result = SyncResult()
     # A private read-only connection, closed afterwards: the writer process keeps no cached reader of the file.
     with _sync_lock(path), contextlib.closing(open_read_only(database.file)) as duck:
+        if max_backlog is not None:  # before the index file is created: a write over the limit leaves none
+            missing = _missing_below(duck, connect(path) if path.exists() else None, first_new)
+            if missing > max_backlog:
+                raise BacklogTooLarge(missing)
         idx = connect(path, create=True)
         try:
             if rebuild or not _same_store(duck, idx):
@@ -222,7 +243,8 @@ def _add_reports(
 
 
 def _copy_current_flags(duck: duckdb.DuckDBPyConnection, idx: sqlite3.Connection) -> int:
-    """Copy ``is_current`` for replaced versions (few: only history rows are compared)."""
+    """Copy ``is_current`` for replaced versions (few: only history rows are compared — in the index through its
+    partial index ``reports_history``, in the store a scan of one boolean column)."""
     stale = {r[0] for r in duck.execute("SELECT report_id FROM reports WHERE NOT is_current").fetchall()}
     marked = {r[0] for r in idx.execute("SELECT report_id FROM reports WHERE NOT is_current").fetchall()}
     if stale == marked:
@@ -282,17 +304,20 @@ def backlog(db: str | os.PathLike[str] | None, below: int) -> int:
     the part of the lag a write did not add itself."""
     database = Database(db)
     path = index_path(database.path)
-    high = 0
-    if path.exists():
-        idx = connect(path)
-        try:
-            high = idx.execute("SELECT coalesce(max(report_id), 0) FROM reports").fetchone()[0]
-        finally:
-            idx.close()
     # a private connection, closed afterwards: a writer process keeps no cached reader of the store's files
     with contextlib.closing(open_read_only(database.file)) as duck:
-        sql = "SELECT count(*) FROM reports WHERE report_id > ? AND report_id < ?"
-        return int(duck.execute(sql, [high, below]).fetchall()[0][0])
+        return _missing_below(duck, connect(path) if path.exists() else None, below)
+
+
+def _missing_below(duck: duckdb.DuckDBPyConnection, idx: sqlite3.Connection | None, below: int) -> int:
+    """Stored reports with ids below ``below`` above the index's highest (all of them without an index); closes
+    ``idx``."""
+    high = 0
+    if idx is not None:
+        with contextlib.closing(idx):
+            high = idx.execute("SELECT coalesce(max(report_id), 0) FROM reports").fetchone()[0]
+    sql = "SELECT count(*) FROM reports WHERE report_id > ? AND report_id < ?"
+    return int(duck.execute(sql, [high, below]).fetchall()[0][0])
 
 
 def version(db: str | os.PathLike[str] | None = None) -> str:

@@ -275,7 +275,10 @@ class WriteSession:
         )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
-        self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild)
+        # the only reports whose copied-text state this session can have changed: its own and the ones it retired
+        scope = [r for (r,) in self._con.execute(
+            "SELECT report_id FROM seg.main.reports UNION SELECT report_id FROM seg.main.retired").fetchall()]  # fmt: skip
+        self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild, scope=scope)
 
 
 def _sync_search(path: Path, first_new: int) -> Any:
@@ -288,9 +291,8 @@ def _sync_search(path: Path, first_new: int) -> Any:
     from pipeline import search
 
     try:
-        behind = search.backlog(path, first_new)
-        if behind > SEARCH_BACKLOG_INLINE:
-            return f"全文检索索引缺少 {behind} 份较早入库的报告，本次入库未补齐：运行 xxgk search --rebuild"
-        return search.sync(path)
+        return search.sync(path, max_backlog=SEARCH_BACKLOG_INLINE, first_new=first_new)
+    except search.BacklogTooLarge as exc:
+        return f"全文检索索引缺少 {exc.missing} 份较早入库的报告，本次入库未补齐：运行 xxgk search --rebuild"
     except Exception as exc:
         return f"全文检索索引未能更新（{type(exc).__name__}: {exc}），运行 xxgk search --rebuild"
