@@ -153,12 +153,17 @@ def batch_cells(con: duckdb.DuckDBPyConnection, lo: int, hi: int, prefix: str = 
     return reports.select(cols).sort("report_id")
 
 
-def agency_key_clash(con: duckdb.DuckDBPyConnection, new: str) -> tuple[str, str] | None:
-    """Two different agency names with the same ``agency_key`` among the store's rows, one of them in ``new`` (the
-    rows a write session added): (name, name), or None — practically always None (2⁻⁶⁰ per pair of names)."""
+def agency_key_clash(con: duckdb.DuckDBPyConnection, new: str, store: str = TABLE) -> tuple[str, str] | None:
+    """Two different agency names with the same ``agency_key`` among the store's rows (``store``: the table, or a
+    narrower relation with its ``agency`` and ``agency_key``), one of them in ``new`` (the rows a write session
+    added): (name, name), or None — practically always None (2⁻⁶⁰ per pair of names).  The new keys are a
+    constant filter: the store's rows are read for those keys only."""
+    keys = [k for (k,) in con.execute(f"SELECT DISTINCT agency_key FROM {new} WHERE agency_key IS NOT NULL").fetchall()]
+    if not keys:
+        return None
     rows = con.execute(
-        f"""SELECT min(agency), max(agency) FROM {TABLE}
-            WHERE agency_key IN (SELECT agency_key FROM {new} WHERE agency_key IS NOT NULL)
-            GROUP BY agency_key HAVING count(DISTINCT agency) > 1 LIMIT 1"""
+        f"""SELECT min(agency), max(agency) FROM {store} WHERE list_contains(?, agency_key)
+            GROUP BY agency_key HAVING count(DISTINCT agency) > 1 LIMIT 1""",
+        [keys],
     ).fetchall()
     return (rows[0][0], rows[0][1]) if rows else None

@@ -28,6 +28,7 @@ from pipeline.model import ParseResult
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
 from pipeline.store.reads import READERS, file_version, is_transient
+from pipeline.store.relations import narrow_relation
 from pipeline.store.rows import PendingFile, WriteOutcome
 from pipeline.store.segment_files import copy_store, flatten
 from pipeline.store.segments import STORE_FINDINGS
@@ -263,14 +264,15 @@ class WriteSession:
     def finish(self) -> None:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
-        clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}")
+        store = narrow_relation(self._con, CELLS_TABLE, ["report_id", "is_current", "agency", "agency_key"])
+        clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}", store or CELLS_TABLE)
         if clash:  # never merge two agencies silently: nothing of this session is published
             raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
         self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{STORE_FINDINGS}")
         self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
             self._con, table=f"cat.main.{STORE_FINDINGS}", summary_where=touched_regions(
                 "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
-                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))"
+                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))", self._con
             ),
         )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap

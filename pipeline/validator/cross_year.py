@@ -52,23 +52,32 @@ def refresh_cross_year(
     """
     carry, in_force = _cross_year_pairs()
     scoped = agencies is not None
+    names = sorted(set(agencies or ()))
+    # the scope as constants (agencies, then their current reports' ids): the scans of ``reports`` and ``facts``
+    # read only those rows' row groups instead of joining the whole store with the scope
+    scope: dict[str, list] = {}
+    if scoped:
+        scope["agencies"] = names
+        scope["ids"] = [r for (r,) in con.execute(
+            "SELECT report_id FROM reports WHERE list_contains($agencies, agency) AND is_current"
+            " AND year IS NOT NULL", scope).fetchall()]  # fmt: skip
     con.execute("BEGIN TRANSACTION")
     try:
         if scoped:
-            con.register("_xy_scope", pl.DataFrame({"agency": sorted(set(agencies or ()))}, schema={"agency": pl.String}))
             con.execute(
                 f"DELETE FROM {table} WHERE scope = '{SCOPE}' AND report_id IN"
-                " (SELECT report_id FROM reports WHERE agency IN (SELECT agency FROM _xy_scope))"
+                " (SELECT report_id FROM reports WHERE list_contains($agencies, agency))",
+                {"agencies": names},
             )
         else:
             con.execute(f"DELETE FROM {table} WHERE scope = '{SCOPE}'")
-        scope_clause = "AND r.agency IN (SELECT agency FROM _xy_scope)" if scoped else ""
+        scope_clause = "AND list_contains($agencies, r.agency) AND list_contains($ids, f.report_id)" if scoped else ""
         usable = f"""
             SELECT r.report_id, r.agency, r.year, f.key, coalesce(f.value, 0) AS v
             FROM reports r JOIN facts f USING (report_id)
             WHERE r.is_current AND r.agency IS NOT NULL AND r.year IS NOT NULL {scope_clause}
               AND f.status IN ('ok', 'blank', 'null_marker')
-              AND f.key IN (SELECT unnest(?::VARCHAR[]))"""  # only the cells the rules compare: bounded memory
+              AND f.key IN (SELECT unnest($keys::VARCHAR[]))"""  # only the cells the rules compare: bounded memory
         if carry:
             con.register("_xy_carry", _frame(("cur", "prev", "cur_label", "prev_label"), carry))
             con.execute(f"""
@@ -83,7 +92,7 @@ def refresh_cross_year(
                 FROM _xy_carry p
                 JOIN u c ON c.key = p.cur
                 JOIN u o ON o.key = p.prev AND o.agency = c.agency AND o.year = c.year - 1
-                WHERE c.v <> o.v""", [[k for pair in carry for k in pair[:2]]])
+                WHERE c.v <> o.v""", {"keys": [k for pair in carry for k in pair[:2]], **scope})
             con.unregister("_xy_carry")
         if in_force:
             names = ("in_force", "issued", "repealed", "in_force_label", "issued_label", "repealed_label")
@@ -104,10 +113,8 @@ def refresh_cross_year(
                 JOIN u i ON i.report_id = c.report_id AND i.key = p.issued
                 JOIN u r ON r.report_id = c.report_id AND r.key = p.repealed
                 JOIN u o ON o.key = p.in_force AND o.agency = c.agency AND o.year = c.year - 1
-                WHERE c.v <> o.v + i.v - r.v""", [[k for row in in_force for k in row[:3]]])
+                WHERE c.v <> o.v + i.v - r.v""", {"keys": [k for row in in_force for k in row[:3]], **scope})
             con.unregister("_xy_in_force")
-        if scoped:
-            con.unregister("_xy_scope")
         n = con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:

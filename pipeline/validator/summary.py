@@ -113,12 +113,25 @@ def register_cells(con: duckdb.DuckDBPyConnection) -> None:
     con.register("_sum_cells", _cell_labels())
 
 
-def touched_regions(new_reports: str) -> str:
+def touched_regions(new_reports: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
     """A condition on ``reports r`` (a summary report): its region and year hold a report of ``new_reports`` (a
-    relation with year, province, city, county — what one write added), i.e. its comparison may have changed."""
-    return f"""EXISTS (SELECT 1 FROM {new_reports} t WHERE t.year = r.year AND t.province = r.province
+    relation with year, province, city, county — what one write added), i.e. its comparison may have changed.
+
+    With ``con``, the years and provinces of ``new_reports`` are read now and written into the condition as
+    constants too: every scan of ``reports`` it filters then skips what cannot match instead of testing each of
+    the store's reports against the relation (the same rows: the constants only restate part of the condition)."""
+    exists = f"""EXISTS (SELECT 1 FROM {new_reports} t WHERE t.year = r.year AND t.province = r.province
                        AND (r.city IS NULL OR t.city = r.city)
                        AND (r.county IS NULL OR (t.county = r.county AND t.city IS NOT DISTINCT FROM r.city)))"""
+    if con is None:
+        return exists
+    rows = con.execute(f"SELECT DISTINCT year, province FROM {new_reports} WHERE year IS NOT NULL"
+                       " AND province IS NOT NULL").fetchall()  # fmt: skip
+    if not rows:
+        return "false"
+    years = ", ".join(sorted({str(int(y)) for y, _ in rows}))
+    provinces = ", ".join(sorted({"'" + str(p).replace("'", "''") + "'" for _, p in rows}))
+    return f"(r.year IN ({years}) AND r.province IN ({provinces}) AND {exists})"
 
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection, table: str = "findings", summary_where: str = "true") -> int:
