@@ -52,12 +52,12 @@ def refresh_cross_year(
     """
     carry, in_force = _cross_year_pairs()
     scoped = agencies is not None
-    names = sorted(set(agencies or ()))
+    scoped_agencies = sorted(set(agencies or ()))
     # the scope as constants (agencies, then their current reports' ids): the scans of ``reports`` and ``facts``
     # read only those rows' row groups instead of joining the whole store with the scope
     scope: dict[str, list] = {}
     if scoped:
-        scope["agencies"] = names
+        scope["agencies"] = scoped_agencies
         scope["ids"] = [r for (r,) in con.execute(
             "SELECT report_id FROM reports WHERE list_contains($agencies, agency) AND is_current"
             " AND year IS NOT NULL", scope).fetchall()]  # fmt: skip
@@ -67,7 +67,7 @@ def refresh_cross_year(
             con.execute(
                 f"DELETE FROM {table} WHERE scope = '{SCOPE}' AND report_id IN"
                 " (SELECT report_id FROM reports WHERE list_contains($agencies, agency))",
-                {"agencies": names},
+                {"agencies": scoped_agencies},
             )
         else:
             con.execute(f"DELETE FROM {table} WHERE scope = '{SCOPE}'")
