@@ -24,7 +24,6 @@ import re
 from datetime import date
 
 import polars as pl
-import xlsxwriter
 
 DATA_SHEET = "数据"
 INFO_SHEET = "数据字典与筛选条件"
@@ -90,6 +89,8 @@ def to_xlsx_bytes(
     """
     shown = df.rename({c: labels.get(c, c) for c in df.columns})
     buf = io.BytesIO()
+    import xlsxwriter  # loaded when a workbook is written, not by every command that imports this module
+
     with xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS) as wb:
         shown.write_excel(workbook=wb, worksheet=DATA_SHEET, autofit=True, freeze_panes=(1, 0), table_style=None)
         dictionary.write_excel(workbook=wb, worksheet=INFO_SHEET, autofit=True, table_style=None)

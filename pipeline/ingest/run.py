@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
 from pipeline.ingest.sources import iter_source_files
-from pipeline.ingest.workers import Budget, parse_stream
+from pipeline.ingest.workers import Budget, parse_stream, start_forkserver
 from pipeline.manifest import ManifestEntry, load_manifest, manifest_key
 from pipeline.store import (
     LOADED_WITH_ERRORS,
@@ -107,6 +107,7 @@ def ingest(
     and :class:`pipeline.manifest.ManifestError` for an unusable manifest.
     """
     started = time.perf_counter()
+    start_forkserver()  # the parse workers' server warms up while the store is opened
     database = db if isinstance(db, Database) else Database(db)
     jobs = plan_jobs(paths, manifest)
 

@@ -36,6 +36,7 @@ from pipeline.store import Database
 from pipeline.store.reads import open_read_only
 
 SCHEMA_VERSION = "1"
+READS = ("reports", "sections")  # the store's tables a sync reads (a reader with views of these only)
 BATCH_REPORTS = 2000
 META_COLUMNS = (
     "agency", "year", "province", "city", "county", "level", "agency_type", "edition", "n_errors", "is_current",
@@ -145,7 +146,7 @@ def sync(
     path = index_path(database.path)
     result = SyncResult()
     # A private read-only connection, closed afterwards: the writer process keeps no cached reader of the file.
-    with _sync_lock(path), contextlib.closing(open_read_only(database.file)) as duck:
+    with _sync_lock(path), contextlib.closing(open_read_only(database.file, READS)) as duck:
         if max_backlog is not None:  # before the index file is created: a write over the limit leaves none
             missing = _missing_below(duck, connect(path) if path.exists() else None, first_new)
             if missing > max_backlog:
@@ -305,7 +306,7 @@ def backlog(db: str | os.PathLike[str] | None, below: int) -> int:
     database = Database(db)
     path = index_path(database.path)
     # a private connection, closed afterwards: a writer process keeps no cached reader of the store's files
-    with contextlib.closing(open_read_only(database.file)) as duck:
+    with contextlib.closing(open_read_only(database.file, READS)) as duck:
         return _missing_below(duck, connect(path) if path.exists() else None, below)
 
 

@@ -39,9 +39,10 @@ def is_transient(exc: BaseException) -> bool:
     return any(s in text for s in _TRANSIENT)
 
 
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection to the store whose (real) catalog file is ``path`` (caller closes it)."""
-    return open_reader(path)
+def open_read_only(path: Path, tables: tuple[str, ...] | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh read-only connection to the store whose (real) catalog file is ``path`` (caller closes it);
+    ``tables``: only these of the store's tables (:func:`~pipeline.store.segments.open_reader`)."""
+    return open_reader(path, tables)
 
 
 class ReadCache:
