@@ -22,6 +22,7 @@ from pipeline.ingest import ingest
 from pipeline.reuse import engine
 from pipeline.store import Database, cells
 from pipeline.store.segments import STORE_FINDINGS, open_reader
+from pipeline.validator import summary
 from pipeline.validator.cross_year import refresh_cross_year
 from pipeline.validator.summary import refresh_summaries
 from tests.regional_fixtures import config
@@ -108,3 +109,46 @@ def test_an_agency_key_clash_publishes_nothing(tmp_path: Path, monkeypatch: pyte
         ingest([other], db=db, manifest=corpus / "manifest.csv", workers=1)
     Database.close_all()
     assert Database(db).execute("SELECT report_id, agency FROM reports ORDER BY report_id") == before
+
+
+def _per_summary_comparison(derived: str) -> str:
+    """The SUM-1 comparison as it was written before members were summed once per region: every summary joined
+    with each of its members (the reference for :func:`pipeline.validator.summary.comparison_sql`)."""
+    return f"""
+        WITH {summary.member_ctes()},
+        n_pairs AS (SELECT summary_id, count(*) AS n FROM pairs GROUP BY summary_id),
+        rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
+        vals AS (
+            SELECT f.report_id, f.key,
+                   CASE WHEN f.status = 'ok' THEN f.value
+                        WHEN f.status IN ('blank', 'null_marker') THEN
+                             coalesce(d.value, CASE WHEN l.is_total THEN NULL ELSE 0 END)
+                   END AS v
+            FROM facts f JOIN rel USING (report_id) JOIN _sum_cells l ON l.key = f.key
+            LEFT JOIN {derived} d ON d.report_id = f.report_id AND d.key = f.key
+            WHERE f.status <> 'not_in_layout'),
+        sums AS (
+            SELECT p.summary_id, v.key, sum(v.v) AS total, count(*) AS n_with_cell,
+                   count(*) FILTER (WHERE v.v IS NULL) AS n_unknown
+            FROM pairs p JOIN vals v ON v.report_id = p.member_id
+            GROUP BY p.summary_id, v.key)
+        SELECT s.report_id AS summary_id, s.agency, s.year, sv.key, sv.v AS summary_value, x.total AS member_sum,
+               coalesce(np.n, 0) AS n_members, coalesce(x.n_with_cell, 0) AS n_with_cell,
+               coalesce(x.n_unknown, 0) AS n_unknown
+        FROM summaries s JOIN vals sv ON sv.report_id = s.report_id
+        LEFT JOIN n_pairs np ON np.summary_id = s.report_id
+        LEFT JOIN sums x ON x.summary_id = s.report_id AND x.key = sv.key"""
+
+
+def test_members_summed_once_per_region_equal_the_per_summary_pairs(written: Path) -> None:
+    con = open_reader(written)
+    try:
+        summary.register_cells(con)
+        derived = summary.derived_source(con)
+        new = con.execute(f"SELECT * FROM ({summary.comparison_sql(derived)}) ORDER BY ALL").fetchall()
+        old = con.execute(f"SELECT * FROM ({_per_summary_comparison(derived)}) ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert len({row[0] for row in old}) >= 8  # every region's summary, several years
+    assert any(row[5] is not None and row[4] != row[5] for row in old)  # some differ from their members' sum
+    assert new == old

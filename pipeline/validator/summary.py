@@ -73,11 +73,27 @@ def member_ctes(summary_where: str = "true") -> str:
 # A member's or the summary's value of one cell: printed, derived, 0 for a blank part; NULL when unknown.
 def comparison_sql(derived: str, summary_where: str = "true") -> str:
     """``WITH … SELECT summary_id, key, summary_value, member_sum, n_members, n_with_cell, n_unknown`` for every cell
-    of the summaries matching ``summary_where`` (on ``reports r``); needs the registered frame ``_sum_cells``."""
+    of the summaries matching ``summary_where`` (on ``reports r``); needs the registered frame ``_sum_cells``.
+
+    Members depend only on a summary's year and region (a summary is never a member), so they are found and summed
+    once per region, then joined to every summary of that region — the same pairs as :func:`member_ctes`, without
+    summing the same members again for each copy of a region's summary (a province's many summaries in one year
+    joined millions of member cells).  The derived totals are read for those reports only: a join with the whole
+    table built a hash table of every derived total in the store (and spilled under a writer's memory limit)."""
+    same_region = ("np.year = s.year AND np.province = s.province AND np.city IS NOT DISTINCT FROM s.city"
+                   " AND np.county IS NOT DISTINCT FROM s.county")  # fmt: skip
     return f"""
-        WITH {member_ctes(summary_where)},
-        n_pairs AS (SELECT summary_id, count(*) AS n FROM pairs GROUP BY summary_id),
-        rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM pairs),
+        WITH {summaries_cte(summary_where)},
+        regions AS (SELECT DISTINCT year, province, city, county FROM summaries),
+        members AS (
+            SELECT g.year, g.province, g.city, g.county, m.report_id AS member_id
+            FROM regions g JOIN reports m
+              ON m.is_current AND NOT coalesce(m.is_summary, false) AND m.year = g.year
+             AND m.province = g.province
+             AND (g.city IS NULL OR m.city = g.city)
+             AND (g.county IS NULL OR (m.county = g.county AND m.city IS NOT DISTINCT FROM g.city))),
+        n_pairs AS (SELECT year, province, city, county, count(*) AS n FROM members GROUP BY ALL),
+        rel AS (SELECT report_id FROM summaries UNION SELECT member_id FROM members),
         vals AS (
             SELECT f.report_id, f.key,
                    CASE WHEN f.status = 'ok' THEN f.value
@@ -85,19 +101,20 @@ def comparison_sql(derived: str, summary_where: str = "true") -> str:
                              coalesce(d.value, CASE WHEN l.is_total THEN NULL ELSE 0 END)
                    END AS v
             FROM facts f JOIN rel USING (report_id) JOIN _sum_cells l ON l.key = f.key
-            LEFT JOIN {derived} d ON d.report_id = f.report_id AND d.key = f.key
+            LEFT JOIN (SELECT * FROM {derived} WHERE report_id IN (SELECT report_id FROM rel)) d
+                 ON d.report_id = f.report_id AND d.key = f.key
             WHERE f.status <> 'not_in_layout'),
         sums AS (
-            SELECT p.summary_id, v.key, sum(v.v) AS total, count(*) AS n_with_cell,
+            SELECT g.year, g.province, g.city, g.county, v.key, sum(v.v) AS total, count(*) AS n_with_cell,
                    count(*) FILTER (WHERE v.v IS NULL) AS n_unknown
-            FROM pairs p JOIN vals v ON v.report_id = p.member_id
-            GROUP BY p.summary_id, v.key)
+            FROM members g JOIN vals v ON v.report_id = g.member_id
+            GROUP BY ALL)
         SELECT s.report_id AS summary_id, s.agency, s.year, sv.key, sv.v AS summary_value, x.total AS member_sum,
                coalesce(np.n, 0) AS n_members, coalesce(x.n_with_cell, 0) AS n_with_cell,
                coalesce(x.n_unknown, 0) AS n_unknown
         FROM summaries s JOIN vals sv ON sv.report_id = s.report_id
-        LEFT JOIN n_pairs np ON np.summary_id = s.report_id
-        LEFT JOIN sums x ON x.summary_id = s.report_id AND x.key = sv.key"""
+        LEFT JOIN n_pairs np ON {same_region}
+        LEFT JOIN sums x ON {same_region.replace("np.", "x.")} AND x.key = sv.key"""
 
 
 def derived_source(con: duckdb.DuckDBPyConnection) -> str:
