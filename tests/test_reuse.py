@@ -102,18 +102,23 @@ def test_an_uncopied_report_scores_about_zero(corpus: narrative_corpus.Corpus) -
     assert copiers > 0.2
 
 
+def _rebuilt_then_first_50(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The tables of one pass over the store (returned); then emptied, reports 51.. hidden (as if not ingested yet)
+    and the first 50 compared."""
+    engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
+    once = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
+    for table in engine.TABLES:
+        con.execute(f"DELETE FROM {table}")
+    con.execute("UPDATE reports SET is_current = false WHERE report_id > 50")
+    engine.update(con, common_bucket=TEST_BUCKET, batch=7)
+    return once
+
+
 def test_incremental_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
     """Comparing reports as they arrive (three batches, as three ingests would) gives the same result as one pass."""
-    db = Database(corpus.db).flatten_to(tmp_path / "inc.duckdb")  # one file: rows changed in place below
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(Database(corpus.db).flatten_to(tmp_path / "inc.duckdb")))  # rows changed in place
     try:
-        engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
-        once = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
-        # hide reports 51.. (as if not ingested yet), compare, then bring them back in two steps
-        for table in engine.TABLES:
-            con.execute(f"DELETE FROM {table}")
-        con.execute("UPDATE reports SET is_current = false WHERE report_id > 50")
-        engine.update(con, common_bucket=TEST_BUCKET, batch=7)
+        once = _rebuilt_then_first_50(con)
         for upto in (100, 150):
             con.execute(f"UPDATE reports SET is_current = true WHERE report_id <= {upto}")
             engine.update(con, common_bucket=TEST_BUCKET, batch=16)
@@ -128,15 +133,9 @@ def test_scoped_update_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path:
     """A write session's update looks only at the reports it wrote or retired (``scope``, as Database.write passes
     it): the same tables as one pass over the store.  A scope that misses a change is caught by the count check
     and the rest is compared store-wide."""
-    db = Database(corpus.db).flatten_to(tmp_path / "scoped.duckdb")  # one file: rows changed in place below
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(Database(corpus.db).flatten_to(tmp_path / "scoped.duckdb")))  # rows changed in place
     try:
-        engine.update(con, rebuild=True, common_bucket=TEST_BUCKET)
-        once = con.execute("SELECT * FROM reuse_reports ORDER BY report_id").fetchall()
-        for table in engine.TABLES:
-            con.execute(f"DELETE FROM {table}")
-        con.execute("UPDATE reports SET is_current = false WHERE report_id > 50")
-        engine.update(con, common_bucket=TEST_BUCKET, batch=7)
+        once = _rebuilt_then_first_50(con)
         con.execute("UPDATE reports SET is_current = true WHERE report_id <= 100")
         assert engine.update(con, common_bucket=TEST_BUCKET, batch=16, scope=range(51, 101)).added == 50
         assert engine.update(con, common_bucket=TEST_BUCKET, scope=range(51, 101)).added == 0  # nothing left
