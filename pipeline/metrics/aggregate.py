@@ -27,6 +27,7 @@ DISTINCT: at 1 M reports these were seconds (docs/storage.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -46,6 +47,7 @@ from pipeline.metrics.sql import (
     report_terms,
     run,
 )
+from pipeline.metrics.sums import grouped as stored_sums
 
 REPORT_COLUMNS = ("report_id", "agency", "year", "agency_type", "level", "province", "city", "edition")
 # a rate's per-report state code (pipeline.metrics.sql.rate_code) → reason
@@ -130,6 +132,9 @@ def aggregate(
     metrics = unique_metrics(metric_keys)
     keys = [key for m in metrics for key in m.keys]
     cells, where, params = selection(con, filters, keys, alias="s")  # summary reports too: they are counted
+    stored = stored_sums(con, filters, metrics, by, complete)
+    if stored is not None and filters.panel == "matched" and "year" in by:
+        filters = replace(filters, panel="all")  # the panel is in the stored rows' in_panel_ already
     summed = filters.where("s", for_sums=True)[0]
     panel, in_panel = panel_ctes(con, filters, by, f"{cells} s WHERE {summed}", params)
     if "year" in by:
@@ -177,16 +182,19 @@ def aggregate(
             counted = f"v__{c} IS NOT NULL"
         if not per_agency:
             own = "reason_ IS NULL AND " if complete else ""
-            if len(metrics) < SEPARATE_AGENCY_COUNT:
+            if len(metrics) < SEPARATE_AGENCY_COUNT and stored is None:
                 sums.append(f"count(DISTINCT CASE WHEN {own}{counted} THEN agency_ END) AS ag_{i}")
             else:
                 counted_by.append(f"bool_or({own}{counted}) AS ag_{i}")
     rows = f"SELECT {', '.join(row)} FROM {cells} s WHERE {where}"
-    sql = f"""{panel}
-        SELECT {", ".join(groups)}, {", ".join(sums)}
-        FROM ({rows_sql.format(rows=rows)})
-        GROUP BY {", ".join(groups)}"""
-    grouped = run(con, sql, params)
+    if stored is None:
+        sql = f"""{panel}
+            SELECT {", ".join(groups)}, {", ".join(sums)}
+            FROM ({rows_sql.format(rows=rows)})
+            GROUP BY {", ".join(groups)}"""
+        grouped = run(con, sql, params)
+    else:  # the stored sums (pipeline.metrics.sums); agencies per group are not additive: counted below
+        grouped = stored
     if counted_by:
         # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then
         # counted per group — one grouping by agency for every metric, not one DISTINCT per metric (DuckDB groups

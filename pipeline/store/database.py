@@ -161,6 +161,7 @@ class Database:
                 strategy.commit()
             finally:
                 strategy.discard()
+            session.sums = _sync_sums(file, first_new)  # under the lock: the next write updates what this one wrote
         session.search = _sync_search(self.path, first_new)
 
     def migrate(self) -> int:
@@ -180,6 +181,7 @@ class Database:
             try:
                 WriteSession(strategy.open(), DEFAULT_BATCH_SIZE)
                 strategy.commit(merge="all" if full else "tiered")
+                _sync_sums(file, None)  # a merge changes no report; a store without stored sums gets them here
                 return len(strategy.segments)
             finally:
                 strategy.discard()
@@ -217,6 +219,7 @@ class WriteSession:
         self.reuse_rebuild = False  # recompute copied text for every report, not only the new ones
         self.reuse: Any = None  # pipeline.reuse.ReuseUpdate of this session
         self.search: Any = None  # after publishing: pipeline.search.SyncResult, or why the index lags
+        self.sums: Any = None  # after publishing: how the stored metric sums followed (metrics.sums_build.sync)
         self.summary_findings = 0  # SUM-1 findings (region summary vs its members) in the store after this session
 
     @property
@@ -281,6 +284,14 @@ class WriteSession:
         scope = [r for (r,) in self._con.execute(
             "SELECT report_id FROM seg.main.reports UNION SELECT report_id FROM seg.main.retired").fetchall()]  # fmt: skip
         self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild, scope=scope)
+
+
+def _sync_sums(file: Path, first_new: int | None) -> Any:
+    """Bring the stored metric sums beside the store up to the published state (derived, like the search index:
+    :func:`pipeline.metrics.sums_build.sync`)."""
+    from pipeline.metrics import sums_build
+
+    return sums_build.sync(file, first_new)
 
 
 def _sync_search(path: Path, first_new: int) -> Any:

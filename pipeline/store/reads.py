@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.store import sums_file
 from pipeline.store.segments import open_reader
 
 # Error texts of the moments around a swap (a file being replaced, a connection closed under a query): worth a retry.
@@ -41,8 +42,17 @@ def is_transient(exc: BaseException) -> bool:
 
 def open_read_only(path: Path, tables: tuple[str, ...] | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh read-only connection to the store whose (real) catalog file is ``path`` (caller closes it);
-    ``tables``: only these of the store's tables (:func:`~pipeline.store.segments.open_reader`)."""
-    return open_reader(path, tables)
+    ``tables``: only these of the store's tables (:func:`~pipeline.store.segments.open_reader`).  A connection to
+    every table has the stored metric sums attached where they match the store (:mod:`pipeline.store.sums_file`)."""
+    con = open_reader(path, tables)
+    if tables is not None:
+        return con
+    try:
+        sums_file.attach(con, path)
+    except Exception:
+        con.close()
+        raise
+    return con
 
 
 class ReadCache:
@@ -57,7 +67,7 @@ class ReadCache:
         """The connection for the file's current version (opened if the file changed since the last call);
         ``on_open(path)`` runs before a connection is opened."""
         with self._lock:
-            version = file_version(path)
+            version = f"{file_version(path)}|{file_version(sums_file.sums_path(path))}"  # sums follow a swap
             cached = self._current.get(path)
             if cached and cached[0] == version:
                 return cached[1]

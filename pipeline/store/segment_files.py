@@ -62,9 +62,10 @@ def flatten(src: Path, dst: Path) -> None:
 
 
 def remove_store(catalog: Path) -> list[Path]:
-    """Delete the store whose catalog is ``catalog``: the catalog, its WAL and its segment folder (not the search
-    index or other files beside it)."""
-    return remove_paths([catalog, catalog.with_name(catalog.name + ".wal"), segment_dir(catalog)])
+    """Delete the store whose catalog is ``catalog``: the catalog, its WAL, its segment folder and its stored
+    metric sums (not the search index or other files beside it)."""
+    return remove_paths([catalog, catalog.with_name(catalog.name + ".wal"), segment_dir(catalog),
+                         catalog.with_name(catalog.name + ".sums.duckdb")])
 
 
 def referenced(catalog: Path) -> set[str] | None:

@@ -1,0 +1,256 @@
+"""``metric_sums``: the metric queries' sums stored per group of reports, so a page need not scan a million rows.
+
+One row per group of current reports that agree on everything :func:`pipeline.metrics.aggregate.aggregate` groups
+or filters by, except the agency (:data:`KEYS`): year, province, city, level, agency type, edition, ``failing``
+(n_errors > 0, the quality filter), ``is_summary``, ``has_agency``, and two properties of the report's agency —
+``mask``, the years its current non-summary reports cover as bits (bit ``year - YEAR0``), and ``unstable``, whether
+those reports differ in province, city, level or agency type.  County is not a key: with it there are as many
+groups as reports (512 k groups at 1 M reports, 23 k without; 80 k with the agency's mask).
+
+Per group the columns hold the additive pieces :func:`pipeline.metrics.aggregate._combine` needs (:func:`pieces`):
+``rows_``; per registry key Σv, count(v), count(s), derived and blank cells; per rate metric its counted numerator
+and denominator and the count of each per-report state; for the outcome bars (``complete``) the same of every
+outcome row over the reports where all of them are known, and the reports by their reason to be left out.
+
+The trend panel is a mask test: the agencies with a selected report in every year of the span are those whose mask
+covers the span's bits — exact when a filter takes all of an agency's reports or none of them, which is why a group
+keeps ``unstable`` (an agency that moved region or level: region and level filters then use the per-report path).
+
+:func:`grouped` answers from it or returns None (the caller scans ``report_cells``): county or agency filters or
+groupings, a store without an up-to-date ``metric_sums`` (:mod:`pipeline.store.sums_file`), and panel cases the
+mask cannot decide (quality filter, summary reports included, an agency outside :data:`YEAR0` … +62 years).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipeline.derive import is_total
+from pipeline.filters import Filters
+from pipeline.metrics.catalogue import Metric, catalogue, outcome_groups
+from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, report_terms, run
+from pipeline.registry import registry
+from pipeline.store.sums_file import ALIAS
+
+TABLE = "metric_sums"
+YEAR0, YEAR_SPAN = 2000, 62  # mask bits: years YEAR0 … YEAR0 + YEAR_SPAN - 1
+KEYS = ("year", "province", "city", "level", "agency_type", "edition", "failing", "is_summary", "has_agency", "mask",
+        "unstable")  # fmt: skip
+BY = ("year", "province", "city", "level", "agency_type", "edition")  # groupings it answers
+RANKS = (1, 2, 4, 5)  # aggregate.RANK of a report's own reason in complete mode (not_in_panel is the group's)
+
+
+def outcome_keys() -> list[str]:
+    """The metrics of the outcome bars (``queries.outcomes_by_year``, complete mode): （七）总计 and every outcome row."""
+    return ["count.t3.result_total.total", *(f"count.{k}" for _, keys in outcome_groups() for k in keys)]
+
+
+def rates() -> list[Metric]:
+    return [m for m in catalogue().values() if m.is_rate]
+
+
+def _stem(key: str) -> str:
+    return key.replace(".", "__")
+
+
+def _reason(m: Metric, c: str) -> str:
+    empty = 2 if is_total(m.numerator[0]) else 1  # aggregate.RANK: not_derivable / empty
+    return f"CASE s.s__{c} WHEN 2 THEN {empty} WHEN 1 THEN 4 END"
+
+
+def pieces() -> list[tuple[str, str, str]]:
+    """(column, type, per-report SQL over ``s``: a ``report_cells`` row plus ``code__<rate>`` and ``open_``,
+    ``allnt_``, ``reason_``) of every summed column."""
+    out = [("rows_", "BIGINT", "1")]
+    for key in registry().by_key:
+        c = col(key)
+        out += [(f"sv__{c}", "DOUBLE", f"s.v__{c}"), (f"cv__{c}", "BIGINT", f"(s.v__{c} IS NOT NULL)::INTEGER"),
+                (f"cs__{c}", "BIGINT", f"(s.s__{c} IS NOT NULL)::INTEGER"),
+                (f"c4__{c}", "BIGINT", f"(s.s__{c} = 4)::INTEGER"), (f"c2__{c}", "BIGINT", f"(s.s__{c} = 2)::INTEGER")]  # fmt: skip
+    for m in rates():
+        r, code = _stem(m.key), f"s.code__{_stem(m.key)}"
+        num, den, _, derived = report_terms(m, alias="s")
+        out += [(f"rsn__{r}", "DOUBLE", f"CASE WHEN {code} = 0 THEN {num} END"),
+                (f"rsd__{r}", "DOUBLE", f"CASE WHEN {code} = 0 THEN {den} END"),
+                (f"rdv__{r}", "BIGINT", f"({code} = 0 AND {derived})::INTEGER"),
+                *((f"r{k}__{r}", "BIGINT", f"({code} = {k})::INTEGER") for k in (0, 1, 2, 3, 6))]  # fmt: skip
+    out += [("o_open", "BIGINT", "s.open_::INTEGER"), ("o_allnt", "BIGINT", "s.allnt_::INTEGER"),
+            *((f"o_r{k}", "BIGINT", f"(s.reason_ = {k})::INTEGER") for k in RANKS)]  # fmt: skip
+    for key in outcome_keys():
+        c = col(key.removeprefix("count."))
+        out += [(f"osv__{c}", "DOUBLE", f"CASE WHEN s.open_ THEN s.v__{c} END"),
+                (f"ocv__{c}", "BIGINT", f"(s.open_ AND s.v__{c} IS NOT NULL)::INTEGER"),
+                (f"oc4__{c}", "BIGINT", f"(s.open_ AND s.s__{c} = 4)::INTEGER")]  # fmt: skip
+    return out
+
+
+def signature() -> str:
+    """Changes whenever the columns or their definitions do (a stored table of another build is not used)."""
+    text = "|".join(f"{n}:{t}:{e}" for n, t, e in pieces()) + f"|{KEYS}|{YEAR0}"
+    return hashlib.md5(text.encode()).hexdigest()[:16]
+
+
+def cell_columns() -> list[str]:
+    return [f"{p}__{col(k)}" for k in registry().by_key for p in ("v", "s")]
+
+
+def group_sql(current: str) -> str:
+    """The ``metric_sums`` rows of the reports of ``current`` (a relation of current ``report_cells`` rows holding
+    every report of each agency it holds: the agency's mask is computed over them)."""
+    outcome = [m for m in (catalogue()[k] for k in outcome_keys())]
+    ranks = ", ".join(_reason(m, col(m.numerator[0])) for m in outcome)
+    none = " AND ".join(f"s.s__{col(m.numerator[0])} IS NULL" for m in outcome)
+    codes = ", ".join(f"{rate_code(m, alias='s')} AS code__{_stem(m.key)}" for m in rates())
+    bit = f"CASE WHEN year >= {YEAR0} AND year < {YEAR0 + YEAR_SPAN} THEN 1::BIGINT << (year - {YEAR0}) END"
+    member = "agency IS NOT NULL AND NOT coalesce(is_summary, false)"
+    sums = ", ".join(f"CAST(sum({e}) AS {t}) AS {n}" for n, t, e in pieces())
+    return f"""WITH cur AS ({current}),
+        ag AS (SELECT agency_key, bit_or({bit}) FILTER (WHERE year IS NOT NULL) AS mask,
+                      bool_or(year IS NOT NULL AND {bit} IS NULL) AS outside,
+                      count(DISTINCT (province, city, level, agency_type)) > 1 AS unstable
+               FROM cur WHERE {member} GROUP BY agency_key),
+        per AS (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_ FROM (
+                    SELECT s.*, {codes} FROM cur s) s),
+        keyed AS (SELECT s.*, s.reason_ IS NULL AND NOT s.allnt_ AS open_, s.n_errors > 0 AS failing_,
+                         coalesce(s.is_summary, false) AS summary_, s.agency IS NOT NULL AS has_agency_,
+                         CASE WHEN NOT a.outside THEN a.mask END AS mask_, coalesce(a.unstable, false) AS unstable_
+                  FROM per s LEFT JOIN ag a ON a.agency_key = s.agency_key AND s.agency IS NOT NULL)
+        SELECT year, province, city, level, agency_type, edition, failing_ AS failing, summary_ AS is_summary,
+               has_agency_ AS has_agency, mask_ AS mask, unstable_ AS unstable, {sums}
+        FROM keyed s GROUP BY ALL"""
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+
+def available(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection has an attached ``metric_sums`` of this build (:mod:`pipeline.store.sums_file`)."""
+    try:
+        rows = con.execute(f"SELECT value FROM {ALIAS}.sums_meta WHERE key = 'signature'").fetchall()
+    except duckdb.Error:
+        return False
+    return bool(rows) and rows[0][0] == signature()
+
+
+def where(filters: Filters, for_sums: bool) -> tuple[str, dict[str, Any]] | None:
+    """The filters as a condition on ``metric_sums`` (alias ``g``), or None when it cannot express them."""
+    if filters.county is not None or filters.agencies:
+        return None
+    clauses, params = ["true"], {}
+    if filters.years:
+        clauses.append("list_contains($f_years, g.year)")
+        params["f_years"] = list(filters.years)
+    for name in ("province", "city"):
+        if getattr(filters, name) is not None:
+            clauses.append(f"g.{name} = $f_{name}")
+            params[f"f_{name}"] = getattr(filters, name)
+    for name, column in (("levels", "level"), ("agency_types", "agency_type"), ("editions", "edition")):
+        if getattr(filters, name):
+            clauses.append(f"list_contains($f_{name}, g.{column})")
+            params[f"f_{name}"] = list(getattr(filters, name))
+    if for_sums and not filters.include_summaries:
+        clauses.append("NOT g.is_summary")
+    if filters.quality != "all":
+        clauses.append("g.failing" if filters.quality == "fail" else "NOT g.failing")
+    return " AND ".join(clauses), params
+
+
+def _in_panel(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, ...]) -> str | None:
+    """The panel condition on a group (``g``) — "true" where no panel applies — or None where the mask cannot
+    decide it (see the module docstring)."""
+    if filters.panel != "matched" or "year" not in by:
+        return "true"
+    if filters.include_summaries or filters.quality != "all":
+        return None
+    summed, params = where(filters, for_sums=True) or ("false", {})
+    table = f"{ALIAS}.{TABLE}"
+    editions = ", ".join(f"'{e}'" for e in TABLE_EDITIONS)
+    # one pass over the selected groups: what the mask cannot decide, the span, the agencies' masks (≤ 2^years)
+    outside, unstable, years, masks = con.sql(
+        f"""SELECT coalesce(bool_or(g.has_agency AND g.mask IS NULL), false), coalesce(bool_or(g.unstable), false),
+                   list(DISTINCT g.year) FILTER (WHERE g.year IS NOT NULL AND g.edition IN ({editions})),
+                   list(DISTINCT g.mask) FILTER (WHERE g.has_agency AND g.mask IS NOT NULL)
+            FROM {table} g WHERE {summed}""", params=params or None).fetchall()[0]  # fmt: skip
+    splits = filters.province or filters.city or filters.levels or filters.agency_types
+    if outside or (unstable and splits) or (filters.editions and _editions_vary(con)):
+        return None
+    span = sorted(int(y) for y in years or [])
+    if not span:
+        return "true"
+    if any(not YEAR0 <= y < YEAR0 + YEAR_SPAN for y in span):
+        return None
+    bits = sum(1 << (y - YEAR0) for y in span)
+    if not any(int(m) & bits == bits for m in masks or []):  # no agency reported every year: no panel
+        return "true"
+    return f"(g.year IN ({', '.join(map(str, span))}) AND g.has_agency AND g.mask & {bits} = {bits})"
+
+
+def _editions_vary(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether some year has reports of two editions (an edition filter then splits an agency's years)."""
+    rows = con.execute(f"SELECT count(*) FROM (SELECT year FROM {ALIAS}.{TABLE} GROUP BY year"
+                       " HAVING count(DISTINCT edition) > 1)").fetchall()  # fmt: skip
+    return bool(rows[0][0])
+
+
+def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric], by: tuple[str, ...],
+            complete: bool) -> pl.DataFrame | None:  # fmt: skip
+    """The grouped rows :func:`pipeline.metrics.aggregate._combine` takes (without the agency counts of a result
+    not grouped by year), read from ``metric_sums`` — or None when it cannot answer (the caller scans)."""
+    if not set(by) <= set(BY) or not available(con):
+        return None
+    if complete and sorted(m.key for m in metrics) != sorted(outcome_keys()):
+        return None
+    selected = where(filters, for_sums=False)
+    in_panel = _in_panel(con, filters, by) if selected is not None else None
+    if selected is None or in_panel is None:
+        return None
+    cond, params = selected
+    if "year" in by:
+        cond += " AND g.year IS NOT NULL"
+    summary = "false" if filters.include_summaries else "g.is_summary"
+    head = [*(f"g.{b}" for b in by), f"{in_panel} AS in_panel_", "g.has_agency AS has_agency_",
+            f"{summary} AS summary_"]  # fmt: skip
+    groups = ", ".join(str(i + 1) for i in range(len(head)))
+    table = f"{ALIAS}.{TABLE} g WHERE {cond}"
+    if not complete:
+        cols = ["sum(g.rows_)::BIGINT AS rows_"]
+        for i, m in enumerate(metrics):
+            if m.is_rate:
+                r = _stem(m.key)
+                cols += [f"sum(g.rsn__{r}) AS sn_{i}", f"sum(g.rsd__{r}) AS sd_{i}", f"sum(g.r0__{r})::BIGINT AS c0_{i}",
+                         f"sum(g.rdv__{r})::BIGINT AS cdv_{i}",
+                         *(f"sum(g.r{k}__{r})::BIGINT AS c{k}_{i}" for k in (1, 2, 3, 6))]  # fmt: skip
+            else:
+                c = col(m.numerator[0])
+                cols += [
+                    f"sum(g.sv__{c}) AS sv_{i}",
+                    *(f"sum(g.{p}__{c})::BIGINT AS {p}_{i}" for p in ("cv", "cs", "c4", "c2")),
+                ]
+        sql = f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups}"
+        return run(con, sql, params)
+    cols = [f"sum(g.{n})::BIGINT AS {n}" for n in ("o_open", "o_allnt", *(f"o_r{k}" for k in RANKS))]
+    for i, m in enumerate(metrics):
+        c = col(m.numerator[0])
+        cols += [
+            f"sum(g.osv__{c}) AS sv_{i}",
+            f"sum(g.ocv__{c})::BIGINT AS cv_{i}",
+            f"sum(g.oc4__{c})::BIGINT AS c4_{i}",
+        ]
+    wide = run(con, f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups}", params)
+    # per group: its open reports with their sums, those without any table, those left out by their own reason
+    keep = [*by, "in_panel_", "has_agency_", "summary_"]
+    zeros = [pl.lit(0, pl.Int64).alias(f"{p}_{i}") for i in range(len(metrics)) for p in ("cs", "c2")]
+    empty = [e for i in range(len(metrics)) for e in (pl.lit(None, pl.Float64).alias(f"sv_{i}"),
+             pl.lit(0, pl.Int64).alias(f"cv_{i}"), pl.lit(0, pl.Int64).alias(f"c4_{i}"))]  # fmt: skip
+    sums = [pl.col(f"{p}_{i}") for i in range(len(metrics)) for p in ("sv", "cv", "c4")]
+    frames = [wide.select(*keep, pl.lit(None, pl.Int32).alias("reason_"), pl.lit(False).alias("all_no_table_"),
+                          pl.col("o_open").alias("rows_"), *sums, *zeros),
+              wide.select(*keep, pl.lit(None, pl.Int32).alias("reason_"), pl.lit(True).alias("all_no_table_"),
+                          pl.col("o_allnt").alias("rows_"), *empty, *zeros)]  # fmt: skip
+    frames += [wide.select(*keep, pl.lit(k, pl.Int32).alias("reason_"), pl.lit(False).alias("all_no_table_"),
+                           pl.col(f"o_r{k}").alias("rows_"), *empty, *zeros) for k in RANKS]  # fmt: skip
+    return pl.concat(frames)

@@ -1,0 +1,157 @@
+"""Writing the stored metric sums (:mod:`pipeline.metrics.sums`) beside a store: a full build, and the update a
+write makes after publishing.
+
+A write adds reports and replaces some; only the groups of the agencies it touched change (their mask too).  The
+update subtracts those agencies' reports as they were before the write (the current reports older than the
+write's first id, and those the write replaced) and adds them as they are now — both grouped with the masks of
+their own time — and writes the result to a new file that replaces the old one atomically.  Sums are integers or
+sums of printed numbers; a group left with no report is dropped.  When the file is missing or does not match the
+state before the write, a store of up to :data:`INLINE_BUILD_REPORTS` reports is built afresh and a larger one is
+left without (its queries scan, as before): ``xxgk`` compaction or the scale builder builds it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.metrics.sums import KEYS, TABLE, cell_columns, group_sql, pieces, signature
+from pipeline.store.cells import REPORT_COLUMNS
+from pipeline.store.cells import TABLE as CELLS_TABLE
+from pipeline.store.relations import narrow_relation
+from pipeline.store.segments import open_reader, remove_paths
+from pipeline.store.sums_file import ALIAS, META, state_token, stored_token, sums_path
+
+INLINE_BUILD_REPORTS = (
+    50_000  # a write builds missing sums for a store up to this size (about a second per 10 k)
+)
+DELTA_SHARE = 0.2  # a write touching more than this share of the store's reports rebuilds instead of updating
+
+
+def _cells(con: duckdb.DuckDBPyConnection) -> str:
+    return narrow_relation(con, CELLS_TABLE, [*REPORT_COLUMNS, *cell_columns()]) or CELLS_TABLE
+
+
+def _write(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: str) -> None:
+    """Write ``select`` (rows of ``metric_sums``) and ``token`` to a new file and put it in place atomically."""
+    final = sums_path(catalog)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
+    try:
+        con.execute(f"ATTACH '{tmp}' AS sums_new")
+        con.execute(f"CREATE TABLE sums_new.{TABLE} AS {select}")
+        con.execute(f"CREATE TABLE sums_new.{META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        con.execute(
+            f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?)", [token, signature()]
+        )
+        con.execute("DETACH sums_new")
+        os.replace(tmp, final)
+    finally:
+        remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
+
+
+def build(catalog: Path) -> dict[str, Any]:
+    """Compute the sums of the whole store whose catalog is ``catalog`` and write them beside it."""
+    started = time.perf_counter()
+    con = open_reader(catalog)
+    try:
+        token = state_token(con)
+        _write(con, catalog, group_sql(f"SELECT * FROM {_cells(con)} WHERE is_current"), token)
+    finally:
+        con.close()
+    return {"mode": "build", "token": token, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
+    """Bring the sums beside ``catalog`` up to the store's published state after a write whose reports have ids
+    from ``first_new`` on (None: a compaction, which changes no report but builds a missing file).  Returns what
+    was done, or why the sums were left behind; a failure never touches the published data."""
+    try:
+        return _sync(catalog, first_new)
+    except Exception as exc:  # derived data: the queries scan report_cells meanwhile
+        return f"指标汇总表未能更新（{type(exc).__name__}: {exc}），查询改为逐份报告计算"
+
+
+def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
+    path = sums_path(catalog)
+    con = open_reader(catalog)
+    try:
+        token = state_token(con)
+        n_reports = int(token.split(":")[0])
+        old = None
+        if path.is_file():
+            con.execute(f"ATTACH '{path}' AS {ALIAS} (READ_ONLY)")
+            signed = con.execute(f"SELECT value FROM {ALIAS}.{META} WHERE key = 'signature'").fetchall()
+            old = stored_token(con) if signed and signed[0][0] == signature() else None
+        if old == token:
+            return {"mode": "current", "token": token}
+        n_new = 0
+        if first_new is not None:
+            cells = _cells(con)
+            n_new = int(
+                con.execute(f"SELECT count(*) FROM {cells} WHERE report_id >= {int(first_new)}").fetchall()[
+                    0
+                ][0]
+            )
+            if old is not None and old == _previous_token(con, cells, first_new):
+                before, after = _changed(con, cells, first_new)
+                n_before, n_after = (
+                    con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] for q in (before, after)
+                )
+                if n_before + n_after <= DELTA_SHARE * n_reports:
+                    _write(con, catalog, _merged(before, after), token)
+                    return {"mode": "update", "token": token, "subtracted": n_before, "added": n_after}
+        small = n_reports <= INLINE_BUILD_REPORTS or n_new >= DELTA_SHARE * n_reports
+        if first_new is not None and not small:
+            con.close()
+            remove_paths([path])  # never to be matched again: a later write would rebuild it for nothing
+            return (
+                f"指标汇总表未更新：{n_reports} 份报告的库不在单次入库时重建（xxgk compact 或扩展基准的构建时重建），"
+                "查询改为逐份报告计算"
+            )
+    finally:
+        con.close()
+    return build(catalog)
+
+
+def _changed(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) -> tuple[str, str]:
+    """(the reports of the agencies a write touched as they were before it, as they are now — plus the new reports
+    without an agency): relations of ``report_cells`` rows that are current in their state."""
+    touched = f"(SELECT DISTINCT agency_key FROM {cells} WHERE report_id >= {int(first_new)} AND agency IS NOT NULL)"
+    reports = narrow_relation(con, "reports", ["report_id", "is_current", "replaced_by"]) or "reports"
+    before = f"""SELECT c.* REPLACE (true AS is_current) FROM {cells} c JOIN {reports} r USING (report_id)
+                 WHERE c.report_id < {int(first_new)} AND c.agency_key IN {touched}
+                   AND (r.is_current OR r.replaced_by >= {int(first_new)})"""
+    after = f"""SELECT * FROM {cells} WHERE is_current AND (agency_key IN {touched}
+                OR (report_id >= {int(first_new)} AND agency IS NULL))"""
+    return before, after
+
+
+def _previous_token(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) -> str:
+    """The state token (:func:`pipeline.store.sums_file.state_token`) of the store before the write of the reports
+    from ``first_new`` on: its older reports, with the ones this write replaced current again."""
+    n, current, greatest = con.execute(
+        f"SELECT count(*), count_if(is_current), max(report_id) FROM {cells} WHERE report_id < {int(first_new)}"
+    ).fetchall()[0]
+    reports = narrow_relation(con, "reports", ["report_id", "is_current", "replaced_by"]) or "reports"
+    (replaced,) = con.execute(f"SELECT count(*) FROM {reports} WHERE report_id < {int(first_new)} AND NOT is_current"
+                              f" AND replaced_by >= {int(first_new)}").fetchall()[0]  # fmt: skip
+    return f"{int(n)}:{int(current) + int(replaced)}:{greatest}"
+
+
+def _merged(before: str, after: str) -> str:
+    """The stored sums minus the groups of ``before`` plus those of ``after`` (groups left empty dropped)."""
+    names = [n for n, _, _ in pieces()]
+    types = {n: t for n, t, _ in pieces()}
+    keys = ", ".join(KEYS)
+    minus = ", ".join(f"-{n} AS {n}" for n in names)
+    sums = ", ".join(f"CAST(sum({n}) AS {types[n]}) AS {n}" for n in names)
+    return f"""SELECT {keys}, {sums} FROM (
+            SELECT * FROM {ALIAS}.{TABLE}
+            UNION ALL BY NAME SELECT {keys}, {minus} FROM ({group_sql(before)})
+            UNION ALL BY NAME ({group_sql(after)}))
+        GROUP BY ALL HAVING sum(rows_) <> 0"""
