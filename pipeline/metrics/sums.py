@@ -174,7 +174,8 @@ def _in_panel(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, .
         f"""SELECT coalesce(bool_or(g.has_agency AND g.mask IS NULL), false), coalesce(bool_or(g.unstable), false),
                    list(DISTINCT g.year) FILTER (WHERE g.year IS NOT NULL AND g.edition IN ({editions})),
                    list(DISTINCT g.mask) FILTER (WHERE g.has_agency AND g.mask IS NOT NULL)
-            FROM {table} g WHERE {summed}""", params=params or None).fetchall()[0]  # fmt: skip
+            FROM (SELECT g.year, g.edition, g.has_agency, g.mask, g.unstable FROM {table} g WHERE {summed}
+                  GROUP BY ALL HAVING sum(g.rows_) <> 0) g""", params=params or None).fetchall()[0]  # fmt: skip
     splits = filters.province or filters.city or filters.levels or filters.agency_types
     if outside or (unstable and splits) or (filters.editions and _editions_vary(con)):
         return None
@@ -191,8 +192,8 @@ def _in_panel(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, .
 
 def _editions_vary(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether some year has reports of two editions (an edition filter then splits an agency's years)."""
-    rows = con.execute(f"SELECT count(*) FROM (SELECT year FROM {ALIAS}.{TABLE} GROUP BY year"
-                       " HAVING count(DISTINCT edition) > 1)").fetchall()  # fmt: skip
+    rows = con.execute(f"""SELECT count(*) FROM (SELECT year FROM (SELECT year, edition FROM {ALIAS}.{TABLE}
+                           GROUP BY ALL HAVING sum(rows_) <> 0) GROUP BY year HAVING count(*) > 1)""").fetchall()
     return bool(rows[0][0])
 
 
@@ -230,7 +231,7 @@ def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
                     f"sum(g.sv__{c}) AS sv_{i}",
                     *(f"sum(g.{p}__{c})::BIGINT AS {p}_{i}" for p in ("cv", "cs", "c4", "c2")),
                 ]
-        sql = f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups}"
+        sql = f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups} HAVING sum(g.rows_) <> 0"
         return run(con, sql, params)
     cols = [f"sum(g.{n})::BIGINT AS {n}" for n in ("o_open", "o_allnt", *(f"o_r{k}" for k in RANKS))]
     for i, m in enumerate(metrics):
@@ -240,7 +241,7 @@ def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
             f"sum(g.ocv__{c})::BIGINT AS cv_{i}",
             f"sum(g.oc4__{c})::BIGINT AS c4_{i}",
         ]
-    wide = run(con, f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups}", params)
+    wide = run(con, f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups} HAVING sum(g.rows_) <> 0", params)
     # per group: its open reports with their sums, those without any table, those left out by their own reason
     keep = [*by, "in_panel_", "has_agency_", "summary_"]
     zeros = [pl.lit(0, pl.Int64).alias(f"{p}_{i}") for i in range(len(metrics)) for p in ("cs", "c2")]

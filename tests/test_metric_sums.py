@@ -1,0 +1,208 @@
+"""The stored metric sums (``metric_sums``, :mod:`pipeline.metrics.sums`): every query that reads them gives what the
+per-report scan of ``report_cells`` gives, on real stores (derived totals, blank / "/" / 0 cells, a replaced
+version, region summary reports, reports outside the trend panel), for every filter combination they claim to
+answer; the write path keeps them up to date by subtracting and adding what a write changed; a store without them
+(or with a stale file) answers through the scan.
+
+The comparison opens the same store twice: through :class:`pipeline.store.Database` (the sums attached) and through
+:func:`pipeline.store.segments.open_reader` (no sums: the scan).  Each comparison also checks that the sums really
+answered, so a test cannot pass by both sides scanning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipeline import metrics as M
+from pipeline.filters import Filters
+from pipeline.metrics import regions, sums, sums_build
+from pipeline.store import Database
+from pipeline.store import segments as seg
+from pipeline.store.sums_file import sums_path
+from tests.dashboard_fixtures import shared_db
+from tests.regional_fixtures import build_regional
+from tests.test_store import make_result, write_all
+
+pytestmark = pytest.mark.usefixtures("close_cached_readers")
+
+QUERIES: dict[str, Callable] = {
+    "headline_series": M.headline_series,
+    "headline_by_year": M.headline_by_year,
+    "publication_by_year 2021": lambda c, f: M.publication_by_year(c, f, "2021"),
+    "publication_by_year 2019": lambda c, f: M.publication_by_year(c, f, "2019"),
+    "applicants_by_year": M.applicants_by_year,
+    "outcomes_by_year": M.outcomes_by_year,
+    "outcome_shares_by_year": M.outcome_shares_by_year,
+    "backlog_by_year": M.backlog_by_year,
+    "litigation_by_year": M.litigation_by_year,
+    "correction_rates_by_year": M.correction_rates_by_year,
+    "by_agency_type": lambda c, f: M.by_agency_type(c, f, ["rate.disclosure", "count.t4.review.total"]),
+    "by_region": lambda c, f: M.by_region(c, f, ["rate.disclosure"]),
+    "region_rollup": regions.region_rollup,
+    "rollup_tree": regions.rollup_tree,
+    "metric_table edition city": lambda c, f: M.metric_table(c, f, "count.t2.admin_fees.amount_wan_yuan",
+                                                             ("edition", "city")),  # fmt: skip
+    "metric_table none": lambda c, f: M.metric_table(c, f, "rate.correction.review", ()),
+}
+
+
+def _filters(db: Path) -> list[Filters]:
+    """Every kind of filter the sums answer (and the panel cases they decide by the agencies' year masks)."""
+    province, city, level, a_type = Database(db).execute(
+        "SELECT province, city, level, agency_type FROM reports ORDER BY city IS NULL, level IS NULL, province, city"
+        " LIMIT 1"
+    )[0]
+    years = [y for (y,) in Database(db).execute("SELECT DISTINCT year FROM reports WHERE year IS NOT NULL ORDER BY 1")]
+    return [
+        Filters(),
+        Filters(years=tuple(years[-2:])),
+        Filters(years=(years[-1],)),
+        Filters(province=province, levels=(level,)),
+        Filters(province=province, city=city),
+        Filters(agency_types=(a_type,), panel="all"),
+        Filters(editions=("2021",)),
+        Filters(quality="pass", panel="all"),
+        Filters(quality="fail", panel="all", min_n=1),
+        Filters(include_summaries=True, panel="all"),
+    ]
+
+
+def _compare(db: Path, queries: dict[str, Callable] = QUERIES) -> int:
+    """Compare every query under every filter set; returns how many (query, filters) the sums answered."""
+    answered = 0
+    scan = seg.open_reader(Database(db).file)
+    try:
+        with Database(db).cursor() as con:
+            assert sums.available(con), "the store has no up-to-date stored sums"
+            for filters in _filters(db):
+                if sums.grouped(con, filters, [M.metric("rate.disclosure")], ("year",), False) is not None:
+                    answered += 1
+                for name, fn in queries.items():
+                    new, old = fn(con, filters), fn(scan, filters)
+                    try:
+                        assert_frame_equal(new, old, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
+                    except AssertionError as exc:
+                        raise AssertionError(f"{name} {filters}: {exc}") from None
+    finally:
+        scan.close()
+    return answered
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = build_regional(tmp_path_factory.mktemp("regional")).db
+    sums_build.build(Database(db).file)
+    return db
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = shared_db(tmp_path_factory)
+    sums_build.build(Database(db).file)
+    return db
+
+
+def test_the_sums_give_what_the_scan_gives_with_summary_reports_and_panels(regional: Path) -> None:
+    assert Database(regional).execute("SELECT count(*) FROM reports WHERE is_summary")[0][0] > 0
+    answered = _compare(regional)
+    assert answered >= 7  # all but the quality / summaries panels, which the masks cannot decide
+
+
+def test_the_sums_give_what_the_scan_gives_with_derived_totals_and_a_replaced_version(hand: Path) -> None:
+    with Database(hand).cursor() as con:
+        assert con.execute("SELECT count(*) FROM reports WHERE NOT is_current").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM derived").fetchall()[0][0] > 0
+        states = {s for (s,) in con.execute("SELECT DISTINCT status FROM facts").fetchall()}
+        assert {"ok", "blank"} <= states
+    assert _compare(hand) >= 7
+
+
+def test_what_the_sums_cannot_answer_is_scanned(hand: Path) -> None:
+    agency = Database(hand).execute("SELECT agency FROM reports WHERE agency IS NOT NULL LIMIT 1")[0][0]
+    county = Database(hand).execute("SELECT county FROM reports WHERE county IS NOT NULL LIMIT 1")
+    rate = [M.metric("rate.disclosure")]
+    with Database(hand).cursor() as con:
+        assert sums.grouped(con, Filters(agencies=(agency,)), rate, ("year",), False) is None
+        if county:
+            assert sums.grouped(con, Filters(county=county[0][0]), rate, ("year",), False) is None
+        assert sums.grouped(con, Filters(), rate, ("agency", "year"), False) is None
+        assert sums.grouped(con, Filters(), rate, ("county",), False) is None
+        assert sums.grouped(con, Filters(quality="pass"), rate, ("year",), False) is None  # panel + quality
+        assert sums.grouped(con, Filters(), rate, ("year",), True) is None  # complete: only the outcome set
+        assert sums.grouped(con, Filters(), rate, ("year",), False) is not None
+
+
+def _state(db: Path) -> pl.DataFrame:
+    """The stored sums, in a stable order (doubles rounded: subtraction may leave the last bits)."""
+    con = duckdb.connect(str(sums_path(Database(db).file)), read_only=True)
+    try:
+        names = [n for n, _, _ in sums.pieces()]
+        df = con.sql(f"""SELECT {", ".join(sums.KEYS)}, {", ".join(f"sum({n}) AS {n}" for n in names)}
+                         FROM {sums.TABLE} GROUP BY ALL HAVING sum(rows_) <> 0""").pl()  # appended rows folded
+    finally:
+        con.close()
+    # a sum of no value is NULL in a build and 0 after subtracting: readers use a sum only where it counted a value
+    return df.with_columns(pl.col(pl.Float64).fill_null(0).round(6)).sort(list(sums.KEYS), nulls_last=True)
+
+
+def test_writes_update_the_sums_by_what_they_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write subtracts the touched agencies' reports as they were and adds them as they are: the file equals a
+    fresh build after a new agency, a new year of a known agency (its mask changes), a replaced version, a report
+    without agency, blank and "/" cells and a derived total."""
+    monkeypatch.setattr(sums_build, "DELTA_SHARE", 1.0)  # a tiny store: every write is a small share in spirit
+    db = tmp_path / "w.duckdb"
+    write_all(db, make_result("a22", agency="甲局", year=2022, values={"t3.granted.total": 4}),
+              make_result("a23", agency="甲局", year=2023), make_result("b23", agency="乙局", year=2023))  # fmt: skip
+    assert sums_build.build(Database(db).file)["mode"] == "build"
+    writes = [
+        [make_result("b22", agency="乙局", year=2022, values={"t3.granted.total": None})],  # mask grows
+        [make_result("a23v2", agency="甲局", year=2023, values={"t3.granted.total": 9})],  # replaces a23
+        [make_result("n23", agency=None, year=2023), make_result("c24", agency="丙局", year=2024,
+                                                                 values={"t3.result_total.total": None})],  # fmt: skip
+    ]
+    for results in writes:
+        with Database(db).write() as session:
+            for r in results:
+                session.add(r)
+            session.flush()
+        assert isinstance(session.sums, dict) and session.sums["mode"] == "update", session.sums
+        updated = _state(db)
+        sums_build.build(Database(db).file)
+        assert_frame_equal(updated, _state(db))
+    assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current")[0][0] == 1
+    assert _compare(db) >= 1
+
+
+def test_a_store_without_sums_or_with_stale_ones_answers_by_the_scan(hand: Path, tmp_path: Path) -> None:
+    copy = Database(hand).copy_to(tmp_path / "copy.duckdb")
+    assert not sums_path(copy.file).exists()  # a copy has no sums: scanned
+    with copy.cursor() as con:
+        assert not sums.available(con)
+        missing = M.outcome_shares_by_year(con, Filters())
+    sums_path(copy.file).write_bytes(sums_path(Database(hand).file).read_bytes())
+    Database.close_all()
+    with copy.cursor() as con:
+        assert sums.available(con)  # the same reports: the hand store's sums are this store's
+        assert_frame_equal(M.outcome_shares_by_year(con, Filters()), missing, check_exact=False, rel_tol=1e-9)
+    with copy.write() as session:  # a write follows them (a small one: by appending what it changed)
+        session.add(make_result("extra", agency="新机关", year=2023))
+        session.flush()
+    assert isinstance(session.sums, dict) and session.sums["mode"] == "update"
+    assert _compare(copy.file, {"outcome_shares_by_year": M.outcome_shares_by_year}) >= 1
+    saved = sums_path(copy.file).read_bytes()  # the store changes while its sums are elsewhere: stale
+    sums_path(copy.file).unlink()
+    write_all(copy.file, make_result("later", agency="新机关", year=2024))
+    sums_path(copy.file).write_bytes(saved)
+    with copy.cursor() as con:
+        assert not sums.available(con)  # not attached: their token is not the store's
+        scanned = M.outcome_shares_by_year(con, Filters())
+    with Database(hand).cursor() as con:
+        assert not scanned.equals(M.outcome_shares_by_year(con, Filters()))  # the new reports are counted
+    write_all(copy.file, make_result("last", agency="新机关", year=2022))
+    assert not sums_path(copy.file).exists()  # a small store's write drops stale sums (a scan is fast there)
