@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import scale_indexes  # noqa: E402
+from pipeline.metrics import sums_build  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 from pipeline.store import segment_files as segfiles  # noqa: E402
 from pipeline.store import segments as seg  # noqa: E402
@@ -183,7 +184,7 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     Database.close_all()
     source = seg.segment_dir(database.file) / sorted(segfiles.referenced(database.file) or [])[0]
     started = time.perf_counter()
-    seg.remove_paths([out, out.with_name(out.name + ".wal"), seg.segment_dir(out)])
+    segfiles.remove_store(out)
     folder = seg.segment_dir(out)
     folder.mkdir(parents=True)
     path = folder / seg.segment_name(1)
@@ -211,16 +212,20 @@ def build(src: Path, out: Path, n_reports: int, log=print) -> Path:
     finally:
         con.close()
     replicate_reuse(Database(src).file, out, log)
-    add_indexes(Database(src).file, out, log)
+    add_indexes(Database(src).file, out, log, which="band,search,sums")
     log(f"built {n_reports:,} reports in {time.perf_counter() - started:.0f} s: {out}")
     return out
 
 
-def add_indexes(src: Path, out: Path, log=print, which: str = "band,search") -> None:
+def add_indexes(src: Path, out: Path, log=print, which: str | None = None) -> None:
     """The derived indexes of the built store at ``out`` — copied-text band index, full-text index — replicated
-    from the source catalog ``src`` (:mod:`bench.scale_indexes`), as the write path would have left them."""
-    steps = {"band": scale_indexes.build_band_index, "search": scale_indexes.build_search}
-    for name in which.split(","):
+    from the source catalog ``src`` (:mod:`bench.scale_indexes`), as the write path would have left them, and its
+    stored metric sums (:mod:`pipeline.metrics.sums`, computed from the store).  ``which``: the ones to make (default:
+    those the store lacks)."""
+    steps = {"band": scale_indexes.build_band_index, "search": scale_indexes.build_search,
+             "sums": lambda _src, db, _log: sums_build.build(Database(db).file)}  # fmt: skip
+    which = scale_indexes.missing_indexes(out) if which is None else which
+    for name in filter(None, which.split(",")):
         t = time.perf_counter()
         steps[name](src, out, log)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -233,14 +238,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reports", type=int, default=1_000_000)
     ap.add_argument("--reuse-only", action="store_true", help="only copy the copied-text tables into --out")
-    ap.add_argument("--indexes-only", nargs="?", const="band,search", metavar="band,search",
-                    help="only add the derived indexes (band index, full-text index) to the store built at --out")  # fmt: skip
+    ap.add_argument("--indexes-only", nargs="?", const="", metavar="band,search,sums",
+                    help="only add the derived indexes (band index, full-text index, stored metric sums) to the store"
+                         " built at --out (default: those it lacks)")  # fmt: skip
     args = ap.parse_args()
     if args.reuse_only:
         replicate_reuse(Database(args.src).file, args.out)
-    elif args.indexes_only:
+    elif args.indexes_only is not None:
         try:
-            add_indexes(Database(args.src).file, args.out, which=args.indexes_only)
+            add_indexes(Database(args.src).file, args.out, which=args.indexes_only or None)
         except scale_indexes.IngestedAfterBuild as exc:
             sys.exit(str(exc))
     else:

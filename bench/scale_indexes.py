@@ -34,6 +34,7 @@ from pipeline.reuse.index import SUFFIX, BandIndex, passage_ids
 from pipeline.reuse.matching import section_texts
 from pipeline.reuse.tables import SCHEMA as REUSE_SCHEMA
 from pipeline.store import segments as seg
+from pipeline.store import sums_file
 
 CHUNK = 1 << 21  # band entries (of all copies) sorted and written at a time
 SOURCE_BATCH = 1000  # source reports parsed at a time
@@ -86,6 +87,24 @@ def copies_of(src: Path, out: Path) -> tuple[int, int]:
 
 
 def has_indexes(db: Path) -> bool:
+    """Whether the store at ``db`` has every derived index (:func:`missing_indexes`)."""
+    return not missing_indexes(db)
+
+
+def missing_indexes(db: Path) -> str:
+    """The derived indexes the store at ``db`` lacks, as ``bench_scale_build.add_indexes`` names them ("band,search",
+    "sums", "": none): the band index state its catalog names, the full-text index, stored metric sums that match it."""
+    missing = [] if _has_band_and_search(db) else ["band", "search"]
+    con = seg.open_reader(Path(os.path.realpath(db)))
+    try:
+        if not sums_file.attach(con, Path(os.path.realpath(db))):
+            missing.append("sums")
+    finally:
+        con.close()
+    return ",".join(missing)
+
+
+def _has_band_and_search(db: Path) -> bool:
     """Whether the store at ``db`` has a full-text index and the band index state its catalog names (read only)."""
     from pipeline import search
 

@@ -177,6 +177,16 @@ def test_writes_update_the_sums_by_what_they_changed(tmp_path: Path, monkeypatch
         assert_frame_equal(updated, _state(db))
     assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current")[0][0] == 1
     assert _compare(db) >= 1
+    appended = _state(db)
+    Database(db).compact()  # folds the appended rows: one row per group again, the same sums
+    con = duckdb.connect(str(sums_path(Database(db).file)), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM sums_meta WHERE key = 'appended'").fetchall() == [(0,)]
+        n_groups = con.execute(f"SELECT count(*) FROM {sums.TABLE}").fetchall()[0][0]
+    finally:
+        con.close()
+    assert n_groups == appended.height
+    assert_frame_equal(_state(db), appended)
 
 
 def test_a_store_without_sums_or_with_stale_ones_answers_by_the_scan(hand: Path, tmp_path: Path) -> None:

@@ -171,3 +171,6 @@ def metric(
 def register(app: typer.Typer) -> None:
     """Add ``metric`` to the main CLI (listed in pipeline/cli.py PLUGIN_MODULES)."""
     app.command("metric")(metric)
+    from pipeline.metrics.sums_cli import sums
+
+    app.command("sums")(sums)
