@@ -112,6 +112,13 @@ def test_the_sums_give_what_the_scan_gives_with_summary_reports_and_panels(regio
     assert Database(regional).execute("SELECT count(*) FROM reports WHERE is_summary")[0][0] > 0
     answered = _compare(regional)
     assert answered >= 7  # all but the quality / summaries panels, which the masks cannot decide
+    headline = [M.metric(k) for k in M.HEADLINE_KEYS]
+    with Database(regional).cursor() as con:  # the year-over-year pairs of headline_by_year were stored ones
+        for filters in _filters(regional)[:5]:  # (one year: no pair, rightly)
+            assert sums.pairs(con, filters, headline) is not None, filters
+        every = sums.pairs(con, Filters(), headline)
+        assert every is not None and every.height > 0
+        assert sums.pairs(con, Filters(quality="pass"), headline) is None
 
 
 def test_the_sums_give_what_the_scan_gives_with_derived_totals_and_a_replaced_version(hand: Path) -> None:

@@ -18,6 +18,16 @@ RESULT_BLOCK = "三、本年度办理结果"  # the block whose direct rows are 
 # 表三 rows that are not outcomes (request counts and balances).
 NON_OUTCOME_ROWS = ("new_received", "carried_over", "result_total", "carry_forward")
 
+# the overview's headline metrics (queries.headline_by_year / headline_series; their year-over-year pairs are stored
+# beside the sums: pipeline.metrics.sums)
+HEADLINE_KEYS = (
+    "count.t3.new_received.total",
+    "count.t3.result_total.total",
+    "rate.disclosure",
+    "count.t4.review.total",
+    "rate.correction.review",
+)
+
 
 def cell_name(key: str) -> str:
     """``表三「（一）予以公开 / 总计」`` — a registry cell named by its official labels."""

@@ -16,6 +16,7 @@ from pipeline.filters import Filters
 from pipeline.metrics.aggregate import aggregate, selection, unique_metrics
 from pipeline.metrics.catalogue import Metric
 from pipeline.metrics.sql import col, rate_code, report_terms, run
+from pipeline.metrics.sums import pairs
 
 
 def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
@@ -59,6 +60,23 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
 def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
     """Per metric and year, the agencies counted in both that year and the year before: (metric, year, n_matched,
     cur_num, cur_den, prev_num, prev_den); a (metric, year) without such an agency has no row."""
+    stored = pairs(con, filters, metrics)  # the stored pairs of the headline metrics (pipeline.metrics.sums)
+    g = stored if stored is not None else _pairs_scanned(con, filters, metrics)
+    frames = [
+        g.filter(pl.col(f"n_{i}") > 0).select(
+            pl.lit(m.key).alias("metric"), pl.col("year").cast(pl.Int32), pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
+            pl.col(f"an_{i}").alias("cur_num"), pl.col(f"ad_{i}").alias("cur_den"),
+            pl.col(f"bn_{i}").alias("prev_num"), pl.col(f"bd_{i}").alias("prev_den"),
+        )  # fmt: skip
+        for i, m in enumerate(metrics)
+    ]
+    schema = {"metric": pl.String, "year": pl.Int32, "n_matched": pl.Int64,
+              "cur_num": pl.Float64, "cur_den": pl.Float64, "prev_num": pl.Float64, "prev_den": pl.Float64}  # fmt: skip
+    return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+
+def _pairs_scanned(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
+    """The pairs' sums per year (columns of :func:`pipeline.metrics.sums.pairs`), by a self-join of the reports."""
     cells, where, params = selection(con, filters, [key for m in metrics for key in m.keys], for_sums=True)
     row, sums = ["w.agency_key", "w.year"], []
     for i, m in enumerate(metrics):
@@ -77,15 +95,4 @@ def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Met
                          WHERE {where} AND w.agency IS NOT NULL AND w.year IS NOT NULL)
         SELECT a.year, {", ".join(sums)} FROM x a JOIN x b ON a.agency_key = b.agency_key AND b.year = a.year - 1
         GROUP BY a.year"""
-    g = run(con, sql, params)
-    frames = [
-        g.filter(pl.col(f"n_{i}") > 0).select(
-            pl.lit(m.key).alias("metric"), "year", pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
-            pl.col(f"an_{i}").alias("cur_num"), pl.col(f"ad_{i}").alias("cur_den"),
-            pl.col(f"bn_{i}").alias("prev_num"), pl.col(f"bd_{i}").alias("prev_den"),
-        )  # fmt: skip
-        for i, m in enumerate(metrics)
-    ]
-    schema = {"metric": pl.String, "year": g.schema.get("year", pl.Int32), "n_matched": pl.Int64,
-              "cur_num": pl.Float64, "cur_den": pl.Float64, "prev_num": pl.Float64, "prev_den": pl.Float64}  # fmt: skip
-    return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+    return run(con, sql, params)

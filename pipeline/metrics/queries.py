@@ -16,18 +16,11 @@ import polars as pl
 from pipeline.filters import Filters
 from pipeline.labels import REPORT_COLUMN_LABELS
 from pipeline.metrics.aggregate import aggregate, guard, per_report
-from pipeline.metrics.catalogue import catalogue, metric, outcome_groups
+from pipeline.metrics.catalogue import HEADLINE_KEYS, catalogue, metric, outcome_groups
 from pipeline.metrics.change import yoy
 from pipeline.metrics.sql import cells_source, col, rate_code, report_rows, report_terms, run, selected_cte
 from pipeline.registry import T4_GROUPS_ORDER, registry
 
-HEADLINE_KEYS = (
-    "count.t3.new_received.total",
-    "count.t3.result_total.total",
-    "rate.disclosure",
-    "count.t4.review.total",
-    "rate.correction.review",
-)
 BY_OPTIONS = ("year", "agency", "province", "city", "level", "agency_type")
 
 

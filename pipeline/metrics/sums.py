@@ -31,7 +31,7 @@ import polars as pl
 
 from pipeline.derive import is_total
 from pipeline.filters import Filters
-from pipeline.metrics.catalogue import Metric, catalogue, outcome_groups
+from pipeline.metrics.catalogue import HEADLINE_KEYS, Metric, catalogue, outcome_groups
 from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, report_terms, run
 from pipeline.registry import registry
 from pipeline.store.sums_file import ALIAS
@@ -85,7 +85,27 @@ def pieces() -> list[tuple[str, str, str]]:
         out += [(f"osv__{c}", "DOUBLE", f"CASE WHEN s.open_ THEN s.v__{c} END"),
                 (f"ocv__{c}", "BIGINT", f"(s.open_ AND s.v__{c} IS NOT NULL)::INTEGER"),
                 (f"oc4__{c}", "BIGINT", f"(s.open_ AND s.s__{c} = 4)::INTEGER")]  # fmt: skip
+    for m in paired():
+        r, both = _stem(m.key), f"(s.ok__{_stem(m.key)} AND s.pok__{_stem(m.key)})"
+        out += [(f"p_n__{r}", "BIGINT", f"{both}::INTEGER"),
+                *((f"p_{a}__{r}", "DOUBLE", f"CASE WHEN {both} THEN s.{c}__{r} END")
+                  for a, c in (("an", "num"), ("ad", "den"), ("bn", "pnum"), ("bd", "pden")))]  # fmt: skip
     return out
+
+
+def paired() -> list[Metric]:
+    """The metrics whose year-over-year pairs (the same agency counted in a year and the year before) are stored:
+    the overview's headline metrics (:func:`pipeline.metrics.change.yoy` over them)."""
+    return [catalogue()[k] for k in HEADLINE_KEYS]
+
+
+def _terms(m: Metric) -> tuple[str, str, str]:
+    """(counted, numerator, denominator) of a report for the pairs, as :func:`pipeline.metrics.change._matched`."""
+    if m.is_rate:
+        num, den, _, _ = report_terms(m, alias="s")
+        return f"s.code__{_stem(m.key)} = 0", num, den
+    c = col(m.numerator[0])
+    return f"s.v__{c} IS NOT NULL", f"s.v__{c}", "CAST(NULL AS DOUBLE)"
 
 
 def signature() -> str:
@@ -108,13 +128,23 @@ def group_sql(current: str) -> str:
     bit = f"CASE WHEN year >= {YEAR0} AND year < {YEAR0 + YEAR_SPAN} THEN 1::BIGINT << (year - {YEAR0}) END"
     member = "agency IS NOT NULL AND NOT coalesce(is_summary, false)"
     sums = ", ".join(f"CAST(sum({e}) AS {t}) AS {n}" for n, t, e in pieces())
+    stems = [(m, _stem(m.key)) for m in paired()]
+    terms = ", ".join(f"{ok} AS ok__{r}, {num} AS num__{r}, {den} AS den__{r}"
+                      for m, r in stems for ok, num, den in [_terms(m)])  # fmt: skip
+    prev_terms = ", ".join(f"ok__{r}, num__{r}, den__{r}" for _, r in stems)
+    prev_cols = ", ".join(f"coalesce(p.ok__{r}, false) AS pok__{r}, p.num__{r} AS pnum__{r}, p.den__{r} AS pden__{r}"
+                          for _, r in stems)  # fmt: skip
     return f"""WITH cur AS ({current}),
         ag AS (SELECT agency_key, bit_or({bit}) FILTER (WHERE year IS NOT NULL) AS mask,
                       bool_or(year IS NOT NULL AND {bit} IS NULL) AS outside,
                       count(DISTINCT (province, city, level, agency_type)) > 1 AS unstable
                FROM cur WHERE {member} GROUP BY agency_key),
-        per AS (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_ FROM (
-                    SELECT s.*, {codes} FROM cur s) s),
+        coded AS (SELECT s.*, {codes} FROM cur s),
+        own AS (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_, {terms} FROM coded s),
+        prev AS (SELECT agency_key, year, {prev_terms} FROM own s WHERE {member}),
+        per AS (SELECT s.*, {prev_cols} FROM own s LEFT JOIN prev p
+                ON s.agency IS NOT NULL AND NOT coalesce(s.is_summary, false) AND p.agency_key = s.agency_key
+                   AND p.year = s.year - 1),
         keyed AS (SELECT s.*, s.reason_ IS NULL AND NOT s.allnt_ AS open_, s.n_errors > 0 AS failing_,
                          coalesce(s.is_summary, false) AS summary_, s.agency IS NOT NULL AS has_agency_,
                          CASE WHEN NOT a.outside THEN a.mask END AS mask_, coalesce(a.unstable, false) AS unstable_
@@ -255,3 +285,32 @@ def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
     frames += [wide.select(*keep, pl.lit(k, pl.Int32).alias("reason_"), pl.lit(False).alias("all_no_table_"),
                            pl.col(f"o_r{k}").alias("rows_"), *empty, *zeros) for k in RANKS]  # fmt: skip
     return pl.concat(frames)
+
+
+def pairs(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame | None:
+    """Per year, the sums of :func:`pipeline.metrics.change._matched` (``n_<i>``, ``an_<i>``, ``ad_<i>``, ``bn_<i>``,
+    ``bd_<i>``) from the stored pairs — or None where they cannot say which pairs the filters keep: both reports
+    of a pair must be selected, which the stored row (the later report's) decides only for filters that take all of
+    an agency's reports or none (no quality or edition filter, summaries left out, no agency that moved)."""
+    if not available(con) or not {m.key for m in metrics} <= set(HEADLINE_KEYS):
+        return None
+    if filters.include_summaries or filters.quality != "all" or filters.editions:
+        return None
+    selected = where(filters, for_sums=True)
+    if selected is None:
+        return None
+    cond, params = selected
+    splits = filters.province or filters.city or filters.levels or filters.agency_types
+    table = f"{ALIAS}.{TABLE}"
+    if splits and con.sql(f"SELECT count(*) FROM {table} g WHERE {cond} AND g.unstable AND g.rows_ <> 0",
+                          params=params or None).fetchall()[0][0]:  # fmt: skip
+        return None
+    if filters.years:
+        cond += " AND list_contains($f_years, g.year - 1)"  # the year before is selected too
+    cols = []
+    for i, m in enumerate(metrics):
+        r = _stem(m.key)
+        cols += [f"sum(g.p_n__{r})::BIGINT AS n_{i}",
+                 *(f"sum(g.p_{a}__{r}) AS {a}_{i}" for a in ("an", "ad", "bn", "bd"))]  # fmt: skip
+    return run(con, f"SELECT g.year, {', '.join(cols)} FROM {table} g WHERE {cond} AND g.year IS NOT NULL"
+                    " GROUP BY g.year", params)  # fmt: skip
