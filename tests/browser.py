@@ -59,6 +59,9 @@ _WATCH_JS = """() => {
   }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
 }"""
 
+# A figure drawn by pipeline/dashboard/plotly_view.py (its box; plotly's own .main-svg etc. are inside).
+CHART = '[data-testid="xxgkChart"]'
+
 # True once no visible element is a skeleton (the placeholder shown while an element's code loads).
 _NO_SKELETON_JS = """() => !Array.from(document.querySelectorAll('[data-testid="stSkeleton"]'))
     .some((el) => el.offsetParent !== null)"""
@@ -137,13 +140,18 @@ def wait_rendered(page: Any, title: str, timeout_ms: int = 30_000) -> None:
 
 
 def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
-    """No element is still a loading placeholder, every plotly chart has its SVG and every dataframe its grid.
+    """No element is still a loading placeholder, every chart has drawn and every dataframe has its grid.
 
     Streamlit loads the code of charts, dataframes and some widgets on first use and shows a skeleton in their
-    place meanwhile: until the skeletons are gone, ``stPlotlyChart`` elements do not exist yet, so counting the
-    charts before that would miss them.
+    place meanwhile: until the skeletons are gone, chart elements do not exist yet, so counting the charts before
+    that would miss them.  A chart drawn by the dashboard's plotly component (``CHART``) is done when its box says
+    so (``data-drawn="1"``, after plotly.js has drawn it); one drawn by ``st.plotly_chart`` when it has its SVG.
     """
     page.wait_for_function(_NO_SKELETON_JS, timeout=timeout_ms)
+    mounts = page.locator('[data-testid="stBidiComponentRegular"]')
+    for i in range(mounts.count()):
+        if mounts.nth(i).is_visible():
+            mounts.nth(i).locator(f'{CHART}[data-drawn="1"]').first.wait_for(state="attached", timeout=timeout_ms)
     charts = page.locator('[data-testid="stPlotlyChart"]')
     for i in range(charts.count()):
         if not charts.nth(i).is_visible():

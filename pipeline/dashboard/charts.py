@@ -14,12 +14,34 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from pipeline.dashboard import plotly_view
 from pipeline.metrics import with_missing_years
 
 P = ParamSpec("P")
 FONT_FAMILY = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 GUARD_COLOR = "#b0b0b0"
 UNKNOWN = "（未识别）"
+# Streamlit's light chart theme, written out: the figures are drawn by plotly_view (not st.plotly_chart, which
+# would fill in the placeholder colours of Streamlit's own "streamlit" template in the browser).
+CATEGORY_COLORS = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a", "#6d3fc0",
+                   "#d5dae5"]  # fmt: skip
+TEXT_COLOR, FADED_TEXT, GRID_COLOR = "#31333f", "#808495", "#e6eaf1"
+_AXIS = {"gridcolor": GRID_COLOR, "linecolor": GRID_COLOR, "zeroline": False, "automargin": True,
+         "tickfont": {"color": FADED_TEXT}, "title": {"font": {"color": FADED_TEXT}}}  # fmt: skip
+TEMPLATE = go.layout.Template(
+    layout={
+        "colorway": CATEGORY_COLORS,
+        "font": {"color": TEXT_COLOR},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "title": {"font": {"color": TEXT_COLOR, "weight": 600}},
+        "xaxis": {**_AXIS, "showgrid": False},
+        "yaxis": {**_AXIS, "showgrid": True},
+        "hoverlabel": {"bgcolor": "#ffffff", "bordercolor": GRID_COLOR, "font": {"color": TEXT_COLOR}},
+        "legend": {"font": {"color": TEXT_COLOR}},
+    }
+)
+px.defaults.template = TEMPLATE  # plotly express writes the template's colours into the traces it builds
 
 
 def inert(text: Any) -> str:
@@ -43,6 +65,7 @@ def inert_column(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
 def style(fig: go.Figure, height: int = 380, percent_axis: bool = False) -> go.Figure:
     fig.update_layout(
+        template=TEMPLATE,
         font={"family": FONT_FAMILY, "size": 13},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
@@ -80,8 +103,8 @@ def figure_cache(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
 
 
 def chart(fig: go.Figure, key: str | None = None, where: Any = st) -> None:
-    """A plotly figure at full width, drawn in ``where`` (the page, or a tab / column)."""
-    where.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+    """A plotly figure at full width, drawn in ``where`` (the page, or a tab / column) by :mod:`plotly_view`."""
+    plotly_view.draw(fig, key=key, where=where)
 
 
 def trend_lines(
