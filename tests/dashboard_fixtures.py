@@ -13,11 +13,13 @@ in the tests are worked out by hand from the numbers below (see the comments), n
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.dashboard import plotly_view
 from pipeline.dashboard.pages import page
 from pipeline.generator.numbers import ReportTruth
 from pipeline.generator.renderers import render
@@ -245,3 +247,15 @@ def open_page(monkeypatch: Any, db: Path, key: str, query: dict[str, Any] | None
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def figures(node: Any) -> list[dict[str, Any]]:
+    """The plotly figures under ``node`` (an AppTest, a tab …) in page order, as plotly JSON: those drawn by the
+    dashboard's plotly component (:mod:`pipeline.dashboard.plotly_view`) and any drawn by ``st.plotly_chart``."""
+    out = []
+    for element in node:
+        if element.type == "bidi_component" and element.proto.component_name == plotly_view.COMPONENT:
+            out.append(json.loads(json.loads(element.proto.json)["figure"]))
+        elif element.type == "plotly_chart":
+            out.append(json.loads(element.proto.spec))
+    return out

@@ -5,10 +5,12 @@ nothing may overlap, the 表三 grid must show all seven columns at 1,400 px).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from pipeline.dashboard import plotly_view
 from tests import browser
 from tests.dashboard_fixtures import SPARSE_AGENCY, report_id, shared_db
 
@@ -128,8 +130,32 @@ def test_compare_default_peer_group_highlight_and_one_point_axis(app):
                      "compare?cmp_agencies=甲市司法局&cmp_agencies=乙县人民政府&year=2021&panel=all&min_n=0",
                      "机关对比")  # fmt: skip
     assert page.get_by_text("所选机关").count() >= 1  # the highlighted bar's legend
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    assert page.locator(browser.CHART).count() == 2
     browser.screenshot_full(page, SHOTS / "walk_compare.png", width=1400)
+    page.close()
+
+
+def test_charts_drawn_by_the_partial_bundle_with_hover_and_percent_axis(app):
+    """Charts come from static/plotly (never Streamlit's 4.7 MB plotly chunk), keep their hover values and the
+    percent axis of a rate."""
+    url, context = app
+    page = open_page(context, url, "litigation?panel=all&min_n=0", "复议诉讼（表四）")
+    loaded = page.evaluate("performance.getEntriesByType('resource').map((entry) => entry.name)")
+    assert any("/app/static/plotly/plotly-xxgk.min.js" in u for u in loaded)
+    assert not any("PlotlyChart" in u for u in loaded)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    traces = set(page.evaluate("Object.keys(window.Plotly.PlotSchema.get().traces)"))
+    assert traces >= plotly_view.BUNDLE_TRACES and "scattergl" not in traces
+    cases, rates = page.locator(browser.CHART).all()
+    assert any(t.strip().endswith("%") for t in rates.locator(".ytick text").all_text_contents())
+    assert "复议" in (cases.text_content() or "")  # Chinese labels
+    rates.scroll_into_view_if_needed()
+    point = rates.locator(".scatterlayer .point").first.bounding_box()
+    page.mouse.move(point["x"] + point["width"] / 2 + 1, point["y"] + point["height"] / 2 + 1, steps=3)
+    hover = rates.locator(".hoverlayer .hovertext").first
+    hover.wait_for(timeout=10_000)
+    assert re.search(r"\d", hover.text_content() or ""), hover.text_content()
+    browser.screenshot_full(page, SHOTS / "walk_litigation_hover.png", width=1400)
     page.close()
 
 

@@ -46,7 +46,7 @@ def test_rollup_table_treemap_and_summary_check(app, corpus: RegionalCorpus) -> 
     browser.screenshot_full(page, SHOTS / "regional_rollup_table.png", width=1400)
     page.close()
     page = open_page(context, url, f"rollup?province={province}&ru_view=矩形树图", "地区汇总与下钻")
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .treemap', timeout=30_000)
+    page.wait_for_selector(f"{browser.CHART} .treemap", timeout=30_000)
     browser.screenshot_full(page, SHOTS / "regional_rollup_treemap.png", width=1400)
     page.close()
 

@@ -19,6 +19,7 @@ from pipeline.metrics.regions import region_rollup, rollup_tree, rollup_wide, su
 from pipeline.model import Cell, Document, Meta, Row
 from pipeline.store import Database
 from pipeline.summary import SUMMARY_TYPE, mark, marker, title_marker
+from tests.dashboard_fixtures import figures
 from tests.regional_fixtures import RegionalCorpus, build_regional
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -169,7 +170,7 @@ def test_rollup_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus) ->
         assert not at.exception, [e.message for e in at.exception]
         frames = [d.value for d in at.dataframe]
         if "ru_view" in query:  # the treemap tab: regions coloured by 公开率, children inside
-            spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+            spec = figures(at)[0]
             cities = {t.agency.city for t in corpus.members if t.agency.province == province and t.agency.city}
             assert spec["data"][0]["type"] == "treemap" and cities <= set(spec["data"][0]["labels"])
         else:

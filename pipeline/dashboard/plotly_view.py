@@ -24,9 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "static" / "plotly" / "plotly-xxgk.min.js"
 BUNDLE_TRACES = frozenset({"scatter", "bar", "treemap"})  # what static/plotly/build.js registers
 CONFIG = {"displaylogo": False}
+COMPONENT = "xxgk_plotly"
 
 _draw_figure = st.components.v2.component(
-    "xxgk_plotly", js=Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8"), isolate_styles=False
+    COMPONENT, js=Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8"), isolate_styles=False
 )
 
 
