@@ -47,21 +47,6 @@ def skip_module_without_browser() -> None:
     pytest.importorskip("playwright.sync_api", reason="需要 playwright Python 包（dev 依赖）")
 
 
-# Marks the moment a script run finishes: the app root's data-test-script-state attribute.  Mutation records are
-# delivered in batches, so a run that starts and ends before the observer is called leaves only 'notRunning' on
-# the element: the records' old values keep the 'running' state that was set in between.
-_WATCH_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  window.__xxgkRuns = [];
-  new MutationObserver((records) => {
-    const now = performance.now();
-    for (const r of records) {
-      if (r.oldValue === 'running') window.__xxgkRuns.push(['running', now]);
-      window.__xxgkRuns.push([app.getAttribute('data-test-script-state'), now]);
-    }
-  }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
-}"""
-
 # A figure drawn by pipeline/dashboard/plotly_view.py (its box; plotly's own .main-svg etc. are inside).
 CHART = '[data-testid="xxgkChart"]'
 
@@ -174,20 +159,33 @@ def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
         )
 
 
-def watch_runs(page: Any) -> None:
-    page.evaluate(_WATCH_JS)
+class RunWatch:
+    """The script runs the server reports to one tab, seen in its websocket frames (Streamlit's ``ForwardMsg``).
 
+    Create it before the tab navigates.  The app root's ``data-test-script-state`` attribute is no reliable sign
+    of a run: when the browser is busy, React may apply "running" and "finished" in one render, and the attribute
+    never changes.  The ``script_finished`` message the server sends is always there.
+    """
 
-def wait_rerun(page: Any, since_ms: float, timeout_ms: int = 30_000) -> float:
-    """Wait for a script run started after ``since_ms`` (page clock) to finish; returns its finish time."""
-    page.wait_for_function(
-        """(since) => (window.__xxgkRuns || []).some(([s, t]) => s === 'running' && t >= since)
-            && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'""",
-        arg=since_ms,
-        timeout=timeout_ms,
-    )
-    runs = page.evaluate("window.__xxgkRuns")
-    return max(t for s, t in runs if s != "running")
+    def __init__(self, page: Any) -> None:
+        self.finished: list[float] = []  # time.perf_counter() of every script_finished received
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            self.finished.append(time.perf_counter())
+
+    def wait_finished(self, page: Any, since: float, timeout_ms: int = 30_000) -> float:
+        """Wait for a run that finishes after ``since`` (``time.perf_counter()``); returns when it finished."""
+        deadline = since + timeout_ms / 1000
+        while time.perf_counter() < deadline:
+            done = [t for t in self.finished if t >= since]
+            if done:
+                return done[0]
+            page.wait_for_timeout(20)  # lets playwright deliver the frames
+        raise TimeoutError(f"no script run finished within {timeout_ms} ms")
 
 
 def screenshot_full(page: Any, path: Path, width: int = 1440, max_height: int = 6000) -> None:

@@ -15,6 +15,7 @@ from pipeline.dashboard import plotly_view
 from pipeline.dashboard.charts import CATEGORY_COLORS
 from tests.dashboard_fixtures import figures, open_page, shared_db
 
+FALLBACK_APP = Path(__file__).parent / "fixtures" / "dashboard" / "plotly_fallback_app.py"
 # every page that draws a chart, with the link that opens each of its chart tabs
 CHART_VIEWS = [
     ("overview", {"ov_trend": "申请与复议数量（图）"}),
@@ -51,17 +52,8 @@ def test_every_chart_is_drawn_by_the_partial_bundle(monkeypatch, hand_db, key, q
         assert fig["layout"]["template"]["layout"]["colorway"] == CATEGORY_COLORS
 
 
-def _draw_two_figures() -> None:
-    import plotly.graph_objects as go
-
-    from pipeline.dashboard import plotly_view
-
-    plotly_view.draw(go.Figure(go.Bar(x=[2021, 2022], y=[0, None], name="件")))
-    plotly_view.draw(go.Figure(go.Pie(labels=["甲", "乙"], values=[1, 2])))
-
-
 def test_a_trace_type_outside_the_bundle_goes_to_st_plotly_chart():
-    at = AppTest.from_function(_draw_two_figures).run()
+    at = AppTest.from_file(str(FALLBACK_APP)).run()
     assert not at.exception
     mounted = [e for e in at if e.type == "bidi_component"]
     assert [e.proto.component_name for e in mounted] == [plotly_view.COMPONENT]

@@ -3,10 +3,10 @@
 ``st.plotly_chart`` makes a new browser tab load and evaluate Streamlit's PlotlyChart chunk (4.7 MB, every plotly.js
 trace type, WebGL and maps included): ≈ 1 s of renderer CPU on a 2-core machine before the first chart is drawn.
 The dashboard draws three trace types (scatter, bar, treemap); ``static/plotly/plotly-xxgk.min.js`` holds only
-those (1.2 MB, ≈ 0.2 s to evaluate; how it is built: static/plotly/README.md).  A small Streamlit component (st.components.v2,
-mounted in the page's own DOM, no iframe) loads that bundle once per tab from the app's static folder and draws the
-same figure JSON plotly.py writes: hover, axes formats, colours and fonts are the figure's own.  A figure with a
-trace type outside the bundle is drawn by ``st.plotly_chart``.
+those (1.2 MB, ≈ 0.2 s to evaluate; how it is built: static/plotly/README.md).  A small Streamlit component
+(st.components.v2, mounted in the page's own DOM, no iframe) loads that bundle once per tab from the app's static
+folder and draws the same figure JSON plotly.py writes: hover, axis formats, colours and fonts are the figure's own.
+A figure with a trace type outside the bundle is drawn by ``st.plotly_chart``.
 """
 
 from __future__ import annotations
