@@ -11,6 +11,8 @@ answered, so a test cannot pass by both sides scanning.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from pipeline.filters import Filters
 from pipeline.metrics import regions, sums, sums_build
 from pipeline.store import Database
 from pipeline.store import segments as seg
-from pipeline.store.sums_file import sums_path
+from pipeline.store.sums_file import leftovers, sums_path
 from tests.dashboard_fixtures import shared_db
 from tests.regional_fixtures import build_regional
 from tests.test_store import make_result, write_all
@@ -223,3 +225,47 @@ def test_a_store_without_sums_or_with_stale_ones_answers_by_the_scan(hand: Path,
         assert not scanned.equals(M.outcome_shares_by_year(con, Filters()))  # the new reports are counted
     write_all(copy.file, make_result("last", agency="新机关", year=2022))
     assert not sums_path(copy.file).exists()  # a small store's write drops stale sums (a scan is fast there)
+
+
+def test_a_build_in_narrow_passes_equals_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build computes a few columns per pass and puts the passes side by side by the order of their keys: the
+    table equals the one GROUP BY of every column (the groups of every pass line up)."""
+    db = tmp_path / "p.duckdb"
+    write_all(db, make_result("a22", agency="甲局", year=2022, values={"t3.granted.total": 4}),
+              make_result("a23", agency="甲局", year=2023), make_result("b23", agency="乙局", year=2023),
+              make_result("n23", agency=None, year=2023), make_result("c24", agency="丙局", year=2024))  # fmt: skip
+    monkeypatch.setattr(sums_build, "COLUMNS_PER_PASS", 10_000)  # one pass
+    sums_build.build(Database(db).file)
+    whole = _state(db)
+    monkeypatch.setattr(sums_build, "COLUMNS_PER_PASS", 7)
+    monkeypatch.setattr(sums_build, "PASS_ROWS", 0)  # 7 columns a pass, however few the reports
+    sums_build.build(Database(db).file)
+    assert whole.height >= 4
+    assert_frame_equal(_state(db), whole)
+
+
+def test_what_a_killed_sums_writer_left_is_deleted_at_the_next_write(tmp_path: Path) -> None:
+    """A process killed while writing the sums leaves its temporary file, WAL and scratch folder (named with its
+    pid); the next write deletes those of processes no longer running and keeps a running process's."""
+    db = tmp_path / "k.duckdb"
+    write_all(db, make_result("a23", agency="甲局", year=2023))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        name = sums_path(Database(db).file).name
+        left = [tmp_path / f".{name}.{dead.pid}.tmp", tmp_path / f".{name}.{dead.pid}.tmp.wal"]
+        for p in left:
+            p.write_bytes(b"partial")
+        (tmp_path / f".{name}.{dead.pid}.tmpdir").mkdir()
+        (tmp_path / f".{name}.{dead.pid}.tmpdir" / "scratch.duckdb").write_bytes(b"partial")
+        kept = tmp_path / f".{name}.{running.pid}.tmp"
+        kept.write_bytes(b"in progress")
+        assert set(leftovers(Database(db).file)) == {*left, tmp_path / f".{name}.{dead.pid}.tmpdir"}
+        write_all(db, make_result("b23", agency="乙局", year=2023))
+        assert not any(p.exists() for p in left) and not (tmp_path / f".{name}.{dead.pid}.tmpdir").exists()
+        assert kept.exists()
+    finally:
+        running.kill()
+        running.wait()
+    assert leftovers(Database(db).file) == [kept]

@@ -118,34 +118,52 @@ def cell_columns() -> list[str]:
     return [f"{p}__{col(k)}" for k in registry().by_key for p in ("v", "s")]
 
 
-def group_sql(current: str) -> str:
+def _bit() -> str:
+    return f"CASE WHEN year >= {YEAR0} AND year < {YEAR0 + YEAR_SPAN} THEN 1::BIGINT << (year - {YEAR0}) END"
+
+
+MEMBER = "agency IS NOT NULL AND NOT coalesce(is_summary, false)"  # a report that counts in its agency's mask
+
+
+def agencies_sql(current: str) -> str:
+    """Per agency of ``current`` (see :func:`group_sql`): its ``mask``, whether a year falls ``outside`` the mask's
+    span, and whether its reports are ``unstable`` (differ in province, city, level or agency type)."""
+    return f"""SELECT agency_key, bit_or({_bit()}) FILTER (WHERE year IS NOT NULL) AS mask,
+                      bool_or(year IS NOT NULL AND {_bit()} IS NULL) AS outside,
+                      count(DISTINCT (province, city, level, agency_type)) > 1 AS unstable
+               FROM ({current}) WHERE {MEMBER} GROUP BY agency_key"""
+
+
+def group_sql(current: str, names: list[str] | None = None, agencies: str | None = None) -> str:
     """The ``metric_sums`` rows of the reports of ``current`` (a relation of current ``report_cells`` rows holding
-    every report of each agency it holds: the agency's mask is computed over them)."""
+    every report of each agency it holds: the agency's mask is computed over them) — only the columns ``names``
+    (default: all) besides the keys.  No step is materialised, so a query of a few columns reads and computes only
+    what they need (:mod:`pipeline.metrics.sums_build` computes the table a few dozen columns at a time);
+    ``agencies``: a table of :func:`agencies_sql` over ``current`` computed once for all such passes."""
     outcome = [m for m in (catalogue()[k] for k in outcome_keys())]
     ranks = ", ".join(_reason(m, col(m.numerator[0])) for m in outcome)
     none = " AND ".join(f"s.s__{col(m.numerator[0])} IS NULL" for m in outcome)
     codes = ", ".join(f"{rate_code(m, alias='s')} AS code__{_stem(m.key)}" for m in rates())
-    bit = f"CASE WHEN year >= {YEAR0} AND year < {YEAR0 + YEAR_SPAN} THEN 1::BIGINT << (year - {YEAR0}) END"
-    member = "agency IS NOT NULL AND NOT coalesce(is_summary, false)"
-    sums = ", ".join(f"CAST(sum({e}) AS {t}) AS {n}" for n, t, e in pieces())
+    member = MEMBER
+    wanted = None if names is None else set(names)
+    sums = ", ".join(f"CAST(sum({e}) AS {t}) AS {n}" for n, t, e in pieces() if wanted is None or n in wanted)
     stems = [(m, _stem(m.key)) for m in paired()]
     terms = ", ".join(f"{ok} AS ok__{r}, {num} AS num__{r}, {den} AS den__{r}"
                       for m, r in stems for ok, num, den in [_terms(m)])  # fmt: skip
     prev_terms = ", ".join(f"ok__{r}, num__{r}, den__{r}" for _, r in stems)
     prev_cols = ", ".join(f"coalesce(p.ok__{r}, false) AS pok__{r}, p.num__{r} AS pnum__{r}, p.den__{r} AS pden__{r}"
                           for _, r in stems)  # fmt: skip
-    return f"""WITH cur AS ({current}),
-        ag AS (SELECT agency_key, bit_or({bit}) FILTER (WHERE year IS NOT NULL) AS mask,
-                      bool_or(year IS NOT NULL AND {bit} IS NULL) AS outside,
-                      count(DISTINCT (province, city, level, agency_type)) > 1 AS unstable
-               FROM cur WHERE {member} GROUP BY agency_key),
-        coded AS (SELECT s.*, {codes} FROM cur s),
-        own AS (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_, {terms} FROM coded s),
-        prev AS (SELECT agency_key, year, {prev_terms} FROM own s WHERE {member}),
-        per AS (SELECT s.*, {prev_cols} FROM own s LEFT JOIN prev p
+    pairs_wanted = wanted is None or any(n.startswith("p_") for n in wanted)  # only they need the year before
+    per = (f"""SELECT s.*, {prev_cols} FROM own s LEFT JOIN prev p
                 ON s.agency IS NOT NULL AND NOT coalesce(s.is_summary, false) AND p.agency_key = s.agency_key
-                   AND p.year = s.year - 1),
-        keyed AS (SELECT s.*, s.reason_ IS NULL AND NOT s.allnt_ AS open_, s.n_errors > 0 AS failing_,
+                   AND p.year = s.year - 1""" if pairs_wanted else "SELECT s.* FROM own s")  # fmt: skip
+    return f"""WITH cur AS NOT MATERIALIZED ({current}),
+        ag AS NOT MATERIALIZED ({agencies_sql("SELECT * FROM cur") if agencies is None else f"SELECT * FROM {agencies}"}),
+        coded AS NOT MATERIALIZED (SELECT s.*, {codes} FROM cur s),
+        own AS NOT MATERIALIZED (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_, {terms} FROM coded s),
+        prev AS NOT MATERIALIZED (SELECT agency_key, year, {prev_terms} FROM own s WHERE {member}),
+        per AS NOT MATERIALIZED ({per}),
+        keyed AS NOT MATERIALIZED (SELECT s.*, s.reason_ IS NULL AND NOT s.allnt_ AS open_, s.n_errors > 0 AS failing_,
                          coalesce(s.is_summary, false) AS summary_, s.agency IS NOT NULL AS has_agency_,
                          CASE WHEN NOT a.outside THEN a.mask END AS mask_, coalesce(a.unstable, false) AS unstable_
                   FROM per s LEFT JOIN ag a ON a.agency_key = s.agency_key AND s.agency IS NOT NULL)

@@ -12,37 +12,103 @@ left without (its queries scan, as before): ``xxgk`` compaction or the scale bui
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipeline.metrics.sums import KEYS, TABLE, cell_columns, group_sql, pieces, signature
+from pipeline.metrics.sums import KEYS, TABLE, agencies_sql, cell_columns, group_sql, pieces, signature
 from pipeline.store.cells import REPORT_COLUMNS
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.relations import narrow_relation
-from pipeline.store.segments import open_reader, remove_paths
-from pipeline.store.sums_file import ALIAS, META, state_token, stored_token, sums_path
+from pipeline.store.segments import open_reader, quote, remove_paths
+from pipeline.store.sums_file import (
+    ALIAS,
+    META,
+    remove_leftovers,
+    scratch_path,
+    state_token,
+    stored_token,
+    sums_path,
+    temp_path,
+)
 
 MIN_REPORTS = 20_000  # below this a scan of report_cells is fast enough: a write does not build missing sums
 DELTA_SHARE = 0.2  # a write touching more than this share of the store's reports rebuilds instead of updating
+MEMORY_LIMIT = os.environ.get("XXGK_SUMS_MEMORY", "192MB")  # DuckDB's share of a build or update; the rest spills
+# A scan or an insert holds a block of every column it touches, and an insert a row group of every column before
+# it is written: with 1,359 columns DuckDB's defaults (256 KB, 122,880 rows) hold 350 MB and 1.3 GB.
+SMALL_BLOCKS = "BLOCK_SIZE 16384, ROW_GROUP_SIZE 4096"
+COLUMNS_PER_PASS = 48  # columns of metric_sums computed per pass over the reports (memory: groups × this) …
+PASS_ROWS = 100_000  # … over this many reports or more; over fewer, proportionally more (a small write: one pass)
 
 
 def _cells(con: duckdb.DuckDBPyConnection) -> str:
     return narrow_relation(con, CELLS_TABLE, [*REPORT_COLUMNS, *cell_columns()]) or CELLS_TABLE
 
 
-def _write(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: str) -> None:
-    """Write ``select`` (rows of ``metric_sums``) and ``token`` to a new file and put it in place atomically."""
+@contextlib.contextmanager
+def _bounded(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A reader of the store whose catalog is ``catalog``, held to :data:`MEMORY_LIMIT` on one thread, with a
+    scratch database ``scratch`` and DuckDB's spill files in a folder beside the sums file (named with this
+    process's id: :func:`pipeline.store.sums_file.remove_leftovers` deletes it if the process dies)."""
+    remove_leftovers(catalog)
+    folder = scratch_path(catalog, os.getpid())
+    remove_paths([folder])
+    folder.mkdir()
+    con = open_reader(catalog)
+    try:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = {quote(folder / 'spill')}")
+        con.execute("SET threads = 1")  # every thread keeps its own hash table of wide rows
+        con.execute(f"ATTACH {quote(folder / 'scratch.duckdb')} AS scratch ({SMALL_BLOCKS})")
+        yield con
+    finally:
+        con.close()
+        remove_paths([folder])
+
+
+def _group_into(con: duckdb.DuckDBPyConnection, current: str, name: str) -> None:
+    """``scratch.<name>``: the ``metric_sums`` rows of ``current`` (see :func:`pipeline.metrics.sums.group_sql`).
+
+    Computed :data:`COLUMNS_PER_PASS` columns at a time, each pass's groups in the order of their keys (unique per
+    group), then put side by side: one GROUP BY of 1,359 sums over 80 k groups holds every group's full row in
+    memory (8 GB at 1 M reports); a pass holds a few dozen columns and DuckDB spills what does not fit."""
+    names = [n for n, _, _ in pieces()]
+    (n_rows,) = con.execute(f"SELECT count(*) FROM ({current})").fetchall()[0]
+    width = max(COLUMNS_PER_PASS, COLUMNS_PER_PASS * PASS_ROWS // max(int(n_rows), 1))  # groups ≤ reports
+    passes = [names[i : i + width] for i in range(0, len(names), width)]
+    agencies = None
+    if len(passes) > 1:  # the agencies' masks once, not once a pass
+        agencies = f"scratch.{name}_agencies"
+        con.execute(f"CREATE TABLE {agencies} AS {agencies_sql(current)}")
+    keys = ", ".join(KEYS)
+    order = ", ".join(f"{k} NULLS FIRST" for k in KEYS)
+    for i, cols in enumerate(passes):
+        head = f"{keys}, " if i == 0 else ""
+        con.execute(f"CREATE TABLE scratch.{name}_{i} AS SELECT {head}{', '.join(cols)}"
+                    f" FROM ({group_sql(current, cols, agencies)}) ORDER BY {order}")  # fmt: skip
+    joined = " POSITIONAL JOIN ".join(f"scratch.{name}_{i}" for i in range(len(passes)))
+    con.execute(f"CREATE TABLE scratch.{name} AS SELECT * FROM {joined}")
+    for i in range(len(passes)):
+        con.execute(f"DROP TABLE scratch.{name}_{i}")
+    if agencies:
+        con.execute(f"DROP TABLE {agencies}")
+
+
+def _write(con: duckdb.DuckDBPyConnection, catalog: Path, table: str, token: str) -> None:
+    """Write ``table`` (rows of ``metric_sums``) and ``token`` to a new file and put it in place atomically."""
     final = sums_path(catalog)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    tmp = temp_path(catalog, os.getpid())
     remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
     try:
-        con.execute(f"ATTACH '{tmp}' AS sums_new")
-        con.execute(f"CREATE TABLE sums_new.{TABLE} AS {select}")
+        con.execute(f"ATTACH {quote(tmp)} AS sums_new ({SMALL_BLOCKS})")
+        con.execute(f"CREATE TABLE sums_new.{TABLE} AS SELECT * FROM {table}")
         con.execute(f"CREATE TABLE sums_new.{META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         con.execute(
             f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?)", [token, signature()]
@@ -56,12 +122,10 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: st
 def build(catalog: Path) -> dict[str, Any]:
     """Compute the sums of the whole store whose catalog is ``catalog`` and write them beside it."""
     started = time.perf_counter()
-    con = open_reader(catalog)
-    try:
+    with _bounded(catalog) as con:
         token = state_token(con)
-        _write(con, catalog, group_sql(f"SELECT * FROM {_cells(con)} WHERE is_current"), token)
-    finally:
-        con.close()
+        _group_into(con, f"SELECT * FROM {_cells(con)} WHERE is_current", "built")
+        _write(con, catalog, "scratch.built", token)
     return {"mode": "build", "token": token, "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -78,8 +142,7 @@ def sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
 def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
     started = time.perf_counter()
     path = sums_path(catalog)
-    con = open_reader(catalog)
-    try:
+    with _bounded(catalog) as con:
         token = state_token(con)
         n_reports = int(token.split(":")[0])
         old = None
@@ -99,17 +162,18 @@ def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
                 n_before, n_after = (con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] for q in (before, after))
                 if n_before + n_after <= DELTA_SHARE * n_reports:
                     con.execute(f"DETACH {ALIAS}")
-                    _append(con, catalog, _delta(before, after), token)
+                    for name, reports in (("before", before), ("after", after)):
+                        con.execute(f"CREATE TABLE scratch.{name}_cells AS {reports}")
+                        _group_into(con, f"SELECT * FROM scratch.{name}_cells", name)
+                    _append(con, catalog, _delta("scratch.before", "scratch.after"), token)
                     return {"mode": "update", "token": token, "subtracted": n_before, "added": n_after,
                             "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
         large = n_reports >= MIN_REPORTS and (first_new is None or n_new >= DELTA_SHARE * n_reports)
-        if not (follows or large or old == token):
-            con.close()
-            remove_paths([path])  # stale for good: a later write would have nothing to update
-            return (f"指标汇总表未建：{n_reports} 份报告（{MIN_REPORTS} 份以下逐份计算已够快；更大的库由 xxgk sums"
-                    " --rebuild 或压缩存储时建立），查询改为逐份报告计算")
-    finally:
-        con.close()
+        stale = not (follows or large or old == token)
+    if stale:
+        remove_paths([path])  # stale for good: a later write would have nothing to update
+        return (f"指标汇总表未建：{n_reports} 份报告（{MIN_REPORTS} 份以下逐份计算已够快；更大的库由 xxgk sums"
+                " --rebuild 或压缩存储时建立），查询改为逐份报告计算")
     return build(catalog)
 
 
@@ -143,12 +207,12 @@ def _previous_token(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) 
 
 
 def _delta(before: str, after: str) -> str:
-    """Rows of ``metric_sums`` that turn the groups of ``before`` into those of ``after``: the first negated."""
+    """Rows of ``metric_sums`` that turn the groups of table ``before`` into those of table ``after``: the first
+    negated."""
     names = [n for n, _, _ in pieces()]
     keys = ", ".join(KEYS)
     minus = ", ".join(f"-{n} AS {n}" for n in names)
-    return f"""SELECT {keys}, {minus} FROM ({group_sql(before)})
-        UNION ALL BY NAME ({group_sql(after)})"""
+    return f"SELECT {keys}, {minus} FROM {before} UNION ALL BY NAME SELECT * FROM {after}"
 
 
 def _append(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: str) -> None:
@@ -158,11 +222,11 @@ def _append(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: s
     the table — writing 80 k groups × 1,300 columns takes DuckDB tens of seconds; copying the file, a fraction of
     one.  A full build (compaction, ``xxgk sums --rebuild``) folds them together again."""
     final = sums_path(catalog)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    tmp = temp_path(catalog, os.getpid())
     remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
     try:
         shutil.copyfile(final, tmp)
-        con.execute(f"ATTACH '{tmp}' AS sums_new")
+        con.execute(f"ATTACH {quote(tmp)} AS sums_new")
         con.execute(f"INSERT INTO sums_new.{TABLE} BY NAME {select}")
         con.execute(f"UPDATE sums_new.{META} SET value = ? WHERE key = 'token'", [token])
         con.execute(f"INSERT OR REPLACE INTO sums_new.{META} VALUES ('appended', 'yes')")

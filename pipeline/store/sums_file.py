@@ -10,12 +10,15 @@ A write brings it up to date after publishing (:func:`pipeline.metrics.sums_buil
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import duckdb
 
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.relations import narrow_relation
+from pipeline.store.segments import remove_paths
 
 ALIAS = "sums"
 META = "sums_meta"
@@ -24,6 +27,45 @@ META = "sums_meta"
 def sums_path(catalog: Path) -> Path:
     """``<catalog>.sums.duckdb`` beside the store's catalog."""
     return catalog.with_name(catalog.name + ".sums.duckdb")
+
+
+def temp_path(catalog: Path, pid: int) -> Path:
+    """The new sums file process ``pid`` writes before putting it in place."""
+    final = sums_path(catalog)
+    return final.with_name(f".{final.name}.{pid}.tmp")
+
+
+def scratch_path(catalog: Path, pid: int) -> Path:
+    """The folder of process ``pid``'s scratch database and spill files while it computes the sums."""
+    final = sums_path(catalog)
+    return final.with_name(f".{final.name}.{pid}.tmpdir")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def leftovers(catalog: Path) -> list[Path]:
+    """What a process killed while writing the sums left beside ``catalog``: its temporary file (and WAL) and its
+    scratch folder — only those of processes no longer running, so a build in progress is never touched (a sums
+    build may run outside the ingest lock: ``xxgk sums --rebuild``)."""
+    final = sums_path(catalog)
+    pattern = re.compile(rf"^\.{re.escape(final.name)}\.(\d+)\.tmp(dir|\.wal)?$")
+    if not final.parent.is_dir():
+        return []
+    found = [(p, m) for p in final.parent.iterdir() if (m := pattern.match(p.name))]
+    return sorted(p for p, m in found if int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))))
+
+
+def remove_leftovers(catalog: Path) -> list[Path]:
+    """Delete :func:`leftovers`; returns what was deleted."""
+    return remove_paths(leftovers(catalog))
 
 
 def state_token(con: duckdb.DuckDBPyConnection) -> str:
