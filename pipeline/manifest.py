@@ -105,7 +105,11 @@ class Manifest:
     def on_disk(self) -> bool:
         return self._db is not None
 
+    def __bool__(self) -> bool:
+        return self._db is not None or bool(self.entries)
+
     def __len__(self) -> int:
+        """The number of files listed (on disk: a count of the table, not for every look-up)."""
         if self._db is None:
             return len(self.entries)
         self.flush()

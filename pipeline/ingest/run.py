@@ -76,7 +76,7 @@ def plan_jobs(
     def jobs() -> Iterator[ParseJob]:
         try:
             for path in iter_source_files(paths, exclude=manifest):
-                entry = entries.get(manifest_key(path)) if entries else None
+                entry = entries.get(manifest_key(path)) if entries is not None else None
                 if entry:
                     yield ParseJob(str(path), entry.overrides(), entry.synthetic)
                 else:
