@@ -78,7 +78,7 @@ bench-scale: install-test db
 
 # The real ingest (parse workers + writer) of REPORTS generated text/HTML reports (default 100,000) into a new store:
 # PSS, rate and CPU seconds at checkpoints up to 1 M.  The corpus goes under WORKDIR (default: the temp dir; 1 M
-# reports need ≈ 30 GB there) and is deleted afterwards.  Writes the scale section of docs/benchmarks.md.
+# reports: 7.5 GB, ≈ 9 GB on disk) and is deleted afterwards.  Writes the scale section of docs/benchmarks.md.
 bench-ingest-scale: install
 	$(PY) bench/bench_pipeline.py --scale $(if $(REPORTS),--scale-reports $(REPORTS)) $(if $(WORKDIR),--workdir $(WORKDIR))
 
