@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/bench_pipeline.py            # 10,000 reports (≈ 2–4 minutes on 2 cores)
     .venv/bin/python bench/bench_pipeline.py --scale    # 100,000 reports (≈ 10–15 minutes on 2 cores)
-    .venv/bin/python bench/bench_pipeline.py --scale --scale-reports 1000000 --workdir /tmp/xxgk-1m   # ≈ 1.5–2 h
+    .venv/bin/python bench/bench_pipeline.py --scale --scale-reports 1000000 --workdir /tmp/xxgk-1m   # ≈ 1.5 h quiet
 
 The corpus comes from the synthetic generator (``pipeline.generator``) when it is present; otherwise variants of the
-seed and real fixture texts with rewritten numbers.  It is written file by file (1 M text/HTML reports: 7.5 GB, ≈ 9 GB on disk:
-give ``--workdir`` a disk with room), ingested into a new store by ``ingest`` in a fresh process, watched from here
+seed and real fixture texts with rewritten numbers.  It is written file by file (1 M text/HTML reports: 7.5 GB,
+≈ 9 GB on disk: give ``--workdir`` a disk with room), ingested into a new store by ``ingest`` in a fresh process, watched from here
 (PSS and CPU seconds of the whole process tree, :mod:`bench.tree_monitor`), and deleted afterwards.  Results replace
 the "解析与入库 / parse & ingest" section of docs/benchmarks.md (``--scale``: the "规模 / scale" section).
 """
