@@ -1,30 +1,35 @@
 """Pipeline benchmark: parse throughput, ingest throughput into DuckDB, peak memory as the corpus grows.
 
     .venv/bin/python bench/bench_pipeline.py            # 10,000 reports (≈ 2–4 minutes on 2 cores)
-    .venv/bin/python bench/bench_pipeline.py --scale    # stream up to 100,000 reports (≈ 15 minutes budget)
+    .venv/bin/python bench/bench_pipeline.py --scale    # 100,000 reports (≈ 10–15 minutes on 2 cores)
+    .venv/bin/python bench/bench_pipeline.py --scale --scale-reports 1000000 --workdir /tmp/xxgk-1m   # ≈ 1.5 h quiet
 
 The corpus comes from the synthetic generator (``pipeline.generator``) when it is present; otherwise variants of the
-seed and real fixture texts with rewritten numbers.  Everything is written under a temp folder and deleted
-afterwards.  Results replace the "解析与入库 / parse & ingest" section of docs/benchmarks.md.
+seed and real fixture texts with rewritten numbers.  It is written file by file (1 M text/HTML reports: 7.5 GB,
+≈ 9 GB on disk: give ``--workdir`` a disk with room), ingested into a new store by ``ingest`` in a fresh process, watched from here
+(PSS and CPU seconds of the whole process tree, :mod:`bench.tree_monitor`), and deleted afterwards.  Results replace
+the "解析与入库 / parse & ingest" section of docs/benchmarks.md (``--scale``: the "规模 / scale" section).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
+import itertools
 import multiprocessing
 import os
 import platform
+import queue
 import random
 import re
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psutil
@@ -33,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
+from bench.tree_monitor import TreeMonitor, load_average  # noqa: E402
 from pipeline.ingest import ParseJob, ingest, iter_source_files, parse_stream  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
@@ -118,85 +124,103 @@ def _variants(out: Path, n: int) -> str:
 # Measurements
 
 
-class RssSampler:
-    """Samples the memory of this process plus all its children every ``interval`` seconds; keeps the peak.
-
-    Uses PSS (proportional set size) where the OS reports it, so pages shared between the parent and its worker
-    processes (the Python runtime, libduckdb) are not counted once per process; RSS otherwise.
-    """
-
-    def __init__(self, interval: float = 0.1) -> None:
-        self.proc = psutil.Process()
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def current(self) -> int:
-        total = 0
-        for p in [self.proc, *self.proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                try:
-                    total += p.memory_full_info().pss
-                except AttributeError:
-                    total += p.memory_info().rss
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.current())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def parse_rate(files: list[str], workers: int) -> float:
     started = time.perf_counter()
     n = sum(1 for _ in parse_stream((ParseJob(f) for f in files), workers=workers))
     return n / (time.perf_counter() - started)
 
 
-def measure_ingest(corpus: Path, manifest: Path | None, db: Path, workers: int,
-                   checkpoints: tuple[int, ...]) -> dict[str, object]:  # fmt: skip
-    for p in db.parent.glob(db.name + "*"):
-        p.unlink()
-    at: dict[int, float] = {}
-    done = 0
-    with RssSampler() as rss:
+def _ingest_child(results: multiprocessing.Queue, parsed: Any, corpus: Path, manifest: Path | None, db: Path,
+                  workers: int) -> None:  # fmt: skip
+    """``ingest`` as ``xxgk ingest`` runs it, in a fresh process; ``parsed`` counts the files parsed so far.
 
-        def on_parsed(_outcome: object) -> None:
-            nonlocal done
-            done += 1
-            if done in checkpoints:
-                at[done] = rss.peak / 1e6
+    The copied-text update and the full-text sync that follow the parse are wrapped in timers (they run as they
+    are), so the result says where the time after the last parsed file went."""
+    import pipeline.reuse as reuse_module
+    import pipeline.store.database as database_module
 
-        summary = ingest([corpus], db=db, manifest=manifest, workers=workers, on_parsed=on_parsed)
+    t0 = time.perf_counter()
+    marks: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            marks[f"{name}_start"] = time.perf_counter() - t0
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                marks[f"{name}_end"] = time.perf_counter() - t0
+
+        return run
+
+    reuse_module.update = timed("reuse", reuse_module.update)
+    database_module._sync_search = timed("search", database_module._sync_search)
+
+    def on_parsed(_outcome: object) -> None:
+        parsed.value += 1
+        marks["parsed"] = time.perf_counter() - t0
+
+    summary = ingest([corpus], db=db, manifest=manifest, workers=workers, on_parsed=on_parsed)
+    marks["end"] = time.perf_counter() - t0
     n_facts = Database(db).execute("SELECT count(*) FROM facts")[0][0]
-    return {"seconds": summary.seconds, "files": summary.n_files, "counts": summary.as_dict(), "rss_at": at,
-            "peak_mb": rss.peak / 1e6, "facts": n_facts, "db_mb": db.stat().st_size / 1e6}  # fmt: skip
+    results.put({"seconds": summary.seconds, "files": summary.n_files, "counts": summary.as_dict(), "facts": n_facts,
+               "marks": marks, "search_note": summary.search_note})  # fmt: skip
 
 
-def _ingest_child(queue: multiprocessing.Queue, args: tuple) -> None:
-    queue.put(measure_ingest(*args))
-
-
-def measure_ingest_fresh(corpus: Path, manifest: Path | None, db: Path, workers: int,
-                         checkpoints: tuple[int, ...]) -> dict[str, object]:  # fmt: skip
-    """:func:`measure_ingest` in a fresh process, as ``xxgk ingest`` runs: the memory figure then holds the
-    ingest alone, not this script's corpus list or the caches its parse-throughput runs warmed."""
+def measure_ingest_fresh(corpus: Path, manifest: Path | None, db: Path, workers: int, checkpoints: tuple[int, ...],
+                         n_files: int, interval: float = 0.5) -> dict[str, Any]:  # fmt: skip
+    """Ingest ``corpus`` into a new store ``db`` in a fresh process (as the CLI: the memory figure holds the ingest
+    alone, not this script's corpus or warmed caches), watched from here (:class:`TreeMonitor`): at every
+    checkpoint the files parsed, elapsed seconds, rates, PSS and CPU seconds of the whole process tree."""
+    shutil.rmtree(db.parent, ignore_errors=True)
+    db.parent.mkdir(parents=True)
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_ingest_child, args=(queue, (corpus, manifest, db, workers, checkpoints)))
+    results = ctx.Queue()
+    parsed = ctx.Value("q", 0, lock=False)
+    child = ctx.Process(target=_ingest_child, args=(results, parsed, corpus, manifest, db, workers))
     child.start()
-    result = queue.get()
+    monitor = TreeMonitor(child.pid or 0)
+    todo = [c for c in checkpoints if c <= n_files]
+    rows: list[dict[str, float]] = []
+    last_n, last_at, last_log, parse_peak = 0, 0.0, 0.0, 0
+    result: dict[str, Any] | None = None
+    while result is None:
+        now = monitor.sample()
+        done = parsed.value
+        while todo and done >= todo[0]:
+            n = todo.pop(0)
+            rows.append({"reports": n, "seconds": now.at, "rate": n / now.at, "rate_since": (n - last_n) / max(now.at - last_at, 1e-9),
+                         "pss_mb": now.pss / 1e6, "peak_mb": monitor.peak / 1e6, "cpu_s": now.cpu, "load": load_average()})  # fmt: skip
+            last_n, last_at = n, now.at
+            log(f"checkpoint {n:,}: {now.at:,.0f} s, {rows[-1]['rate']:,.0f} reports/s "
+                f"({rows[-1]['rate_since']:,.0f}/s since {rows[-2]['reports'] if len(rows) > 1 else 0:,}), "
+                f"PSS {now.pss / 1e6:,.0f} MB (peak {monitor.peak / 1e6:,.0f}), CPU {now.cpu:,.0f} s, load {load_average():.1f}")  # fmt: skip
+        if done >= n_files and not parse_peak:
+            parse_peak = monitor.peak
+        if now.at - last_log >= 60:
+            last_log = now.at
+            log(f"progress {done:,}/{n_files:,} parsed, {now.at:,.0f} s, PSS {now.pss / 1e6:,.0f} MB "
+                f"(peak {monitor.peak / 1e6:,.0f}), CPU {now.cpu:,.0f} s, {now.processes} processes, load {load_average():.1f}")  # fmt: skip
+        try:
+            result = results.get(timeout=interval)
+        except queue.Empty:
+            if not child.is_alive():
+                raise SystemExit(f"the ingest process ended without a result (exit code {child.exitcode})") from None
+    final = monitor.sample()
     child.join()
+    store_bytes = sum(f.stat().st_size for f in db.parent.rglob("*") if f.is_file())
+    result.update(checkpoints=rows, wall_s=final.at, cpu_s=final.cpu, peak_mb=monitor.peak / 1e6,
+                  parse_peak_mb=(parse_peak or monitor.peak) / 1e6, store_mb=store_bytes / 1e6,
+                  store_parts={f.name: _size(f) / 1e6 for f in sorted(db.parent.iterdir())})  # fmt: skip
+    log(f"ingest done: {result}")
     return result
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def log(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())} UTC] {line}", flush=True)
 
 
 def machine() -> str:
@@ -219,80 +243,110 @@ def write_section(body: str, start: str = START, end: str = END) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+CHECKPOINTS = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reports", type=int, default=10_000, help="corpus size for the ingest run")
-    ap.add_argument("--parse-sample", type=int, default=1_000, help="reports per parse-throughput run")
+    ap.add_argument("--parse-sample", type=int, default=1_000, help="reports per parse-throughput run (0: none)")
     ap.add_argument("--runs", type=int, default=3, help="runs of the parse measurements (median reported)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--scale", action="store_true", help="stream up to --scale-reports reports")
+    ap.add_argument("--scale", action="store_true", help="stream --scale-reports reports (the scale section)")
     ap.add_argument("--scale-reports", type=int, default=100_000)
     ap.add_argument("--no-write", action="store_true", help="print the section, do not touch docs/")
-    ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir)")
+    ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir; deleted after)")
+    ap.add_argument("--beside", default="", help="what ran beside the benchmark (written into the section)")
     args = ap.parse_args()
 
     n = args.scale_reports if args.scale else args.reports
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="xxgk-bench-", dir=args.workdir))
     try:
         t0 = time.perf_counter()
         corpus = work / "corpus"
         manifest, source = build_corpus(corpus, n)
         gen_s = time.perf_counter() - t0
-        files = [str(p) for p in iter_source_files([corpus]) if not p.name.endswith(".csv")]
-        print(f"corpus: {len(files)} files in {gen_s:.0f} s ({source})", flush=True)
+        corpus_gb = _size(corpus) / 1e9
+        log(f"corpus: {n:,} files, {corpus_gb:.1f} GB in {gen_s:.0f} s ({source})")
 
-        sample = files[: args.parse_sample]
-        parse_rate(sample[:50], 1)  # warm-up (imports, caches)
-        one = [parse_rate(sample, 1) for _ in range(args.runs)]
-        print(f"parse 1 process: {[round(x) for x in one]} reports/s", flush=True)
-        two = [parse_rate(sample, args.workers) for _ in range(args.runs)]
-        print(f"parse --workers {args.workers}: {[round(x) for x in two]} reports/s", flush=True)
+        sample = [str(p) for p in itertools.islice(iter_source_files([corpus], exclude=manifest), args.parse_sample)]
+        one: list[float] = []
+        two: list[float] = []
+        if sample:
+            parse_rate(sample[:50], 1)  # warm-up (imports, caches)
+            one = [parse_rate(sample, 1) for _ in range(args.runs)]
+            log(f"parse 1 process: {[round(x) for x in one]} reports/s")
+            two = [parse_rate(sample, args.workers) for _ in range(args.runs)]
+            log(f"parse --workers {args.workers}: {[round(x) for x in two]} reports/s")
 
-        checkpoints = tuple(
-            c for c in (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000) if c <= len(files)
-        )
-        res = measure_ingest_fresh(corpus, manifest, work / "bench.duckdb", args.workers, checkpoints)
-        print(f"ingest: {res}", flush=True)
-
-        med1, med2 = statistics.median(one), statistics.median(two)
-        rss_line = ", ".join(f"{k:,} → {v:.0f} MB" for k, v in sorted(res["rss_at"].items()))
-        per_report = res["seconds"] / max(res["files"], 1)
-        counts = ", ".join(f"{k} {v}" for k, v in res["counts"].items())
-        lines = [
-            f"## 规模 / scale: {res['files']:,} reports" if args.scale else "## 解析与入库 / parse & ingest",
-            "",
-            f"_`bench/bench_pipeline.py{' --scale' if args.scale else ''}`, {time.strftime('%Y-%m-%d')}._  ",
-            f"Machine: {machine()}; load average during the run {os.getloadavg()[1]:.1f} (1 = one busy core; "
-            "the machine is shared, so rates under load are pessimistic).  ",
-            f"Corpus: {source} (text/HTML; generated in {gen_s:.0f} s, deleted afterwards).",
-            "",
-            "| measure | result | target |",
-            "|---|---|---|",
-            f"| parse, 1 process ({len(sample):,} reports, median of {args.runs}) | **{med1:,.0f} reports/s** "
-            f"(runs: {', '.join(f'{x:,.0f}' for x in one)}) | ≥ 1,000 reports/s per core |",
-            f"| parse, --workers {args.workers} (median of {args.runs}) | **{med2:,.0f} reports/s** "
-            f"(runs: {', '.join(f'{x:,.0f}' for x in two)}) | — |",
-            f"| ingest {res['files']:,} reports into DuckDB, --workers {args.workers} (1 run) | "
-            f"**{res['seconds']:.1f} s** ({res['files'] / res['seconds']:,.0f} reports/s; {res['facts']:,} facts; "
-            f"DB {res['db_mb']:.0f} MB) | 10,000 in < 60 s |",
-            f"| peak memory (PSS) of the ingest process + its workers (a fresh process, as the CLI), sampled every 100 ms | **{res['peak_mb']:.0f} MB** "
-            f"(peak so far at {rss_line}) | < 500 MB, flat |",
-            "",
-            f"Ingest outcome: {counts}.",
-            f"Extrapolation to 1,000,000 reports at the measured rate: ≈ {per_report * 1e6 / 3600:.1f} h on "
-            f"{args.workers} workers (parse-bound, scales with cores).  Memory is bounded by design: files are "
-            "walked lazily, at most 4 chunks per worker are in flight, the writer flushes every 200 reports into a "
-            "DuckDB capped at `XXGK_WRITER_MEMORY` (128 MB), and the parser's caches have fixed sizes; the "
-            "checkpoints above show how flat it stays.  What still grows with the corpus: the manifest (≈ 0.37 KB "
-            "per row, held for look-ups) and DuckDB's buffer filling up to its cap.",
-        ]
-        body = "\n".join(lines) + "\n"
-        print(body)
+        load_before = os.getloadavg()
+        res = measure_ingest_fresh(corpus, manifest, work / "store" / "bench.duckdb", args.workers, (*CHECKPOINTS, n), n)
+        body = section(args, res, source, gen_s, corpus_gb, sample, one, two, load_before)
+        print(body, flush=True)
         if not args.no_write:
             write_section(body, *((SCALE_START, SCALE_END) if args.scale else (START, END)))
-            print(f"written to {DOC}")
+            log(f"written to {DOC}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def section(args: argparse.Namespace, res: dict[str, Any], source: str, gen_s: float, corpus_gb: float,
+            sample: list[str], one: list[float], two: list[float], load_before: tuple[float, ...]) -> str:  # fmt: skip
+    """The docs/benchmarks.md section of one run."""
+    files, marks, wall, cpu = res["files"], res["marks"], res["wall_s"], res["cpu_s"]
+    parse_end = marks.get("parsed", 0.0)
+    phases = [f"parse + write of every file {parse_end:,.0f} s"]
+    for name, label in (("reuse", "copied-text update"), ("search", "full-text index sync")):
+        if f"{name}_end" in marks:
+            phases.append(f"{label} {marks[f'{name}_end'] - marks[f'{name}_start']:,.0f} s")
+    phases.append(f"whole run {marks['end']:,.0f} s in the ingest process")
+    counts = ", ".join(f"{k} {v:,}" for k, v in res["counts"].items())
+    load = os.getloadavg()
+    lines = [
+        f"## 规模 / scale: {files:,} reports" if args.scale else "## 解析与入库 / parse & ingest",
+        "",
+        f"_`bench/bench_pipeline.py{f' --scale --scale-reports {files}' if args.scale else ''}`"
+        f" (`make bench-ingest-scale{f' REPORTS={files}' if args.scale else ''}`), {time.strftime('%Y-%m-%d')}._  ",
+        f"Machine: {machine()}.  Load average (1, 5, 15 min) at the start of the ingest "
+        f"{', '.join(f'{x:.1f}' for x in load_before)}, at its end {', '.join(f'{x:.1f}' for x in load)} "
+        "(1 = one busy core; the machine is shared, so wall-clock rates under load are pessimistic and the CPU "
+        f"seconds are the load-independent figure).{f'  Beside it: {args.beside}.' if args.beside else ''}  ",
+        f"Corpus: {source} (text/HTML, {corpus_gb:.1f} GB; generated in {gen_s:,.0f} s, deleted afterwards).",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+    ]
+    if sample:
+        lines += [
+            f"| parse, 1 process ({len(sample):,} reports, median of {len(one)}) | **{statistics.median(one):,.0f} "
+            f"reports/s** (runs: {', '.join(f'{x:,.0f}' for x in one)}) | ≥ 1,000 reports/s per core |",
+            f"| parse, --workers {args.workers} (median of {len(two)}) | **{statistics.median(two):,.0f} reports/s** "
+            f"(runs: {', '.join(f'{x:,.0f}' for x in two)}) | — |",
+        ]
+    lines += [
+        f"| ingest {files:,} reports into a new store, --workers {args.workers} (1 run, wall) | **{wall:,.0f} s** "
+        f"({wall / 60:,.1f} min; {files / wall:,.0f} reports/s) | 1 M in < 30 min on 2 cores |",
+        f"| CPU seconds of the whole run (user + system of the ingest process, forkserver and workers) | "
+        f"**{cpu:,.0f} s** ({cpu / files * 1000:.2f} ms per report) | — |",
+        f"| quiet 2-core estimate (CPU seconds / 2, assumes both cores busy throughout) | **{cpu / 2:,.0f} s** "
+        f"({cpu / 2 / 60:,.1f} min) | < 30 min |",
+        f"| peak memory (PSS) of the ingest process + forkserver + workers, sampled every 0.5 s | "
+        f"**{res['peak_mb']:,.0f} MB** (while parsing: {res['parse_peak_mb']:,.0f} MB) | < 500 MB, flat |",
+        f"| store | {res['facts']:,} facts; {res['store_mb']:,.0f} MB on disk ("
+        + ", ".join(f"{k} {v:,.0f} MB" for k, v in res["store_parts"].items()) + ") | — |",
+        "",
+        "| reports parsed | elapsed | reports/s (since start) | reports/s (since previous) | PSS now | PSS peak so far "
+        "| CPU s so far | load (1 min) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(f"| {r['reports']:,} | {r['seconds']:,.0f} s | {r['rate']:,.0f} | {r['rate_since']:,.0f} | {r['pss_mb']:,.0f} MB "
+          f"| {r['peak_mb']:,.0f} MB | {r['cpu_s']:,.0f} | {r['load']:.1f} |" for r in res["checkpoints"]),  # fmt: skip
+        "",
+        f"Phases: {'; '.join(phases)}.  Ingest outcome: {counts}."
+        + (f"  Full-text index: {res['search_note']}" if res.get("search_note") else ""),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ writer flushes every ``batch_size`` reports.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from pathlib import Path
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
 from pipeline.ingest.sources import iter_source_files
 from pipeline.ingest.workers import Budget, parse_stream, start_forkserver
-from pipeline.manifest import ManifestEntry, load_manifest, manifest_key
+from pipeline.manifest import manifest_key, open_manifest
 from pipeline.store import (
     LOADED_WITH_ERRORS,
     PROBLEM_STATUSES,
@@ -43,8 +44,8 @@ class IngestSummary:
     def record(self, outcomes: Iterable[WriteOutcome]) -> None:
         for o in outcomes:
             self.counts[o.status] += 1
-            if o.status in PROBLEM_STATUSES:
-                self.problems.append(o)
+            if o.status in PROBLEM_STATUSES:  # kept without its findings: a large ingest has many
+                self.problems.append(dataclasses.replace(o, findings=[]) if o.findings else o)
 
     @property
     def unreadable(self) -> int:
@@ -65,17 +66,24 @@ WrittenCallback = Callable[[WriteOutcome], None]
 def plan_jobs(
     paths: Iterable[str | os.PathLike[str]], manifest: str | os.PathLike[str] | None = None
 ) -> Iterator[ParseJob]:
-    """The files to ingest, in the fixed walk order, with their manifest overrides (raises ManifestError now)."""
+    """The files to ingest, in the fixed walk order, with their manifest overrides (raises ManifestError now).
+
+    The manifest is read before the first file (:func:`open_manifest`: a large one is looked up on disk) and
+    closed when the walk ends."""
     paths = list(paths)
-    entries: dict[str, ManifestEntry] = load_manifest(Path(manifest)) if manifest else {}
+    entries = open_manifest(Path(manifest)) if manifest else None
 
     def jobs() -> Iterator[ParseJob]:
-        for path in iter_source_files(paths, exclude=manifest):
-            entry = entries.get(manifest_key(path)) if entries else None
-            if entry:
-                yield ParseJob(str(path), entry.overrides(), entry.synthetic)
-            else:
-                yield ParseJob(str(path))
+        try:
+            for path in iter_source_files(paths, exclude=manifest):
+                entry = entries.get(manifest_key(path)) if entries is not None else None
+                if entry:
+                    yield ParseJob(str(path), entry.overrides(), entry.synthetic)
+                else:
+                    yield ParseJob(str(path))
+        finally:
+            if entries is not None:
+                entries.close()
 
     return jobs()
 

@@ -43,6 +43,7 @@ READ_RETRIES = 6  # a read that meets a swap in progress is retried (0.25 s, 0.5
 READ_RETRY_SLEEP_S = 0.25
 # the most reports stored before a write that the write indexes for full-text search itself (≈ 1–2 min of indexing)
 SEARCH_BACKLOG_INLINE = 20_000
+SESSION_AGENCIES = "SELECT DISTINCT agency FROM seg.main.reports WHERE agency IS NOT NULL AND year IS NOT NULL"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -271,7 +272,9 @@ class WriteSession:
         clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}", store or CELLS_TABLE)
         if clash:  # never merge two agencies silently: nothing of this session is published
             raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
-        self.cross_year_findings = refresh_cross_year(self._con, self._writer.agencies, table=f"cat.main.{STORE_FINDINGS}")
+        # the agencies of the reports this session stored, read back from its segment (not held while it writes)
+        agencies = [a for (a,) in self._con.execute(SESSION_AGENCIES).fetchall()]
+        self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
         self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
             self._con, table=f"cat.main.{STORE_FINDINGS}", summary_where=touched_regions(
                 "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"

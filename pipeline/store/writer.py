@@ -57,7 +57,6 @@ class ReportWriter:
         self.target = f"{target}.main." if target else ""
         self.id_sequence = id_sequence
         self._pending: list[PendingFile] = []
-        self.agencies: set[str] = set()  # agencies whose reports this writer stored (for the cross-year rules)
 
     def add(
         self,
@@ -146,7 +145,6 @@ class ReportWriter:
         rows = BatchRows()
         retire: dict[int, int] = {}  # already stored report → replacing id
         outcomes: list[WriteOutcome] = []
-        agencies: set[str] = set()
         for item in batch:
             r = item.result
             if r is None:
@@ -172,7 +170,6 @@ class ReportWriter:
             previous = kept = None
             meta = r.meta
             if meta.agency and meta.year is not None:
-                agencies.add(meta.agency)
                 prev = current.get((meta.agency, meta.year))
                 if prev is not None and n_errors > prev[1]:
                     kept = prev[0]  # a worse copy (e.g. truncated) must not displace a better current version
@@ -189,7 +186,6 @@ class ReportWriter:
             rows.log_row(item, r.sha256, status, msg, rid)
             outcomes.append(WriteOutcome(item.source_path, status, msg, rid, previous, n_errors, r.sha256, findings))
         self._commit(rows, retire)
-        self.agencies |= agencies
         return outcomes
 
     def _commit(self, rows: BatchRows, retire: dict[int, int]) -> None:

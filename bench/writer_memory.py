@@ -1,0 +1,66 @@
+"""The write path alone at scale: N reports into one write session, without parsing them again (≈ 2 CPU-ms each).
+
+    XXGK_WRITER_MEMORY=128MB .venv/bin/python bench/writer_memory.py --reports 70000
+
+300 generated text/HTML reports are parsed once; each is then written N / 300 times under a new hash and agency
+name (what ``bench_pipeline.py --scale`` does by cloning files, minus the parse).  Every ``--every`` reports it
+prints the CPU seconds, the PSS of this process and DuckDB's own memory by tag (``duckdb_memory()``), so a memory
+problem of the writer shows in minutes instead of the hour a full ingest takes to reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.generator.corpus import CorpusConfig, write_corpus  # noqa: E402
+from pipeline.generator.renderers import layout_names  # noqa: E402
+from pipeline.ingest import iter_source_files  # noqa: E402
+from pipeline.parse import parse_file  # noqa: E402
+from pipeline.store import Database  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reports", type=int, default=70_000)
+    ap.add_argument("--every", type=int, default=10_000)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="xxgk-writer-"))
+    try:
+        layouts = tuple(n for n in layout_names() if not n.startswith(("docx", "pdf-", "scan")))
+        write_corpus(work / "base", CorpusConfig(size="large", limit=300, directory="shard", layouts=layouts),
+                     truth_files=False)  # fmt: skip
+        base = [parse_file(str(p)) for p in iter_source_files([work / "base"]) if p.suffix != ".csv"]
+        base = [r for r in base if r.meta.edition is not None]
+        started = time.process_time()
+        with Database(work / "store" / "x.duckdb").write() as session:
+            for i in range(args.reports):
+                report = copy.copy(base[i % len(base)])
+                report.meta = copy.copy(report.meta)
+                report.sha256 = f"{i:064x}"
+                report.meta.agency = f"{report.meta.agency}（副本{i}）"
+                session.add(report, synthetic=True, source_path=f"/clone/{i}.txt")
+                if (i + 1) % args.every == 0:
+                    tags = session.con.execute(
+                        "SELECT tag, round(memory_usage_bytes / 1e6) FROM duckdb_memory() WHERE memory_usage_bytes > 1e6"
+                    ).fetchall()
+                    pss = psutil.Process().memory_full_info().pss / 1e6
+                    print(f"{i + 1:,} reports: CPU {time.process_time() - started:.0f} s, PSS {pss:.0f} MB, "
+                          f"DuckDB {', '.join(f'{t} {mb:.0f} MB' for t, mb in tags)}", flush=True)  # fmt: skip
+        print(f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
