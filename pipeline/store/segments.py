@@ -250,20 +250,30 @@ def _legacy_views(con: duckdb.DuckDBPyConnection) -> None:
 _TEMPLATES: dict[str, bytes] = {}  # an empty segment's bytes per schema (built once per process)
 
 
+# A segment's block size.  A checkpoint holds one block per column of the row group it writes in memory at once:
+# with DuckDB's default 256 KiB blocks the ≈ 470 columns of report_cells need ≈ 118 MiB, the whole writer cap
+# (swap.WRITER_MEMORY_LIMIT), and a session of some 50,000 reports failed to checkpoint.  16 KiB blocks need
+# ≈ 7 MiB; files are no larger and scans no slower (docs/benchmarks.md, "segment block size").
+SEGMENT_BLOCK_SIZE = 16_384
+
+
 def new_segment_file(path: Path) -> None:
-    """Create an empty segment at ``path``: a single-file store at the current schema plus ``retired`` (written from
-    an in-memory template: building the schema afresh costs more than the rest of a small write)."""
+    """Create an empty segment at ``path``: a single-file store at the current schema plus ``retired``, with
+    :data:`SEGMENT_BLOCK_SIZE` blocks (written from an in-memory template: building the schema afresh costs more
+    than the rest of a small write)."""
     from pipeline.store.cells import create_sql
 
     key = f"{LATEST}:{hash(create_sql())}"
     if key not in _TEMPLATES:
         tmp = path.with_name(f".template-{os.getpid()}.duckdb")
         try:
-            con = connect(tmp)
+            con = connect()
             try:
+                con.execute(f"ATTACH {quote(tmp)} AS template (BLOCK_SIZE {SEGMENT_BLOCK_SIZE})")
+                con.execute("USE template")
                 migrate(con)
                 con.execute(RETIRED_DDL)
-                con.execute("CHECKPOINT")
+                con.execute("CHECKPOINT template")
             finally:
                 con.close()
             _TEMPLATES[key] = tmp.read_bytes()
