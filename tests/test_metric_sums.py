@@ -23,10 +23,10 @@ from polars.testing import assert_frame_equal
 
 from pipeline import metrics as M
 from pipeline.filters import Filters
-from pipeline.metrics import regions, sums, sums_build
+from pipeline.metrics import regions, sums, sums_agencies, sums_build, sums_update
 from pipeline.store import Database
 from pipeline.store import segments as seg
-from pipeline.store.sums_file import leftovers, sums_path
+from pipeline.store.sums_file import attach, delta_path, leftovers, sums_path
 from tests.dashboard_fixtures import shared_db
 from tests.regional_fixtures import build_regional
 from tests.test_store import make_result, write_all
@@ -147,13 +147,18 @@ def test_what_the_sums_cannot_answer_is_scanned(hand: Path) -> None:
         assert sums.grouped(con, Filters(), rate, ("year",), False) is not None
 
 
-def _state(db: Path) -> pl.DataFrame:
-    """The stored sums, in a stable order (doubles rounded: subtraction may leave the last bits)."""
-    con = duckdb.connect(str(sums_path(Database(db).file)), read_only=True)
+def _state(db: Path, table: str = sums.TABLE) -> pl.DataFrame:
+    """The stored sums as a reader sees them (main file and delta), in a stable order (doubles rounded:
+    subtraction may leave the last bits); ``agency_masks`` with ``table``."""
+    con = seg.open_reader(Database(db).file)
     try:
+        assert attach(con, Database(db).file), "the stored sums do not match the store"
+        if table == sums_agencies.TABLE:
+            df = con.sql(f"SELECT * FROM sums.{table}").pl()
+            return df.sort("agency_key", *sums_agencies.ROW_KEYS, nulls_last=True)
         names = [n for n, _, _ in sums.pieces()]
         df = con.sql(f"""SELECT {", ".join(sums.KEYS)}, {", ".join(f"sum({n}) AS {n}" for n in names)}
-                         FROM {sums.TABLE} GROUP BY ALL HAVING sum(rows_) <> 0""").pl()  # appended rows folded
+                         FROM sums.{table} GROUP BY ALL HAVING sum(rows_) <> 0""").pl()  # appended rows folded
     finally:
         con.close()
     # a sum of no value is NULL in a build and 0 after subtracting: readers use a sum only where it counted a value
@@ -181,9 +186,12 @@ def test_writes_update_the_sums_by_what_they_changed(tmp_path: Path, monkeypatch
                 session.add(r)
             session.flush()
         assert isinstance(session.sums, dict) and session.sums["mode"] == "update", session.sums
-        updated = _state(db)
+        assert delta_path(Database(db).file).is_file()  # the main file is as built: the change is in the delta
+        updated, masks = _state(db), _state(db, sums_agencies.TABLE)
         sums_build.build(Database(db).file)
+        assert not delta_path(Database(db).file).exists()
         assert_frame_equal(updated, _state(db))
+        assert_frame_equal(masks, _state(db, sums_agencies.TABLE))
     assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current")[0][0] == 1
     assert _compare(db) >= 1
     appended = _state(db)

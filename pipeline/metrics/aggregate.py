@@ -27,7 +27,8 @@ DISTINCT: at 1 M reports these were seconds (docs/storage.md).
 Where the store has up-to-date stored sums (:mod:`pipeline.metrics.sums`: the same grouped pieces per group of
 reports, 80 k rows at 1 M reports) the grouped rows are read from them instead of scanning; county and agency
 filters or groupings, and panels a filter splits report by report, still scan.  Agencies per group of a result
-not grouped by year are not additive: they are always counted over the reports.
+not grouped by year are not additive over those groups: they come from the agencies' stored year masks
+(:mod:`pipeline.metrics.sums_agencies`) where those answer, else they are counted over the reports.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from pipeline.metrics.sql import (
     run,
 )
 from pipeline.metrics.sums import grouped as stored_sums
+from pipeline.metrics.sums_agencies import counted as stored_agencies
 
 REPORT_COLUMNS = ("report_id", "agency", "year", "agency_type", "level", "province", "city", "edition")
 # a rate's per-report state code (pipeline.metrics.sql.rate_code) → reason
@@ -200,7 +202,14 @@ def aggregate(
         grouped = run(con, sql, params)
     else:  # the stored sums (pipeline.metrics.sums); agencies per group are not additive: counted below
         grouped = stored
-    if counted_by:
+    agencies = None
+    if counted_by and stored is not None and not complete:  # the stored agencies' year masks, where they answer
+        agencies = stored_agencies(con, filters, metrics, by)
+    if agencies is not None:  # one row per group: its counts, on the group's row of named member reports
+        keys = [pl.lit(True).alias("in_panel_"), pl.lit(True).alias("has_agency_"), pl.lit(False).alias("summary_")]
+        agencies = agencies.drop("ag_all").with_columns(keys)
+        grouped = grouped.join(agencies, on=groups, how="left", nulls_equal=True)
+    elif counted_by:
         # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then
         # counted per group — one grouping by agency for every metric, not one DISTINCT per metric (DuckDB groups
         # the rows by agency once per DISTINCT: seven times for the roll-up's seven metrics)

@@ -20,9 +20,11 @@ import duckdb
 import polars as pl
 
 from pipeline.filters import Filters
+from pipeline.metrics import sums, sums_agencies
 from pipeline.metrics.aggregate import aggregate, guard
 from pipeline.metrics.sql import report_rows, run
 from pipeline.registry import registry
+from pipeline.store.sums_file import ALIAS
 from pipeline.validator.summary import (
     RULE_SUMMARY,
     comparison_sql,
@@ -73,13 +75,29 @@ def region_rollup(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFr
     level = rollup_level(filters)
     members = members_only(filters)
     df = guard(aggregate(con, members, list(ROLLUP_METRICS), by=(level,)), filters.min_n)
-    source, agency_id = report_rows(con)
-    where, params = members.where("r", for_sums=True)
-    sizes = run(con, f"""SELECT r.{level}, count(*) AS n_reports_all, count(DISTINCT r.{agency_id}) AS n_agencies_all
-                         FROM {source} r WHERE {where} GROUP BY r.{level}""", params)  # fmt: skip
+    sizes = _stored_sizes(con, members, level)
+    if sizes is None:
+        source, agency_id = report_rows(con)
+        where, params = members.where("r", for_sums=True)
+        sizes = run(con, f"""SELECT r.{level}, count(*) AS n_reports_all, count(DISTINCT r.{agency_id}) AS n_agencies_all
+                             FROM {source} r WHERE {where} GROUP BY r.{level}""", params)  # fmt: skip
     parent = {"province": None, "city": "province", "county": "city", "agency": "county"}[level]
     df = _label_own_level(df.join(sizes, on=level, how="left", nulls_equal=True), level, parent)
     return df.rename({level: "region"}).with_columns(pl.lit(level).alias("region_level"))
+
+
+def _stored_sizes(con: duckdb.DuckDBPyConnection, members: Filters, level: str) -> pl.DataFrame | None:
+    """``n_reports_all`` / ``n_agencies_all`` per region from the stored sums (reports: ``metric_sums``' rows;
+    agencies: the year masks of :mod:`pipeline.metrics.sums_agencies`), or None where they cannot answer."""
+    selected = sums.where(members, for_sums=True) if sums.available(con) else None
+    agencies = sums_agencies.counted(con, members, [], (level,)) if selected is not None else None
+    if selected is None or agencies is None:
+        return None
+    cond, params = selected
+    reports = run(con, f"""SELECT g.{level}, sum(g.rows_)::BIGINT AS n_reports_all FROM {ALIAS}.{sums.TABLE} g
+                           WHERE {cond} GROUP BY g.{level} HAVING sum(g.rows_) <> 0""", params)  # fmt: skip
+    return reports.join(agencies.rename({"ag_all": "n_agencies_all"}), on=level, how="left", nulls_equal=True).select(
+        level, "n_reports_all", pl.col("n_agencies_all").fill_null(0))
 
 
 def rollup_wide(df: pl.DataFrame) -> pl.DataFrame:

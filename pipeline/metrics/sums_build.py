@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,18 +21,18 @@ from typing import Any
 
 import duckdb
 
+from pipeline.metrics import sums_agencies, sums_update
 from pipeline.metrics.sums import KEYS, TABLE, agencies_sql, cell_columns, group_sql, pieces, signature
 from pipeline.store.cells import REPORT_COLUMNS
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.relations import narrow_relation
 from pipeline.store.segments import open_reader, quote, remove_paths
 from pipeline.store.sums_file import (
-    ALIAS,
     META,
+    delta_path,
     remove_leftovers,
     scratch_path,
     state_token,
-    stored_token,
     sums_path,
     temp_path,
 )
@@ -101,18 +100,19 @@ def _group_into(con: duckdb.DuckDBPyConnection, current: str, name: str) -> None
         con.execute(f"DROP TABLE {agencies}")
 
 
-def _write(con: duckdb.DuckDBPyConnection, catalog: Path, table: str, token: str) -> None:
-    """Write ``table`` (rows of ``metric_sums``) and ``token`` to a new file and put it in place atomically."""
+def _write(con: duckdb.DuckDBPyConnection, catalog: Path, table: str, masks: str, token: str) -> None:
+    """Write ``table`` (rows of ``metric_sums``), ``masks`` (rows of ``agency_masks``) and ``token`` to a new file
+    and put it in place atomically."""
     final = sums_path(catalog)
     tmp = temp_path(catalog, os.getpid())
     remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
     try:
         con.execute(f"ATTACH {quote(tmp)} AS sums_new ({SMALL_BLOCKS})")
         con.execute(f"CREATE TABLE sums_new.{TABLE} AS SELECT * FROM {table}")
+        con.execute(f"CREATE TABLE sums_new.{sums_agencies.TABLE} AS SELECT * FROM {masks}")
         con.execute(f"CREATE TABLE sums_new.{META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-        con.execute(
-            f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?)", [token, signature()]
-        )
+        con.execute(f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?), ('mask_signature', ?)",
+                    [token, signature(), sums_agencies.signature()])
         con.execute("DETACH sums_new")
         os.replace(tmp, final)
     finally:
@@ -124,8 +124,11 @@ def build(catalog: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with _bounded(catalog) as con:
         token = state_token(con)
-        _group_into(con, f"SELECT * FROM {_cells(con)} WHERE is_current", "built")
-        _write(con, catalog, "scratch.built", token)
+        current = f"SELECT * FROM {_cells(con)} WHERE is_current"
+        _group_into(con, current, "built")
+        con.execute(f"CREATE TABLE scratch.built_masks AS {sums_agencies.rows_sql(current)}")
+        _write(con, catalog, "scratch.built", "scratch.built_masks", token)
+    remove_paths([delta_path(catalog)])  # folded: the new main file is the whole state (a delta on the old one)
     return {"mode": "build", "token": token, "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -145,92 +148,29 @@ def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
     with _bounded(catalog) as con:
         token = state_token(con)
         n_reports = int(token.split(":")[0])
-        old = None
-        if path.is_file():
-            con.execute(f"ATTACH '{path}' AS {ALIAS} (READ_ONLY)")
-            signed = con.execute(f"SELECT value FROM {ALIAS}.{META} WHERE key = 'signature'").fetchall()
-            old = stored_token(con) if signed and signed[0][0] == signature() else None
-        if old == token and (first_new is not None or not _appended(con)):
-            return {"mode": "current", "token": token}  # (a compaction folds appended rows together: below)
+        old, main, has_delta = sums_update.stored(con, catalog)
+        folded = not has_delta and main.get("appended") is None and main.get("mask_signature") is not None
+        if old == token and (first_new is not None or folded):
+            return {"mode": "current", "token": token}  # (a compaction folds a delta or appended rows: below)
         n_new, follows = 0, False
         if first_new is not None:
             cells = _cells(con)
             n_new = int(con.execute(f"SELECT count(*) FROM {cells} WHERE report_id >= {int(first_new)}").fetchall()[0][0])
-            follows = old is not None and old == _previous_token(con, cells, first_new)
-            if follows:  # the file is the state before this write: update it by what the write changed
-                before, after = _changed(con, cells, first_new)
+            follows = old is not None and old == sums_update.previous_token(con, cells, first_new)
+            if follows:  # the sums are the state before this write: update them by what the write changed
+                before, after = sums_update.changed(cells, first_new)
                 n_before, n_after = (con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] for q in (before, after))
                 if n_before + n_after <= DELTA_SHARE * n_reports:
-                    con.execute(f"DETACH {ALIAS}")
                     for name, reports in (("before", before), ("after", after)):
                         con.execute(f"CREATE TABLE scratch.{name}_cells AS {reports}")
                         _group_into(con, f"SELECT * FROM scratch.{name}_cells", name)
-                    _append(con, catalog, _delta("scratch.before", "scratch.after"), token)
+                    groups = sums_update.write_delta(con, catalog, token, main, has_delta)
                     return {"mode": "update", "token": token, "subtracted": n_before, "added": n_after,
-                            "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+                            "delta_groups": groups, "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
         large = n_reports >= MIN_REPORTS and (first_new is None or n_new >= DELTA_SHARE * n_reports)
         stale = not (follows or large or old == token)
     if stale:
-        remove_paths([path])  # stale for good: a later write would have nothing to update
+        remove_paths([path, delta_path(catalog)])  # stale for good: a later write would have nothing to update
         return (f"指标汇总表未建：{n_reports} 份报告（{MIN_REPORTS} 份以下逐份计算已够快；更大的库由 xxgk sums"
                 " --rebuild 或压缩存储时建立），查询改为逐份报告计算")
     return build(catalog)
-
-
-def _appended(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(f"SELECT count(*) FROM {ALIAS}.{META} WHERE key = 'appended'").fetchall()[0][0])
-
-
-def _changed(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) -> tuple[str, str]:
-    """(the reports of the agencies a write touched as they were before it, as they are now — plus the new reports
-    without an agency): relations of ``report_cells`` rows that are current in their state."""
-    touched = f"(SELECT DISTINCT agency_key FROM {cells} WHERE report_id >= {int(first_new)} AND agency IS NOT NULL)"
-    reports = "reports"  # the view: its replaced_by has the replacements of later segments applied
-    before = f"""SELECT c.* REPLACE (true AS is_current) FROM {cells} c JOIN {reports} r USING (report_id)
-                 WHERE c.report_id < {int(first_new)} AND c.agency_key IN {touched}
-                   AND (r.is_current OR r.replaced_by >= {int(first_new)})"""
-    after = f"""SELECT * FROM {cells} WHERE is_current AND (agency_key IN {touched}
-                OR (report_id >= {int(first_new)} AND agency IS NULL))"""
-    return before, after
-
-
-def _previous_token(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) -> str:
-    """The state token (:func:`pipeline.store.sums_file.state_token`) of the store before the write of the reports
-    from ``first_new`` on: its older reports, with the ones this write replaced current again."""
-    n, current, greatest = con.execute(
-        f"SELECT count(*), count_if(is_current), max(report_id) FROM {cells} WHERE report_id < {int(first_new)}"
-    ).fetchall()[0]
-    reports = "reports"  # the view: its replaced_by has the replacements of later segments applied
-    (replaced,) = con.execute(f"SELECT count(*) FROM {reports} WHERE report_id < {int(first_new)} AND NOT is_current"
-                              f" AND replaced_by >= {int(first_new)}").fetchall()[0]  # fmt: skip
-    return f"{int(n)}:{int(current) + int(replaced)}:{greatest}"
-
-
-def _delta(before: str, after: str) -> str:
-    """Rows of ``metric_sums`` that turn the groups of table ``before`` into those of table ``after``: the first
-    negated."""
-    names = [n for n, _, _ in pieces()]
-    keys = ", ".join(KEYS)
-    minus = ", ".join(f"-{n} AS {n}" for n in names)
-    return f"SELECT {keys}, {minus} FROM {before} UNION ALL BY NAME SELECT * FROM {after}"
-
-
-def _append(con: duckdb.DuckDBPyConnection, catalog: Path, select: str, token: str) -> None:
-    """Append ``select`` (signed rows of ``metric_sums``) to a copy of the sums file and put the copy in place.
-
-    The rows of a group add up (readers sum by group anyway), so a write appends a few rows instead of rewriting
-    the table — writing 80 k groups × 1,300 columns takes DuckDB tens of seconds; copying the file, a fraction of
-    one.  A full build (compaction, ``xxgk sums --rebuild``) folds them together again."""
-    final = sums_path(catalog)
-    tmp = temp_path(catalog, os.getpid())
-    remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
-    try:
-        shutil.copyfile(final, tmp)
-        con.execute(f"ATTACH {quote(tmp)} AS sums_new")
-        con.execute(f"INSERT INTO sums_new.{TABLE} BY NAME {select}")
-        con.execute(f"UPDATE sums_new.{META} SET value = ? WHERE key = 'token'", [token])
-        con.execute(f"INSERT OR REPLACE INTO sums_new.{META} VALUES ('appended', 'yes')")
-        con.execute("DETACH sums_new")
-        os.replace(tmp, final)
-    finally:
-        remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])

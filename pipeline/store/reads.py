@@ -67,7 +67,8 @@ class ReadCache:
         """The connection for the file's current version (opened if the file changed since the last call);
         ``on_open(path)`` runs before a connection is opened."""
         with self._lock:
-            version = f"{file_version(path)}|{file_version(sums_file.sums_path(path))}"  # sums follow a swap
+            # the stored sums (main file and delta) follow a swap
+            version = "|".join(file_version(p) for p in (path, sums_file.sums_path(path), sums_file.delta_path(path)))
             cached = self._current.get(path)
             if cached and cached[0] == version:
                 return cached[1]

@@ -5,11 +5,20 @@ It records the store state it was computed from (:func:`state_token`: reports, c
 id — unchanged by merges, changed by every write that adds or replaces a report).  A reader attaches it as
 ``sums`` only when that token is the store's (:func:`attach`); otherwise the metric queries scan ``report_cells``
 as they always did, so a store without the file, or with one a crash left behind, answers the same — only slower.
-A write brings it up to date after publishing (:func:`pipeline.metrics.sums_build.sync`), replacing it atomically.
+A write brings it up to date after publishing (:func:`pipeline.metrics.sums_build.sync`).
+
+A small write does not rewrite that file: it writes what it changed to a small **delta file**,
+``<catalog>.sums.delta.duckdb`` (the signed ``metric_sums`` rows and the ``agency_masks`` rows of the agencies
+touched since the main file, those agencies in ``touched``), which records the main file's token it applies to
+(``base``) and the store state it brings the sums to (``token``), and replaces the previous delta atomically.  A
+reader attaches the main file alone when its token is the store's, or main and delta read together (views in an
+in-memory ``sums`` catalog) when the delta's ``base`` is the main file's token and its ``token`` the store's —
+never half of an update; otherwise it scans.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -22,6 +31,8 @@ from pipeline.store.segments import remove_paths
 
 ALIAS = "sums"
 META = "sums_meta"
+MAIN, DELTA = "sums_main", "sums_delta"  # the two files behind ``sums`` while a delta applies
+SUMS_TABLE, MASKS_TABLE = "metric_sums", "agency_masks"
 
 
 def sums_path(catalog: Path) -> Path:
@@ -29,9 +40,14 @@ def sums_path(catalog: Path) -> Path:
     return catalog.with_name(catalog.name + ".sums.duckdb")
 
 
-def temp_path(catalog: Path, pid: int) -> Path:
-    """The new sums file process ``pid`` writes before putting it in place."""
-    final = sums_path(catalog)
+def delta_path(catalog: Path) -> Path:
+    """``<catalog>.sums.delta.duckdb``: the changes since the main sums file (see the module docstring)."""
+    return catalog.with_name(catalog.name + ".sums.delta.duckdb")
+
+
+def temp_path(catalog: Path, pid: int, delta: bool = False) -> Path:
+    """The new sums (or delta) file process ``pid`` writes before putting it in place."""
+    final = delta_path(catalog) if delta else sums_path(catalog)
     return final.with_name(f".{final.name}.{pid}.tmp")
 
 
@@ -56,7 +72,8 @@ def leftovers(catalog: Path) -> list[Path]:
     scratch folder — only those of processes no longer running, so a build in progress is never touched (a sums
     build may run outside the ingest lock: ``xxgk sums --rebuild``)."""
     final = sums_path(catalog)
-    pattern = re.compile(rf"^\.{re.escape(final.name)}\.(\d+)\.tmp(dir|\.wal)?$")
+    names = "|".join(re.escape(p.name) for p in (final, delta_path(catalog)))
+    pattern = re.compile(rf"^\.(?:{names})\.(\d+)\.tmp(dir|\.wal)?$")
     if not final.parent.is_dir():
         return []
     found = [(p, m) for p in final.parent.iterdir() if (m := pattern.match(p.name))]
@@ -85,16 +102,58 @@ def stored_token(con: duckdb.DuckDBPyConnection, alias: str = ALIAS) -> str | No
     return str(rows[0][0]) if rows else None
 
 
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _meta(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, str]:
+    try:
+        return {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {alias}.{META}").fetchall()}
+    except duckdb.Error:
+        return {}
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> bool:
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+                       [alias, table]).fetchall()  # fmt: skip
+    return bool(rows[0][0])
+
+
 def attach(con: duckdb.DuckDBPyConnection, catalog: Path) -> bool:
-    """ATTACH the sums file of ``catalog`` READ_ONLY as ``sums`` when it matches the store read by ``con``."""
+    """Make ``sums`` the stored sums of ``catalog`` as of the store read by ``con``: the main file attached
+    READ_ONLY when it matches the store, or main + delta when they do together (module docstring)."""
     path = sums_path(catalog)
     if not path.is_file():
         return False
     try:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {ALIAS} (READ_ONLY)")
+        con.execute(f"ATTACH {_quote(path)} AS {ALIAS} (READ_ONLY)")
     except duckdb.Error:
         return False
-    if stored_token(con) == state_token(con):
+    state = state_token(con)
+    main = _meta(con, ALIAS)
+    if main.get("token") == state:
         return True
     con.execute(f"DETACH {ALIAS}")
-    return False
+    delta = delta_path(catalog)
+    if not delta.is_file():
+        return False
+    try:
+        con.execute(f"ATTACH {_quote(path)} AS {MAIN} (READ_ONLY)")
+        con.execute(f"ATTACH {_quote(delta)} AS {DELTA} (READ_ONLY)")
+        changes = _meta(con, DELTA)
+        if changes.get("base") != main.get("token") or changes.get("token") != state:
+            raise LookupError("the delta is not the store's")
+        con.execute(f"ATTACH ':memory:' AS {ALIAS}")
+        con.execute(f"CREATE VIEW {ALIAS}.{META} AS SELECT * FROM {DELTA}.{META}")
+        con.execute(f"CREATE VIEW {ALIAS}.{SUMS_TABLE} AS SELECT * FROM {MAIN}.{SUMS_TABLE}"
+                    f" UNION ALL BY NAME SELECT * FROM {DELTA}.{SUMS_TABLE}")  # fmt: skip
+        if _has_table(con, MAIN, MASKS_TABLE) and _has_table(con, DELTA, MASKS_TABLE):
+            con.execute(f"""CREATE VIEW {ALIAS}.{MASKS_TABLE} AS SELECT * FROM {MAIN}.{MASKS_TABLE}
+                            WHERE agency_key NOT IN (SELECT agency_key FROM {DELTA}.touched)
+                            UNION ALL BY NAME SELECT * FROM {DELTA}.{MASKS_TABLE}""")
+        return True
+    except (duckdb.Error, LookupError):
+        for alias in (ALIAS, DELTA, MAIN):
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {alias}")
+        return False
