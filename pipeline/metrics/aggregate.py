@@ -206,8 +206,8 @@ def aggregate(
     if counted_by and stored is not None and not complete:  # the stored agencies' year masks, where they answer
         agencies = stored_agencies(con, filters, metrics, by)
     if agencies is not None:  # one row per group: its counts, on the group's row of named member reports
-        keys = [pl.lit(True).alias("in_panel_"), pl.lit(True).alias("has_agency_"), pl.lit(False).alias("summary_")]
-        agencies = agencies.drop("ag_all").with_columns(keys)
+        agencies = agencies.drop("ag_all").with_columns(
+            pl.lit(True).alias("in_panel_"), pl.lit(True).alias("has_agency_"), pl.lit(False).alias("summary_"))
         grouped = grouped.join(agencies, on=groups, how="left", nulls_equal=True)
     elif counted_by:
         # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then

@@ -24,7 +24,7 @@ from pipeline.metrics import sums, sums_agencies
 from pipeline.metrics.aggregate import aggregate, guard
 from pipeline.metrics.sql import report_rows, run
 from pipeline.registry import registry
-from pipeline.store.sums_file import ALIAS
+from pipeline.store.sums_file import ALIAS, narrowed
 from pipeline.validator.summary import (
     RULE_SUMMARY,
     comparison_sql,
@@ -94,8 +94,8 @@ def _stored_sizes(con: duckdb.DuckDBPyConnection, members: Filters, level: str) 
     if selected is None or agencies is None:
         return None
     cond, params = selected
-    reports = run(con, f"""SELECT g.{level}, sum(g.rows_)::BIGINT AS n_reports_all FROM {ALIAS}.{sums.TABLE} g
-                           WHERE {cond} GROUP BY g.{level} HAVING sum(g.rows_) <> 0""", params)  # fmt: skip
+    reports = run(con, narrowed(con, f"""SELECT g.{level}, sum(g.rows_)::BIGINT AS n_reports_all
+        FROM {ALIAS}.{sums.TABLE} g WHERE {cond} GROUP BY g.{level} HAVING sum(g.rows_) <> 0""", sums.TABLE, "g"), params)  # fmt: skip
     return reports.join(agencies.rename({"ag_all": "n_agencies_all"}), on=level, how="left", nulls_equal=True).select(
         level, "n_reports_all", pl.col("n_agencies_all").fill_null(0))
 

@@ -34,7 +34,7 @@ from pipeline.filters import Filters
 from pipeline.metrics.catalogue import HEADLINE_KEYS, Metric, catalogue, outcome_groups
 from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, report_terms, run
 from pipeline.registry import registry
-from pipeline.store.sums_file import ALIAS
+from pipeline.store.sums_file import ALIAS, narrowed
 
 TABLE = "metric_sums"
 YEAR0, YEAR_SPAN = 2000, 62  # mask bits: years YEAR0 … YEAR0 + YEAR_SPAN - 1
@@ -125,28 +125,32 @@ def _bit() -> str:
 MEMBER = "agency IS NOT NULL AND NOT coalesce(is_summary, false)"  # a report that counts in its agency's mask
 
 
-def agencies_sql(current: str) -> str:
+def agencies_sql(current: str, signed: bool = False) -> str:
     """Per agency of ``current`` (see :func:`group_sql`): its ``mask``, whether a year falls ``outside`` the mask's
     span, and whether its reports are ``unstable`` (differ in province, city, level or agency type)."""
-    return f"""SELECT agency_key, bit_or({_bit()}) FILTER (WHERE year IS NOT NULL) AS mask,
+    side = ", side_" if signed else ""
+    return f"""SELECT agency_key{side}, bit_or({_bit()}) FILTER (WHERE year IS NOT NULL) AS mask,
                       bool_or(year IS NOT NULL AND {_bit()} IS NULL) AS outside,
                       count(DISTINCT (province, city, level, agency_type)) > 1 AS unstable
-               FROM ({current}) WHERE {MEMBER} GROUP BY agency_key"""
+               FROM ({current}) WHERE {MEMBER} GROUP BY agency_key{side}"""
 
 
-def group_sql(current: str, names: list[str] | None = None, agencies: str | None = None) -> str:
+def group_sql(current: str, names: list[str] | None = None, agencies: str | None = None, signed: bool = False) -> str:
     """The ``metric_sums`` rows of the reports of ``current`` (a relation of current ``report_cells`` rows holding
     every report of each agency it holds: the agency's mask is computed over them) — only the columns ``names``
     (default: all) besides the keys.  No step is materialised, so a query of a few columns reads and computes only
     what they need (:mod:`pipeline.metrics.sums_build` computes the table a few dozen columns at a time);
-    ``agencies``: a table of :func:`agencies_sql` over ``current`` computed once for all such passes."""
+    ``agencies``: a table of :func:`agencies_sql` over ``current`` computed once for all such passes; ``signed``:
+    ``current`` holds two states told apart by ``side_`` (-1: as they were, 1: as they are), each with its own
+    masks, and the rows are their difference (one statement for a write's update)."""
     outcome = [m for m in (catalogue()[k] for k in outcome_keys())]
     ranks = ", ".join(_reason(m, col(m.numerator[0])) for m in outcome)
     none = " AND ".join(f"s.s__{col(m.numerator[0])} IS NULL" for m in outcome)
     codes = ", ".join(f"{rate_code(m, alias='s')} AS code__{_stem(m.key)}" for m in rates())
     member = MEMBER
     wanted = None if names is None else set(names)
-    sums = ", ".join(f"CAST(sum({e}) AS {t}) AS {n}" for n, t, e in pieces() if wanted is None or n in wanted)
+    sign, side, on_side = (" * s.side_", ", side_", " AND p.side_ = s.side_") if signed else ("", "", "")
+    sums = ", ".join(f"CAST(sum(({e}){sign}) AS {t}) AS {n}" for n, t, e in pieces() if wanted is None or n in wanted)
     stems = [(m, _stem(m.key)) for m in paired()]
     terms = ", ".join(f"{ok} AS ok__{r}, {num} AS num__{r}, {den} AS den__{r}"
                       for m, r in stems for ok, num, den in [_terms(m)])  # fmt: skip
@@ -156,17 +160,17 @@ def group_sql(current: str, names: list[str] | None = None, agencies: str | None
     pairs_wanted = wanted is None or any(n.startswith("p_") for n in wanted)  # only they need the year before
     per = (f"""SELECT s.*, {prev_cols} FROM own s LEFT JOIN prev p
                 ON s.agency IS NOT NULL AND NOT coalesce(s.is_summary, false) AND p.agency_key = s.agency_key
-                   AND p.year = s.year - 1""" if pairs_wanted else "SELECT s.* FROM own s")  # fmt: skip
+                   AND p.year = s.year - 1{on_side}""" if pairs_wanted else "SELECT s.* FROM own s")  # fmt: skip
     return f"""WITH cur AS NOT MATERIALIZED ({current}),
-        ag AS NOT MATERIALIZED ({agencies_sql("SELECT * FROM cur") if agencies is None else f"SELECT * FROM {agencies}"}),
+        ag AS NOT MATERIALIZED ({agencies_sql("SELECT * FROM cur", signed) if agencies is None else f"SELECT * FROM {agencies}"}),
         coded AS NOT MATERIALIZED (SELECT s.*, {codes} FROM cur s),
         own AS NOT MATERIALIZED (SELECT s.*, greatest({ranks}) AS reason_, ({none}) AS allnt_, {terms} FROM coded s),
-        prev AS NOT MATERIALIZED (SELECT agency_key, year, {prev_terms} FROM own s WHERE {member}),
+        prev AS NOT MATERIALIZED (SELECT agency_key, year{side}, {prev_terms} FROM own s WHERE {member}),
         per AS NOT MATERIALIZED ({per}),
         keyed AS NOT MATERIALIZED (SELECT s.*, s.reason_ IS NULL AND NOT s.allnt_ AS open_, s.n_errors > 0 AS failing_,
                          coalesce(s.is_summary, false) AS summary_, s.agency IS NOT NULL AS has_agency_,
                          CASE WHEN NOT a.outside THEN a.mask END AS mask_, coalesce(a.unstable, false) AS unstable_
-                  FROM per s LEFT JOIN ag a ON a.agency_key = s.agency_key AND s.agency IS NOT NULL)
+                  FROM per s LEFT JOIN ag a ON a.agency_key = s.agency_key AND s.agency IS NOT NULL{on_side.replace("p.", "a.")})
         SELECT year, province, city, level, agency_type, edition, failing_ AS failing, summary_ AS is_summary,
                has_agency_ AS has_agency, mask_ AS mask, unstable_ AS unstable, {sums}
         FROM keyed s GROUP BY ALL"""
@@ -218,12 +222,12 @@ def _in_panel(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, .
     table = f"{ALIAS}.{TABLE}"
     editions = ", ".join(f"'{e}'" for e in TABLE_EDITIONS)
     # one pass over the selected groups: what the mask cannot decide, the span, the agencies' masks (≤ 2^years)
-    outside, unstable, years, masks = con.sql(
+    outside, unstable, years, masks = con.sql(narrowed(con,
         f"""SELECT coalesce(bool_or(g.has_agency AND g.mask IS NULL), false), coalesce(bool_or(g.unstable), false),
                    list(DISTINCT g.year) FILTER (WHERE g.year IS NOT NULL AND g.edition IN ({editions})),
                    list(DISTINCT g.mask) FILTER (WHERE g.has_agency AND g.mask IS NOT NULL)
             FROM (SELECT g.year, g.edition, g.has_agency, g.mask, g.unstable FROM {table} g WHERE {summed}
-                  GROUP BY ALL HAVING sum(g.rows_) <> 0) g""", params=params or None).fetchall()[0]  # fmt: skip
+                  GROUP BY ALL HAVING sum(g.rows_) <> 0) g""", TABLE, "g"), params=params or None).fetchall()[0]  # fmt: skip
     splits = filters.province or filters.city or filters.levels or filters.agency_types
     if outside or (unstable and splits) or (filters.editions and _editions_vary(con)):
         return None
@@ -240,8 +244,9 @@ def _in_panel(con: duckdb.DuckDBPyConnection, filters: Filters, by: tuple[str, .
 
 def _editions_vary(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether some year has reports of two editions (an edition filter then splits an agency's years)."""
-    rows = con.execute(f"""SELECT count(*) FROM (SELECT year FROM (SELECT year, edition FROM {ALIAS}.{TABLE}
-                           GROUP BY ALL HAVING sum(rows_) <> 0) GROUP BY year HAVING count(*) > 1)""").fetchall()
+    rows = con.execute(narrowed(con, f"""SELECT count(*) FROM (SELECT year FROM (SELECT g.year, g.edition
+                           FROM {ALIAS}.{TABLE} g GROUP BY ALL HAVING sum(g.rows_) <> 0) GROUP BY year
+                           HAVING count(*) > 1)""", TABLE, "g")).fetchall()  # fmt: skip
     return bool(rows[0][0])
 
 
@@ -280,7 +285,7 @@ def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
                     *(f"sum(g.{p}__{c})::BIGINT AS {p}_{i}" for p in ("cv", "cs", "c4", "c2")),
                 ]
         sql = f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups} HAVING sum(g.rows_) <> 0"
-        return run(con, sql, params)
+        return run(con, narrowed(con, sql, TABLE, "g"), params)
     cols = [f"sum(g.{n})::BIGINT AS {n}" for n in ("o_open", "o_allnt", *(f"o_r{k}" for k in RANKS))]
     for i, m in enumerate(metrics):
         c = col(m.numerator[0])
@@ -289,7 +294,8 @@ def grouped(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
             f"sum(g.ocv__{c})::BIGINT AS cv_{i}",
             f"sum(g.oc4__{c})::BIGINT AS c4_{i}",
         ]
-    wide = run(con, f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups} HAVING sum(g.rows_) <> 0", params)
+    sql = f"SELECT {', '.join(head)}, {', '.join(cols)} FROM {table} GROUP BY {groups} HAVING sum(g.rows_) <> 0"
+    wide = run(con, narrowed(con, sql, TABLE, "g"), params)
     # per group: its open reports with their sums, those without any table, those left out by their own reason
     keep = [*by, "in_panel_", "has_agency_", "summary_"]
     zeros = [pl.lit(0, pl.Int64).alias(f"{p}_{i}") for i in range(len(metrics)) for p in ("cs", "c2")]
@@ -320,8 +326,8 @@ def pairs(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric
     cond, params = selected
     splits = filters.province or filters.city or filters.levels or filters.agency_types
     table = f"{ALIAS}.{TABLE}"
-    if splits and con.sql(f"SELECT count(*) FROM {table} g WHERE {cond} AND g.unstable AND g.rows_ <> 0",
-                          params=params or None).fetchall()[0][0]:  # fmt: skip
+    unstable = narrowed(con, f"SELECT count(*) FROM {table} g WHERE {cond} AND g.unstable AND g.rows_ <> 0", TABLE, "g")
+    if splits and con.sql(unstable, params=params or None).fetchall()[0][0]:
         return None
     if filters.years:
         cond += " AND list_contains($f_years, g.year - 1)"  # the year before is selected too
@@ -330,5 +336,5 @@ def pairs(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric
         r = _stem(m.key)
         cols += [f"sum(g.p_n__{r})::BIGINT AS n_{i}",
                  *(f"sum(g.p_{a}__{r}) AS {a}_{i}" for a in ("an", "ad", "bn", "bd"))]  # fmt: skip
-    return run(con, f"SELECT g.year, {', '.join(cols)} FROM {table} g WHERE {cond} AND g.year IS NOT NULL"
-                    " GROUP BY g.year", params)  # fmt: skip
+    sql = f"SELECT g.year, {', '.join(cols)} FROM {table} g WHERE {cond} AND g.year IS NOT NULL GROUP BY g.year"
+    return run(con, narrowed(con, sql, TABLE, "g"), params)

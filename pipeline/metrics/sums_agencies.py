@@ -29,7 +29,7 @@ import polars as pl
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import Metric, catalogue
 from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, run
-from pipeline.store.sums_file import ALIAS
+from pipeline.store.sums_file import ALIAS, narrowed
 
 TABLE = "agency_masks"
 YEAR0, YEAR_SPAN = 2000, 62  # as pipeline.metrics.sums: bits 0 … 61 are years
@@ -145,7 +145,7 @@ def counted(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metr
             SELECT {", ".join(names)} FROM sel WHERE single
             UNION ALL SELECT {merged} FROM sel WHERE NOT single GROUP BY {", ".join([*by, "agency_key"])})
         {"GROUP BY " + outer if by else ""}"""
-    df = run(con, sql, params)
+    df = run(con, narrowed(con, sql, TABLE, "a"), params)
     if not df["exact_"].fill_null(True).all():
         return None
     return df.drop("exact_").filter(pl.col("ag_all") > 0) if by else df.drop("exact_")

@@ -5,7 +5,7 @@
 A write adds reports and replaces some; only the groups of the agencies it touched change (their masks too).  The
 update subtracts those agencies' reports as they were before the write (the current reports older than the write's
 first id, and those it replaced) and adds them as they are now — both grouped with the masks of their own time.
-The delta holds those signed rows folded per group together with the previous delta's, the agencies touched since
+The delta holds those signed rows after the previous delta's (readers sum per group), the agencies touched since
 the main file with their rows of ``agency_masks`` as they are now, the main file's token (``base``) and the new
 store state (``token``); it is written to a temporary file and put in place with one ``os.replace``.  Once the
 delta holds more than :data:`FOLD_ROWS` groups it is folded into a copy of the main file (rare; a compaction or
@@ -25,7 +25,7 @@ from pipeline.metrics.sums import KEYS, TABLE, pieces, signature
 from pipeline.store.segments import quote, remove_paths
 from pipeline.store.sums_file import DELTA, MAIN, META, delta_path, sums_path, temp_path
 
-FOLD_ROWS = 20_000  # a delta of more groups than this is folded into the main file (readers read both)
+FOLD_ROWS = 20_000  # a delta of more rows than this is folded into the main file (readers read both)
 SMALL_BLOCKS = "BLOCK_SIZE 16384, ROW_GROUP_SIZE 4096"  # as sums_build: 1,359 columns of small blocks
 
 
@@ -86,25 +86,19 @@ def previous_token(con: duckdb.DuckDBPyConnection, cells: str, first_new: int) -
     return f"{int(n)}:{int(current) + int(replaced)}:{greatest}"
 
 
-def _signed(before: str, after: str) -> str:
-    """Rows of ``metric_sums`` that turn the groups of table ``before`` into those of table ``after``: the first
-    negated."""
+def signed(before: str, after: str) -> str:
+    """Rows of ``metric_sums`` that turn the groups of relation ``before`` into those of relation ``after``: the
+    first negated."""
     minus = ", ".join(f"-{n} AS {n}" for n, _, _ in pieces())
-    return f"SELECT {', '.join(KEYS)}, {minus} FROM {before} UNION ALL BY NAME SELECT * FROM {after}"
+    return f"SELECT {', '.join(KEYS)}, {minus} FROM ({before}) UNION ALL BY NAME SELECT * FROM ({after})"
 
 
-def _folded(rows: str) -> str:
-    """``rows`` (signed rows of ``metric_sums``) summed per group: one row per group."""
-    sums = ", ".join(f"CAST(sum({n}) AS {t}) AS {n}" for n, t, _ in pieces())
-    return f"SELECT {', '.join(KEYS)}, {sums} FROM ({rows}) GROUP BY ALL"
-
-
-def write_delta(con: duckdb.DuckDBPyConnection, catalog: Path, token: str, main: dict[str, str],
+def write_delta(con: duckdb.DuckDBPyConnection, catalog: Path, change: str, token: str, main: dict[str, str],
                 has_delta: bool) -> int:  # fmt: skip
-    """Write the delta of the sums beside ``catalog`` after a write: ``scratch.before`` / ``scratch.after`` (the
-    touched groups before and after) and ``scratch.after_cells`` (the touched agencies' reports now) on ``con``,
-    joined with the previous delta where ``has_delta``.  Returns the delta's groups; folds it into the main file
-    when they exceed :data:`FOLD_ROWS`."""
+    """Write the delta of the sums beside ``catalog`` after a write: ``change`` (the signed rows of ``metric_sums``
+    of the write: :func:`signed`) and the touched agencies' reports before and now (``scratch.before_cells``,
+    ``scratch.after_cells`` on ``con``), joined with the previous delta where ``has_delta``.  Returns the delta's
+    groups; folds it into the main file when they exceed :data:`FOLD_ROWS`."""
     final, tmp = delta_path(catalog), temp_path(catalog, os.getpid(), delta=True)
     masks = main.get("mask_signature") == sums_agencies.signature()  # an older main file has none: none kept
     remove_paths([tmp, tmp.with_name(tmp.name + ".wal")])
@@ -112,10 +106,10 @@ def write_delta(con: duckdb.DuckDBPyConnection, catalog: Path, token: str, main:
         if has_delta:
             con.execute(f"ATTACH {quote(final)} AS {DELTA} (READ_ONLY)")
         con.execute(f"ATTACH {quote(tmp)} AS delta_new ({SMALL_BLOCKS})")
-        rows = _signed("scratch.before", "scratch.after")
+        rows = f"SELECT * FROM ({change})"
         if has_delta:
             rows = f"SELECT * FROM {DELTA}.{TABLE} UNION ALL BY NAME {rows}"
-        con.execute(f"CREATE TABLE delta_new.{TABLE} AS {_folded(rows)}")
+        con.execute(f"CREATE TABLE delta_new.{TABLE} AS {rows}")  # not folded: one more 1,359-column GROUP BY
         if masks:
             touched = ("SELECT agency_key FROM scratch.after_cells WHERE agency_key IS NOT NULL AND agency IS NOT NULL"
                        " UNION SELECT agency_key FROM scratch.before_cells WHERE agency_key IS NOT NULL")  # fmt: skip

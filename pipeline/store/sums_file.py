@@ -119,6 +119,20 @@ def _has_table(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> bool:
     return bool(rows[0][0])
 
 
+def narrowed(con: duckdb.DuckDBPyConnection, sql: str, table: str, alias: str) -> str:
+    """``sql`` as it should run: while a delta applies, its ``sums.<table> <alias>`` becomes the union of the main
+    file's and the delta's rows over only the columns ``sql`` names as ``<alias>.<column>`` — the view over both
+    has every column (1,359), and DuckDB binds it at every reference (≈ 40 ms), whatever the query reads."""
+    applies = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [DELTA]).fetchall()
+    if not applies[0][0]:
+        return sql
+    cols = ", ".join(sorted(set(re.findall(rf"\b{alias}\.(\w+)", sql))))
+    main = f"SELECT {cols} FROM {MAIN}.{table}"
+    if table == MASKS_TABLE:
+        main += f" WHERE agency_key NOT IN (SELECT agency_key FROM {DELTA}.touched)"
+    return sql.replace(f"{ALIAS}.{table} {alias}", f"({main} UNION ALL SELECT {cols} FROM {DELTA}.{table}) {alias}")
+
+
 def attach(con: duckdb.DuckDBPyConnection, catalog: Path) -> bool:
     """Make ``sums`` the stored sums of ``catalog`` as of the store read by ``con``: the main file attached
     READ_ONLY when it matches the store, or main + delta when they do together (module docstring)."""
