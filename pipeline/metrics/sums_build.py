@@ -1,13 +1,12 @@
-"""Writing the stored metric sums (:mod:`pipeline.metrics.sums`) beside a store: a full build, and the update a
-write makes after publishing.
+"""Writing the stored metric sums (:mod:`pipeline.metrics.sums`, with the agencies' year masks of
+:mod:`pipeline.metrics.sums_agencies`) beside a store: a full build, and the update a write makes after publishing.
 
 A write adds reports and replaces some; only the groups of the agencies it touched change (their mask too).  The
-update subtracts those agencies' reports as they were before the write (the current reports older than the
-write's first id, and those the write replaced) and adds them as they are now — both grouped with the masks of
-their own time — and writes the result to a new file that replaces the old one atomically.  Sums are integers or
-sums of printed numbers; a group left with no report is dropped.  When the file is missing or does not match the
-state before the write, a store of up to :data:`INLINE_BUILD_REPORTS` reports is built afresh and a larger one is
-left without (its queries scan, as before): ``xxgk`` compaction or the scale builder builds it.
+update (:mod:`pipeline.metrics.sums_update`) subtracts those agencies' reports as they were and adds them as they
+are now, and writes that change to the small delta file beside the main one; the main file is written only by a
+build (or when a large delta is folded into it).  When the sums are missing or do not match the state before the
+write, a store of up to :data:`MIN_REPORTS` reports is left without (its queries scan, fast at that size) and a
+larger one is built afresh only by a large write; ``xxgk`` compaction or ``xxgk sums --rebuild`` builds them.
 """
 
 from __future__ import annotations
