@@ -1,7 +1,7 @@
 """``xxgk sums [--rebuild]``: the stored metric sums beside a store (:mod:`pipeline.metrics.sums`) — whether they
 are there and match the store, and (``--rebuild``) computing them afresh.
 
-A write keeps existing sums up to date and a compaction folds what writes appended; a store that never had them
+A write keeps existing sums up to date (in a small delta file beside them) and a compaction builds them afresh; a store that never had them
 (copied, or grown past ``sums_build.MIN_REPORTS`` by small writes) gets them here.  Without them every query
 still answers — by scanning every report.
 """
@@ -17,7 +17,7 @@ from rich.console import Console
 from pipeline.metrics import sums_build
 from pipeline.store import Database
 from pipeline.store.segments import open_reader
-from pipeline.store.sums_file import attach, state_token, sums_path
+from pipeline.store.sums_file import DELTA, attach, state_token, sums_path
 
 console = Console()
 
@@ -38,10 +38,12 @@ def sums(
     try:
         current = attach(con, database.file)
         groups = con.execute("SELECT count(*) FROM sums.metric_sums").fetchall()[0][0] if current else 0
+        (delta,) = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [DELTA]).fetchall()[0]
         token = state_token(con)
     finally:
         con.close()
     if current:
-        console.print(f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行）：按年度等分组的指标查询读取汇总表")
+        since = "，含上次重建以来各次写入的增量文件" if delta else ""
+        console.print(f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行{since}）：按年度等分组的指标查询读取汇总表")
     else:
         console.print("没有与数据库一致的指标汇总表：指标查询逐份报告计算（运行 xxgk sums --rebuild 建立）")
