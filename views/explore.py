@@ -43,7 +43,8 @@ if sort_header:
     table = ShownTable(table.frame.sort(headers[sort_header], descending=descending, nulls_last=True), table.labels)
 
 st.caption(
-    f"共 {table.frame.height:,} 行、{table.frame.width} 列。下载的文件与下表完全一致；CSV 与 Parquet 另带机器列名（字段键），"
+    f"共 {table.frame.height:,} 行、{table.frame.width} 列（行多时分页显示）。下载的文件就是下表的全部行（按当前排序）；"
+    "CSV 与 Parquet 另带机器列名（字段键），"
     "示例数据标记与每份报告的错误数、警告数在表中。"
 )
 ui.table(table.frame, table.labels, height=480)

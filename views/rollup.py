@@ -158,14 +158,18 @@ summaries = query(summary_reports, filters)
 if summaries.is_empty():
     st.info("所选范围内没有地区汇总报告。")
     st.stop()
+# a national store has tens of thousands of summary reports: the table and the choice below hold one page of them
+shown_summaries = ui.page_of(summaries, key="ru_summaries")
 ui.table(
-    summaries.with_columns(("report?report=" + pl.col("report_id").cast(pl.String)).alias("link")).select(
+    shown_summaries.with_columns(("report?report=" + pl.col("report_id").cast(pl.String)).alias("link")).select(
         "link", "agency", "year", "region", "n_members", "n_differ"),
     {"link": "报告详情", "agency": "汇总报告", "year": "年度", "region": "区域", "n_members": "成员报告数",
      "n_differ": "不一致的单元格"},
     column_config={"报告详情": st.column_config.LinkColumn(display_text=r"report=(\d+)$")},
 )  # fmt: skip
-choices = {int(r): f"#{r} · {a} · {y}" for r, a, y in summaries.select("report_id", "agency", "year").iter_rows()}
+linked = st.query_params.get("ru_summary", "")  # a link may name a summary on another page of the table
+on_page = shown_summaries.vstack(summaries.filter(pl.col("report_id").cast(pl.String) == linked).head(1))
+choices = {int(r): f"#{r} · {a} · {y}" for r, a, y in on_page.select("report_id", "agency", "year").iter_rows()}
 picked = ui.synced(st.selectbox, "查看一份汇总报告的逐格核对", list(choices), key="ru_summary",
                    default=next(iter(choices)), format_func=lambda r: choices.get(r, f"#{r}"))  # fmt: skip
 if picked is not None:

@@ -1,7 +1,8 @@
 """Database access for the dashboard: the store's :class:`~pipeline.store.Database`, cached query functions.
 
 Pages call :func:`query` with a query *function* of :mod:`pipeline.metrics` (``query(headline_by_year, filters)``),
-never a name.  Results are cached with ``st.cache_data`` on (the function's qualified name, database path,
+never a name.  Results are cached (``st.cache_resource``: shared, never copied — treat them as read-only) on
+(the function's qualified name, database path,
 database version, filters, arguments).  The version changes when an ingest publishes a new database file
 (``Database.version``), so new data appears on the next interaction after an ingest finishes, and the database's
 cached read-only connection re-opens the new file.
@@ -38,7 +39,11 @@ def run_query(path: str, fn: Callable[..., T], filters: Filters | None, args: tu
     return Database(path).query(fn, *args)
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+# st.cache_resource, not st.cache_data: a hit hands back the stored result itself instead of unpickling a copy,
+# which for a national store's long lists (a million reports on 发布时效, the explorer's wide table) took 0.5–0.8 s
+# on every page view.  Results are read-only by contract: polars frames are never changed in place by the pages
+# (every transformation returns a new frame), and a page copies a dict or list before changing it.
+@st.cache_resource(max_entries=1024, show_spinner=False)
 def _cached(
     _fn: Callable[..., Any], name: str, path: str, version: str, filters: Filters | None, args: tuple[Any, ...]
 ) -> Any:

@@ -145,24 +145,50 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
     return list(st.tabs(labels, key=key, bind=BIND, on_change="rerun"))
 
 
+PAGE_ROWS = 1000  # rows of a long table sent to the browser at once (its page); the rest one page away
+
+
 def table(
     df: pl.DataFrame,
     labels: dict[str, str] | None = None,
     height: int | Literal["auto"] = "auto",
     fit: bool = False,
+    page_rows: int = PAGE_ROWS,
     **kwargs: Any,
 ) -> Any:
     """A dataframe with Chinese headers; NULL shown as the legend's placeholder (never 0). Returns the
     dataframe's selection event when ``on_select`` is given.
 
     ``fit``: tall enough to show every row without an inner scrollbar (official tables on 报告详情).
+    A table longer than ``page_rows`` is shown a page at a time (:func:`page_of`): a national store's lists run to
+    a million rows, which would cost seconds to serialise, send and lay out before the page shows anything.
     """
+    df = page_of(df, page_rows, kwargs.get("key"))
     shown = df.rename({k: v for k, v in (labels or {}).items() if k in df.columns})
     if fit:
         height = 35 * (df.height + 1) + 3
     elif df.height <= 12:
         height = "auto"  # no empty filler rows under a short table
     return st.dataframe(shown, hide_index=True, placeholder=NULL_PLACEHOLDER, height=height, **kwargs)
+
+
+def page_of(df: pl.DataFrame, page_rows: int = PAGE_ROWS, key: str | None = None) -> pl.DataFrame:
+    """The page of ``df`` chosen in a page box drawn above the table (``df`` itself when it fits on one page).
+
+    The page box's key follows the table (``key``, else its columns) and its length, so a new selection (another
+    filter, another length) opens on page 1.  Sorting by a column header sorts the page shown; pages that offer a
+    sort choice sort the whole table before paging.
+    """
+    if df.height <= page_rows:
+        return df
+    pages = -(-df.height // page_rows)
+    ident = key or "|".join(df.columns)
+    number = st.number_input(
+        f"共 {df.height:,} 行，每页 {page_rows:,} 行；页码（共 {pages:,} 页）", min_value=1, max_value=pages, value=1,
+        step=1, key=f"_page_{ident}_{df.height}",
+    )  # fmt: skip
+    start = (int(number) - 1) * page_rows
+    return df.slice(start, page_rows)
 
 
 def fmt_pct(value: float | None) -> str:
