@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_pages.py [--db data/xxgk.duckdb] [--repeat 3] [--write docs/benchmarks.md]
 
-First render = from navigation to the page's title shown, the script run finished and every visible chart /
-table drawn, in a fresh browser tab (a new Streamlit session; the server and its query cache are warm after
+First render = from navigation to the page's title shown, the script run finished (the server's
+``script_finished`` message) and every visible chart / table drawn, in a fresh browser tab (a new Streamlit session; the server and its query cache are warm after
 one untimed visit per page, as for any user but the very first).  Beside the wall time, the CPU time of the
 tab's renderer main thread (Chrome's Performance.getMetrics TaskDuration, thread ticks): what the page costs the
 browser whatever else runs on the machine.  Filter change = from the click on an option of the sidebar's 数据质量
@@ -57,6 +57,10 @@ def measure(
                 t = time.perf_counter()
                 page.goto(f"{url}/{path}")
                 browser.wait_rendered(page, title)
+                # the app root's script-state attribute can miss a run (RunWatch): the server's "script finished"
+                # message is the sure sign that every element of the page has been sent; then it must be drawn
+                runs.wait_finished(page, t)
+                browser.wait_drawn(page)
                 firsts.append(time.perf_counter() - t)
                 metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
                 if cpu is not None:

@@ -1,7 +1,7 @@
 """Scale benchmark: stores of 10 k, 100 k and 1 M reports; every named query, every page, a one-file ingest.
 
     .venv/bin/python bench/bench_scale.py [--sizes 10000,100000,1000000] [--dir /tmp/xxgk-scale] [--repeat 5]
-                                          [--no-pages] [--write]          # make bench-scale
+                                          [--no-pages] [--only queries,pages,ingest] [--write]   # make bench-scale
 
 For each size: the store is built by :mod:`bench.bench_scale_build` (the demo store replicated in bulk SQL into the
 store's own layout: every table the write path writes, ``report_cells`` included, and the derived indexes beside
@@ -16,6 +16,10 @@ added); then
   server's query cache warmed by one visit, as for any user but the first);
 - a one-file ingest (``xxgk ingest <one generated report> --db <store>``, a separate process as a user runs it)
   while the dashboard is open on the same store and has just drawn a page: wall time of the command, peak RSS.
+
+``--only pages`` (or ``queries``, ``ingest``, comma-separated) runs just those parts against stores already built;
+it never builds or ingests unless ``ingest`` is named, so ``--sizes 1000000 --only pages`` times the pages of a
+store read-only, and the parts not run keep their earlier figures in scale.json.
 
 Results go to ``bench/out/scale.json`` (one entry per size: ``{"reports": N, "queries": {name: {"p50_ms", "p95_ms",
 …}}, "pages": {path: seconds}, "ingest_one": {…}}``) and, with ``--write``, to the scale section of
@@ -214,9 +218,23 @@ def _segments(db: Path) -> list[str]:
     return sorted(segfiles.referenced(db) or [])
 
 
-def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log: Callable[[str], None]) -> dict:
+PARTS = ("queries", "pages", "ingest")
+
+
+def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log: Callable[[str], None],
+                 parts: tuple[str, ...] = PARTS, earlier: dict | None = None) -> dict:  # fmt: skip
     db = workdir / f"scale-{n}.duckdb"
-    entry: dict[str, Any] = {"reports": n}
+    entry: dict[str, Any] = {**(earlier or {}), "reports": n}
+    if "ingest" not in parts:  # a read-only run: time what is there, build nothing
+        if not db.exists():
+            raise SystemExit(f"没有 {db}：先完整运行一次 bench_scale.py 建库")
+        if "queries" in parts:
+            entry["queries"] = time_queries(db, repeat, log)
+            Database.close_all()
+        if "pages" in parts and pages:
+            entry |= _pages(db, log)
+        entry["load_average"] = round(os.getloadavg()[0], 1)
+        return entry
     have = Database(db).execute("SELECT count(*) FROM reports")[0][0] if db.exists() else None
     build_log = lambda s: log("  build: " + s)  # noqa: E731
     if have is not None and n <= have <= n + 50 and not scale_indexes.has_indexes(db):  # built without its indexes
@@ -235,15 +253,23 @@ def measure_size(src: Path, workdir: Path, n: int, repeat: int, pages: bool, log
     entry["queries"] = time_queries(db, repeat, log)
     Database.close_all()
     if pages:
-        from bench.bench_pages import measure
-
-        cold, results = measure(db, 1)
-        entry["pages"] = {path or "overview": round(statistics.median(firsts), 2) for path, firsts, _ in results}
-        entry["server_cold_s"] = round(cold, 2)
-        log(f"  pages: {entry['pages']}")
+        entry |= _pages(db, log)
     entry["ingest_one"] = ingest_one(db, one_file(workdir), with_dashboard=pages, log=log)
     entry["load_average"] = round(os.getloadavg()[0], 1)
     return entry
+
+
+def _pages(db: Path, log: Callable[[str], None], repeat: int = 3) -> dict[str, Any]:
+    """First render of every page (median of ``repeat`` fresh tabs) and the renderer CPU of each."""
+    from bench.bench_pages import measure
+
+    cpu: dict[str, list[float]] = {}
+    cold, results = measure(db, repeat, cpu)
+    out = {"pages": {path or "overview": round(statistics.median(firsts), 2) for path, firsts, _ in results},
+           "pages_renderer_cpu_s": {path or "overview": round(statistics.median(cpu[path]), 2) for path, _, _ in results},
+           "server_cold_s": round(cold, 2)}  # fmt: skip
+    log(f"  pages: {out['pages']}")
+    return out
 
 
 def markdown(entries: list[dict]) -> str:
@@ -293,6 +319,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path(os.environ.get("XXGK_SCALE_DIR", "/tmp/xxgk-scale")))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-pages", action="store_true", help="skip the browser (pages and dashboard-open ingest)")
+    ap.add_argument("--only", default=",".join(PARTS), help="parts to run (queries, pages, ingest; comma-separated)")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
     if not Database(args.src).file.exists():
@@ -301,8 +328,11 @@ def main() -> None:
     entries = json.loads(OUT.read_text()) if OUT.exists() else []
     for n in (int(s) for s in args.sizes.split(",")):
         print(f"{n:,} reports", file=sys.stderr, flush=True)
+        parts = tuple(p for p in PARTS if p in args.only.split(","))
+        earlier = next((e for e in entries if e["reports"] == n), None)
         entry = measure_size(args.src, args.dir, n, args.repeat, not args.no_pages,
-                             lambda s: print(s, file=sys.stderr, flush=True))  # fmt: skip
+                             lambda s: print(s, file=sys.stderr, flush=True), parts,
+                             earlier if parts != PARTS else None)  # fmt: skip
         entries = sorted([e for e in entries if e["reports"] != n] + [entry], key=lambda e: e["reports"])
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
