@@ -38,11 +38,11 @@ def status_figure(by_year: pl.DataFrame) -> go.Figure:
 def downloads(df: pl.DataFrame, labels: dict[str, str], kind: str, key: str) -> None:
     used = filters.describe()
     c1, c2 = st.columns(2)
-    c1.download_button("下载 CSV（Excel 可直接打开）", lambda: export.to_csv_bytes(df, labels),
+    c1.download_button("下载 CSV（Excel 可直接打开）", lambda: export.to_csv_bytes(for_people(df), labels),
                        export.file_name(kind, filters.years, "csv"), mime="text/csv", key=f"{key}_csv",
                        on_click="ignore")  # fmt: skip
     c2.download_button("下载 XLSX（含说明与筛选条件）",
-                       lambda: export.to_xlsx_bytes(df, labels, dictionary(df, labels), used),
+                       lambda: export.to_xlsx_bytes(for_people(df), labels, dictionary(df, labels), used),
                        export.file_name(kind, filters.years, "xlsx"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
                        on_click="ignore")  # fmt: skip
@@ -79,10 +79,11 @@ st.subheader("各报告的发布日期")
 reports = query(timeliness_reports, filters)
 status = ui.synced(st.segmented_control, "显示", ["late", "unknown", "on_time"], key="tl_status",
                    format_func=TIMELINESS_LABELS.get)  # fmt: skip
-shown = reports.filter(pl.col("status") == status) if status else reports
-shown = for_people(shown.select(list(REPORT_LABELS)))
+shown = (reports.filter(pl.col("status") == status) if status else reports).select(list(REPORT_LABELS))
+# labels and links for the page shown only (a national store lists a million reports; the downloads label theirs)
+page_shown = for_people(ui.page_of(shown, key="tl_reports"))
 ui.table(
-    shown.with_columns(("card?card_agency=" + pl.col("agency").fill_null("") + "&card_year="
+    page_shown.with_columns(("card?card_agency=" + pl.col("agency").fill_null("") + "&card_year="
                         + pl.col("year").cast(pl.String)).alias("card")).select("card", *REPORT_LABELS),
     {**REPORT_LABELS, "card": "报告卡"},
     column_config={"报告卡": st.column_config.LinkColumn(display_text="报告卡"),
