@@ -56,11 +56,11 @@ def measure(
                 cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
                 t = time.perf_counter()
                 page.goto(f"{url}/{path}")
-                browser.wait_rendered(page, title)
+                browser.wait_rendered(page, title, timeout_ms=300_000)  # timed; a loaded machine is slow, not wrong
                 # the app root's script-state attribute can miss a run (RunWatch): the server's "script finished"
                 # message is the sure sign that every element of the page has been sent; then it must be drawn
-                runs.wait_finished(page, t)
-                browser.wait_drawn(page)
+                runs.wait_finished(page, t, timeout_ms=300_000)
+                browser.wait_drawn(page, timeout_ms=300_000)
                 firsts.append(time.perf_counter() - t)
                 metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
                 if cpu is not None:
@@ -73,8 +73,9 @@ def measure(
                     target.wait_for()
                     since = time.perf_counter()
                     target.click()
-                    runs.wait_finished(page, since)
-                    browser.wait_drawn(page)
+                    # a filter change at 1 M reports runs the pages' queries uncached (seconds each on a busy machine)
+                    runs.wait_finished(page, since, timeout_ms=300_000)
+                    browser.wait_drawn(page, timeout_ms=300_000)
                     changes.append(time.perf_counter() - since)
                 page.close()
             results.append((path, firsts, changes))
