@@ -28,13 +28,19 @@ from pipeline.generator.renderers import layout_names  # noqa: E402
 from pipeline.ingest import iter_source_files  # noqa: E402
 from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
+from tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reports", type=int, default=70_000)
     ap.add_argument("--every", type=int, default=10_000)
+    ap.add_argument("--publish-every", type=int, default=0,
+                    help="publish a write session every N reports, as a long ingest does (0: one session)")
+    ap.add_argument("--keep", type=Path, default=None, help="write the store here and keep it (default: deleted)")
     args = ap.parse_args()
+    meter = StepMeter()
+    meter_publish_steps(meter)
     work = Path(tempfile.mkdtemp(prefix="xxgk-writer-"))
     try:
         layouts = tuple(n for n in layout_names() if not n.startswith(("docx", "pdf-", "scan")))
@@ -43,21 +49,33 @@ def main() -> None:
         base = [parse_file(str(p)) for p in iter_source_files([work / "base"]) if p.suffix != ".csv"]
         base = [r for r in base if r.meta.edition is not None]
         started = time.process_time()
-        with Database(work / "store" / "x.duckdb").write() as session:
-            for i in range(args.reports):
-                report = copy.copy(base[i % len(base)])
-                report.meta = copy.copy(report.meta)
-                report.sha256 = f"{i:064x}"
-                report.meta.agency = f"{report.meta.agency}（副本{i}）"
-                session.add(report, synthetic=True, source_path=f"/clone/{i}.txt")
-                if (i + 1) % args.every == 0:
-                    tags = session.con.execute(
-                        "SELECT tag, round(memory_usage_bytes / 1e6) FROM duckdb_memory() WHERE memory_usage_bytes > 1e6"
-                    ).fetchall()
-                    pss = psutil.Process().memory_full_info().pss / 1e6
-                    print(f"{i + 1:,} reports: CPU {time.process_time() - started:.0f} s, PSS {pss:.0f} MB, "
-                          f"DuckDB {', '.join(f'{t} {mb:.0f} MB' for t, mb in tags)}", flush=True)  # fmt: skip
-        print(f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s", flush=True)
+        store = Database((args.keep or work / "store") / "x.duckdb")
+        per_session = args.publish_every or args.reports
+        for first in range(0, args.reports, per_session):
+            with store.write() as session:
+                for i in range(first, min(first + per_session, args.reports)):
+                    report = copy.copy(base[i % len(base)])
+                    report.meta = copy.copy(report.meta)
+                    report.sha256 = f"{i:064x}"
+                    report.meta.agency = f"{report.meta.agency}（副本{i}）"
+                    session.add(report, synthetic=True, source_path=f"/clone/{i}.txt")
+                    if (i + 1) % args.every == 0:
+                        tags = session.con.execute(
+                            "SELECT tag, round(memory_usage_bytes / 1e6) FROM duckdb_memory()"
+                            " WHERE memory_usage_bytes > 1e6"
+                        ).fetchall()
+                        pss = psutil.Process().memory_full_info().pss / 1e6
+                        print(f"{i + 1:,} reports: CPU {time.process_time() - started:.0f} s, PSS {pss:.0f} MB, "
+                              f"DuckDB {', '.join(f'{t} {mb:.0f} MB' for t, mb in tags)}", flush=True)  # fmt: skip
+                loop_cpu = time.process_time() - started
+            steps, meter.steps = meter.steps, []
+            print(f"published {min(first + per_session, args.reports):,} reports (this session's loop ended at CPU "
+                  f"{loop_cpu:.0f} s); steps after its last report:", flush=True)
+            for st in steps:
+                print(f"  {st['step']:<32} CPU {st['cpu_s']:7.1f} s  wall {st['wall_s']:7.1f} s  "
+                      f"peak PSS {st['peak_mb']:6.0f} MB", flush=True)
+        print(f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s, "
+              f"max RSS {psutil.Process().memory_info().rss / 1e6:.0f} MB now", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -87,6 +87,10 @@ def ingest(
         float | None,
         typer.Option("--file-memory", help="解析进程的内存上限（MiB；默认 XXGK_FILE_MEMORY_MIB 或 1536）"),
     ] = None,
+    publish_every: Annotated[
+        int | None,
+        typer.Option("--publish-every", help="每解析这么多文件发布一次（中断后保留已发布部分；0 = 全部完成后一次发布；默认 XXGK_PUBLISH_EVERY 或 50000）"),
+    ] = None,
 ) -> None:
     """入库: 解析报告并写入数据库。Parse reports and load them into DuckDB."""
     from pipeline.ingest import Budget, IngestSummary, count_source_files
@@ -110,6 +114,7 @@ def ingest(
                 workers=n_workers,
                 budget=budget,
                 on_parsed=lambda o: on_file(o.job.path),
+                publish_every=publish_every,
             )
         from pipeline.ingest.cluster import cluster_ingest
 

@@ -1,7 +1,8 @@
 """``ingest``: find files, parse them in worker processes under a budget, write them through the one write path.
 
 Parsing (CPU-bound, no database) runs in worker processes; writing stays in this process, so there is exactly one
-DuckDB writer, and everything is published at once when the whole run succeeded (:meth:`Database.write`).  Memory
+DuckDB writer.  A run is published in write sessions of at most ``PUBLISH_EVERY`` files (:meth:`Database.write`),
+each all or nothing, so what a publish costs stays bounded however long the run is.  Memory
 stays flat however many files there are: files are walked lazily, a bounded window of files is in flight, and the
 writer flushes every ``batch_size`` reports.
 """
@@ -39,6 +40,7 @@ class IngestSummary:
     n_files: int = 0
     cross_year_findings: int = 0
     search_note: str | None = None  # why the full-text index was not brought up to date after this ingest
+    sessions: int = 0  # write sessions published (one per PUBLISH_EVERY files)
     seconds: float = 0.0
 
     def record(self, outcomes: Iterable[WriteOutcome]) -> None:
@@ -57,6 +59,20 @@ class IngestSummary:
 
     def as_dict(self) -> dict[str, int]:
         return {status: self.counts[status] for status in STATUSES}
+
+
+# Files per write session of a long ingest.  Everything a session does after its last file (the cross-year and
+# region rules over its agencies, copied text, the checkpoint of its segment, the stored sums and the full-text
+# index) grows with the session: bounded sessions keep that work, and the memory it takes, bounded however many
+# files one command ingests (docs/storage.md, "Long ingests publish in bounded sessions").
+PUBLISH_EVERY = 50_000
+ENV_PUBLISH_EVERY = "XXGK_PUBLISH_EVERY"
+
+
+def publish_every_default() -> int:
+    """Files per write session: env ``XXGK_PUBLISH_EVERY`` (0: one session), else :data:`PUBLISH_EVERY`."""
+    value = os.environ.get(ENV_PUBLISH_EVERY, "").strip()
+    return int(value) if value else PUBLISH_EVERY
 
 
 ProgressCallback = Callable[[ParseOutcome], None]
@@ -107,11 +123,15 @@ def ingest(
     chunk_size: int = 16,
     budget: Budget | None = None,
     on_written: WrittenCallback | None = None,
+    publish_every: int | None = None,
 ) -> IngestSummary:
     """Parse every file under ``paths`` and load them into the database (see the module docstring).
 
-    The database changes only at the end, atomically; if anything fails before that (or the process is killed),
-    it is exactly as it was.  Raises :class:`pipeline.store.IngestLockedError` when another ingest is writing it
+    The files are written in write sessions of ``publish_every`` files each (default :func:`publish_every_default`;
+    0: one session for the whole run), each published atomically when it is complete: readers see every file of a
+    session or none, and a failure or ``kill -9`` leaves the store as the last published session left it (an ingest
+    run again skips the files already stored, as unchanged).  An ingest of up to ``publish_every`` files is one
+    session: all or nothing.  Raises :class:`pipeline.store.IngestLockedError` when another ingest is writing it
     and :class:`pipeline.manifest.ManifestError` for an unusable manifest.
     """
     started = time.perf_counter()
@@ -127,23 +147,35 @@ def ingest(
             for o in outcomes:
                 on_written(o)
 
-    with database.write(batch_size=batch_size) as session:
-        for outcome in parse_stream(jobs, workers=workers, chunk_size=chunk_size, budget=budget):
-            summary.n_files += 1
-            job = outcome.job
-            if outcome.result is None:
-                done = session.add_unreadable(
-                    job.path, outcome.error or "无法读取", sha256=outcome.sha256, seconds=outcome.seconds
-                )
-            else:
-                done = session.add(
-                    outcome.result, synthetic=job.synthetic, source_path=job.path, seconds=outcome.seconds
-                )
-            record(done)
-            if on_parsed:
-                on_parsed(outcome)
-        record(session.flush())
+    stream = parse_stream(jobs, workers=workers, chunk_size=chunk_size, budget=budget)
+    every = publish_every if publish_every is not None else publish_every_default()
+    outcome: ParseOutcome | None = None
+    first = True
+    while first or outcome is not None:  # one write session per `every` files (at least one session)
+        with database.write(batch_size=batch_size) as session:
+            if first:  # after the store is open: a locked store fails before any parsing
+                outcome, first = next(stream, None), False
+            n_session = 0
+            while outcome is not None and (not every or n_session < every):
+                n_session += 1
+                summary.n_files += 1
+                job = outcome.job
+                if outcome.result is None:
+                    done = session.add_unreadable(
+                        job.path, outcome.error or "无法读取", sha256=outcome.sha256, seconds=outcome.seconds
+                    )
+                else:
+                    done = session.add(
+                        outcome.result, synthetic=job.synthetic, source_path=job.path, seconds=outcome.seconds
+                    )
+                record(done)
+                if on_parsed:
+                    on_parsed(outcome)
+                outcome = next(stream, None)
+            record(session.flush())
+        summary.sessions += 1
+        if isinstance(session.search, str):
+            summary.search_note = session.search
     summary.cross_year_findings = session.cross_year_findings
-    summary.search_note = session.search if isinstance(session.search, str) else None
     summary.seconds = time.perf_counter() - started
     return summary
