@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
-from bench.tree_monitor import TreeMonitor, load_average  # noqa: E402
+from bench.tree_monitor import StepMeter, TreeMonitor, load_average, meter_publish_steps  # noqa: E402
 from pipeline.ingest import ParseJob, ingest, iter_source_files, parse_stream  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
@@ -154,6 +154,8 @@ def _ingest_child(results: multiprocessing.Queue, parsed: Any, corpus: Path, man
 
     reuse_module.update = timed("reuse", reuse_module.update)
     database_module._sync_search = timed("search", database_module._sync_search)
+    meter = StepMeter(interval=0.5)  # then each post-loop step of every write session: CPU s and peak PSS
+    meter_publish_steps(meter)
 
     def on_parsed(_outcome: object) -> None:
         parsed.value += 1
@@ -163,7 +165,8 @@ def _ingest_child(results: multiprocessing.Queue, parsed: Any, corpus: Path, man
     marks["end"] = time.perf_counter() - t0
     n_facts = Database(db).execute("SELECT count(*) FROM facts")[0][0]
     results.put({"seconds": summary.seconds, "files": summary.n_files, "counts": summary.as_dict(), "facts": n_facts,
-               "marks": marks, "search_note": summary.search_note})  # fmt: skip
+               "marks": marks, "search_note": summary.search_note, "sessions": summary.sessions,
+               "steps": meter.steps})  # fmt: skip
 
 
 def measure_ingest_fresh(corpus: Path, manifest: Path | None, db: Path, workers: int, checkpoints: tuple[int, ...],
@@ -292,6 +295,28 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def step_table(steps: list[dict[str, Any]], sessions: int) -> list[str]:
+    """What each step after a write session's last report cost, over the run's sessions (ingest process only)."""
+    if not steps:
+        return []
+    names = list(dict.fromkeys(str(s["step"]) for s in steps))
+    rows = []
+    for name in names:
+        mine = [s for s in steps if s["step"] == name]
+        cpu = [float(s["cpu_s"]) for s in mine]
+        rows.append(f"| {name} | {len(mine)} | {sum(cpu):,.1f} | {cpu[0]:,.1f} | {max(cpu):,.1f} | {cpu[-1]:,.1f} "
+                    f"| {max(float(s['peak_mb']) for s in mine):,.0f} MB |")  # fmt: skip
+    return [
+        "",
+        f"Steps after each write session's last report ({sessions} sessions of at most `PUBLISH_EVERY` files; CPU "
+        "seconds and peak PSS of the ingest process alone, sampled every 0.5 s while the step ran):",
+        "",
+        "| step | calls | CPU s total | first | max | last | peak PSS |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
 def section(args: argparse.Namespace, res: dict[str, Any], source: str, gen_s: float, corpus_gb: float,
             sample: list[str], one: list[float], two: list[float], load_before: tuple[float, ...]) -> str:  # fmt: skip
     """The docs/benchmarks.md section of one run."""
@@ -345,6 +370,7 @@ def section(args: argparse.Namespace, res: dict[str, Any], source: str, gen_s: f
         "",
         f"Phases: {'; '.join(phases)}.  Ingest outcome: {counts}."
         + (f"  Full-text index: {res['search_note']}" if res.get("search_note") else ""),
+        *step_table(res.get("steps", []), res.get("sessions", 1)),
     ]
     return "\n".join(lines) + "\n"
 

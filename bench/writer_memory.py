@@ -23,12 +23,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
 from pipeline.generator.corpus import CorpusConfig, write_corpus  # noqa: E402
 from pipeline.generator.renderers import layout_names  # noqa: E402
 from pipeline.ingest import iter_source_files  # noqa: E402
 from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
-from tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
 
 
 def main() -> None:
