@@ -74,6 +74,7 @@ class StepMeter:
         self._proc = psutil.Process()
         self._peak = 0
         self._stop = threading.Event()
+        self._active = threading.Event()  # sampled only while a wrapped step runs (reading smaps costs CPU)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -85,7 +86,8 @@ class StepMeter:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self._peak = max(self._peak, self._pss())
+            if self._active.is_set():
+                self._peak = max(self._peak, self._pss())
 
     def wrap(self, owner: object, name: str, label: str | None = None) -> None:
         import functools
@@ -96,9 +98,11 @@ class StepMeter:
         def timed(*args: object, **kwargs: object) -> object:
             self._peak = self._pss()
             cpu, wall = time.process_time(), time.perf_counter()
+            self._active.set()
             try:
                 return fn(*args, **kwargs)
             finally:
+                self._active.clear()
                 self.steps.append({"step": label or name, "cpu_s": time.process_time() - cpu,
                                    "wall_s": time.perf_counter() - wall,
                                    "peak_mb": max(self._peak, self._pss()) / 1e6})  # fmt: skip
