@@ -80,7 +80,7 @@ bench-scale: install-test db
 # PSS, rate and CPU seconds at checkpoints up to 1 M.  The corpus goes under WORKDIR (default: the temp dir; 1 M
 # reports: 7.5 GB, ≈ 9 GB on disk) and is deleted afterwards.  Writes the scale section of docs/benchmarks.md.
 bench-ingest-scale: install
-	$(PY) bench/bench_pipeline.py --scale $(if $(REPORTS),--scale-reports $(REPORTS)) $(if $(WORKDIR),--workdir $(WORKDIR))
+	$(PY) bench/bench_pipeline.py --scale $(if $(REPORTS),--scale-reports $(REPORTS)) $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(KEEP),--keep)
 
 # Full-text search (SQLite FTS5 vs tantivy when installed) and copied-text detection on a 100,000-report store.
 bench-search: install

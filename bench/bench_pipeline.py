@@ -260,6 +260,9 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print the section, do not touch docs/")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir; deleted after)")
     ap.add_argument("--beside", default="", help="what ran beside the benchmark (written into the section)")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="use a corpus an earlier run wrote (its folder, with manifest.csv) instead of generating one; kept")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder (the store) after the run")
     args = ap.parse_args()
 
     n = args.scale_reports if args.scale else args.reports
@@ -268,8 +271,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="xxgk-bench-", dir=args.workdir))
     try:
         t0 = time.perf_counter()
-        corpus = work / "corpus"
-        manifest, source = build_corpus(corpus, n)
+        if args.corpus:
+            corpus, manifest = args.corpus, args.corpus / "manifest.csv"
+            if not manifest.exists():
+                raise SystemExit(f"{args.corpus}: no manifest.csv (not a corpus written by this benchmark)")
+            source = f"the corpus an earlier run of this benchmark generated ({args.corpus})"
+        else:
+            corpus = work / "corpus"
+            manifest, source = build_corpus(corpus, n)
         gen_s = time.perf_counter() - t0
         corpus_gb = _size(corpus) / 1e9
         log(f"corpus: {n:,} files, {corpus_gb:.1f} GB in {gen_s:.0f} s ({source})")
@@ -292,7 +301,10 @@ def main() -> None:
             write_section(body, *((SCALE_START, SCALE_END) if args.scale else (START, END)))
             log(f"written to {DOC}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def step_table(steps: list[dict[str, Any]], sessions: int) -> list[str]:
@@ -338,7 +350,8 @@ def section(args: argparse.Namespace, res: dict[str, Any], source: str, gen_s: f
         f"{', '.join(f'{x:.1f}' for x in load_before)}, at its end {', '.join(f'{x:.1f}' for x in load)} "
         "(1 = one busy core; the machine is shared, so wall-clock rates under load are pessimistic and the CPU "
         f"seconds are the load-independent figure).{f'  Beside it: {args.beside}.' if args.beside else ''}  ",
-        f"Corpus: {source} (text/HTML, {corpus_gb:.1f} GB; generated in {gen_s:,.0f} s, deleted afterwards).",
+        f"Corpus: {source} (text/HTML, {corpus_gb:.1f} GB"
+        + ("; kept)." if args.corpus else f"; generated in {gen_s:,.0f} s, deleted afterwards)."),
         "",
         "| measure | result | target |",
         "|---|---|---|",
