@@ -53,8 +53,19 @@ def _left_half(
     cells taken without a space) → the cell texts.  A cell's region ends after its text, or after the space that
     follows it as a separator; a space not taken as a separator is a blank cell of its own."""
     table: dict[tuple[int, int, int], list[tuple[str, ...]]] = {}
+    # The table is only looked up with what is left of the identity's total, and the total is a cell to the right
+    # of the left half: a sum of at least 10 ** (characters after its end, spaces not counted) is never asked for.
+    # Without signed cells sums only grow as the walk goes right, so such a reading is dropped as soon as it
+    # reaches that size (with them, only once complete).
+    after = [0] * (len(run) + 1)
+    for pos in range(len(run) - 1, -1, -1):
+        after[pos] = after[pos + 1] + (run[pos] != " ")
+    too_big = [10**k for k in after]
+    growing = SIGNED not in kinds[:cells]
 
     def walk(pos: int, j: int, total: int, used: int, acc: tuple[str, ...]) -> None:
+        if total >= too_big[pos] and (growing or j == cells):
+            return
         if j == cells:
             table.setdefault((pos, total, used), []).append(acc)
             return
