@@ -1,5 +1,6 @@
-"""The digit-run search's shortcuts change no answer: a cached split equals a fresh search, and the certainty
-search that stops past 64 splits settles exactly the cells the full count settles."""
+"""The digit-run search's shortcuts change no answer: a cached split equals a fresh search, the left half read
+from the left (meet in the middle, its readings too large for any total dropped) equals the plain right-to-left
+search, and the certainty search that stops past 64 splits settles exactly the cells the full count settles."""
 
 from __future__ import annotations
 
@@ -51,3 +52,19 @@ def test_certainty_search_that_stops_early_settles_the_same_cells() -> None:
             checked += 1
             stopped += quick.limit is not None and full.limit is None
     assert checked > 20 and stopped > 0  # the shortcut was taken, and agreed
+
+
+def test_left_half_lookup_equals_the_plain_search() -> None:
+    t3 = (INT,) * 7
+    compared = 0
+    runs = [*real_runs(), *HARD_RUNS, "78414321077211037", "1000999", "999 1 1000", "12 3 4 5 6 30", "1111116"]
+    for run in runs:
+        for idents in (t3_row_identities(), t3_row_identities(True)):
+            for free in (0, 1, 2):
+                plain = digits._split_run(run, t3, idents, free, None, halves=False)
+                if plain.limit:
+                    continue  # the plain search gave up where the shortcut did not: nothing to compare
+                halved = digits._split_run(run, t3, idents, free, None)
+                assert (halved.candidates, halved.count, halved.limit) == (plain.candidates, plain.count, None), run
+                compared += 1
+    assert compared > 50

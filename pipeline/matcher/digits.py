@@ -122,7 +122,12 @@ class _Enough(Exception):
 
 
 def _split_run(
-    run: str, kinds: tuple[CellKind, ...], identities: tuple[Identity, ...], free_blanks: int, enough: int | None
+    run: str,
+    kinds: tuple[CellKind, ...],
+    identities: tuple[Identity, ...],
+    free_blanks: int,
+    enough: int | None,
+    halves: bool = True,
 ) -> Splits:
     """Every split of ``run`` into ``len(kinds)`` cells satisfying ``identities`` (each total after its parts).
 
@@ -150,7 +155,7 @@ def _split_run(
     # meet in the middle: when the first identity's parts are the run's first cells, its left half is read from
     # the left once and looked up, instead of being searched again for every remainder the right half leaves
     half_k, half = None, 0
-    if identities and ident_of_part.get(0) is not None:
+    if halves and identities and ident_of_part.get(0) is not None:  # (halves=False: the plain search, for tests)
         k0 = ident_of_part[0]
         parts0 = sorted(identities[k0].parts)
         if parts0 == list(range(len(parts0))) and len(parts0) >= 4:

@@ -8,11 +8,10 @@ thresholds the matcher uses are named here, once.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from pipeline.normalize import cjk_only, compact
+from pipeline.normalize import cjk_only, compact, nfkc
 from pipeline.registry import T3_COLUMNS_ORDER, Field, registry
 
 # --- label-score thresholds (Dice coefficient of bigrams, 0..1) ------------------------------------------------
@@ -33,7 +32,7 @@ _ENUM = re.compile(r"[(（][一二三四五六七八九十\d]+[)）]|[一二三�
 @lru_cache(maxsize=16384)
 def label_key(text: str) -> str:
     """The comparable core of a label: enumerators, punctuation and digits removed, CJK only (bounded length)."""
-    return cjk_only(_ENUM.sub("", unicodedata.normalize("NFKC", text[: 4 * MAX_LABEL_KEY])))[:MAX_LABEL_KEY]
+    return cjk_only(_ENUM.sub("", nfkc(text[: 4 * MAX_LABEL_KEY])))[:MAX_LABEL_KEY]
 
 
 @lru_cache(maxsize=16384)

@@ -9,13 +9,12 @@ that :mod:`pipeline.matcher.digits` splits by the template's arithmetic.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pipeline.matcher.labels import header_words
 from pipeline.model import Cell, Document, Row
-from pipeline.normalize import compact, is_value_token
+from pipeline.normalize import compact, is_value_token, nfkc
 
 # Two columns whose centres are nearer to a value than this (in character columns or points) are equally near.
 EQUAL_DISTANCE_MARGIN = 0.8
@@ -91,7 +90,7 @@ def to_line(idx: int, row: Row) -> Line:
     if row.table is None and not row.grid:
         # free text without any digit or null marker (after NFKC, as value tokens are read): prose or a label
         # split into cells, and no value can be in it — the common case, so it skips the per-cell work
-        text = unicodedata.normalize("NFKC", " ".join([c.text for c in row.cells]))
+        text = nfkc(" ".join([c.text for c in row.cells]))
         if not _DIGIT_OR_MARKER.search(text) and not _LONE_MARKER.search(text):
             return Line(idx, row, compact(text), [], False)
     cells = [c for c in row.cells if not c.spanned] if row.table is not None else row.cells
@@ -332,6 +331,6 @@ def header_words_at(ln: Line) -> list[tuple[str, float]]:
         offset = 0
         for w in words:
             if len(w) >= 2:
-                out.append((unicodedata.normalize("NFKC", w), cell.x0 + offset + len(w) / 2))
+                out.append((nfkc(w), cell.x0 + offset + len(w) / 2))
             offset += len(w) + 1
     return out

@@ -10,7 +10,6 @@ every sum, so arithmetic could not catch a wrong placement).
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -32,6 +31,7 @@ from pipeline.matcher.labels import (
 from pipeline.matcher.lines import Line, header_words_at
 from pipeline.matcher.result import MatchResult, ambiguous_row
 from pipeline.model import Finding
+from pipeline.normalize import nfkc
 from pipeline.registry import T3_COLUMNS_ORDER, registry
 
 GLUED_ROW_MIN_DIGITS = 7  # a lone digit run this long in 表三 is a row whose separators were lost
@@ -292,7 +292,7 @@ def _decisive_labels(contexts: list[LabelContext], layout: str, extras: set[int]
     out: dict[int, int] = {}
     for k, ctx in enumerate(contexts):
         if k not in extras:
-            row = decisive_row(unicodedata.normalize("NFKC", ctx.own), layout)
+            row = decisive_row(nfkc(ctx.own), layout)
             if row is not None:
                 out[k] = row
     return out
