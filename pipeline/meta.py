@@ -34,6 +34,7 @@ _SECTION_HEADS = (
     ("五", ("存在的主要问题", "问题及改进", "主要问题")),
     ("六", ("其他需要报告", "其他事项")),
 )
+_SECTION_MARKS = ("、", ".", "．", ",", "，")  # what follows a section's numeral
 
 
 @cache
@@ -232,7 +233,7 @@ def sections(doc: Document) -> dict[str, str]:
         t = compact(row.text)
         for k in range(want, len(_SECTION_HEADS)):
             numeral, phrases = _SECTION_HEADS[k]
-            if re.match(rf"^{numeral}[、.．,，]", t) and any(p in t[:40] for p in phrases) and len(t) < 60:
+            if t[:1] == numeral and t[1:2] in _SECTION_MARKS and any(p in t[:40] for p in phrases) and len(t) < 60:
                 heads.append((i, numeral))
                 want = k + 1
                 break

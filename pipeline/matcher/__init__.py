@@ -20,6 +20,8 @@ When placement is not certain the cells stay null and a LAYOUT finding names the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pipeline.matcher.glued import separators_of
 from pipeline.matcher.labels import label_key, similarity
 from pipeline.matcher.lines import lines_of
@@ -29,7 +31,7 @@ from pipeline.matcher.t2 import match_t2
 from pipeline.matcher.t3 import match_t3
 from pipeline.matcher.t4 import match_t4
 from pipeline.model import Document, Fact, Finding
-from pipeline.registry import registry
+from pipeline.registry import Field, Registry, registry
 
 # A document where this many lines lost their separators is read as separator-less throughout.
 GLUED_DOCUMENT_LINES = 3
@@ -87,17 +89,28 @@ def _missing_table(res: MatchResult, edition: str, table: str, message: str) -> 
 
 def ordered_facts(res: MatchResult) -> dict[str, Fact]:
     """Every key of the detected layout in registry order; keys of the other （六） form marked not_in_layout."""
-    reg = registry()
-    wanted = set(reg.layout_keys(res.edition, res.t3_layout)) if res.edition else set()
     out: dict[str, Fact] = {}
-    for f in reg.fields:
-        if res.edition is None or res.edition not in f.editions and f.key not in wanted:
-            continue
-        if f.key in wanted:
-            out[f.key] = res.facts.get(f.key) or make_fact(f, None, missing=True)
-        elif f.table == "t3":
+    if res.edition is None:
+        return out
+    facts = res.facts
+    for f, wanted in _layout_plan(registry(), res.edition, res.t3_layout):
+        if wanted:
+            out[f.key] = facts.get(f.key) or make_fact(f, None, missing=True)
+        else:
             out[f.key] = Fact(f.key, None, None, blank=False, status="not_in_layout")
     return out
+
+
+@lru_cache(maxsize=16)
+def _layout_plan(reg: Registry, edition: str, t3_layout: str | None) -> tuple[tuple[Field, bool], ...]:
+    """The fields :func:`ordered_facts` lists for a layout, in registry order, and whether each is in it (the
+    same few layouts every report has: worked out once)."""
+    wanted = set(reg.layout_keys(edition, t3_layout))
+    return tuple(
+        (f, f.key in wanted)
+        for f in reg.fields
+        if (edition in f.editions or f.key in wanted) and (f.key in wanted or f.table == "t3")
+    )
 
 
 __all__ = ["MatchResult", "match", "ordered_facts", "lines_of", "label_key", "similarity"]

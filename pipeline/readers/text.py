@@ -132,10 +132,11 @@ def split_line(line: str, lineno: int) -> list[Cell]:
     if stripped.startswith("|") and stripped.count("|") >= 2:
         parts = stripped.strip("|").split("|")
         return [Cell(p.strip(), f"第 {lineno} 行 第 {i + 1} 格", x0=float(i), x1=float(i + 1)) for i, p in enumerate(parts)]
-    return [
-        Cell(m.group(0), f"第 {lineno} 行 第 {m.start() + 1} 字", x0=float(m.start()), x1=float(m.end()))
-        for m in _SPACE_SPLIT.finditer(line)
-    ]
+    cells = []
+    for m in _SPACE_SPLIT.finditer(line):
+        start, end = m.span()
+        cells.append(Cell(m.group(), f"第 {lineno} 行 第 {start + 1} 字", float(start), float(end)))
+    return cells
 
 
 def check_lines(path: str, text: str) -> None:
@@ -160,7 +161,7 @@ def rows_from_text(text: str, first_line: int = 1) -> list[Row]:
         if "\f" in line and page is not None:
             page += line.count("\f")
             line = line.replace("\f", "")
-        if _MD_RULE.match(line) and "-" in line:
+        if "-" in line and _MD_RULE.match(line):
             continue
         pieces = split_flattened(line)
         if pieces is not None:
