@@ -78,6 +78,8 @@ def _left_half(
             return
         for text, value in texts_starting(run, pos, kinds[j]):
             end = pos + len(text)
+            if growing and total + value >= too_big[end]:
+                break  # the longer texts after it are larger still, and end further right
             walk(end, j + 1, total + value, used, (*acc, text))
             if end < len(run) and run[end] == " ":
                 walk(end + 1, j + 1, total + value, used, (*acc, text))
@@ -263,9 +265,13 @@ def _split_run(
         return None
 
     def count(pos: int, i: int, rems: Rems, free: int) -> int:
-        known = settled(pos, i, rems, free)
-        if known is not None:
-            return known
+        # settled() inlined: this runs once per search state
+        if i < 0:
+            return 1 if done(pos) else 0
+        if i == half - 1:
+            heads = from_left(pos, rems, free)
+            if heads is not None:
+                return len(heads)
         if digits_before[pos] < (i + 1) - gaps_before[pos] - free or pos > room(i, rems) + gaps_before[pos]:
             return 0
         key = (pos, i, rems, free)
@@ -275,7 +281,9 @@ def _split_run(
         steps[0] += 1
         if steps[0] > SEARCH_BUDGET:
             raise _OverBudget
-        total = sum(count(p, i - 1, r, f) for _t, p, r, f in options(pos, i, rems, free))
+        total = 0
+        for _t, p, r, f in options(pos, i, rems, free):
+            total += count(p, i - 1, r, f)
         if enough is not None and total > enough:
             raise _Enough  # every count found adds to the run's: it has more than enough splits
         memo[key] = total
