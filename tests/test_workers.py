@@ -143,3 +143,20 @@ def test_a_killed_ingest_leaves_no_workers_and_its_copy_goes_at_the_next_start(f
     assert out.returncode == 0, out.stderr
     assert not [p for p in tmp_path.iterdir() if ".ingest-" in p.name]  # … and gone once xxgk opened the database
     assert Database(db).execute("SELECT count(*) FROM reports") == [(1,)]  # the live data as it was
+
+
+def test_workers_do_not_rerun_the_script_that_started_the_ingest(tmp_path: Path, monkeypatch) -> None:
+    """Streamlit runs each page script as ``__main__`` (so does AppTest); multiprocessing re-runs the parent's main
+    script in every child it starts.  An upload from a page must not run that page again in each parse worker."""
+    import types
+
+    marker = tmp_path / "page_ran_in_a_worker"
+    page = tmp_path / "page.py"
+    page.write_text(f"from pathlib import Path\nPath({str(marker)!r}).touch()\nraise SystemExit('not a worker script')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    outcomes = list(parse_stream([ParseJob(str(SEED))], workers=1))
+    assert outcomes[0].result is not None and outcomes[0].result.meta.agency == "阜新市司法局"
+    assert not marker.exists()
+    assert sys.modules["__main__"] is main  # the page's module is back in place

@@ -23,8 +23,10 @@ import multiprocessing
 import operator
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -116,6 +118,21 @@ def _context() -> multiprocessing.context.ForkServerContext:
     return ctx
 
 
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start a worker as if ``__main__`` were empty.  multiprocessing re-runs the parent's main script in every
+    child it starts (by path, or by module name); a worker needs nothing from it, and under Streamlit ``__main__`` is
+    the page script that started the ingest (Streamlit runs each page as ``__main__``; AppTest a generated script),
+    which must not run again, without its session, in each parse worker."""
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")  # no __spec__, no __file__: nothing to re-run
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def start_forkserver() -> None:
     """Start the forkserver now, without waiting for it: it imports and warms up the parser in its own process while
     this one goes on (imports, opening the store), and the first worker forks from it at once.  On two cores this
@@ -176,7 +193,8 @@ class WorkerPool:
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child_end,), daemon=True)
-        process.start()
+        with _bare_main():
+            process.start()
         child_end.close()
         worker = _Worker(process, parent_end)
         self._workers.append(worker)
