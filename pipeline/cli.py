@@ -243,6 +243,27 @@ def history(
         )
 
 
+@app.command()
+def compact(
+    db: DbOption = None,
+    full: Annotated[bool, typer.Option("--full", help="合并为一个段（否则按大小分层合并）")] = False,
+) -> None:
+    """合并数据库的段文件：长时间分段入库或多次单文件入库之后运行，查询更快。Merge the store's segments.
+
+    Readers (the dashboard) keep reading while it runs; the merged store is published like any write.
+    """
+    database = Database(db)
+    if not database.exists():
+        err_console.print(f"[red]错误:[/] 数据库文件不存在：{database.path}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        left = database.compact(full=full)
+    except store.IngestLockedError as exc:
+        err_console.print(f"[red]错误:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"已合并：{database.path} 现有 {left} 个段", highlight=False)
+
+
 def _query_or_exit(db: Path | None, fn: Callable[..., list[tuple]], *args: object) -> list[tuple]:
     """Rows of a query of :mod:`pipeline.store.queries`; exit 2 with a message when there is no database."""
     try:

@@ -208,3 +208,23 @@ def test_findings_without_a_database_exits_2_with_a_message(tmp_path: Path) -> N
     res = runner.invoke(cli.app, ["findings", "--db", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 2
     assert "不存在" in res.output
+
+
+def test_compact_merges_the_segments_of_several_ingests(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    for i, src in enumerate(REAL[:3]):
+        one = tmp_path / f"in{i}"
+        one.mkdir()
+        shutil.copy(src, one / src.name)
+        assert runner.invoke(cli.app, ["ingest", str(one), "--db", str(db)]).exit_code == 0
+    folder = db.parent / f"{db.name}.segments"
+    before = sorted(p.name for p in folder.glob("*.duckdb"))
+    assert len(before) >= 2  # each ingest published its own segment
+    reports = runner.invoke(cli.app, ["findings", "--db", str(db), "-n", "1000"]).stdout
+    res = runner.invoke(cli.app, ["compact", "--full", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "现有 1 个段" in res.stdout
+    assert len(list(folder.glob("*.duckdb"))) == 1
+    assert runner.invoke(cli.app, ["findings", "--db", str(db), "-n", "1000"]).stdout == reports
+    missing = runner.invoke(cli.app, ["compact", "--db", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2 and "不存在" in missing.output
