@@ -33,7 +33,7 @@ def sums(
         raise typer.Exit(1)
     if rebuild:
         done = sums_build.build(database.file)
-        console.print(f"已重建指标汇总表：{sums_path(database.file)}（{done['seconds']} 秒）")
+        console.print(f"已重建指标汇总表：{sums_path(database.file)}（{done['seconds']} 秒）", soft_wrap=True)
     con = open_reader(database.file)
     try:
         current = attach(con, database.file)
@@ -44,6 +44,6 @@ def sums(
         con.close()
     if current:
         since = "，含上次重建以来各次写入的增量文件" if delta else ""
-        console.print(f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行{since}）：按年度等分组的指标查询读取汇总表")
+        console.print(f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行{since}）：按年度等分组的指标查询读取汇总表", soft_wrap=True)
     else:
-        console.print("没有与数据库一致的指标汇总表：指标查询逐份报告计算（运行 xxgk sums --rebuild 建立）")
+        console.print("没有与数据库一致的指标汇总表：指标查询逐份报告计算（运行 xxgk sums --rebuild 建立）", soft_wrap=True)
