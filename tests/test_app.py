@@ -320,6 +320,17 @@ def test_chinese_labels_for_codes(monkeypatch, hand_db):
     assert edition.format_func("legacy") == "2018 年及以前的旧格式"
 
 
+def test_quality_findings_choice_offers_the_reports_of_the_table_shown(monkeypatch, hand_db):
+    """The findings list is paged (its page box walks through the rest) and labelled page by page: the rows shown
+    carry the Chinese labels, and 打开报告详情 offers exactly the reports of the rows shown."""
+    at = open_page(monkeypatch, hand_db, "quality")
+    findings = next(f for f in (d.value for d in at.dataframe) if "可疑单元格" in f.columns)
+    assert len(findings) > 0
+    assert all(" " in r for r in findings["规则"])  # "T3-2 表三办理结果合计": code and label, never a bare code
+    shown = list(dict.fromkeys(int(link.rsplit("=", 1)[1]) for link in findings["报告详情"]))
+    assert at.selectbox(key="q_open").options == [str(r) for r in shown]
+
+
 def test_about_page_explains_every_rate_in_full(monkeypatch, hand_db):
     at = open_page(monkeypatch, hand_db, "about")
     formulas = pl.from_pandas(at.table[0].value)

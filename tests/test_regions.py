@@ -178,3 +178,8 @@ def test_rollup_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus) ->
         assert any("不一致的单元格" in f.columns for f in frames)
         text = " ".join(t.value for t in at.text)
         assert "SUM-1" in text
+        # the 逐格核对 choice offers the summary reports of the table's page shown (a page of at most 50)
+        summaries = next(f for f in frames if "不一致的单元格" in f.columns)
+        offered = at.selectbox(key="ru_summary").options
+        assert 0 < len(summaries) <= 50 and len(offered) == len(summaries)
+        assert [o.split(" · ")[0] for o in offered] == [f"#{r}" for r in summaries["报告详情"].str.rsplit("=").str[-1]]

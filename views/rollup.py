@@ -28,6 +28,9 @@ from pipeline.metrics.regions import (
 )
 
 DRILL = {"province": "province", "city": "city", "county": "county"}
+# summary reports listed per page (and offered in the choice below it): a national store has tens of thousands, and
+# a 1,000-row grid plus a 1,000-option choice cost the first render ≈ 0.2 s; the page box walks through the rest
+SUMMARY_ROWS = 50
 
 
 def link(page: str, filters: Filters, **extra: str) -> str:
@@ -159,7 +162,7 @@ if summaries.is_empty():
     st.info("所选范围内没有地区汇总报告。")
     st.stop()
 # a national store has tens of thousands of summary reports: the table and the choice below hold one page of them
-shown_summaries = ui.page_of(summaries, key="ru_summaries")
+shown_summaries = ui.page_of(summaries, SUMMARY_ROWS, key="ru_summaries")
 ui.table(
     shown_summaries.with_columns(("report?report=" + pl.col("report_id").cast(pl.String)).alias("link")).select(
         "link", "agency", "year", "region", "n_members", "n_differ"),
