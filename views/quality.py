@@ -33,8 +33,9 @@ if filters is None:
 SEVERITY, SCOPE = SEVERITY_LABELS, SCOPE_LABELS
 reg = registry()
 STATUS_MARKS = {"通过": "🟢", "有警告": "🟡", "有错误": "🔴", "缺报": "⚪"}
-# findings listed per page (and offered in the 打开报告详情 choice): a national store's list runs to thousands of long
-# messages — 1,000 rows were ≈ 500 KB sent to the browser on every first render; the page box walks through the rest
+# rows per page of the agency × year grid and of the findings (whose page the 打开报告详情 choice offers): a national
+# store's lists run to thousands of rows — 1,000 findings were ≈ 500 KB sent to the browser on every first render;
+# the page boxes walk through the rest
 FINDING_ROWS = 200
 
 st.subheader("按规则统计")
@@ -71,7 +72,7 @@ st.subheader("机关 × 年度 状态")
 coverage = query(coverage_grid, filters)
 # colour by a status mark in the text (a pandas Styler on hundreds of agencies is slow to send and draw)
 years = [c for c in coverage.grid.columns if c != "agency"]
-grid = coverage.grid.with_columns(
+grid = ui.page_of(coverage.grid, FINDING_ROWS, key="q_grid").with_columns(
     (pl.col(c).replace_strict(STATUS_MARKS) + " " + pl.col(c)).alias(c) for c in years
 ).rename({"agency": "机关"})
 ui.table(grid, height=380)
