@@ -23,6 +23,7 @@ Everything is derived from ``reports`` and ``sections``, so ``rebuild=True`` rec
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Collection
@@ -51,9 +52,12 @@ from pipeline.reuse.tables import (
     select,
     summarise,
 )
+from pipeline.store.memory import release_freed_memory
 
 BATCH = 1000  # reports per transaction and per index run
-MEMORY_LIMIT = "384MB"  # DuckDB's limit while copied text is computed (restored afterwards)
+# DuckDB's limit while copied text is computed (restored afterwards); env XXGK_REUSE_MEMORY.  Past it DuckDB spills
+# to the write connection's temp_directory (docs/storage.md, "Memory of a long ingest").
+MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "384MB")
 MAX_SCOPE = 10_000  # a write that touched more reports than this compares the whole store (one join, not a long list)
 
 
@@ -98,7 +102,8 @@ def update(
     try:
         return _update(con, rebuild, batch, common_bucket, started, scope)
     finally:
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{limit}'")  # DuckDB evicts its buffers down to the writer's limit
+        release_freed_memory()
 
 
 def _changes(

@@ -27,6 +27,7 @@ import duckdb
 from pipeline.model import ParseResult
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
+from pipeline.store.memory import release_freed_memory
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.relations import narrow_relation
 from pipeline.store.rows import PendingFile, WriteOutcome
@@ -162,8 +163,10 @@ class Database:
                 strategy.commit()
             finally:
                 strategy.discard()
+            release_freed_memory()  # what the checkpoint freed, before the sums and the full-text sync
             session.sums = _sync_sums(file, first_new)  # under the lock: the next write updates what this one wrote
         session.search = _sync_search(self.path, first_new)
+        release_freed_memory()  # a long ingest's next session starts from what it holds, not from this one's peak
 
     def migrate(self) -> int:
         """Create the store or bring its schema (and layout) up to date; returns the schema version."""
