@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
+from pathlib import Path
 
-import psutil
 import pytest
 
 from pipeline.store.memory import release_freed_memory
 
 BLOCKS = 40_000
 BLOCK = 4_096  # bytes: far below glibc's mmap threshold (128 KiB), so every block is carved from the heap
+
+
+def _resident() -> int:
+    """This process's resident set in bytes (/proc/self/statm)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
@@ -28,18 +34,17 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
     libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    proc = psutil.Process()
     blocks = []
     for _ in range(BLOCKS):
         ptr = libc.malloc(BLOCK)
         libc.memset(ptr, 1, BLOCK)  # touched: resident
         blocks.append(ptr)
-    filled = proc.memory_info().rss
+    filled = _resident()
     for ptr in blocks[:-1]:
         libc.free(ptr)
-    freed = proc.memory_info().rss
+    freed = _resident()
     assert release_freed_memory()
-    trimmed = proc.memory_info().rss
+    trimmed = _resident()
     libc.free(blocks[-1])
     size = BLOCKS * BLOCK
     assert filled - freed < size / 2  # free() alone kept the pages (the test's premise)
