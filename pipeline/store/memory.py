@@ -11,7 +11,6 @@ returns the free pages at once.  It costs a few milliseconds and is a no-op wher
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ from collections.abc import Callable
 @functools.cache
 def _trim() -> Callable[[int], int] | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        libc = ctypes.CDLL(None)  # the C library the interpreter runs on (find_library would spawn ldconfig)
         trim: Callable[[int], int] = libc.malloc_trim
         return trim
     except (OSError, AttributeError):
