@@ -19,6 +19,7 @@ input).  Runners are killed past ``HARD_S`` / ``HARD_MIB`` and replaced.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
@@ -441,6 +442,8 @@ def run(
     """Parse every input in ``runners`` processes under the hard limits; one :class:`Result` per input."""
     import tempfile
 
+    from pipeline.ingest.workers import bare_main
+
     ctx = multiprocessing.get_context("spawn")
     stacks = Path(tempfile.mkdtemp(prefix="xxgk-fuzz-"))
     idle: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
@@ -452,7 +455,10 @@ def run(
         parent, child = ctx.Pipe()
         stack_file = stacks / f"runner-{time.monotonic_ns()}.txt"
         proc = ctx.Process(target=_runner, args=(child, str(stack_file)), daemon=True)
-        proc.start()
+        # Imported (a test, a notebook), the runner needs nothing from ``__main__``, which may be a script that must
+        # not run again in each runner (a Streamlit or AppTest script); run as a script, it is ``__main__``.
+        with contextlib.nullcontext() if _runner.__module__ == "__main__" else bare_main():
+            proc.start()
         files[proc] = stack_file
         child.close()
         idle.append((proc, parent))

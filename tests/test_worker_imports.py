@@ -1,5 +1,5 @@
 """Parse workers do not run the parent's main script: a command that imported DuckDB and polars (``xxgk``, a
-benchmark) must not load them into every worker (:func:`pipeline.ingest.workers._bare_main`)."""
+benchmark) must not load them into every worker (:func:`pipeline.ingest.workers.bare_main`)."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def _context() -> multiprocessing.context.ForkServerContext:
 
 
 @contextlib.contextmanager
-def _bare_main() -> Iterator[None]:
+def bare_main() -> Iterator[None]:
     """Start a worker as if ``__main__`` were empty.  multiprocessing re-runs the parent's main script in every
     child it starts (by path, or by module name); a worker needs nothing from it, and under Streamlit ``__main__`` is
     the page script that started the ingest (Streamlit runs each page as ``__main__``; AppTest a generated script),
@@ -193,7 +193,7 @@ class WorkerPool:
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child_end,), daemon=True)
-        with _bare_main():
+        with bare_main():
             process.start()
         child_end.close()
         worker = _Worker(process, parent_end)
