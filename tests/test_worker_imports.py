@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import REAL
+
 ROOT = Path(__file__).resolve().parents[1]
 
 MAIN = """
@@ -25,7 +27,7 @@ if __name__ == "__main__":
 
 
 def test_a_worker_does_not_load_what_the_parent_script_imported(tmp_path: Path) -> None:
-    report = next((ROOT.parent / "shared" / "fixtures" / "real").glob("*/source.txt"))
+    report = next(REAL.glob("*/source.txt"))
     script = tmp_path / "main.py"
     script.write_text(MAIN.format(root=str(ROOT), report=str(report)), encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
