@@ -34,7 +34,7 @@ from pipeline.filters import Filters
 from pipeline.metrics.catalogue import HEADLINE_KEYS, Metric, catalogue, outcome_groups
 from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, report_terms, run
 from pipeline.registry import registry
-from pipeline.store.sums_file import ALIAS, narrowed
+from pipeline.store.sums_file import ALIAS, narrowed, stored_meta
 
 TABLE = "metric_sums"
 YEAR0, YEAR_SPAN = 2000, 62  # mask bits: years YEAR0 … YEAR0 + YEAR_SPAN - 1
@@ -181,11 +181,7 @@ def group_sql(current: str, names: list[str] | None = None, agencies: str | None
 
 def available(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the connection has an attached ``metric_sums`` of this build (:mod:`pipeline.store.sums_file`)."""
-    try:
-        rows = con.execute(f"SELECT value FROM {ALIAS}.sums_meta WHERE key = 'signature'").fetchall()
-    except duckdb.Error:
-        return False
-    return bool(rows) and rows[0][0] == signature()
+    return stored_meta(con, "signature") == signature()
 
 
 def where(filters: Filters, for_sums: bool) -> tuple[str, dict[str, Any]] | None:

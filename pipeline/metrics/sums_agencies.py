@@ -29,7 +29,7 @@ import polars as pl
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import Metric, catalogue
 from pipeline.metrics.sql import TABLE_EDITIONS, col, rate_code, run
-from pipeline.store.sums_file import ALIAS, narrowed
+from pipeline.store.sums_file import ALIAS, narrowed, stored_meta
 
 TABLE = "agency_masks"
 YEAR0, YEAR_SPAN = 2000, 62  # as pipeline.metrics.sums: bits 0 … 61 are years
@@ -84,11 +84,7 @@ def rows_sql(current: str) -> str:
 
 def available(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the attached sums hold ``agency_masks`` of this build (an older file has none: the scan counts)."""
-    try:
-        rows = con.execute(f"SELECT value FROM {ALIAS}.sums_meta WHERE key = 'mask_signature'").fetchall()
-    except duckdb.Error:
-        return False
-    return bool(rows) and rows[0][0] == signature()
+    return stored_meta(con, "mask_signature") == signature()
 
 
 def _selection(filters: Filters) -> tuple[str, str, dict[str, Any]] | None:

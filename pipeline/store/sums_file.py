@@ -94,12 +94,17 @@ def state_token(con: duckdb.DuckDBPyConnection) -> str:
     return f"{int(n)}:{int(current)}:{greatest}"
 
 
-def stored_token(con: duckdb.DuckDBPyConnection, alias: str = ALIAS) -> str | None:
+def stored_meta(con: duckdb.DuckDBPyConnection, key: str, alias: str = ALIAS) -> str | None:
+    """One value of the attached sums file's metadata (``token``, ``signature``, …); None where there is none."""
     try:
-        rows = con.execute(f"SELECT value FROM {alias}.{META} WHERE key = 'token'").fetchall()
+        rows = con.execute(f"SELECT value FROM {alias}.{META} WHERE key = ?", [key]).fetchall()
     except duckdb.Error:
         return None
     return str(rows[0][0]) if rows else None
+
+
+def stored_token(con: duckdb.DuckDBPyConnection, alias: str = ALIAS) -> str | None:
+    return stored_meta(con, "token", alias)
 
 
 def _quote(path: Path) -> str:
