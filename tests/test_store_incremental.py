@@ -80,6 +80,26 @@ def test_scoped_cross_year_and_summary_findings_equal_a_full_recompute(written: 
     assert stored == full
 
 
+def test_cross_year_findings_do_not_depend_on_the_agency_chunk(written: Path) -> None:
+    """The rules run per chunk of agencies (bounded memory at any session or store size); an agency's findings
+    compare its own years only, so one agency per statement, a few, or all at once give the same findings."""
+    con = open_reader(written)
+    try:
+        results = []
+        agencies = [a for (a,) in con.execute("SELECT DISTINCT agency FROM reports WHERE agency IS NOT NULL").fetchall()]
+        for n, chunk in enumerate((1, 3, 1_000_000)):
+            table = f"memory.main.chunk_{n}"
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM cat.main.{STORE_FINDINGS} WHERE false")
+            total = refresh_cross_year(con, None, table=table, chunk=chunk)
+            scoped = refresh_cross_year(con, agencies, table=table, chunk=chunk)  # replaces, never duplicates
+            assert scoped == total
+            results.append(con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall())
+    finally:
+        con.close()
+    assert len(agencies) > 3 and results[0]  # several chunks, and findings to compare
+    assert results[0] == results[1] == results[2]
+
+
 def test_scoped_copied_text_equals_a_rebuild(written: Path, tmp_path: Path) -> None:
     stored = Database(written).execute("SELECT * FROM reuse_reports ORDER BY report_id")
     flat = Database(written).flatten_to(tmp_path / "flat.duckdb")
