@@ -5,10 +5,13 @@ faster queries are compared with (tests/test_store_scale.py): the cells of every
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import metric
@@ -175,3 +178,29 @@ def panel_ctes(filters: Filters, by: tuple[str, ...]) -> tuple[str, str]:
                   GROUP BY agency HAVING count(DISTINCT year) = (SELECT count(*) FROM span))"""
     return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency IN (SELECT agency FROM panel)"
                   " AND s.year IN (SELECT year FROM span)))")  # fmt: skip
+
+
+def assert_same_result(new: Any, old: Any, what: str, rel_tol: float, abs_tol: float) -> None:
+    """A query's result equals the reference's: frames by :func:`~polars.testing.assert_frame_equal` (rows, order,
+    columns and types; sums of amounts up to the order of adding), results holding frames (a dataclass, a dict, a
+    tuple) part by part, anything else by ``==``; the error names ``what``."""
+    if isinstance(new, pl.DataFrame):
+        assert isinstance(old, pl.DataFrame), what
+        try:
+            assert_frame_equal(new, old, check_exact=False, rel_tol=rel_tol, abs_tol=abs_tol)
+        except AssertionError as exc:
+            raise AssertionError(f"{what}: {exc}") from None
+    elif dataclasses.is_dataclass(new) and not isinstance(new, type):
+        assert type(new) is type(old), what
+        for field in dataclasses.fields(new):
+            assert_same_result(getattr(new, field.name), getattr(old, field.name), f"{what}.{field.name}", rel_tol, abs_tol)
+    elif isinstance(new, dict):
+        assert isinstance(old, dict) and list(new) == list(old), what
+        for key in new:
+            assert_same_result(new[key], old[key], f"{what}[{key!r}]", rel_tol, abs_tol)
+    elif isinstance(new, tuple | list):
+        assert type(new) is type(old) and len(new) == len(old), what
+        for i, (a, b) in enumerate(zip(new, old, strict=True)):
+            assert_same_result(a, b, f"{what}[{i}]", rel_tol, abs_tol)
+    else:
+        assert new == old, f"{what}: {new!r} != {old!r}"

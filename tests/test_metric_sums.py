@@ -27,6 +27,7 @@ from pipeline.store import Database
 from pipeline.store import segments as seg
 from pipeline.store.sums_file import attach, delta_path, leftovers, sums_path
 from tests.dashboard_fixtures import shared_db
+from tests.metrics_reference import assert_same_result
 from tests.regional_fixtures import build_regional
 from tests.test_store import make_result, write_all
 
@@ -69,14 +70,7 @@ def _compare(db: Path, only: set[str] | None = None) -> int:
                 if sums.grouped(con, filters, [M.metric("rate.disclosure")], ("year",), False) is not None:
                     answered += 1
                 for name, fn in queries.items():
-                    new, old = fn(con, filters), fn(scan, filters)
-                    try:
-                        if isinstance(new, pl.DataFrame):
-                            assert_frame_equal(new, old, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
-                        else:  # counts, year lists, flags
-                            assert new == old
-                    except AssertionError as exc:
-                        raise AssertionError(f"{name} {filters}: {exc}") from None
+                    assert_same_result(fn(con, filters), fn(scan, filters), f"{name} {filters}", 1e-9, 1e-6)
     finally:
         scan.close()
     return answered

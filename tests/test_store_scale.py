@@ -97,15 +97,8 @@ def _reference(fn: Callable, *args: object) -> object:
 
 
 def _same(new: object, old: object, what: str) -> None:
-    if not isinstance(new, pl.DataFrame):  # counts, year lists, flags
-        assert new == old, what
-        return
-    assert isinstance(old, pl.DataFrame), what
     # the same rows, columns and types; sums of amounts (万元) may differ in the last bits with the order of summing
-    try:
-        assert_frame_equal(new, old, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
-    except AssertionError as exc:
-        raise AssertionError(f"{what}: {exc}") from None
+    reference.assert_same_result(new, old, what, rel_tol=1e-12, abs_tol=1e-9)
 
 
 @pytest.mark.parametrize("which", ["hand", "generated"])
