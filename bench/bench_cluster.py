@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -36,6 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.doc_section import write_section  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
 from pipeline.ingest.cluster import cluster_ingest  # noqa: E402
 from pipeline.ingest.engines import ENGINES, open_engine  # noqa: E402
@@ -276,12 +276,7 @@ def main() -> None:
     section = write_doc(results, args.files, args.repeat, (load0, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
-        text = DOC.read_text(encoding="utf-8")
-        if START in text:
-            text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        DOC.write_text(text, encoding="utf-8")
+        write_section(section, START, END, DOC)
 
 
 def _installed(name: str) -> bool:

@@ -31,7 +31,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pipeline import machine, write_section  # noqa: E402
+from bench.bench_pipeline import machine  # noqa: E402
+from bench.doc_section import write_section  # noqa: E402
 from pipeline.filters import Filters  # noqa: E402
 from pipeline.generator.universe import iter_agencies  # noqa: E402
 from pipeline.metrics.options import filter_options, known_agencies, search_agencies  # noqa: E402

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.doc_section import write_section  # noqa: E402
 from pipeline.filters import QUALITY_LABELS  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 from tests import browser  # noqa: E402
@@ -119,16 +120,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(doc: Path, section: str) -> None:
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", default=None, help="database (default: env XXGK_DB or data/xxgk.duckdb)")
@@ -145,7 +136,7 @@ def main() -> None:
     section = report(db, cold, results, cpu)
     print(section)
     if args.write:
-        write_section(Path(args.write), section)
+        write_section(section, START, END, Path(args.write))
 
 
 if __name__ == "__main__":

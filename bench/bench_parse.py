@@ -143,7 +143,9 @@ def main() -> int:
         body = "\n".join(lines) + "\n"
         print(body)
         if not args.no_write:
-            write_section(body)
+            from bench.doc_section import write_section
+
+            write_section(body, START, END, DOC)
             print(f"written to {DOC}")
     finally:
         for code in versions.values():
@@ -151,16 +153,6 @@ def main() -> int:
                 shutil.rmtree(code, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     return 0
-
-
-def write_section(body: str) -> None:
-    block = f"{START}\n{body.rstrip()}\n{END}\n"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# 基准测试 / Benchmarks\n\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) + 1 :]
-    else:
-        text = text.rstrip() + "\n\n" + block
-    DOC.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.doc_section import write_section  # noqa: E402
 from bench.machine import cpu_model  # noqa: E402
 from bench.tree_monitor import StepMeter, TreeMonitor, load_average, meter_publish_steps  # noqa: E402
 from pipeline.ingest import ParseJob, ingest, iter_source_files, parse_stream  # noqa: E402
@@ -230,17 +231,6 @@ def machine() -> str:
     cpu = cpu_model() or platform.processor() or ""
     return (f"{os.cpu_count()} CPU ({cpu}), RAM {psutil.virtual_memory().total / 2**30:.1f} GiB, "
             f"Python {platform.python_version()}, duckdb {duckdb.__version__}, {platform.system()} {platform.release()}")  # fmt: skip
-
-
-def write_section(body: str, start: str = START, end: str = END) -> None:
-    block = f"{start}\n{body.rstrip()}\n{end}\n"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# 基准测试 / Benchmarks\n\n"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) + 1 :]
-    else:
-        text = text.rstrip() + "\n\n" + block
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------------------------

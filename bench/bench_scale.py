@@ -45,10 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_scale_build, scale_indexes  # noqa: E402
-from bench.bench_pipeline import write_section  # noqa: E402  (one writer of docs/benchmarks.md sections)
-from pipeline import metrics as M  # noqa: E402
+from bench.doc_section import write_section  # noqa: E402
 from pipeline.filters import Filters  # noqa: E402
-from pipeline.metrics import regions, timeliness  # noqa: E402
+from pipeline.metrics import named  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "scale.json"
@@ -56,31 +55,9 @@ START, END = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
 Query = Callable[[Any, Filters], Any]
 
 
-def named_queries(year: int) -> dict[str, Query]:
-    """The queries the pages run on opening (with the arguments the pages give them)."""
-    return {
-        "overview_counts": M.overview_counts,
-        "panel_size": M.panel_size,
-        "synthetic_share": M.synthetic_share,
-        "headline_by_year": M.headline_by_year,
-        "headline_series": M.headline_series,
-        "publication_by_year": lambda c, f: M.publication_by_year(c, f, "2021"),
-        "top_agencies": lambda c, f: M.top_agencies(c, f, "count.t3.new_received.total"),
-        "by_agency_type": lambda c, f: M.by_agency_type(c, f, ["rate.disclosure"]),
-        "by_region": lambda c, f: M.by_region(c, f, ["rate.disclosure"]),
-        "applicants_by_year": M.applicants_by_year,
-        "outcomes_by_year": M.outcomes_by_year,
-        "outcome_shares_by_year": M.outcome_shares_by_year,
-        "backlog_by_year": M.backlog_by_year,
-        "litigation_by_year": M.litigation_by_year,
-        "correction_rates_by_year": M.correction_rates_by_year,
-        "peer_groups": lambda c, f: M.peer_groups(c, f, "rate.disclosure", year),
-        "findings_by_rule": M.findings_by_rule,
-        "sources_summary": M.sources_summary,
-        "region_rollup": regions.region_rollup,
-        "rollup_tree": regions.rollup_tree,
-        "timeliness_by_year": timeliness.timeliness_by_year,
-    }
+def named_queries(sample: named.Sample) -> dict[str, Query]:
+    """Every named query (:mod:`pipeline.metrics.named`) as the page calls it, by its name."""
+    return named.page_calls(sample)
 
 
 def filter_sets(db: Path) -> dict[str, Filters]:
@@ -106,7 +83,7 @@ def time_queries(db: Path, repeat: int, log: Callable[[str], None]) -> dict[str,
     year = sets["year"].years[0]
     out: dict[str, dict[str, float]] = {}
     with Database(db).cursor() as con:
-        for name, fn in named_queries(year).items():
+        for name, fn in named_queries(named.Sample(year, named.Sample.of(con).agency)).items():
             runs: list[float] = []
             cpu: list[float] = []
             per_set: dict[str, float] = {}
@@ -273,7 +250,7 @@ def _pages(db: Path, log: Callable[[str], None], repeat: int = 3) -> dict[str, A
 
 
 def markdown(entries: list[dict]) -> str:
-    names = list(entries[0]["queries"])
+    names = list(dict.fromkeys(n for e in entries for n in e["queries"]))
     lines = ["## 规模 / scale: named queries, pages and a one-file ingest at 10 k – 1 M reports", "",
              f"_`make bench-scale` (`bench/bench_scale.py`), {time.strftime('%Y-%m-%d')}, {platform.node()}: "
              f"{os.cpu_count()} cores (1-minute load average at the end of each size: "
@@ -286,10 +263,10 @@ def markdown(entries: list[dict]) -> str:
              "",
              "| query | " + " | ".join(f"{e['reports']:,} p50 / p95" for e in entries) + " |",
              "|---|" + "---|" * len(entries)]  # fmt: skip
-    for name in names:
-        cells = [f"{e['queries'][name]['p50_ms']:.0f} / {e['queries'][name]['p95_ms']:.0f}"
-                 + (f" (cpu {e['queries'][name]['cpu_p50_ms']:.0f})" if "cpu_p50_ms" in e["queries"][name] else "")
-                 for e in entries]  # fmt: skip
+    for name in names:  # a size measured before a query was registered shows "—" for it
+        timed = [e["queries"].get(name) for e in entries]
+        cells = ["—" if q is None else f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f}"
+                 + (f" (cpu {q['cpu_p50_ms']:.0f})" if "cpu_p50_ms" in q else "") for q in timed]  # fmt: skip
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     if all("pages" in e for e in entries):
         lines += ["", "First render of every page (s, headless Chromium, query cache warm). Target at 1 M: < 2 s.",

@@ -38,7 +38,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pipeline import RssSampler, machine, write_section  # noqa: E402
+from bench.bench_pipeline import RssSampler, machine  # noqa: E402
+from bench.doc_section import write_section  # noqa: E402
 from pipeline import narrative, search  # noqa: E402
 from pipeline.filters import Filters  # noqa: E402
 from pipeline.generator import prose  # noqa: E402

@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.doc_section import write_section  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures"
 DOC = ROOT / "docs" / "robustness.md"
 OUT = ROOT / "bench" / "out" / "fuzz.json"
@@ -582,15 +584,6 @@ def report(results: list[Result], seed: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOC) -> None:
-    doc = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", type=int, default=10_000, help="number of inputs")
@@ -613,7 +606,7 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps([asdict(r) for r in results], ensure_ascii=False), encoding="utf-8")
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END, DOC)
     fail = failures(results)
     if any(fail.values()):
         raise SystemExit(1)

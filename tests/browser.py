@@ -120,6 +120,24 @@ def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
             browser.close()
 
 
+@contextlib.contextmanager
+def dashboard(db_path: str | os.PathLike[str], log: Path, viewport: tuple[int, int] = (1400, 1000)) -> Iterator[tuple[str, Any]]:
+    """The dashboard on ``db_path`` (its server's output in ``log``) and a browser context to open it in:
+    ``(base URL, context)``."""
+    with streamlit_server(db_path, log=log) as url, chromium(viewport=viewport) as context:
+        yield url, context
+
+
+def open_page(context: Any, url: str, path: str, title: str) -> Any:
+    """A new tab on the page ``path``, rendered (its ``title`` shown) without an exception or a traceback."""
+    page = context.new_page()
+    page.goto(f"{url}/{path}")
+    wait_rendered(page, title)
+    assert page.locator('[data-testid="stException"]').count() == 0, path
+    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
+    return page
+
+
 def wait_rendered(page: Any, title: str, timeout_ms: int = 30_000) -> None:
     """Wait until the page's title is shown, the script run has finished and charts have drawn."""
     page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)

@@ -1,17 +1,21 @@
 """The metric queries' SQL as it was before ``report_cells`` (commit ca045cf), kept as the reference that the
-faster queries are compared with (tests/test_scale_equivalence.py): the cells of every query pivoted out of the long
+faster queries are compared with (tests/test_store_scale.py): the cells of every query pivoted out of the long
 ``facts`` table, one row per report *and metric*, grouped per metric.  Test code only; never imported by the product.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import metric
+from pipeline.metrics.change import with_change
 from pipeline.metrics.sql import (
     COUNTED,
     GROUP_COLUMNS,
@@ -89,22 +93,10 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     return run(con, sql, params)
 
 
-def aggregate(
-    con: duckdb.DuckDBPyConnection,
-    filters: Filters,
-    metric_keys: list[str],
-    by: tuple[str, ...] = ("year",),
-    complete: bool = False,
-) -> pl.DataFrame:
-    """Metrics aggregated over the selected reports, grouped by report columns (``by`` ⊂ GROUP_COLUMNS).
-
-    Columns: *by…, metric, value, numerator, denominator, n_reports (counted), n_agencies, n_derived (counted
-    reports that used a derived 总计), n_left_out and ``left_<reason>`` for each reason in REASONS.
-    ``complete``: count a report only where every metric of the query can be computed for it (the outcome bars:
-    their parts then add up to the （七）总计 beside them).  A series over years leaves out reports whose year was
-    not recognised (they have no place on the axis) and follows ``filters.panel``: reports of agencies outside the
-    panel are left out as ``not_in_panel``.
-    """
+def aggregate(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str],
+              by: tuple[str, ...] = ("year",), complete: bool = False) -> pl.DataFrame:  # fmt: skip
+    """:func:`pipeline.metrics.aggregate.aggregate` (the same columns) as one SQL statement over the pivoted
+    ``facts``: every (report, metric) a row with its state, the group's counts as FILTERed aggregates."""
     for b in by:
         if b not in GROUP_COLUMNS:
             raise KeyError(f"未知分组: {b!r}")
@@ -144,22 +136,11 @@ def aggregate(
 
 
 def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
-    """Each metric by year (over all reports of that year) with the change from the year before.
-
-    ``filters.panel == 'matched'`` (default): the change compares the agencies counted in both years —
-    ``matched_prev`` and ``matched_value`` are the metric over exactly those agencies, ``change`` their difference.
-    ``'all'``: the change is ``value − prev_value`` over all reports of each year.  Either way the coverage is
-    beside it: ``n_agencies`` (this year), ``n_agencies_prev`` (the year before), ``n_matched`` (both).
-    ``change_pct`` = change ÷ the previous value (NULL when that is 0 or NULL).
-    """
+    """:func:`pipeline.metrics.change.yoy` with the metrics by year and the matched agencies' sums computed as before
+    ``report_cells`` (a self-join of the per-report rows by agency name); the change is worked out from those by the
+    product's :func:`~pipeline.metrics.change.with_change` (its arithmetic is checked against hand-counted values in
+    ``tests/test_metrics.py``: the reference is about where the numbers are read from)."""
     every = aggregate(con, replace(filters, panel="all"), metric_keys, by=("year",))
-    prev = every.select(
-        "metric",
-        (pl.col("year") + 1).alias("year"),
-        pl.col("value").alias("prev_value"),
-        pl.col("n_agencies").alias("n_agencies_prev"),
-    )
-    out = every.join(prev, on=["metric", "year"], how="left")
     head, params = _report_rows(con, filters, metric_keys, "s.agency, s.year",
                                 "s.agency IS NOT NULL AND s.year IS NOT NULL")  # fmt: skip
     sql = head.format(panel="") + f""", c AS (SELECT * FROM pr WHERE state = '{COUNTED}')
@@ -167,25 +148,7 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
                sum(b.num) AS prev_num, sum(b.den) AS prev_den
         FROM c a JOIN c b ON a.metric = b.metric AND a.agency = b.agency AND b.year = a.year - 1
         GROUP BY a.metric, a.year"""
-    matched = run(con, sql, params)
-    out = out.join(matched, on=["metric", "year"], how="left").with_columns(
-        pl.col("n_matched").fill_null(0),
-        pl.col("n_agencies_prev").fill_null(0),
-    )
-    is_rate = pl.col("cur_den").is_not_null()
-    out = out.with_columns(
-        pl.when(is_rate).then(pl.col("cur_num") / pl.col("cur_den")).otherwise(pl.col("cur_num")).alias("matched_value"),
-        pl.when(is_rate).then(pl.col("prev_num") / pl.col("prev_den")).otherwise(pl.col("prev_num")).alias("matched_prev"),
-    ).drop("cur_num", "cur_den", "prev_num", "prev_den")
-    if filters.panel == "matched":
-        change = pl.col("matched_value") - pl.col("matched_prev")
-        base = pl.col("matched_prev")
-    else:
-        change = pl.col("value") - pl.col("prev_value")
-        base = pl.col("prev_value")
-    return out.with_columns(change.alias("change"), base.alias("change_base")).with_columns(
-        pl.when(pl.col("change_base") != 0).then(pl.col("change") / pl.col("change_base")).alias("change_pct")
-    ).sort("metric", "year")
+    return with_change(every, run(con, sql, params), filters.panel)
 
 
 def _with_rate_value(df: pl.DataFrame) -> pl.DataFrame:
@@ -215,3 +178,29 @@ def panel_ctes(filters: Filters, by: tuple[str, ...]) -> tuple[str, str]:
                   GROUP BY agency HAVING count(DISTINCT year) = (SELECT count(*) FROM span))"""
     return ctes, ("(NOT EXISTS (SELECT 1 FROM panel) OR (s.agency IN (SELECT agency FROM panel)"
                   " AND s.year IN (SELECT year FROM span)))")  # fmt: skip
+
+
+def assert_same_result(new: Any, old: Any, what: str, rel_tol: float, abs_tol: float) -> None:
+    """A query's result equals the reference's: frames by :func:`~polars.testing.assert_frame_equal` (rows, order,
+    columns and types; sums of amounts up to the order of adding), results holding frames (a dataclass, a dict, a
+    tuple) part by part, anything else by ``==``; the error names ``what``."""
+    if isinstance(new, pl.DataFrame):
+        assert isinstance(old, pl.DataFrame), what
+        try:
+            assert_frame_equal(new, old, check_exact=False, rel_tol=rel_tol, abs_tol=abs_tol)
+        except AssertionError as exc:
+            raise AssertionError(f"{what}: {exc}") from None
+    elif dataclasses.is_dataclass(new) and not isinstance(new, type):
+        assert type(new) is type(old), what
+        for field in dataclasses.fields(new):
+            assert_same_result(getattr(new, field.name), getattr(old, field.name), f"{what}.{field.name}", rel_tol, abs_tol)
+    elif isinstance(new, dict):
+        assert isinstance(old, dict) and list(new) == list(old), what
+        for key in new:
+            assert_same_result(new[key], old[key], f"{what}[{key!r}]", rel_tol, abs_tol)
+    elif isinstance(new, tuple | list):
+        assert type(new) is type(old) and len(new) == len(old), what
+        for i, (a, b) in enumerate(zip(new, old, strict=True)):
+            assert_same_result(a, b, f"{what}[{i}]", rel_tol, abs_tol)
+    else:
+        assert new == old, f"{what}: {new!r} != {old!r}"

@@ -28,23 +28,14 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app(db, tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("browser") / "streamlit.log"
-    with browser.streamlit_server(db, log=log) as url, browser.chromium(viewport=(1400, 1000)) as context:
-        yield url, context
-
-
-def open_page(context, url: str, path: str, title: str):
-    page = context.new_page()
-    page.goto(f"{url}/{path}")
-    browser.wait_rendered(page, title)
-    assert page.locator('[data-testid="stException"]').count() == 0, path
-    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
-    return page
+    with browser.dashboard(db, log) as served:
+        yield served
 
 
 def test_a_deep_link_on_a_fresh_server_shows_the_sidebar_filter(db, tmp_path):
     """The first request a new server sees is a shared link to a page: it runs inside app.py's navigation."""
     with browser.streamlit_server(db, log=tmp_path / "fresh.log") as url, browser.chromium() as context:
-        page = open_page(context, url, "requests?province=辽宁省&panel=all", "依申请公开（表三）")
+        page = browser.open_page(context, url, "requests?province=辽宁省&panel=all", "依申请公开（表三）")
         sidebar = page.locator('[data-testid="stSidebar"]')
         assert sidebar.get_by_text("筛选条件", exact=True).count() == 1
         province = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="省份").first
@@ -56,7 +47,7 @@ def test_a_deep_link_on_a_fresh_server_shows_the_sidebar_filter(db, tmp_path):
 def test_every_page_renders_with_chinese_and_no_errors(app):
     url, context = app
     for path, title in browser.PAGES:
-        page = open_page(context, url, path, title)
+        page = browser.open_page(context, url, path, title)
         shot = SHOTS / f"{browser.shot_name(path)}.png"
         browser.screenshot_full(page, shot, width=1400)
         assert shot.stat().st_size > 10_000
@@ -69,7 +60,7 @@ def test_every_page_renders_with_chinese_and_no_errors(app):
 
 def test_filter_goes_into_the_url_and_a_reload_restores_it(app):
     url, context = app
-    page = open_page(context, url, "requests", "依申请公开（表三）")
+    page = browser.open_page(context, url, "requests", "依申请公开（表三）")
     assert page.get_by_text("示例数据，非真实机关统计").count() > 0
     browser.choose_in_selectbox(page, "省份", "辽宁省", page.locator('[data-testid="stSidebar"]'))
     page.wait_for_url("**province=*", timeout=20_000)
@@ -89,7 +80,7 @@ def test_filter_goes_into_the_url_and_a_reload_restores_it(app):
 
 def test_csv_download(app, tmp_path):
     url, context = app
-    page = open_page(context, url, "explore?year=2021", "数据浏览与导出")
+    page = browser.open_page(context, url, "explore?year=2021", "数据浏览与导出")
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name="下载 CSV（Excel 可直接打开）").click()
     download = info.value
@@ -109,7 +100,7 @@ def test_csv_download(app, tmp_path):
 def test_report_detail_source_beside_tables_and_all_seven_columns_at_1400(app, db):
     url, context = app
     rid = report_id(db, SPARSE_AGENCY, 2023)
-    page = open_page(context, url, f"report?report={rid}&cell=t3.granted.total", "报告详情")
+    page = browser.open_page(context, url, f"report?report={rid}&cell=t3.granted.total", "报告详情")
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_text("原文").count() >= 1
     assert page.get_by_text("推算方法").count() == 1  # the provenance of the derived 予以公开 / 总计
@@ -126,7 +117,7 @@ def test_report_detail_source_beside_tables_and_all_seven_columns_at_1400(app, d
 
 def test_compare_default_peer_group_highlight_and_one_point_axis(app):
     url, context = app
-    page = open_page(context, url,
+    page = browser.open_page(context, url,
                      "compare?cmp_agencies=甲市司法局&cmp_agencies=乙县人民政府&year=2021&panel=all&min_n=0",
                      "机关对比")  # fmt: skip
     assert page.get_by_text("所选机关").count() >= 1  # the highlighted bar's legend
@@ -139,7 +130,7 @@ def test_charts_drawn_by_the_partial_bundle_with_hover_and_percent_axis(app):
     """Charts come from static/plotly (never Streamlit's 4.7 MB plotly chunk), keep their hover values and the
     percent axis of a rate."""
     url, context = app
-    page = open_page(context, url, "litigation?panel=all&min_n=0", "复议诉讼（表四）")
+    page = browser.open_page(context, url, "litigation?panel=all&min_n=0", "复议诉讼（表四）")
     loaded = page.evaluate("performance.getEntriesByType('resource').map((entry) => entry.name)")
     assert any("/app/static/plotly/plotly-xxgk.min.js" in u for u in loaded)
     assert not any("PlotlyChart" in u for u in loaded)
@@ -161,7 +152,7 @@ def test_charts_drawn_by_the_partial_bundle_with_hover_and_percent_axis(app):
 
 def test_publication_bars_labelled_without_empty_panels(app):
     url, context = app
-    page = open_page(context, url, "publication?panel=all&t2_field=count.t2.regulations.issued", "主动公开（表二）")
+    page = browser.open_page(context, url, "publication?panel=all&t2_field=count.t2.regulations.issued", "主动公开（表二）")
     assert page.locator(".bartext").count() > 0  # value labels on the bars
     browser.screenshot_full(page, SHOTS / "walk_publication.png", width=1400)
     page.close()
@@ -169,11 +160,11 @@ def test_publication_bars_labelled_without_empty_panels(app):
 
 def test_unknown_link_values_are_named(app):
     url, context = app
-    page = open_page(context, url, "requests?province=火星省&year=1999", "依申请公开（表三）")
+    page = browser.open_page(context, url, "requests?province=火星省&year=1999", "依申请公开（表三）")
     assert page.get_by_text("已忽略：年度「1999」、省份「火星省」", exact=False).count() == 1
     browser.screenshot_full(page, SHOTS / "walk_unknown_link.png", width=1400)
     page.close()
-    page = open_page(context, url, "compare?min_n=inf", "机关对比")
+    page = browser.open_page(context, url, "compare?min_n=inf", "机关对比")
     assert page.get_by_text("最少分母（小数字保护）「inf」", exact=False).count() == 1
     browser.screenshot_full(page, SHOTS / "walk_min_n_inf.png", width=1400)
     page.close()
@@ -181,12 +172,12 @@ def test_unknown_link_values_are_named(app):
 
 def test_chinese_rule_codes_and_field_picker(app):
     url, context = app
-    page = open_page(context, url, "quality?q_rules=各规则发现数（表）", "数据质量")
+    page = browser.open_page(context, url, "quality?q_rules=各规则发现数（表）", "数据质量")
     browser.screenshot_full(page, SHOTS / "walk_quality_rules.png", width=1400)
     table = page.locator('[data-testid="stDataFrame"]').first.text_content()
     assert "T3-2 表三办理结果合计" in table and "DERIVED 推算的总计" in table
     page.close()
-    page = open_page(context, url, "explore", "数据浏览与导出")
+    page = browser.open_page(context, url, "explore", "数据浏览与导出")
     assert page.get_by_text("（一）予以公开 / 总计（t3.granted.total）").count() >= 1  # label first, key second
     browser.screenshot_full(page, SHOTS / "walk_explore_picker.png", width=1400)
     page.close()
@@ -194,7 +185,7 @@ def test_chinese_rule_codes_and_field_picker(app):
 
 def test_about_formulas_are_not_cut_off(app):
     url, context = app
-    page = open_page(context, url, "about", "指标说明")
+    page = browser.open_page(context, url, "about", "指标说明")
     cell = page.locator('[data-testid="stTable"] td').filter(has_text="（六）其他处理占比 =").first
     assert cell.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")  # wrapped, not clipped
     assert cell.inner_text().endswith("」")  # the whole formula, to its last label

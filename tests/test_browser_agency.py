@@ -21,8 +21,8 @@ browser.skip_module_without_browser()
 def app(tmp_path_factory: pytest.TempPathFactory):
     db = shared_db(tmp_path_factory)
     log = tmp_path_factory.mktemp("browser_agency") / "streamlit.log"
-    with browser.streamlit_server(db, log=log) as url, browser.chromium(viewport=(1400, 1000)) as context:
-        yield url, context
+    with browser.dashboard(db, log) as served:
+        yield served
 
 
 def test_sidebar_agency_search_in_use(app):

@@ -24,28 +24,19 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> RegionalCorpus:
 @pytest.fixture(scope="module")
 def app(corpus: RegionalCorpus, tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("browser") / "streamlit.log"
-    with browser.streamlit_server(corpus.db, log=log) as url, browser.chromium(viewport=(1400, 1000)) as context:
-        yield url, context
-
-
-def open_page(context, url: str, path: str, title: str):
-    page = context.new_page()
-    page.goto(f"{url}/{path}")
-    browser.wait_rendered(page, title)
-    assert page.locator('[data-testid="stException"]').count() == 0, path
-    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
-    return page
+    with browser.dashboard(corpus.db, log) as served:
+        yield served
 
 
 def test_rollup_table_treemap_and_summary_check(app, corpus: RegionalCorpus) -> None:
     url, context = app
     province = corpus.members[0].agency.province
-    page = open_page(context, url, f"rollup?province={province}", "地区汇总与下钻")
+    page = browser.open_page(context, url, f"rollup?province={province}", "地区汇总与下钻")
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_text("地区汇总报告核对（SUM-1）").count() == 1
     browser.screenshot_full(page, SHOTS / "regional_rollup_table.png", width=1400)
     page.close()
-    page = open_page(context, url, f"rollup?province={province}&ru_view=矩形树图", "地区汇总与下钻")
+    page = browser.open_page(context, url, f"rollup?province={province}&ru_view=矩形树图", "地区汇总与下钻")
     page.wait_for_selector(f"{browser.CHART} .treemap", timeout=30_000)
     browser.screenshot_full(page, SHOTS / "regional_rollup_treemap.png", width=1400)
     page.close()
@@ -53,7 +44,7 @@ def test_rollup_table_treemap_and_summary_check(app, corpus: RegionalCorpus) -> 
 
 def test_timeliness_page(app) -> None:
     url, context = app
-    page = open_page(context, url, "timeliness?tl_status=late&tl_year=2024", "发布时效与缺报")
+    page = browser.open_page(context, url, "timeliness?tl_status=late&tl_year=2024", "发布时效与缺报")
     browser.wait_drawn(page)
     assert page.locator('[data-testid="stMain"]').get_by_text("尚未发布（缺报）名单").count() == 1
     browser.screenshot_full(page, SHOTS / "regional_timeliness.png", width=1400)
@@ -63,7 +54,7 @@ def test_timeliness_page(app) -> None:
 def test_report_card_page(app, corpus: RegionalCorpus) -> None:
     url, context = app
     truth = next(t for t in corpus.members if t.year == 2023)
-    page = open_page(context, url, f"card?card_agency={truth.agency.name}&card_year=2023", "机关年度报告卡")
+    page = browser.open_page(context, url, f"card?card_agency={truth.agency.name}&card_year=2023", "机关年度报告卡")
     browser.wait_drawn(page)
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_text("下载 PDF（A4，可打印）").count() == 1

@@ -31,6 +31,7 @@ from pipeline.ingest.run import plan_jobs  # noqa: E402
 from pipeline.store import UNCHANGED, UNREADABLE, Database  # noqa: E402
 from pipeline.store.segments import open_reader  # noqa: E402
 from pipeline.store.shards import read_marker  # noqa: E402
+from tests.test_workers import slow_scan  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,21 +223,6 @@ def test_shards_from_other_code_are_refused(corpus, dask_engine, tmp_path: Path)
     with pytest.raises(ClusterError, match="elsewhere"):
         cluster_ingest([root], db=db, manifest=manifest, engine=dask_engine, shard_dir=tmp_path / "shards", batch_files=4)
     assert not Database(db).exists()
-
-
-def slow_scan(path: Path, pages: int) -> Path:
-    """Scanned pages dense with printed lines: their OCR takes far longer than the budget below."""
-    from PIL import Image, ImageDraw
-
-    frames = []
-    for i in range(pages):
-        im = Image.new("L", (1400, 1000), 255)
-        draw = ImageDraw.Draw(im)
-        for y in range(20, 980, 30):
-            draw.text((20, y), f"Line {y} 12345 67890 page {i} table cell value {y * 7}", fill=0)
-        frames.append(im)
-    frames[0].save(path, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
-    return path
 
 
 def test_the_time_budget_holds_on_a_worker(dask_engine, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -23,36 +22,16 @@ from polars.testing import assert_frame_equal
 
 from pipeline import metrics as M
 from pipeline.filters import Filters
-from pipeline.metrics import regions, sums, sums_agencies, sums_build, sums_update
+from pipeline.metrics import named, regions, sums, sums_agencies, sums_build, sums_update
 from pipeline.store import Database
 from pipeline.store import segments as seg
 from pipeline.store.sums_file import attach, delta_path, leftovers, sums_path
 from tests.dashboard_fixtures import shared_db
+from tests.metrics_reference import assert_same_result
 from tests.regional_fixtures import build_regional
 from tests.test_store import make_result, write_all
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
-
-QUERIES: dict[str, Callable] = {
-    "headline_series": M.headline_series,
-    "headline_by_year": M.headline_by_year,
-    "publication_by_year 2021": lambda c, f: M.publication_by_year(c, f, "2021"),
-    "publication_by_year 2019": lambda c, f: M.publication_by_year(c, f, "2019"),
-    "applicants_by_year": M.applicants_by_year,
-    "outcomes_by_year": M.outcomes_by_year,
-    "outcome_shares_by_year": M.outcome_shares_by_year,
-    "backlog_by_year": M.backlog_by_year,
-    "litigation_by_year": M.litigation_by_year,
-    "correction_rates_by_year": M.correction_rates_by_year,
-    "by_agency_type": lambda c, f: M.by_agency_type(c, f, ["rate.disclosure", "count.t4.review.total"]),
-    "by_region": lambda c, f: M.by_region(c, f, ["rate.disclosure"]),
-    "region_rollup": regions.region_rollup,
-    "rollup_tree": regions.rollup_tree,
-    "metric_table edition city": lambda c, f: M.metric_table(c, f, "count.t2.admin_fees.amount_wan_yuan",
-                                                             ("edition", "city")),  # fmt: skip
-    "metric_table none": lambda c, f: M.metric_table(c, f, "rate.correction.review", ()),
-}
-
 
 def _filters(db: Path) -> list[Filters]:
     """Every kind of filter the sums answer (and the panel cases they decide by the agencies' year masks)."""
@@ -75,22 +54,23 @@ def _filters(db: Path) -> list[Filters]:
     ]
 
 
-def _compare(db: Path, queries: dict[str, Callable] = QUERIES) -> int:
-    """Compare every query under every filter set; returns how many (query, filters) the sums answered."""
+def _compare(db: Path, only: set[str] | None = None) -> int:
+    """Compare every call of every named query (:mod:`pipeline.metrics.named`; ``only``: those named) under every
+    filter set; returns how many filter sets the sums answered."""
     answered = 0
     scan = seg.open_reader(Database(db).file)
     try:
         with Database(db).cursor() as con:
             assert sums.available(con), "the store has no up-to-date stored sums"
+            queries = named.every_call(named.Sample.of(con))
+            if only is not None:
+                assert only <= set(queries), only - set(queries)
+                queries = {name: fn for name, fn in queries.items() if name in only}
             for filters in _filters(db):
                 if sums.grouped(con, filters, [M.metric("rate.disclosure")], ("year",), False) is not None:
                     answered += 1
                 for name, fn in queries.items():
-                    new, old = fn(con, filters), fn(scan, filters)
-                    try:
-                        assert_frame_equal(new, old, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
-                    except AssertionError as exc:
-                        raise AssertionError(f"{name} {filters}: {exc}") from None
+                    assert_same_result(fn(con, filters), fn(scan, filters), f"{name} {filters}", 1e-9, 1e-6)
     finally:
         scan.close()
     return answered
@@ -270,7 +250,7 @@ def test_a_store_without_sums_or_with_stale_ones_answers_by_the_scan(hand: Path,
         session.add(make_result("extra", agency="新机关", year=2023))
         session.flush()
     assert isinstance(session.sums, dict) and session.sums["mode"] == "update"
-    assert _compare(copy.file, {"outcome_shares_by_year": M.outcome_shares_by_year}) >= 1
+    assert _compare(copy.file, {"outcome_shares_by_year"}) >= 1
     saved = sums_path(copy.file).read_bytes()  # the store changes while its sums are elsewhere: stale
     sums_path(copy.file).unlink()
     write_all(copy.file, make_result("later", agency="新机关", year=2024))

@@ -149,6 +149,17 @@ def test_scoped_update_equals_rebuild(corpus: narrative_corpus.Corpus, tmp_path:
     assert again == once
 
 
+def _new_version(con: duckdb.DuckDBPyConnection, old: int) -> int:
+    """Store a new version of report ``old`` with the same sections, replacing it (as an ingest of a corrected
+    file does); returns the new report's id."""
+    new_id = con.execute("SELECT max(report_id) + 1 FROM reports").fetchall()[0][0]
+    con.execute("INSERT INTO reports SELECT * REPLACE (? AS report_id, sha256 || 'x' AS sha256) FROM reports"
+                " WHERE report_id = ?", [new_id, old])  # fmt: skip
+    con.execute("INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?", [new_id, old])
+    con.execute("UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old])
+    return int(new_id)
+
+
 @pytest.mark.parametrize("scoped", [False, True], ids=["store-wide", "scoped"])
 def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: Path, scoped: bool) -> None:
     db = Database(corpus.db).flatten_to(tmp_path / "rep.duckdb")  # one file: rows changed in place below
@@ -164,18 +175,7 @@ def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: P
         ).fetchall()[0]
         assert before[0] > 0 and before[1] == old
         # a new version of 2023 with the same sections replaces the old one
-        new_id = con.execute("SELECT max(report_id) + 1 FROM reports").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO reports SELECT * REPLACE (? AS report_id, sha256 || 'x' AS sha256) FROM reports WHERE report_id = ?",
-            [new_id, old],
-        )
-        con.execute(
-            "INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?",
-            [new_id, old],
-        )
-        con.execute(
-            "UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old]
-        )
+        new_id = _new_version(con, old)
         result = engine.update(con, common_bucket=TEST_BUCKET, scope=[old, new_id] if scoped else None)
         assert result.retired == 1 and result.added == 1
         for table in ("reuse_reports", "reuse_passages"):
@@ -317,16 +317,7 @@ def test_an_unpublished_session_leaves_the_index_as_published(
         old = con.execute("SELECT min(report_id) FROM reuse_reports WHERE previous_share > 0").fetchall()[0][
             0
         ]
-        new_id = con.execute("SELECT max(report_id) + 1 FROM reports").fetchall()[0][0]
-        con.execute("INSERT INTO reports SELECT * REPLACE (? AS report_id, sha256 || 'x' AS sha256) FROM reports"
-                    " WHERE report_id = ?", [new_id, old])  # fmt: skip
-        con.execute(
-            "INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?",
-            [new_id, old],
-        )
-        con.execute(
-            "UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old]
-        )
+        _new_version(con, old)
         assert engine.update(con, common_bucket=TEST_BUCKET).added == 1
         assert con.execute("SELECT version FROM reuse_state").fetchall()[0][0] > published
     finally:

@@ -6,6 +6,7 @@
 - :mod:`pipeline.metrics.queries` — the named queries of the pages and ``xxgk metric``;
 - :mod:`pipeline.metrics.records` — explorer, findings, report detail;
 - :mod:`pipeline.metrics.options` — what the filter widgets offer: distinct values, agencies found by typing.
+- :mod:`pipeline.metrics.named` — the register of named queries (every query a page runs on the filters).
 
 Every query takes an open DuckDB connection and a :class:`~pipeline.filters.Filters` and returns polars.
 """

@@ -29,6 +29,13 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
     ``change_pct`` = change ÷ the previous value (NULL when that is 0 or NULL).
     """
     every = aggregate(con, replace(filters, panel="all"), metric_keys, by=("year",))
+    return with_change(every, _matched(con, filters, unique_metrics(metric_keys)), filters.panel)
+
+
+def with_change(every: pl.DataFrame, matched: pl.DataFrame, panel: str) -> pl.DataFrame:
+    """The columns of :func:`yoy` from the metrics by year over all reports (``every``: ``aggregate(…, by=("year",))``)
+    and the sums over the agencies counted in both a year and the year before (``matched``: metric, year, n_matched,
+    cur_num, cur_den, prev_num, prev_den; no row where no agency is in both); ``panel`` says which the change is of."""
     prev = every.select(
         "metric",
         (pl.col("year") + 1).alias("year"),
@@ -36,7 +43,6 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
         pl.col("n_agencies").alias("n_agencies_prev"),
     )
     out = every.join(prev, on=["metric", "year"], how="left")
-    matched = _matched(con, filters, unique_metrics(metric_keys))
     out = out.join(matched, on=["metric", "year"], how="left").with_columns(
         pl.col("n_matched").fill_null(0),
         pl.col("n_agencies_prev").fill_null(0),
@@ -46,7 +52,7 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
         pl.when(is_rate).then(pl.col("cur_num") / pl.col("cur_den")).otherwise(pl.col("cur_num")).alias("matched_value"),
         pl.when(is_rate).then(pl.col("prev_num") / pl.col("prev_den")).otherwise(pl.col("prev_num")).alias("matched_prev"),
     ).drop("cur_num", "cur_den", "prev_num", "prev_den")
-    if filters.panel == "matched":
+    if panel == "matched":
         change = pl.col("matched_value") - pl.col("matched_prev")
         base = pl.col("matched_prev")
     else:

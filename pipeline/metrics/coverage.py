@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipeline.filters import Filters
+from pipeline.metrics.named import named_query
 from pipeline.metrics.sql import run, selected_cte
 
 GRID_AGENCIES = 2_000  # agencies a page's grid lists (a table of more is neither read nor sent quickly)
@@ -55,6 +56,7 @@ class CoverageGrid:
     n_agencies: int  # agencies in the whole grid (with ``only_missing``: those with at least one 缺报)
 
 
+@named_query(lambda s: {"": (), "only missing": (True,)})
 def coverage_grid(
     con: duckdb.DuckDBPyConnection, filters: Filters, only_missing: bool = False, limit: int = GRID_AGENCIES
 ) -> CoverageGrid:
@@ -80,6 +82,7 @@ def coverage_grid(
     return CoverageGrid(grid.sort("agency"), int(long["n"][0]))
 
 
+@named_query()
 def coverage_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """(year, status, len): how many agencies filed, with which result, or are missing, per year of the span —
     the counts of :func:`coverage_matrix` without building it."""

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline.filters import Filters
+from pipeline.metrics.named import named_query
 
 SEARCH_LIMIT = 20  # agencies offered per search (what a page sends to the browser)
 MAX_SEARCH_LIMIT = 200
@@ -68,6 +69,7 @@ def search_terms(text: str | None) -> list[str]:
     return list(dict.fromkeys(w[:MAX_TERM_CHARS] for w in words))[:MAX_TERMS]
 
 
+@named_query(lambda s: {"": ("",), "typed": (s.agency[:2],)})
 def search_agencies(
     con: duckdb.DuckDBPyConnection, filters: Filters | None, text: str | None, limit: int = SEARCH_LIMIT
 ) -> pl.DataFrame:
@@ -95,6 +97,7 @@ def search_agencies(
     return con.sql(sql, params=params).pl()
 
 
+@named_query()
 def selection_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[int]:
     """The years with a current report in the selection, newest first."""
     where, params = filters.where("r")
@@ -105,6 +108,7 @@ def selection_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[in
     return [int(r[0]) for r in rows]
 
 
+@named_query(lambda s: {"": (s.agency,), "unnamed": (None,)})
 def agency_reports(
     con: duckdb.DuckDBPyConnection, filters: Filters, agency: str | None, limit: int = 1000
 ) -> pl.DataFrame:
@@ -123,6 +127,7 @@ def agency_reports(
     ).pl()
 
 
+@named_query()
 def has_unnamed_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     """Whether the selection holds a report whose agency was not recognised (reachable on 报告详情 only)."""
     where, params = replace(filters, agencies=()).where("r", current_only=False)

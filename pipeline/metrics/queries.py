@@ -18,12 +18,20 @@ from pipeline.labels import REPORT_COLUMN_LABELS
 from pipeline.metrics.aggregate import aggregate, guard, per_report
 from pipeline.metrics.catalogue import HEADLINE_KEYS, catalogue, metric, outcome_groups
 from pipeline.metrics.change import yoy
+from pipeline.metrics.named import named_query
 from pipeline.metrics.sql import cells_source, col, rate_code, report_rows, report_terms, run, selected_cte
 from pipeline.registry import T4_GROUPS_ORDER, registry
 
 BY_OPTIONS = ("year", "agency", "province", "city", "level", "agency_type")
 
 
+@named_query(lambda s: {
+    "year": ("rate.disclosure", ("year",)),
+    "province level": ("count.t3.new_received.total", ("province", "level")),
+    "none": ("rate.correction.review", ()),
+    "agency year": ("share.granted", ("agency", "year")),
+    "edition city": ("count.t2.admin_fees.amount_wan_yuan", ("edition", "city")),
+})  # fmt: skip
 def metric_table(
     con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, by: tuple[str, ...] = ()
 ) -> pl.DataFrame:
@@ -35,12 +43,14 @@ def metric_table(
 # -- the selection ----------------------------------------------------------------------------------------------
 
 
+@named_query()
 def selected_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The current reports matching the filters (one row each), with their synthetic flag and quality."""
     sel, params = selected_cte(filters)
     return run(con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMN_LABELS)} FROM sel ORDER BY agency, year", params)
 
 
+@named_query()
 def synthetic_share(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[int, int]:
     """(synthetic reports, all reports) in the selection."""
     sel, params = selected_cte(filters)
@@ -50,6 +60,7 @@ def synthetic_share(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[i
     return int(n_syn), int(n)
 
 
+@named_query()
 def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     """Headline counts: agencies, reports, years, synthetic reports, reports with hard errors, missing reports.
 
@@ -90,16 +101,19 @@ def overview_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[st
 # -- 总览 -------------------------------------------------------------------------------------------------------
 
 
+@named_query()
 def headline_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The overview's headline metrics per year (all reports) with the year-over-year change and its coverage."""
     return guard(yoy(con, filters, list(HEADLINE_KEYS)), filters.min_n)
 
 
+@named_query()
 def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The headline metrics as trend lines (same agencies every year unless ``filters.panel == 'all'``)."""
     return guard(aggregate(con, filters, list(HEADLINE_KEYS), by=("year",)), filters.min_n)
 
 
+@named_query()
 def panel_size(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     """The trend panel: agencies with a report in every year of the span, agencies in total, the span (summary
     reports are not in a sum, so not in its panel either)."""
@@ -120,12 +134,14 @@ def panel_size(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, An
 # -- 主动公开 ----------------------------------------------------------------------------------------------------
 
 
+@named_query(lambda s: {"2021": ("2021",), "2019": ("2019",)})
 def publication_by_year(con: duckdb.DuckDBPyConnection, filters: Filters, edition: str) -> pl.DataFrame:
     """表二 cells of one edition summed per year (2019 and 2021 columns are different keys, never merged)."""
     keys = [f"count.{f.key}" for f in registry().select(edition, "t2")]
     return aggregate(con, filters, keys, by=("year",))
 
 
+@named_query(lambda s: {"": ("count.t3.new_received.total",), "rate": ("rate.disclosure",)})
 def top_agencies(
     con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, limit: int = 15
 ) -> pl.DataFrame:
@@ -187,10 +203,12 @@ def _ranking_candidates(con: duckdb.DuckDBPyConnection, filters: Filters, metric
     return sorted(name for (name,) in names)
 
 
+@named_query(lambda s: {"": (["rate.disclosure"],), "two metrics": (["rate.disclosure", "count.t4.review.total"],)})
 def by_agency_type(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
     return guard(aggregate(con, filters, metric_keys, by=("agency_type",)), filters.min_n)
 
 
+@named_query(lambda s: {"": (["rate.disclosure"],)})
 def by_region(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]) -> pl.DataFrame:
     """Metrics per province (per city once a province is chosen, per county once a city is), with the guard."""
     level = "province" if filters.province is None else "city"
@@ -201,6 +219,7 @@ def by_region(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: lis
 # -- 依申请公开 --------------------------------------------------------------------------------------------------
 
 
+@named_query()
 def applicants_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """New requests per applicant type per year (表三 一、本年新收…, the six applicant columns)."""
     reg = registry()
@@ -208,6 +227,7 @@ def applicants_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
     return aggregate(con, filters, keys, by=("year",))
 
 
+@named_query()
 def outcomes_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Each outcome row's 总计 per year with its group, over the reports where every one of them (and the
     （七）总计, row ``result_total``) is known — printed or derived — so the bars add up to the total beside them."""
@@ -220,11 +240,13 @@ def outcomes_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Dat
     return df.join(labels, on="metric", how="left")
 
 
+@named_query()
 def outcome_shares_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     keys = ["rate.disclosure"] + [m.key for m in catalogue().values() if m.group == "办理结果占比"]
     return guard(aggregate(con, filters, keys, by=("year",)), filters.min_n)
 
 
+@named_query()
 def backlog_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     reg = registry()
     keys = [f"count.{reg.key_for('t3', r, 'total')}" for r in ("carried_over", "carry_forward")]
@@ -234,6 +256,7 @@ def backlog_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Data
 # -- 复议诉讼 ----------------------------------------------------------------------------------------------------
 
 
+@named_query()
 def litigation_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Every 表四 cell summed per year, with group and result labels."""
     fields = registry().select(table="t4")
@@ -249,6 +272,7 @@ def litigation_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
     return df.join(labels, on="metric", how="left")
 
 
+@named_query()
 def correction_rates_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     keys = [f"rate.correction.{g}" for g in T4_GROUPS_ORDER]
     return guard(aggregate(con, filters, keys, by=("year",)), filters.min_n)
@@ -257,6 +281,7 @@ def correction_rates_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -
 # -- 机关对比 ----------------------------------------------------------------------------------------------------
 
 
+@named_query(lambda s: {"": ("rate.disclosure", [s.agency])})
 def agency_series(
     con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, agencies: list[str]
 ) -> pl.DataFrame:
@@ -265,6 +290,7 @@ def agency_series(
     return metric_table(con, narrowed, metric_key, ("agency", "year"))
 
 
+@named_query(lambda s: {"": ("rate.disclosure", s.year)})
 def peer_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, year: int) -> pl.DataFrame:
     """Rank agencies within their peer group (same agency type and level, any region) for one year.
 
@@ -295,6 +321,7 @@ def peer_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: s
     return df.join(ranked, on="report_id", how="left").sort([*peers, "rank", "agency"], nulls_last=True)
 
 
+@named_query(lambda s: {"": ("rate.disclosure", s.year), "count": ("count.t3.new_received.total", s.year - 1)})
 def peer_groups(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, year: int) -> pl.DataFrame:
     """Peer groups of one year with how many agencies in each have a value that can be ranked (most first): the
     group sizes of :func:`peer_ranking`, counted in SQL (a report can be ranked when its value is computable and,

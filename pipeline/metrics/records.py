@@ -10,6 +10,7 @@ import polars as pl
 
 from pipeline.derive import is_total
 from pipeline.filters import Filters
+from pipeline.metrics.named import named_query
 from pipeline.metrics.sql import col, has_table, run, selected_cte
 from pipeline.registry import registry
 
@@ -17,6 +18,10 @@ from pipeline.registry import registry
 EXPLORER_REPORT_COLUMNS = ("report_id", "agency", "year", "edition", "province", "city", "county", "level",
                            "agency_type", "synthetic", "n_errors", "n_warnings")  # fmt: skip
 DERIVED_SUFFIX = "__derived"
+
+# The cells the explorer's example calls read: counts of 表三 and 表四, and an amount of 表二 (万元).
+EXAMPLE_FIELDS = ["t3.new_received.total", "t3.granted.total", "t3.result_total.total", "t4.review.total",
+                  "t2.admin_fees.amount_wan_yuan"]  # fmt: skip
 
 
 def _sql_type(keys: list[str]) -> str:
@@ -31,6 +36,7 @@ def _derived_source(con: duckdb.DuckDBPyConnection) -> str:
            "NULL::VARCHAR[] AS sources, NULL::VARCHAR AS method WHERE false)"
 
 
+@named_query(lambda s: {"": (EXAMPLE_FIELDS,)})
 def explorer_long(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str]) -> pl.DataFrame:
     """The filtered facts in long form: one row per (report, cell) with value, source text and status, and — for
     a blank 总计 — the derived value beside it (``derived_value``, ``derived_from``); the source stays blank."""
@@ -55,6 +61,7 @@ def explorer_long(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[s
     )
 
 
+@named_query(lambda s: {"": (EXAMPLE_FIELDS,)})
 def explorer_wide(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str]) -> pl.DataFrame:
     """Agency × year × chosen cells: one row per report, one column per registry key (NULL stays NULL); each
     总计 key also gets ``<key>__derived``, its derived value where the source left it blank."""
@@ -91,6 +98,7 @@ def _wide_names(keys: list[str]) -> list[str]:
 # -- data quality -----------------------------------------------------------------------------------------------
 
 
+@named_query()
 def findings_by_rule(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     sel, params = selected_cte(filters)
     sql = f"""WITH {sel}
@@ -100,6 +108,7 @@ def findings_by_rule(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Dat
     return run(con, sql, params)
 
 
+@named_query(lambda s: {"": (None,), "report": ("report",), "cross_year": ("cross_year",)})
 def findings_list(
     con: duckdb.DuckDBPyConnection, filters: Filters, scope: str | None = None, limit: int = 5000
 ) -> pl.DataFrame:
@@ -127,6 +136,7 @@ def failed_files(con: duckdb.DuckDBPyConnection, limit: int = 1000) -> pl.DataFr
     )
 
 
+@named_query()
 def sources_summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Reports per source format and synthetic flag."""
     sel, params = selected_cte(filters)

@@ -22,6 +22,7 @@ import polars as pl
 from pipeline.filters import Filters
 from pipeline.metrics import sums, sums_agencies
 from pipeline.metrics.aggregate import aggregate, guard
+from pipeline.metrics.named import named_query
 from pipeline.metrics.sql import report_rows, run
 from pipeline.registry import registry
 from pipeline.store.sums_file import ALIAS, narrowed
@@ -68,6 +69,7 @@ def _label_own_level(df: pl.DataFrame, column: str, parent: str | None) -> pl.Da
     return df.with_columns(pl.col(column).cast(pl.String).fill_null(own))
 
 
+@named_query()
 def region_rollup(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The roll-up metrics per region of :func:`rollup_level`, long form (one row per region and metric) with the
     guard, plus ``n_reports_all`` / ``n_agencies_all`` (every member report of the region, whatever a metric
@@ -117,6 +119,7 @@ def rollup_wide(df: pl.DataFrame) -> pl.DataFrame:
     return base.sort(SIZE_METRIC, descending=True, nulls_last=True)
 
 
+@named_query()
 def rollup_tree(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Two levels for the treemap: each region of :func:`rollup_level` and its children (one level further down),
     with the size metric (Σ 本年新收) and the colour metric (公开率, guarded)."""
@@ -146,6 +149,7 @@ def _comparison(con: duckdb.DuckDBPyConnection, summary_where: str, params: dict
         con.unregister("_sum_cells")
 
 
+@named_query()
 def summary_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The summary reports in the selection: region, members summed, cells that differ (the SUM-1 findings the
     write path keeps up to date — comparing every summary's cells here would join millions of member cells at a

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline.filters import Filters
+from pipeline.metrics.named import named_query
 from pipeline.metrics.sql import run, selected_cte
 from pipeline.published import LATE, ON_TIME, UNKNOWN, YEARS_AFTER
 
@@ -35,6 +36,7 @@ def _status() -> pl.Expr:
     )  # fmt: skip
 
 
+@named_query()
 def timeliness_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The selected reports with ``deadline``, ``status`` and ``days_late`` (NULL unless late)."""
     sel, params = selected_cte(filters)
@@ -48,6 +50,7 @@ def timeliness_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
     )
 
 
+@named_query()
 def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Per year: reports on time, late, without a date; ``on_time_share`` = on time ÷ reports with a date, guarded
     (``guarded``) when fewer than ``filters.min_n`` reports have a date; per source, how many dates came from it."""
@@ -84,6 +87,7 @@ def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
     ).sort("year")
 
 
+@named_query(lambda s: {"": (s.year,)})
 def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -> pl.DataFrame:
     """Agencies of the selection (any year) with a current report before ``year`` and none for ``year``.
 
@@ -105,6 +109,7 @@ def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -
         ORDER BY b.province NULLS LAST, b.city NULLS FIRST, b.county NULLS FIRST, b.agency""", params)
 
 
+@named_query()
 def expected_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[int]:
     """Years for which a not-published list makes sense: every year after the first of the selection (ignoring the
     year filter), up to the year after the last one — newest first."""
