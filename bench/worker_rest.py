@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/worker_rest.py --files 1200 --publish-every 200 --rounds 2
 
-Generates ``--files`` text/HTML reports (300 base documents from pipeline.generator, cloned with distinct markers and
-agency names, as ``bench_pipeline.py --scale`` does), then ingests them into a new store once per mode and round, in a
+Generates ``--files`` text/HTML reports (``bench_pipeline.build_corpus``: 300 base documents from pipeline.generator,
+cloned with distinct markers and agency names), then ingests them into a new store once per mode and round, in a
 fresh process each time, alternating the modes: ``rest`` (the default ingest: workers end after each session's last
 file and new ones start for the next session) and ``keep`` (``WorkerPool.rest`` replaced by a no-op: the workers wait
 through every publish, as before).  The whole process tree is watched from here (:mod:`bench.tree_monitor`): CPU
@@ -24,10 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_pipeline import build_corpus  # noqa: E402
 from bench.tree_monitor import TreeMonitor  # noqa: E402
 
 
-def child(mode: str, corpus: Path, db: Path, every: int, marks: Path) -> None:
+def child(mode: str, corpus: Path, db: Path, every: int, marks: Path, manifest: Path) -> None:
     import functools
 
     import pipeline.store.database as database
@@ -49,32 +50,15 @@ def child(mode: str, corpus: Path, db: Path, every: int, marks: Path) -> None:
 
     database.WriteSession.flush = mark(database.WriteSession.flush, "start")
     database._sync_search = mark(database._sync_search, "end")
-    summary = ingest([corpus], db=db, workers=2, publish_every=every, batch_size=every + 1)
+    summary = ingest([corpus], db=db, manifest=manifest, workers=2, publish_every=every, batch_size=every + 1)
     print(f"sessions={summary.sessions} files={summary.n_files}", flush=True)
 
 
-def build(corpus: Path, n: int) -> None:
-    from pipeline.generator.corpus import CorpusConfig, write_corpus
-    from pipeline.generator.renderers import layout_names
-    from pipeline.ingest import iter_source_files
-
-    layouts = tuple(name for name in layout_names() if not name.startswith(("docx", "pdf-", "scan")))
-    write_corpus(corpus.parent / "base", CorpusConfig(size="large", limit=300, directory="shard", layouts=layouts),
-                 truth_files=False)  # fmt: skip
-    base = [p for p in iter_source_files([corpus.parent / "base"]) if p.suffix != ".csv"]
-    corpus.mkdir(parents=True)
-    for i in range(n):
-        src = base[i % len(base)]
-        text = src.read_text(encoding="utf-8")
-        (corpus / f"{i:06d}{src.suffix}").write_text(text + f"\n<!-- 副本 {i} -->\n" if src.suffix == ".html"
-                                                    else text + f"\n副本 {i}\n", encoding="utf-8")  # fmt: skip
-
-
-def run(mode: str, corpus: Path, db: Path, every: int) -> dict[str, float]:
+def run(mode: str, corpus: Path, manifest: Path, db: Path, every: int) -> dict[str, float]:
     marks = db.parent / "marks.txt"
     db.parent.mkdir(parents=True)
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--corpus", str(corpus), "--db", str(db),
-                             "--publish-every", str(every), "--marks", str(marks)], cwd=ROOT)  # fmt: skip
+                             "--publish-every", str(every), "--marks", str(marks), "--manifest", str(manifest)], cwd=ROOT)  # fmt: skip
     monitor = TreeMonitor(proc.pid)
     samples = []
     while proc.poll() is None:
@@ -99,17 +83,18 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--db", type=Path)
     ap.add_argument("--marks", type=Path)
+    ap.add_argument("--manifest", type=Path)
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.corpus, args.db, args.publish_every, args.marks)
+        child(args.child, args.corpus, args.db, args.publish_every, args.marks, args.manifest)
         return
     work = Path(tempfile.mkdtemp(prefix="xxgk-rest-"))
     try:
-        build(work / "corpus", args.files)
+        manifest, _ = build_corpus(work / "corpus", args.files)
         results: dict[str, list[dict[str, float]]] = {"rest": [], "keep": []}
         for r in range(args.rounds):
             for mode in ("keep", "rest") if r % 2 else ("rest", "keep"):
-                res = run(mode, work / "corpus", work / f"{mode}{r}" / "x.duckdb", args.publish_every)
+                res = run(mode, work / "corpus", manifest, work / f"{mode}{r}" / "x.duckdb", args.publish_every)
                 results[mode].append(res)
                 print(
                     f"round {r + 1} {mode}: tree CPU {res['cpu_s']:.1f} s, peak PSS {res['peak_mb']:.0f} MB, "

@@ -3,8 +3,9 @@
 Parsing (CPU-bound, no database) runs in worker processes; writing stays in this process, so there is exactly one
 DuckDB writer.  A run is published in write sessions of at most ``PUBLISH_EVERY`` files (:meth:`Database.write`),
 each all or nothing, so what a publish costs stays bounded however long the run is.  Memory
-stays flat however many files there are: files are walked lazily, a bounded window of files is in flight, and the
-writer flushes every ``batch_size`` reports.
+stays flat however many files there are: files are walked lazily, a bounded window of files is in flight, the
+writer flushes every ``batch_size`` reports, and the parse workers are let go while a session publishes (new ones
+parse the next session).
 """
 
 from __future__ import annotations
