@@ -37,9 +37,16 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _is_forkserver(pid: int) -> bool:
+    try:
+        return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def parse_workers() -> list[int]:
     """The parse workers of this process: children of its forkserver (a child of this process)."""
-    return [w for child in _children(os.getpid()) for w in _children(child)]
+    return [w for child in _children(os.getpid()) if _is_forkserver(child) for w in _children(child)]
 
 
 @pytest.fixture
