@@ -23,6 +23,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.memory_probe import MemoryProbe  # noqa: E402
 from bench.tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
 from pipeline.generator.corpus import CorpusConfig, write_corpus  # noqa: E402
 from pipeline.generator.renderers import layout_names  # noqa: E402
@@ -38,7 +39,14 @@ def main() -> None:
     ap.add_argument("--publish-every", type=int, default=0,
                     help="publish a write session every N reports, as a long ingest does (0: one session)")
     ap.add_argument("--keep", type=Path, default=None, help="write the store here and keep it (default: deleted)")
+    ap.add_argument("--first", type=int, default=0,
+                    help="number the reports from here (a later session of a store kept with --keep)")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="after each session: what this process holds (heap, mappings, caches: bench/memory_probe.py)")
+    ap.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
+                    help="with --diagnose: trace Python allocations (FRAMES deep), print what grew per session")
     args = ap.parse_args()
+    probe = MemoryProbe(args.tracemalloc) if args.diagnose else None
     meter = StepMeter()
     meter_publish_steps(meter)
     work = Path(tempfile.mkdtemp(prefix="xxgk-writer-"))
@@ -48,12 +56,15 @@ def main() -> None:
                      truth_files=False)  # fmt: skip
         base = [parse_file(str(p)) for p in iter_source_files([work / "base"]) if p.suffix != ".csv"]
         base = [r for r in base if r.meta.edition is not None]
+        if probe is not None:
+            print(probe.report("before the first session"), flush=True)
         started = time.process_time()
         store = Database((args.keep or work / "store") / "x.duckdb")
         per_session = args.publish_every or args.reports
-        for first in range(0, args.reports, per_session):
+        end = args.first + args.reports
+        for first in range(args.first, end, per_session):
             with store.write() as session:
-                for i in range(first, min(first + per_session, args.reports)):
+                for i in range(first, min(first + per_session, end)):
                     report = copy.copy(base[i % len(base)])
                     report.meta = copy.copy(report.meta)
                     report.sha256 = f"{i:064x}"
@@ -69,11 +80,13 @@ def main() -> None:
                               f"DuckDB {', '.join(f'{t} {mb:.0f} MB' for t, mb in tags)}", flush=True)  # fmt: skip
                 loop_cpu = time.process_time() - started
             steps, meter.steps = meter.steps, []
-            print(f"published {min(first + per_session, args.reports):,} reports (this session's loop ended at CPU "
+            print(f"published {min(first + per_session, end):,} reports (this session's loop ended at CPU "
                   f"{loop_cpu:.0f} s); steps after its last report:", flush=True)
             for st in steps:
                 print(f"  {st['step']:<32} CPU {st['cpu_s']:7.1f} s  wall {st['wall_s']:7.1f} s  "
                       f"peak PSS {st['peak_mb']:6.0f} MB", flush=True)
+            if probe is not None:
+                print(probe.report(f"after session {(first - args.first) // per_session + 1}"), flush=True)
         print(f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s, "
               f"max RSS {psutil.Process().memory_info().rss / 1e6:.0f} MB now", flush=True)
     finally:

@@ -172,6 +172,9 @@ class WorkerPool:
         self.chunk_size = max(1, chunk_size)
         self._ctx = _context()
         self._workers: list[_Worker] = []
+        self._done: dict[int, ParseOutcome] = {}  # answered, not yet yielded (by sequence number)
+        self._retry: deque[tuple[int, ParseJob]] = deque()  # a killed worker's unanswered jobs, sent again first
+        self.started = 0  # worker processes started so far (restarts after :meth:`rest` and kills included)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -190,6 +193,19 @@ class WorkerPool:
                 w.process.join(timeout=1.0)
         self._workers.clear()
 
+    def rest(self) -> None:
+        """Let the workers go until :meth:`parse` is resumed, which starts new ones from the forkserver.
+
+        For a caller that stops taking outcomes for a while (a long ingest publishing a write session): the
+        workers would sit idle holding their memory.  What they were sent is answered first (at most two chunks
+        each, parsed under the same budget), so nothing is parsed twice and the outcomes keep their order."""
+        while any(w.todo for w in self._workers):
+            busy = [w for w in self._workers if w.todo]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_S)
+            for w in busy:
+                self._collect(w, ready, self._done, self._retry)
+        self.close()
+
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child_end,), daemon=True)
@@ -198,6 +214,7 @@ class WorkerPool:
         child_end.close()
         worker = _Worker(process, parent_end)
         self._workers.append(worker)
+        self.started += 1
         return worker
 
     def _kill(self, worker: _Worker) -> None:
@@ -211,9 +228,8 @@ class WorkerPool:
     def parse(self, jobs: Iterable[ParseJob]) -> Iterator[ParseOutcome]:
         """Parse ``jobs`` and yield one outcome per job, in input order; never raises for a file."""
         job_iter = iter(enumerate(jobs))
-        retry: deque[tuple[int, ParseJob]] = deque()  # unanswered jobs of a killed worker, sent again first
+        retry, done = self._retry, self._done  # shared with rest(), which may run while this generator waits
         window = self.n_workers * self.chunk_size * 4  # files in flight or waiting to be yielded, at most
-        done: dict[int, ParseOutcome] = {}
         next_yield = 0
         next_seq = 0
         exhausted = False
@@ -286,7 +302,9 @@ class WorkerPool:
         reason = None
         if not w.process.is_alive():
             code = w.process.exitcode
-            reason = f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
+            reason = (
+                f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
+            )
         elif now > w.deadline:
             reason = f"解析超时：超过每个文件的时间上限（{self.budget.seconds:g} 秒），已终止"
         elif _rss_mib(w.process.pid or 0) > self.budget.memory_mib:

@@ -55,9 +55,14 @@ from pipeline.reuse.tables import (
 from pipeline.store.memory import release_freed_memory
 
 BATCH = 1000  # reports per transaction and per index run
-# DuckDB's limit while copied text is computed (restored afterwards); env XXGK_REUSE_MEMORY.  Past it DuckDB spills
-# to the write connection's temp_directory (docs/storage.md, "Memory of a long ingest").
-MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "384MB")
+# DuckDB's limit while copied text is computed (restored afterwards); past it DuckDB spills to the write connection's
+# temp_directory (docs/storage.md, "Memory of a long ingest").  128 MB (the writer's own cap) for a write of up to
+# LARGE_WRITE reports — measured for a 50,000-report session and for later sessions of a larger store, at the same
+# CPU as 384 MB — and 384 MB for a larger one or a rebuild (128 MB ran out at ≈ 70,000 reports in one session).
+# env XXGK_REUSE_MEMORY sets one limit for every write.
+MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "128MB")
+LARGE_WRITE_MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "384MB")
+LARGE_WRITE = 50_000
 MAX_SCOPE = 10_000  # a write that touched more reports than this compares the whole store (one join, not a long list)
 
 
@@ -98,7 +103,8 @@ def update(
     """
     started = time.perf_counter()
     limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    large = rebuild or scope is None or len(scope) > LARGE_WRITE
+    con.execute(f"SET memory_limit = '{LARGE_WRITE_MEMORY_LIMIT if large else MEMORY_LIMIT}'")
     try:
         return _update(con, rebuild, batch, common_bucket, started, scope)
     finally:

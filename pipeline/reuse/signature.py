@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -95,7 +95,12 @@ def normalise_all(texts: list[str], agency: str | None = None) -> list[str]:
     return _DROP_KEEP_SEP.sub("", _DIGITS.sub("0", joined)).split(_SEP)
 
 
-@cache
+# Agency names normalised and kept, at most: a name repeats only within a batch of copied text, while a long ingest
+# meets of the order of a million names (one per new agency), which an unbounded cache would keep for the whole run.
+AGENCY_FORMS_CACHED = 4096
+
+
+@lru_cache(maxsize=AGENCY_FORMS_CACHED)
 def _agency_form(agency: str) -> str:
     return _nfkc(agency).lower()
 
