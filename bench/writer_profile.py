@@ -39,7 +39,7 @@ from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
 # Columns that differ between two runs by construction (timestamps of the run), left out of the digest.
-VOLATILE = {"ingested_at", "applied_at", "created_at", "updated_at", "built_at"}
+VOLATILE = {"loaded_at", "at", "applied_at"}
 
 
 def digest(db: Path) -> dict[str, str]:
