@@ -38,8 +38,8 @@ from pipeline.ingest.workers import ForkingPickler  # noqa: E402  (the reducers 
 from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
-# Columns that differ between two runs by construction (timestamps of the run), left out of the digest.
-VOLATILE = {"loaded_at", "at", "applied_at"}
+# Columns that differ between two runs by construction (when a row was written), left out of the digest.
+VOLATILE = {"loaded_at", "at", "applied_at", "created_at"}
 
 
 def digest(db: Path) -> dict[str, str]:
