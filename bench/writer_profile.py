@@ -14,7 +14,6 @@ the same input: equal digests, identical stores.
 from __future__ import annotations
 
 import argparse
-import copy
 import cProfile
 import hashlib
 import pickle
@@ -30,12 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
-from pipeline.generator.corpus import CorpusConfig, write_corpus  # noqa: E402
-from pipeline.generator.renderers import layout_names  # noqa: E402
-from pipeline.ingest import ParseJob, iter_source_files  # noqa: E402
+from bench.writer_memory import base_results, clone  # noqa: E402
+from pipeline.ingest import ParseJob  # noqa: E402
 from pipeline.ingest.parsing import ParseOutcome  # noqa: E402
 from pipeline.ingest.workers import ForkingPickler  # noqa: E402  (the reducers the workers send with)
-from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
 
 # Columns that differ between two runs by construction (when a row was written), left out of the digest.
@@ -100,20 +97,11 @@ def main() -> None:
     meter_publish_steps(meter)
     work = Path(tempfile.mkdtemp(prefix="xxgk-wprof-"))
     try:
-        layouts = tuple(n for n in layout_names() if not n.startswith(("docx", "pdf-", "scan")))
-        write_corpus(work / "base", CorpusConfig(size="large", limit=300, directory="shard", layouts=layouts),
-                     truth_files=False)  # fmt: skip
-        paths = sorted(p for p in iter_source_files([work / "base"]) if p.suffix != ".csv")
-        base = [(str(p), parse_file(str(p))) for p in paths]
+        base = base_results(work / "base")
         # what the workers send, one message per file (built here, outside the parent's meter)
         sent = []
         for i in range(args.reports):
-            path, r = base[i % len(base)]
-            report = copy.copy(r)
-            report.meta = copy.copy(r.meta)
-            report.sha256 = f"{i:064x}"
-            if report.meta.agency:
-                report.meta.agency = f"{report.meta.agency}（副本{i}）"
+            report = clone(base[i % len(base)], i)
             sent.append(bytes(ForkingPickler.dumps(("done", i, ParseOutcome(ParseJob(f"/clone/{i}.txt", None, True),
                                                                               report, None, 0.01, report.sha256)))))  # fmt: skip
         store_dir = args.keep or work / "store"
