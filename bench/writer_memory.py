@@ -28,8 +28,27 @@ from bench.tree_monitor import StepMeter, meter_publish_steps  # noqa: E402
 from pipeline.generator.corpus import CorpusConfig, write_corpus  # noqa: E402
 from pipeline.generator.renderers import layout_names  # noqa: E402
 from pipeline.ingest import iter_source_files  # noqa: E402
+from pipeline.model import ParseResult  # noqa: E402
 from pipeline.parse import parse_file  # noqa: E402
 from pipeline.store import Database  # noqa: E402
+
+
+def base_results(folder: Path, n: int = 300) -> list[ParseResult]:
+    """``n`` generated text/HTML reports (every such layout of the generator, seed 0) written under ``folder`` and
+    parsed in this process, in the walk's order."""
+    layouts = tuple(name for name in layout_names() if not name.startswith(("docx", "pdf-", "scan")))
+    write_corpus(folder, CorpusConfig(size="large", limit=n, directory="shard", layouts=layouts), truth_files=False)
+    return [parse_file(str(p)) for p in iter_source_files([folder]) if p.suffix != ".csv"]
+
+
+def clone(result: ParseResult, i: int) -> ParseResult:
+    """Report ``result`` again as the ``i``-th copy: a new hash and agency name, so the writer stores a new report."""
+    report = copy.copy(result)
+    report.meta = copy.copy(result.meta)
+    report.sha256 = f"{i:064x}"
+    if report.meta.agency:
+        report.meta.agency = f"{report.meta.agency}（副本{i}）"
+    return report
 
 
 def main() -> None:
@@ -51,11 +70,7 @@ def main() -> None:
     meter_publish_steps(meter)
     work = Path(tempfile.mkdtemp(prefix="xxgk-writer-"))
     try:
-        layouts = tuple(n for n in layout_names() if not n.startswith(("docx", "pdf-", "scan")))
-        write_corpus(work / "base", CorpusConfig(size="large", limit=300, directory="shard", layouts=layouts),
-                     truth_files=False)  # fmt: skip
-        base = [parse_file(str(p)) for p in iter_source_files([work / "base"]) if p.suffix != ".csv"]
-        base = [r for r in base if r.meta.edition is not None]
+        base = [r for r in base_results(work / "base") if r.meta.edition is not None]
         if probe is not None:
             print(probe.report("before the first session"), flush=True)
         started = time.process_time()
@@ -65,10 +80,7 @@ def main() -> None:
         for first in range(args.first, end, per_session):
             with store.write() as session:
                 for i in range(first, min(first + per_session, end)):
-                    report = copy.copy(base[i % len(base)])
-                    report.meta = copy.copy(report.meta)
-                    report.sha256 = f"{i:064x}"
-                    report.meta.agency = f"{report.meta.agency}（副本{i}）"
+                    report = clone(base[i % len(base)], i)
                     session.add(report, synthetic=True, source_path=f"/clone/{i}.txt")
                     if (i + 1) % args.every == 0:
                         tags = session.con.execute(

@@ -62,18 +62,22 @@ def _template_labels() -> frozenset[str]:
 
 
 def is_table_line(line: str) -> bool:
-    """A row or header of a statistical table (not prose)."""
-    if _bare(line) in _template_labels():
-        return True
+    """A row or header of a statistical table (not prose).
+
+    The tests are independent; the template-label test (a normalisation and two substitutions) comes last, so a
+    row with numbers never pays for it.  Only a token that starts like a number is matched against the number
+    pattern (most tokens of prose start with a Han character)."""
     tokens = line.split()
-    numbers = sum(1 for t in tokens if _NUMBER.match(t))
+    numbers = sum(1 for t in tokens if (t[0] in "+-" or t[0].isdecimal()) and _NUMBER.match(t))
     if numbers >= 2:
         return True
     has_punct = bool(_SENTENCE_PUNCT.search(line))
     if numbers == 1 and not has_punct:
         return True
     labels_only = len(tokens) >= 2 and max(map(len, tokens)) <= 16  # a header row: short labels side by side
-    return (labels_only and not has_punct) or bool(_TEMPLATE_LINE.match(line))
+    if (labels_only and not has_punct) or _TEMPLATE_LINE.match(line):
+        return True
+    return _bare(line) in _template_labels()
 
 
 def paragraphs(section_text: str | None) -> list[str]:

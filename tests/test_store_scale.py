@@ -29,7 +29,7 @@ from pipeline.metrics import named
 from pipeline.store import Database, relations
 from pipeline.store import segment_files as segfiles
 from pipeline.store import segments as seg
-from pipeline.store.cells import cells_select
+from pipeline.store.cells import cell_keys, cells_select
 from tests import metrics_reference as reference
 from tests.dashboard_fixtures import EVIL_AGENCY, SPARSE_AGENCY, shared_db
 
@@ -283,6 +283,35 @@ def test_report_cells_of_every_cell_state(tmp_path: Path) -> None:
     assert cell["t4.review.upheld"] == (None, 2)  # "/"
     assert cell["t4.review.corrected"] == (None, 1)  # not located
     assert cell["t4.review.other"] == (None, 1)  # ambiguous
+
+
+def test_report_cells_of_a_batch_of_several_reports(tmp_path: Path) -> None:
+    """One write batch of reports with different values (decimals with up to four places, a value with more, which
+    the store refuses: not storable, so ambiguous), a legacy report without tables and a file that is not a report: the rows the write path
+    scatters per report and key are the SQL pivot's, row for row."""
+    from decimal import Decimal
+
+    from pipeline.model import Meta, ParseResult
+    from tests.test_store import make_result, write_all
+
+    results = [
+        make_result(f"r{i}", agency=f"测试{i}局", values={"t3.granted.natural_person": v, "t3.new_requests.total": i})
+        for i, v in enumerate([Decimal("2.5"), Decimal("0.1234"), Decimal("1.23456"), 7, None, Decimal("-0.0001")])
+    ]
+    legacy = ParseResult(path="/reports/legacy.txt", sha256="e" * 64, format="txt", facts={}, findings=[],
+                         meta=Meta(agency="旧版局", year=2015, edition="legacy"))  # fmt: skip
+    db = tmp_path / "x.duckdb"
+    write_all(db, *results[:3], legacy, *results[3:])
+    with Database(db).cursor() as con:
+        written = con.sql("SELECT * FROM report_cells ORDER BY report_id").pl()
+        assert written.height == 7
+        assert_frame_equal(written, con.sql(f"SELECT * FROM ({cells_select()}) ORDER BY report_id").pl())
+    values = written["v__t3__granted__natural_person"].to_list()
+    assert values[:4] == [2.5, 0.1234, None, None] and values[4:] == [7.0, None, -0.0001]
+    assert written["s__t3__granted__natural_person"].to_list() == [5, 5, 1, None, 5, 2, 5]
+    assert written.filter(pl.col("agency") == "旧版局").select(pl.col("^s__.*$")).null_count().row(0) == (
+        (1,) * len(cell_keys())
+    )
 
 
 def test_one_current_report_per_agency_and_year(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
