@@ -127,13 +127,15 @@ def test_report_detail_click_on_a_cell_shows_its_source(app, db):
     """报告详情's tables are static HTML: a click on a cell still shows where it came from, and the link names it."""
     url, context = app
     rid = report_id(db, SPARSE_AGENCY, 2023)
-    page = open_page(context, url, f"report?report={rid}", "报告详情")
+    page = context.new_page()
+    runs = browser.RunWatch(page)  # sees the script runs of the tab's websocket: made before the tab opens it
+    page.goto(f"{url}/report?report={rid}")
+    browser.wait_rendered(page, "报告详情")
     assert page.get_by_text("推算方法").count() == 0
     assert page.locator('[data-testid="stDataFrame"]').count() == 0  # no interactive grid on the first show
     table = page.locator(browser.CELL_TABLE).filter(has=page.get_by_text("自然人", exact=True)).first
     cell = table.locator('td[data-key="t3.granted.total"]')
     assert cell.inner_text() == "推 16"
-    runs = browser.RunWatch(page)
     since = time.perf_counter()
     cell.click()
     runs.wait_finished(page, since)

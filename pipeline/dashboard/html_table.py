@@ -36,6 +36,7 @@ vertical-align:top;white-space:nowrap;max-width:32rem;overflow:hidden;text-overf
 .xxgk-table th{position:sticky;top:0;background:#f6f6f8;font-weight:600;color:rgba(49,51,63,.8);z-index:1}
 .xxgk-table.fit table{width:100%}
 .xxgk-table.fit th{white-space:normal;vertical-align:bottom}
+.xxgk-table.fit th.n{min-width:3.6em}
 .xxgk-table td.n,.xxgk-table th.n{text-align:right;font-variant-numeric:tabular-nums}
 .xxgk-table td.w{white-space:normal;min-width:16rem;max-width:40rem}
 .xxgk-table td.null{color:rgba(49,51,63,.45)}
