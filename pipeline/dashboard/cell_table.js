@@ -8,9 +8,9 @@ export default function ({ parentElement, data, setTriggerValue }) {
     box.dataset.testid = "xxgkCellTable";
     parentElement.appendChild(box);
   }
-  if (box.dataset.html !== data.html) {
+  if (box.xxgkHtml !== data.html) {
     box.innerHTML = data.html; // escaped in Python; a component's DOM is the app's own (no iframe)
-    box.dataset.html = data.html;
+    box.xxgkHtml = data.html; // redrawn only when the table (or the marked cell) changed
   }
   const onClick = (event) => {
     const cell = event.target.closest("td[data-key]");

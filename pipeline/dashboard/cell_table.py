@@ -1,8 +1,8 @@
 """报告详情's official table blocks: static HTML tables whose cells are clickable (click-to-source).
 
 A cell's click sends its registry key back to the page (a ``st.components.v2`` component in the page's own DOM,
-no iframe): the interactive grid this replaces cost a new tab ≈ 0.1 s of renderer CPU per block, and 报告详情
-draws nine blocks.  The table itself is :func:`pipeline.dashboard.html_table.render` (every cell escaped).
+no iframe).  It replaces nine interactive grids (one per block): 报告详情's first render costs the browser ≈ 0.35 s
+less CPU (docs/benchmarks.md).  The table itself is :func:`pipeline.dashboard.html_table.render` (every cell escaped).
 """
 
 from __future__ import annotations
