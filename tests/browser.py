@@ -49,6 +49,10 @@ def skip_module_without_browser() -> None:
 
 # A figure drawn by pipeline/dashboard/plotly_view.py (its box; plotly's own .main-svg etc. are inside).
 CHART = '[data-testid="xxgkChart"]'
+# 报告详情's clickable table block (pipeline/dashboard/cell_table.js): drawn once its box is in the component.
+CELL_TABLE = '[data-testid="xxgkCellTable"]'
+# A table drawn as static HTML (pipeline/dashboard/html_table.py).
+HTML_TABLE = '[data-testid="xxgkTable"]'
 
 # True once no visible element is a skeleton (the placeholder shown while an element's code loads).
 _NO_SKELETON_JS = """() => !Array.from(document.querySelectorAll('[data-testid="stSkeleton"]'))
@@ -151,13 +155,16 @@ def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
     Streamlit loads the code of charts, dataframes and some widgets on first use and shows a skeleton in their
     place meanwhile: until the skeletons are gone, chart elements do not exist yet, so counting the charts before
     that would miss them.  A chart drawn by the dashboard's plotly component (``CHART``) is done when its box says
-    so (``data-drawn="1"``, after plotly.js has drawn it); one drawn by ``st.plotly_chart`` when it has its SVG.
+    so (``data-drawn="1"``, after plotly.js has drawn it); one drawn by ``st.plotly_chart`` when it has its SVG.  The
+    same component kind (``stBidiComponentRegular``) also holds 报告详情's clickable tables (``CELL_TABLE``).
     """
     page.wait_for_function(_NO_SKELETON_JS, timeout=timeout_ms)
     mounts = page.locator('[data-testid="stBidiComponentRegular"]')
     for i in range(mounts.count()):
         if mounts.nth(i).is_visible():
-            mounts.nth(i).locator(f'{CHART}[data-drawn="1"]').first.wait_for(state="attached", timeout=timeout_ms)
+            mounts.nth(i).locator(f'{CHART}[data-drawn="1"], {CELL_TABLE}').first.wait_for(
+                state="attached", timeout=timeout_ms
+            )
     charts = page.locator('[data-testid="stPlotlyChart"]')
     for i in range(charts.count()):
         if not charts.nth(i).is_visible():

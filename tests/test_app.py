@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.dashboard.pages import available, page
 from pipeline.filters import PARAMS, Filters
 from pipeline.store import Database
+from tests import shown_tables
 from tests.dashboard_fixtures import (
     EVIL_AGENCY,
     EVIL_TEXT,
@@ -61,7 +62,8 @@ def array(data: object) -> list:
 
 
 def frame(at: AppTest, index: int = 0) -> pl.DataFrame:
-    return pl.from_pandas(at.dataframe[index].value)
+    """The ``index``-th table the page shows (static HTML tables, read back as text)."""
+    return shown_tables.tables(at)[index]
 
 
 @pytest.mark.parametrize("key", PAGES)
@@ -167,7 +169,11 @@ def test_empty_selection_says_so(monkeypatch, hand_db):
 def test_untrusted_report_content_stays_plain_text(monkeypatch, hand_db):
     at = open_page(monkeypatch, hand_db, "report", {"report": str(report_id(hand_db, EVIL_AGENCY, 2022))})
     assert any(EVIL_TEXT in t.value for t in at.text)
-    assert not at.get("html")
+    # the only HTML on the page is the static tables, every cell escaped: the agency's name reads as typed
+    bodies = shown_tables.html_bodies(at)
+    assert bodies and all(shown_tables.TABLE_MARK in b for b in bodies)
+    assert not [b for b in bodies if "<script" in b or "<img" in b]
+    assert any(EVIL_AGENCY in t["内容"].to_list() for t in shown_tables.tables(at) if t.columns == ["项目", "内容"])
     assert not [t for t in texts(at) if "<script" in t or "DROP TABLE" in t]
     at = open_page(monkeypatch, hand_db, "overview", {"agency": EVIL_AGENCY})
     assert at.metric[1].value == "1"
@@ -202,8 +208,8 @@ def test_requests_page_shows_hand_worked_rates_for_a_report_with_sparse_totals(m
     hand = {"公开率": 22 / 55, "（一）予以公开占比": 16 / 55, "（三）不予公开占比": 7 / 55, "（四）无法提供占比": 18 / 55,
             "（五）不予处理占比": 5 / 55, "（六）其他处理占比": 3 / 55}  # fmt: skip
     for name, expected in hand.items():
-        assert rates[name] == pytest.approx(expected), name
-    assert shown["其中总计为推算值"].max() == 1
+        assert rates[name] == f"{expected:.1%}", name  # shown as a percentage to one decimal
+    assert shown["其中总计为推算值"].cast(pl.Int64).max() == 1
     assert any("其中 1 份的总计为推算值" in c.value for c in at.caption)
     bars = figures(at)[1]  # outcome bars: the （七）总计 of the same reports above them
     totals = next(t for t in bars["data"] if t["name"] == "（七）总计")
@@ -217,27 +223,36 @@ def test_litigation_page_derives_a_blank_review_total(monkeypatch, hand_db):
                                                         "min_n": "0"})  # fmt: skip
     shown = frame(at, 0)
     review = shown.filter(pl.col("指标") == "行政复议纠错率").row(0, named=True)
-    assert review["纠错率"] == pytest.approx(1 / 3)  # 1 ÷ (2+1+0+1 − 1)
+    assert review["纠错率"] == "33.3%"  # 1 ÷ (2+1+0+1 − 1)
 
 
 def test_report_detail_click_shows_where_a_cell_came_from(monkeypatch, hand_db):
     rid = report_id(hand_db, SPARSE_AGENCY, 2023)
     at = open_page(monkeypatch, hand_db, "report", {"report": str(rid)})
     assert any("点击左侧表格" in i.value for i in at.info)
-    grid = next(frame(at, i) for i, d in enumerate(at.dataframe) if "自然人" in d.value.columns)  # 表三
+    grid = shown_tables.table_with(at, "自然人", "总计")  # 表三
     assert grid.row(2)[0] == "（一）予以公开" and grid["总计"][2] == "推 16"
-    at.session_state["grid_t3_0"] = {"selection": {"rows": [], "columns": [], "cells": [[2, "总计"]]}}
-    at.session_state["_report_grid"] = "grid_t3_0"
-    at.run()
-    assert not at.exception
+    cells = {c["key"]: c for c in shown_tables.cell_keys(at)}
+    granted = cells["t3.granted.total"]  # every cell says which registry cell it is: the click sends that key
+    assert (granted["row"], granted["column"], granted["text"]) == ("（一）予以公开", "总计", "推 16")
+    assert not any(c["picked"] for c in cells.values())
+    click(at, "grid_t3_0", "t3.granted.total")
+    assert not at.exception, [e.message for e in at.exception]
     assert at.query_params["cell"] in ("t3.granted.total", ["t3.granted.total"])  # the clicked cell is in the link
-    provenance = dict(frame(at, [i for i, d in enumerate(at.dataframe) if "项目" in d.value.columns and "内容" in d.value.columns][-1]).iter_rows())
+    assert [c["key"] for c in shown_tables.cell_keys(at) if c["picked"]] == ["t3.granted.total"]  # and marked
+    provenance = dict(shown_tables.tables(at)[[i for i, t in enumerate(shown_tables.tables(at))
+                                               if t.columns == ["项目", "内容"]][-1]].iter_rows())  # fmt: skip
     assert provenance["原文"] == "（空白）" and provenance["推算值"] == "16" and provenance["状态"] == "空白"
     assert "推算依据：自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他" in [c.value for c in at.caption]
-    cells = next(frame(at, i) for i, d in enumerate(at.dataframe) if "第几格" in d.value.columns)
-    assert cells.filter(pl.col("第几格") == "▶ 9").row(0)[1] == "（空白）"  # the blank 总计 cell of line 33
+    line = shown_tables.table_with(at, "第几格")
+    assert line.filter(pl.col("第几格") == "▶ 9").row(0)[1] == "（空白）"  # the blank 总计 cell of line 33
     code = at.get("code")[0].value
     assert "▶" in code and "（一）予以公开" in code.split("▶", 1)[1].split("\n", 1)[0]
+
+
+def click(at: AppTest, grid: str, key: str) -> AppTest:
+    """A click on the cell ``key`` of the clickable table drawn under ``grid`` (what its component sends)."""
+    return shown_tables.click_cell(at, grid, key)
 
 
 # -- like-for-like, guard, walk-through ---------------------------------------------------------------------------
@@ -324,10 +339,12 @@ def test_quality_findings_choice_offers_the_reports_of_the_table_shown(monkeypat
     """The findings list is paged (its page box walks through the rest) and labelled page by page: the rows shown
     carry the Chinese labels, and 打开报告详情 offers exactly the reports of the rows shown."""
     at = open_page(monkeypatch, hand_db, "quality")
-    findings = next(f for f in (d.value for d in at.dataframe) if "可疑单元格" in f.columns)
+    findings = shown_tables.table_with(at, "可疑单元格")
     assert len(findings) > 0
     assert all(" " in r for r in findings["规则"])  # "T3-2 表三办理结果合计": code and label, never a bare code
-    shown = list(dict.fromkeys(int(link.rsplit("=", 1)[1]) for link in findings["报告详情"]))
+    shown = list(dict.fromkeys(int(report) for report in findings["报告详情"]))  # the link shows the report number
+    assert all(href.endswith(f"report={r}") for href, r in zip(shown_tables.links(at, "报告详情", "可疑单元格"),
+                                                               findings["报告详情"], strict=True))  # fmt: skip
     assert at.selectbox(key="q_open").options == [str(r) for r in shown]
 
 
@@ -371,7 +388,7 @@ def test_every_tab_opens_from_the_url(monkeypatch, hand_db, key, tab, label, dra
     tabs = [t for t in at.tabs if t.label == label]
     assert tabs, [t.label for t in at.tabs]
     if drawn == "table":
-        assert tabs[0].get("dataframe"), f"{label}: table drawn"
+        assert any(shown_tables.TABLE_MARK in h.value for h in tabs[0].get("html")), f"{label}: table drawn"
     else:
         assert figures(tabs[0]), f"{label}: chart drawn"
         if drawn == "treemap":

@@ -6,6 +6,7 @@ nothing may overlap, the 表三 grid must show all seven columns at 1,400 px).
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -104,14 +105,45 @@ def test_report_detail_source_beside_tables_and_all_seven_columns_at_1400(app, d
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_text("原文").count() >= 1
     assert page.get_by_text("推算方法").count() == 1  # the provenance of the derived 予以公开 / 总计
-    # every 表三 column is inside the grid's visible width: no horizontal scrolling inside the grid
-    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.get_by_text("自然人", exact=True)).first
-    widths = grid.evaluate(
-        """(el) => { const s = el.querySelector('.dvn-scroller');
-                     return s ? [s.scrollWidth, s.clientWidth] : [0, 0]; }"""
-    )
+    # every 表三 column is inside the table's visible width: no horizontal scrolling inside its box
+    grid = page.locator(browser.HTML_TABLE).filter(has=page.get_by_text("自然人", exact=True)).first
+    widths = grid.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert grid.locator("td.picked").first.inner_text() == "推 16"  # the cell of the link is marked
     browser.screenshot_full(page, SHOTS / "walk_report_detail.png", width=1400)
     assert widths[1] > 0 and widths[0] <= widths[1] + 2, f"表三 scrolls sideways: {widths[0]} px in {widths[1]} px"
+    page.close()
+
+
+def test_report_detail_click_on_a_cell_shows_its_source(app, db):
+    """报告详情's tables are static HTML: a click on a cell still shows where it came from, and the link names it."""
+    url, context = app
+    rid = report_id(db, SPARSE_AGENCY, 2023)
+    page = context.new_page()
+    runs = browser.RunWatch(page)  # sees the script runs of the tab's websocket: made before the tab opens it
+    page.goto(f"{url}/report?report={rid}")
+    browser.wait_rendered(page, "报告详情")
+    assert page.get_by_text("推算方法").count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0  # no interactive grid on the first show
+    table = page.locator(browser.CELL_TABLE).filter(has=page.get_by_text("自然人", exact=True)).first
+    cell = table.locator('td[data-key="t3.granted.total"]')
+    assert cell.inner_text() == "推 16"
+    since = time.perf_counter()
+    cell.click()
+    runs.wait_finished(page, since)
+    page.get_by_text("推算方法").first.wait_for()
+    browser.wait_rendered(page, "报告详情")
+    assert "cell=t3.granted.total" in page.url
+    assert page.locator('td.picked[data-key="t3.granted.total"]').count() == 1
+    # another cell: the choice moves (one marked cell on the page), the source pane follows
+    other = page.locator(browser.CELL_TABLE).locator('td[data-key="t3.new_received.natural_person"]')
+    since = time.perf_counter()
+    other.click()
+    runs.wait_finished(page, since)
+    page.wait_for_function("() => location.search.includes('cell=t3.new_received.natural_person')")
+    browser.wait_rendered(page, "报告详情")
+    assert page.locator("td.picked").count() == 1
+    assert page.get_by_text("推算方法").count() == 0  # a printed number has no derivation
+    browser.screenshot_full(page, SHOTS / "walk_report_click.png", width=1400)
     page.close()
 
 
@@ -174,7 +206,7 @@ def test_chinese_rule_codes_and_field_picker(app):
     url, context = app
     page = browser.open_page(context, url, "quality?q_rules=各规则发现数（表）", "数据质量")
     browser.screenshot_full(page, SHOTS / "walk_quality_rules.png", width=1400)
-    table = page.locator('[data-testid="stDataFrame"]').first.text_content()
+    table = page.locator(browser.HTML_TABLE).first.text_content()
     assert "T3-2 表三办理结果合计" in table and "DERIVED 推算的总计" in table
     page.close()
     page = browser.open_page(context, url, "explore", "数据浏览与导出")

@@ -20,6 +20,7 @@ from pipeline.card.pdf import card_pdf
 from pipeline.cli import app as cli_app
 from pipeline.filters import Filters
 from pipeline.store import Database
+from tests import shown_tables
 from tests.regional_fixtures import RegionalCorpus, build_regional
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -131,9 +132,8 @@ def test_card_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus, card
     assert at.selectbox(key="card_agency").value == card.agency
     labels = {b.label for b in at.get("download_button")}
     assert {"下载 PDF（A4，可打印）", "下载 Word（.docx）"} <= labels
-    frames = [d.value for d in at.dataframe]
-    cells = next(f for f in frames if "原文位置" in f.columns)
-    assert cells["原文位置"].str.contains(f"report={card.report['report_id']}&cell=t3.").any()
-    rates = next(f for f in frames if "同类机关" in f.columns)
+    cells = shown_tables.links(at, "原文位置")
+    assert any(f"report={card.report['report_id']}&cell=t3." in (href or "") for href in cells)
+    rates = shown_tables.table_with(at, "同类机关")
     assert "公开率" in rates["比率"].to_list()
     assert any("本机关上年报告相同" in t.value for t in at.text)  # copied-text shares (pipeline.reuse)

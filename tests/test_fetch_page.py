@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.fetch.background import parse_url_box, run_fetch
 from pipeline.store import Database
+from tests import shown_tables
 from tests.fetch_server import FetchServer
 
 
@@ -103,7 +104,7 @@ def test_report_page_shows_the_fetch_provenance(server: FetchServer, tmp_path: P
     at.run()
     at.switch_page("views/report.py").run()
     assert not at.exception, at.exception
-    shown = at.dataframe[0].value
+    shown = shown_tables.table_with(at, "项目", "内容")
     meta = dict(zip(shown["项目"], shown["内容"], strict=True))
     assert meta["来源网址"] == server.url("/report.html")
     assert meta["抓取时间（UTC）"].startswith(run.results[0].documents[0].fetched_at[:10])

@@ -19,6 +19,7 @@ from pipeline.metrics.regions import region_rollup, rollup_tree, rollup_wide, su
 from pipeline.model import Cell, Document, Meta, Row
 from pipeline.store import Database
 from pipeline.summary import SUMMARY_TYPE, mark, marker, title_marker
+from tests import shown_tables
 from tests.dashboard_fixtures import figures
 from tests.regional_fixtures import RegionalCorpus, build_regional
 
@@ -168,7 +169,7 @@ def test_rollup_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus) ->
             at.query_params[k] = v
         at.switch_page("views/rollup.py").run()
         assert not at.exception, [e.message for e in at.exception]
-        frames = [d.value for d in at.dataframe]
+        frames = shown_tables.tables(at)
         if "ru_view" in query:  # the treemap tab: regions coloured by 公开率, children inside
             spec = figures(at)[0]
             cities = {t.agency.city for t in corpus.members if t.agency.province == province and t.agency.city}
@@ -182,4 +183,6 @@ def test_rollup_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus) ->
         summaries = next(f for f in frames if "不一致的单元格" in f.columns)
         offered = at.selectbox(key="ru_summary").options
         assert 0 < len(summaries) <= 50 and len(offered) == len(summaries)
-        assert [o.split(" · ")[0] for o in offered] == [f"#{r}" for r in summaries["报告详情"].str.rsplit("=").str[-1]]
+        assert [o.split(" · ")[0] for o in offered] == [f"#{r}" for r in summaries["报告详情"]]  # the link shows the id
+        assert all(href.endswith(f"report={r}") for href, r in zip(shown_tables.links(at, "报告详情", "不一致的单元格"),
+                                                                   summaries["报告详情"], strict=True))  # fmt: skip

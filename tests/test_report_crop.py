@@ -6,14 +6,20 @@ import shutil
 from pathlib import Path
 
 from pipeline.ingest import ingest
+from tests import shown_tables
 from tests.conftest import REAL
 from tests.test_app import open_page
 
 
 def click(at, grid: str, row: int, column: str):
-    at.session_state[grid] = {"selection": {"rows": [], "columns": [], "cells": [[row, column]]}}
-    at.session_state["_report_grid"] = grid
-    return at.run()
+    """Click the cell at (``row``, ``column``) of the clickable table ``grid`` (its registry key is on the cell)."""
+    block = int(grid.rsplit("_", 1)[1])
+    table = grid.split("_")[1]
+    cells = [c for c in shown_tables.cell_keys(at) if c["key"].startswith(table + ".") and c["column"] == column]
+    labels = list(dict.fromkeys(c["row"] for c in cells))
+    del block  # the blocks of 表二 have different columns: (row, column) names one cell of them
+    key = next(c["key"] for c in cells if c["row"] == labels[row])
+    return shown_tables.click_cell(at, grid, key)
 
 
 def captions(at) -> list[str]:

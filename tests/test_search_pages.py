@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import search
 from pipeline.store import Database
-from tests import narrative_corpus
+from tests import narrative_corpus, shown_tables
 from tests.dashboard_fixtures import build_db
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -68,9 +68,9 @@ def test_quality_page_lists_copied_reports(monkeypatch: pytest.MonkeyPatch, corp
     at = open_page(monkeypatch, corpus.db, "quality", {"copy_min": "50"})
     labels = [m.label for m in at.metric]
     assert "已比对报告" in labels
-    frames = [df.value for df in at.dataframe]
-    ranking = next(f for f in frames if "抄袭比例" in f.columns)
-    assert len(ranking) > 0 and ranking["抄袭比例"].min() >= 0.5
+    ranking = shown_tables.table_with(at, "抄袭比例")
+    shares = [float(v.rstrip("%")) for v in ranking["抄袭比例"]]
+    assert len(ranking) > 0 and min(shares) >= 50
 
 
 def test_report_page_marks_copied_sentences_and_opens_the_linked_section(
@@ -84,10 +84,8 @@ def test_report_page_marks_copied_sentences_and_opens_the_linked_section(
     assert any(c.value.startswith("抄袭比对：") for c in at.caption)
     opened = [e for e in at.expander if e.label.startswith(f"第{section}部分")]
     assert opened and opened[0].proto.expanded and "句与其他报告相同" in opened[0].label
-    assert not at.get("html")  # report text only as plain text and dataframe cells
-    copied = [df.value for df in at.dataframe if "句子" in df.value.columns]
-    assert (
-        copied
-        and copied[0]["句子"].str.len().min() >= 20
-        and copied[0]["来源报告"].str.startswith("/report?").all()
-    )
+    # report text only as plain text and escaped table cells: every HTML element is a static table
+    assert all(shown_tables.TABLE_MARK in h.value for h in at.get("html"))
+    copied = shown_tables.table_with(at, "句子")
+    assert copied["句子"].str.len_chars().min() >= 20
+    assert all(href.startswith("/report?") for href in shown_tables.links(at, "来源报告", "句子"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests import shown_tables
+
 
 def _long_table_script() -> None:
     import polars as pl
@@ -13,26 +15,27 @@ def _long_table_script() -> None:
     from pipeline.dashboard import ui
 
     n = int(st.query_params.get("n", "2500"))
+    rows = {} if st.query_params.get("default") else {"page_rows": 1000}
     ui.table(pl.DataFrame({"row": list(range(1, n + 1)), "value": [None if i % 7 == 0 else i * 2 for i in range(n)]}),
-             {"row": "序号", "value": "数值"}, page_rows=1000)  # fmt: skip
+             {"row": "序号", "value": "数值"}, **rows)  # fmt: skip
 
 
 def test_long_table_sends_one_page_and_pages_through_every_row() -> None:
     at = AppTest.from_function(_long_table_script, default_timeout=60).run()
     assert not at.exception
-    shown = at.dataframe[0].value
-    assert list(shown.columns) == ["序号", "数值"]
-    assert len(shown) == 1000 and shown["序号"].iloc[0] == 1 and shown["序号"].iloc[-1] == 1000
+    shown = shown_tables.tables(at)[0]
+    assert shown.columns == ["序号", "数值"]
+    assert len(shown) == 1000 and shown["序号"][0] == "1" and shown["序号"][-1] == "1000"
     box = at.number_input[0]
     assert "2,500" in box.label and box.max == 3
     seen = list(shown["序号"])
     for number in (2, 3):
         box.set_value(number).run()
-        shown = at.dataframe[0].value
+        shown = shown_tables.tables(at)[0]
         seen += list(shown["序号"])
-    assert len(shown) == 500 and shown["序号"].iloc[-1] == 2500
-    assert seen == list(range(1, 2501))  # every row once, in order
-    assert shown["数值"].isna().sum() > 0  # blanks stay blank on a later page
+    assert len(shown) == 500 and shown["序号"][-1] == "2500"
+    assert seen == [str(i) for i in range(1, 2501)]  # every row once, in order
+    assert shown["数值"].null_count() > 0  # blanks stay blank on a later page
 
 
 def test_short_table_has_no_page_box() -> None:
@@ -40,5 +43,15 @@ def test_short_table_has_no_page_box() -> None:
     at.query_params["n"] = "1000"
     at.run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 1000
+    assert len(shown_tables.tables(at)[0]) == 1000
     assert not at.number_input
+
+
+def test_default_page_is_100_rows() -> None:
+    """Without ``page_rows`` a static table shows 100 rows a page: a page's HTML costs the browser in proportion."""
+    at = AppTest.from_function(_long_table_script, default_timeout=60)
+    at.query_params["n"] = "250"
+    at.query_params["default"] = "1"
+    at.run()
+    assert not at.exception
+    assert len(shown_tables.tables(at)[0]) == 100 and at.number_input[0].max == 3

@@ -25,6 +25,7 @@ from pipeline.parse import parse_file
 from pipeline.published import deadline, iso_date, plausible, timeliness
 from pipeline.readers.html import read as read_html
 from pipeline.store import Database
+from tests import shown_tables
 from tests.regional_fixtures import RegionalCorpus, build_regional
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -167,7 +168,7 @@ def test_timeliness_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus
     at.query_params["tl_year"] = "2024"
     at.switch_page("views/timeliness.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    frames = [d.value for d in at.dataframe]
+    frames = shown_tables.tables(at)
     shown = next(f for f in frames if "是否按时" in f.columns)
     assert set(shown["是否按时"].to_list()) == {"逾期"}
     missing = next(f for f in frames if "最近一次报告年度" in f.columns)

@@ -36,7 +36,7 @@ STATUS_MARKS = {"通过": "🟢", "有警告": "🟡", "有错误": "🔴", "缺
 # rows per page of the agency × year grid and of the findings (whose page the 打开报告详情 choice offers): a national
 # store's lists run to thousands of rows — 1,000 findings were ≈ 500 KB sent to the browser on every first render;
 # the page boxes walk through the rest
-FINDING_ROWS = 200
+FINDING_ROWS = 100
 
 st.subheader("按规则统计")
 rules = query(findings_by_rule, filters)

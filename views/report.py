@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pipeline.dashboard import reuse_view, source, ui
+from pipeline.dashboard import cell_table, reuse_view, source, ui
 from pipeline.dashboard.agency_picker import pick_agency
 from pipeline.dashboard.data import query
 from pipeline.dashboard.pages import page
@@ -32,21 +32,15 @@ FINDING_LABELS = {"rule": "规则", "severity": "级别", "message": "说明", "
 
 
 def _pick(grid_key: str) -> None:
-    st.session_state["_report_grid"] = grid_key
+    """A cell was clicked in the block drawn under ``grid_key``: it goes into the link before the page runs."""
+    cell = cell_table.clicked_cell(grid_key)
+    if cell:
+        st.query_params[CELL_PARAM] = cell
 
 
-def show_grid(block: OfficialGrid, grid_key: str, narrow: bool) -> str | None:
-    """A table block as a clickable grid; returns the registry key of the cell clicked in it (if any)."""
-    config = {"事项": st.column_config.TextColumn(width="medium"), "项目": st.column_config.TextColumn(width=200)}
-    if narrow:  # 表三: seven number columns beside the label, all visible next to the source pane at 1,400 px
-        config |= {c: st.column_config.TextColumn(width=60, help=c) for c in block.grid.columns[1:]}
-    event = ui.table(block.grid, fit=True, column_config=config, key=grid_key, on_select=partial(_pick, grid_key),
-                     selection_mode="single-cell")  # fmt: skip
-    cells = event.selection.get("cells", []) if event else []
-    if not cells or st.session_state.get("_report_grid") != grid_key:
-        return None
-    row, column = cells[0]
-    return block.keys.get((int(row), column))
+def show_grid(block: OfficialGrid, grid_key: str, picked: str | None) -> str | None:
+    """A table block whose cells are clickable; returns the registry key of the cell clicked in it (if any)."""
+    return cell_table.clickable_block(block, grid_key, picked, on_click=partial(_pick, grid_key))
 
 
 def show_provenance(key: str, facts: pl.DataFrame, derived: pl.DataFrame, r: dict) -> None:
@@ -165,6 +159,7 @@ else:
     derived_values = dict(derived.select("key", "value").iter_rows())
     tables_col, source_col = st.columns([7, 3], gap="small")
     clicked: str | None = None
+    shown_cell = st.query_params.get(CELL_PARAM)
     with tables_col:
         for table in ("t2", "t3", "t4"):
             st.subheader(TABLE_NAMES[table])
@@ -172,7 +167,7 @@ else:
             for i, block in enumerate(blocks):
                 if block.title:
                     st.text(block.title)
-                picked = show_grid(block, f"grid_{table}_{i}", narrow=table == "t3")
+                picked = show_grid(block, f"grid_{table}_{i}", shown_cell)
                 clicked = picked or clicked
             related = findings.filter(
                 pl.col("keys").list.eval(pl.element().str.starts_with(table + ".")).list.any()

@@ -1,7 +1,8 @@
 """UI helpers shared by every page: the page frame, notices, captions that say what a number counts, tables.
 
 Untrusted text (agency names, report text, file names) is only ever shown through ``st.text`` / ``st.code`` /
-dataframe cells / widget options, never through markdown or HTML (charts: :mod:`pipeline.dashboard.charts`).
+table cells (escaped by :mod:`pipeline.dashboard.html_table`) / widget options, never through markdown or
+hand-made HTML (charts: :mod:`pipeline.dashboard.charts`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Literal
 import polars as pl
 import streamlit as st
 
+from pipeline.dashboard import html_table
 from pipeline.dashboard.data import DatabaseUnavailable, db_path, db_version, query
 from pipeline.dashboard.links import BIND, checked_param, ignored_notice, synced
 from pipeline.dashboard.pages import page
@@ -21,7 +23,7 @@ from pipeline.metrics import Metric, panel_size, synthetic_share
 
 __all__ = ["BIND", "checked_param", "current_filters", "edition_label", "ignored_notice", "synced"]
 
-NULL_PLACEHOLDER = "（空）"
+NULL_PLACEHOLDER = html_table.NULL_TEXT
 SYNTHETIC_NOTICE = "示例数据，非真实机关统计"
 
 
@@ -145,7 +147,8 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
     return list(st.tabs(labels, key=key, bind=BIND, on_change="rerun"))
 
 
-PAGE_ROWS = 1000  # rows of a long table sent to the browser at once (its page); the rest one page away
+AUTO_HEIGHT = 420  # px: a table without a height shows about a dozen rows, then scrolls in its box (as a grid did)
+PAGE_ROWS = 100  # rows of a long table sent to the browser at once (its page); the rest one page away
 
 
 def table(
@@ -154,22 +157,30 @@ def table(
     height: int | Literal["auto"] = "auto",
     fit: bool = False,
     page_rows: int = PAGE_ROWS,
+    interactive: bool = False,
+    column_config: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """A dataframe with Chinese headers; NULL shown as the legend's placeholder (never 0). Returns the
-    dataframe's selection event when ``on_select`` is given.
+    """A table with Chinese headers; NULL shown as the legend's placeholder (never 0), numbers right-aligned.
 
-    ``fit``: tall enough to show every row without an inner scrollbar (official tables on 报告详情).
-    A table longer than ``page_rows`` is shown a page at a time (:func:`page_of`): a national store's lists run to
-    a million rows, which would cost seconds to serialise, send and lay out before the page shows anything.
+    Drawn as static HTML (:mod:`pipeline.dashboard.html_table`): an interactive grid costs a new tab 0.5–1 s of
+    browser CPU, a static table a few milliseconds.  ``interactive`` draws an ``st.dataframe`` grid instead (column
+    sort and search in the browser; ``kwargs`` go to it) and returns its selection event when ``on_select`` is given.
+    ``height`` (px) bounds the box (a longer table scrolls inside it under a fixed header); ``fit`` shows every row
+    (official tables on 报告详情).  A table longer than ``page_rows`` is shown a page at a time (:func:`page_of`): a
+    national store's lists run to a million rows, which would cost seconds to send and lay out.
     """
     df = page_of(df, page_rows, kwargs.get("key"))
     shown = df.rename({k: v for k, v in (labels or {}).items() if k in df.columns})
+    if not interactive:
+        max_height = None if fit else AUTO_HEIGHT if height == "auto" else int(height)
+        return st.html(html_table.render(shown, column_config, max_height=max_height))
     if fit:
         height = 35 * (df.height + 1) + 3
     elif df.height <= 12:
         height = "auto"  # no empty filler rows under a short table
-    return st.dataframe(shown, hide_index=True, placeholder=NULL_PLACEHOLDER, height=height, **kwargs)
+    return st.dataframe(shown, hide_index=True, placeholder=NULL_PLACEHOLDER, height=height,
+                        column_config=column_config, **kwargs)  # fmt: skip
 
 
 def page_of(df: pl.DataFrame, page_rows: int = PAGE_ROWS, key: str | None = None) -> pl.DataFrame:
