@@ -44,9 +44,11 @@ def _is_forkserver(pid: int) -> bool:
         return False
 
 
-def parse_workers() -> list[int]:
-    """The parse workers of this process: children of its forkserver (a child of this process)."""
-    return [w for child in _children(os.getpid()) if _is_forkserver(child) for w in _children(child)]
+def parse_workers(besides: frozenset[int] = frozenset()) -> list[int]:
+    """The parse workers of this process: children of its forkserver (a child of this process), except
+    ``besides`` (workers of pools that other tests in this process left running, e.g. a kept warm pool)."""
+    found = [w for child in _children(os.getpid()) if _is_forkserver(child) for w in _children(child)]
+    return [w for w in found if w not in besides]
 
 
 @pytest.fixture
@@ -64,8 +66,9 @@ def test_no_parse_worker_waits_through_a_publish(corpus: Path, tmp_path: Path) -
     """The outcomes of a session come back from its last flush, after its last file and before it publishes; no
     worker is alive then, and the next session's files are parsed all the same."""
     workers_at_flush: list[int] = []
+    others = frozenset(parse_workers())
     summary = ingest([corpus], db=tmp_path / "x.duckdb", workers=2, publish_every=2,
-                     on_written=lambda _: workers_at_flush.append(len(parse_workers())))  # fmt: skip
+                     on_written=lambda _: workers_at_flush.append(len(parse_workers(others))))  # fmt: skip
     assert summary.sessions == 2 and summary.n_files == 4
     assert sum(summary.as_dict().values()) == 4 and not summary.unreadable
     assert workers_at_flush == [0, 0, 0, 0]
@@ -80,12 +83,13 @@ def test_a_pool_at_rest_has_no_workers_and_resumes_in_order(tmp_path: Path) -> N
             SEED.read_text(encoding="utf-8").replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8"
         )
         files.append(p)
+    others = frozenset(parse_workers())
     with WorkerPool(workers=2, chunk_size=3) as pool:
         stream = pool.parse(ParseJob(str(f)) for f in files)
         first = [next(stream) for _ in range(5)]
-        assert parse_workers()
+        assert parse_workers(others)
         pool.rest()
-        assert parse_workers() == []
+        assert parse_workers(others) == []
         rest = list(stream)
         assert pool.started == 4  # two, then two new ones after the rest
     outcomes = first + rest

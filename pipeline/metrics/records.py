@@ -120,8 +120,8 @@ def findings_list(
                f.suspect_key, f.scope
         FROM findings f JOIN sel s USING (report_id)
         WHERE $scope IS NULL OR f.scope = $scope
-        ORDER BY s.year DESC, s.agency, f.severity, f.rule
-        LIMIT {int(limit)}"""
+        ORDER BY s.year DESC, s.agency, f.severity, f.rule, s.report_id, f.message, f.keys, f.expected, f.actual
+        LIMIT {int(limit)}"""  # a total order: the same rows, in the same order, on every view and export
     return run(con, sql, params)
 
 
