@@ -91,7 +91,12 @@ if files and st.button(f"导入 {len(files)} 个文件", type="primary", key="up
 
     def progress(outcome: ParseOutcome, name: str) -> None:
         done["n"] += 1
-        state = "已解析" if outcome.result is not None else f"无法读取：{outcome.error or ''}"
+        if outcome.result is not None:
+            state = "已解析"
+        elif outcome.stored_report_id is not None:
+            state = f"与已入库报告 #{outcome.stored_report_id} 相同"
+        else:
+            state = f"无法读取：{outcome.error or ''}"
         bar.progress(min(1.0, done["n"] / len(files)), text=plain(f"{done['n']}/{len(files)} {name}：{state}"))
 
     with st.spinner("正在解析并写入数据库…"):

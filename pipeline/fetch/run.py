@@ -234,6 +234,8 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
     def on_parsed(outcome: ParseOutcome) -> None:
         if outcome.result is not None:
             parsed[outcome.job.path] = (outcome.result.meta.agency, outcome.result.meta.year)
+        elif outcome.stored_report_id is not None:  # already stored, not parsed: as the store has it
+            parsed[outcome.job.path] = _stored_meta(run.db, outcome.stored_report_id)
 
     workers = 1 if len(paths) < PARALLEL_FROM else (os.cpu_count() or 1)  # as `xxgk ingest` decides
     try:
@@ -270,6 +272,12 @@ def _copy_duplicates(run: FetchRun) -> None:
     for result in run.results:
         if result.same_as is not None:
             result.error, result.documents = result.same_as.error, list(result.same_as.documents)
+
+
+def _stored_meta(db: Path, report_id: int) -> tuple[str | None, int | None]:
+    """(agency, year) of a stored report."""
+    rows = Database(db).execute("SELECT agency, year FROM reports WHERE report_id = ?", [report_id])
+    return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
 def _findings(db: Path, report_ids: set[int]) -> dict[int, list[dict[str, str]]]:

@@ -16,6 +16,10 @@ class ParseJob:
     path: str
     overrides: dict[str, object] | None = None  # from the manifest
     synthetic: bool = False
+    # set when the file's bytes are an already stored report's (pipeline.ingest.stored): it is not parsed
+    stored_sha256: str | None = None
+    stored_report_id: int | None = None
+    checked_seconds: float | None = None  # what recognising it cost (hashing, the look-up)
 
 
 @dataclass(slots=True)
@@ -25,6 +29,12 @@ class ParseOutcome:
     error: str | None
     seconds: float
     sha256: str | None = None
+    stored_report_id: int | None = None  # not parsed: the bytes are this stored report's (result and error None)
+
+    @classmethod
+    def stored(cls, job: ParseJob) -> ParseOutcome:
+        """The outcome of a job recognised as stored before parsing."""
+        return cls(job, None, None, job.checked_seconds or 0.0, job.stored_sha256, job.stored_report_id)
 
 
 def parse_one(job: ParseJob) -> ParseOutcome:

@@ -5,11 +5,13 @@ DuckDB writer.  A run is published in write sessions of at most ``PUBLISH_EVERY`
 each all or nothing, so what a publish costs stays bounded however long the run is.  Memory
 stays flat however many files there are: files are walked lazily, a bounded window of files is in flight, the
 writer flushes every ``batch_size`` reports, and the parse workers are let go while a session publishes (new ones
-parse the next session).
+parse the next session).  Files already in the store are recognised by their hash before parsing
+(:mod:`pipeline.ingest.stored`), so an ingest run again over the same folder costs a read of each file, not a parse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
 from pipeline.ingest.sources import iter_source_files
+from pipeline.ingest.stored import StoredFilter
 from pipeline.ingest.workers import Budget, WorkerPool, start_forkserver
 from pipeline.manifest import manifest_key, open_manifest
 from pipeline.store import (
@@ -42,6 +45,7 @@ class IngestSummary:
     cross_year_findings: int = 0
     search_note: str | None = None  # why the full-text index was not brought up to date after this ingest
     sessions: int = 0  # write sessions published (one per PUBLISH_EVERY files)
+    skipped_unparsed: int = 0  # files recognised as stored by their hash and not parsed (all counted as unchanged)
     seconds: float = 0.0
 
     def record(self, outcomes: Iterable[WriteOutcome]) -> None:
@@ -131,7 +135,8 @@ def ingest(
     The files are written in write sessions of ``publish_every`` files each (default :func:`publish_every_default`;
     0: one session for the whole run), each published atomically when it is complete: readers see every file of a
     session or none, and a failure or ``kill -9`` leaves the store as the last published session left it (an ingest
-    run again skips the files already stored, as unchanged).  An ingest of up to ``publish_every`` files is one
+    run again does not parse the files already stored: :class:`~pipeline.ingest.stored.StoredFilter` recognises them
+    by their hash and they are logged as unchanged).  An ingest of up to ``publish_every`` files is one
     session: all or nothing.  Raises :class:`pipeline.store.IngestLockedError` when another ingest is writing it
     and :class:`pipeline.manifest.ManifestError` for an unusable manifest.
     """
@@ -151,8 +156,9 @@ def ingest(
     every = publish_every if publish_every is not None else publish_every_default()
     outcome: ParseOutcome | None = None
     first = True
-    with WorkerPool(workers, budget, chunk_size) as pool:
-        stream = pool.parse(jobs)
+    stored = StoredFilter(database)  # files already stored are recognised by their hash, not parsed again
+    with WorkerPool(workers, budget, chunk_size) as pool, contextlib.closing(stored):
+        stream = pool.parse(stored(jobs))
         while first or outcome is not None:  # one write session per `every` files (at least one session)
             with database.write(batch_size=batch_size) as session:
                 if first:  # after the store is open: a locked store fails before any parsing
@@ -162,7 +168,12 @@ def ingest(
                     n_session += 1
                     summary.n_files += 1
                     job = outcome.job
-                    if outcome.result is None:
+                    if outcome.stored_report_id is not None:
+                        assert outcome.sha256 is not None
+                        done = session.add_stored(
+                            job.path, outcome.sha256, outcome.stored_report_id, seconds=outcome.seconds
+                        )
+                    elif outcome.result is None:
                         done = session.add_unreadable(
                             job.path,
                             outcome.error or "无法读取",
@@ -187,6 +198,7 @@ def ingest(
             summary.sessions += 1
             if isinstance(session.search, str):
                 summary.search_note = session.search
+    summary.skipped_unparsed = stored.stored
     summary.cross_year_findings = session.cross_year_findings
     summary.seconds = time.perf_counter() - started
     return summary

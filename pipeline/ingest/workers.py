@@ -242,8 +242,11 @@ class WorkerPool:
                 if item is None:
                     exhausted = True
                     break
-                out.append(item)
                 next_seq = item[0] + 1
+                if item[1].stored_report_id is not None:  # recognised as stored: answered here, in its place
+                    done[item[0]] = ParseOutcome.stored(item[1])
+                    continue
+                out.append(item)
             return out
 
         while True:

@@ -252,6 +252,12 @@ class WriteSession:
     ) -> list[WriteOutcome]:
         return self._writer.add_unreadable(source_path, message, sha256=sha256, seconds=seconds)
 
+    def add_stored(
+        self, source_path: str, sha256: str, report_id: int, *, seconds: float | None = None
+    ) -> list[WriteOutcome]:
+        """Log a file whose bytes are stored report ``report_id`` (recognised before parsing) as unchanged."""
+        return self._writer.add_stored(source_path, sha256, report_id, seconds=seconds)
+
     def add_pending(self, item: PendingFile) -> list[WriteOutcome]:
         """Queue a file read back from a cluster shard (:func:`pipeline.store.shards.read_shard`)."""
         return self._writer.queue(item)

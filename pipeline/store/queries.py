@@ -19,7 +19,7 @@ def recent_findings(con: duckdb.DuckDBPyConnection, limit: int = 50, severity: s
         f"""SELECT r.report_id, r.agency, r.year, f.rule, f.severity, f.message, f.scope
             FROM findings f LEFT JOIN reports r USING (report_id)
             WHERE (r.is_current OR r.report_id IS NULL) {where}
-            ORDER BY r.loaded_at DESC NULLS LAST, r.report_id DESC, f.severity, f.rule
+            ORDER BY r.loaded_at DESC NULLS LAST, r.report_id DESC, f.severity, f.rule, f.message, f.scope
             LIMIT {int(limit)}""",
         params,
     ).fetchall()

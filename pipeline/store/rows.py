@@ -67,6 +67,7 @@ class PendingFile:
     synthetic: bool = False
     seconds: float | None = None
     sha256: str | None = None
+    stored_id: int | None = None  # recognised as this stored report by its hash before parsing (result is None)
 
 
 Schema = dict[str, pl.DataType | type[pl.DataType]]

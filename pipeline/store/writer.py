@@ -75,6 +75,12 @@ class ReportWriter:
         """Queue the ingest_log row of a file that could not be read; nothing else is touched."""
         return self.queue(PendingFile(source_path, None, message, False, seconds, sha256))
 
+    def add_stored(
+        self, source_path: str, sha256: str, report_id: int, *, seconds: float | None = None
+    ) -> list[WriteOutcome]:
+        """Queue the ingest_log row of a file recognised by its hash as stored report ``report_id``, unparsed."""
+        return self.queue(PendingFile(source_path, None, None, False, seconds, sha256, report_id))
+
     def queue(self, item: PendingFile) -> list[WriteOutcome]:
         """Queue one file (also one read back from a cluster shard); returns the outcomes of any batch flushed."""
         self._pending.append(item)
@@ -147,6 +153,12 @@ class ReportWriter:
         outcomes: list[WriteOutcome] = []
         for item in batch:
             r = item.result
+            if r is None and item.stored_id is not None:
+                rid = item.stored_id
+                msg = f"内容未变化（与已入库报告 #{rid} 相同），跳过"
+                rows.log_row(item, item.sha256, UNCHANGED, msg, rid)
+                outcomes.append(WriteOutcome(item.source_path, UNCHANGED, msg, rid, sha256=item.sha256))
+                continue
             if r is None:
                 rows.log_row(item, item.sha256, UNREADABLE, item.message, None)
                 outcomes.append(WriteOutcome(item.source_path, UNREADABLE, item.message or "", sha256=item.sha256))
