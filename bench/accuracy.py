@@ -70,32 +70,40 @@ def summarise(scores: list[DocScore]) -> list[dict[str, object]]:
         cells = sum(s.cells for s in reports)
         correct = sum(s.correct for s in reports)
         hard_injected = [s for s in items if s.agency_error_hard]
-        rows.append({
-            "layout": layout, "noise": "" if noise < 0 else noise, "docs": len(items),
-            "reports": len(reports), "cells": cells,
-            "cell_acc": correct / cells if cells else 1.0,
-            "flagged": sum(len(s.wrong) - len(s.unnamed) for s in reports),
-            "unnamed": sum(len(s.unnamed) for s in items),
-            "exact": sum(s.exact for s in items) / len(items) if items else 1.0,
-            "silent": sum(s.silent for s in items),
-            "caught": f"{sum(s.caught for s in hard_injected)}/{len(hard_injected)}",
-            "false_alarms": sum(s.false_alarm for s in items),
-            "meta_ok": sum(s.meta_ok for s in items) / len(items) if items else 1.0,
-            "crashes": sum(1 for s in items if s.error),
-            "ms": 1000 * sum(s.seconds for s in items) / len(items) if items else 0.0,
-        })
+        rows.append(
+            {
+                "layout": layout,
+                "noise": "" if noise < 0 else noise,
+                "docs": len(items),
+                "reports": len(reports),
+                "cells": cells,
+                "cell_acc": correct / cells if cells else 1.0,
+                "flagged": sum(len(s.wrong) - len(s.unnamed) for s in reports),
+                "unnamed": sum(len(s.unnamed) for s in items),
+                "exact": sum(s.exact for s in items) / len(items) if items else 1.0,
+                "silent": sum(s.silent for s in items),
+                "caught": f"{sum(s.caught for s in hard_injected)}/{len(hard_injected)}",
+                "false_alarms": sum(s.false_alarm for s in items),
+                "meta_ok": sum(s.meta_ok for s in items) / len(items) if items else 1.0,
+                "crashes": sum(1 for s in items if s.error),
+                "ms": 1000 * sum(s.seconds for s in items) / len(items) if items else 0.0,
+            }
+        )
     return rows
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    head = ("| 版式 layout | 噪声 | 文档 | 单元格 | 单元格准确率 | 已标记错格 | 未标记错格 | 完全正确 | 静默错误 "
-            "| 机关错误检出 | 误报 | 元数据正确 | 崩溃 | ms/份 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| 版式 layout | 噪声 | 文档 | 单元格 | 单元格准确率 | 已标记错格 | 未标记错格 | 完全正确 | 静默错误 "
+        "| 机关错误检出 | 误报 | 元数据正确 | 崩溃 | ms/份 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for r in rows:
         lines.append(
             f"| {r['layout']} | {r['noise']} | {r['docs']} | {r['cells']} | {r['cell_acc']:.4%} | {r['flagged']} "
             f"| {r['unnamed']} | {r['exact']:.2%} | {r['silent']} | {r['caught']} | {r['false_alarms']} "
-            f"| {r['meta_ok']:.2%} | {r['crashes']} | {r['ms']:.0f} |")
+            f"| {r['meta_ok']:.2%} | {r['crashes']} | {r['ms']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -109,8 +117,10 @@ def real_corpus() -> tuple[str, str, list[RealScore]]:
     classes: dict[str, list[RealScore]] = defaultdict(list)
     for s in scores:
         classes[s.source_class].append(s)
-    head = ("| 来源类别 source class | 报告 | 单元格 | 完全正确格 | 无法判定且已标记 | 正确或按要求标记 | 已标记错格 | 未标记错格 "
-            "| 完全正确报告 | 元数据正确 |\n|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| 来源类别 source class | 报告 | 单元格 | 完全正确格 | 无法判定且已标记 | 正确或按要求标记 | 已标记错格 | 未标记错格 "
+        "| 完全正确报告 | 元数据正确 |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for name, items in sorted(classes.items()) + [("全部", scores)]:
         cells = sum(s.cells for s in items)
@@ -121,13 +131,23 @@ def real_corpus() -> tuple[str, str, list[RealScore]]:
         lines.append(
             f"| {name} | {len(items)} | {cells} | {exact / cells if cells else 1:.2%} | {undecidable} "
             f"| {(exact + undecidable) / cells if cells else 1:.2%} | {flagged} | {unnamed} "
-            f"| {sum(s.ok for s in items)}/{len(items)} | {sum(not s.meta_wrong for s in items)}/{len(items)} |")
+            f"| {sum(s.ok for s in items)}/{len(items)} | {sum(not s.meta_wrong for s in items)}/{len(items)} |"
+        )
     details = []
     for s in scores:
-        what = "完全正确" if s.ok else "; ".join(
-            [f"`{k}` 应为 {e!r} 得 {g!r}{'（未标记）' if (k, e, g) in s.unnamed else ''}" for k, e, g in s.wrong[:3]]
-            + [f"{k} 应为 {e!r} 得 {g!r}" for k, e, g in s.meta_wrong[:2]] + s.mistakes_unflagged[:1]
-            + ([s.error] if s.error else []))
+        what = (
+            "完全正确"
+            if s.ok
+            else "; ".join(
+                [
+                    f"`{k}` 应为 {e!r} 得 {g!r}{'（未标记）' if (k, e, g) in s.unnamed else ''}"
+                    for k, e, g in s.wrong[:3]
+                ]
+                + [f"{k} 应为 {e!r} 得 {g!r}" for k, e, g in s.meta_wrong[:2]]
+                + s.mistakes_unflagged[:1]
+                + ([s.error] if s.error else [])
+            )
+        )
         disputed = f" — **真值有争议**：{DISPUTED_TRUTHS[s.name]}" if s.name in DISPUTED_TRUTHS else ""
         details.append(f"- {s.name}（{s.source_class}，{s.cells} 格，{s.undecidable} 格无法判定）：{what}{disputed}")
     return "\n".join(lines), "\n".join(details), scores
@@ -194,15 +214,32 @@ def main() -> int:
     chosen = tuple(args.layouts) if args.layouts else tuple(layout_names())
     fast = tuple(n for n in chosen if n not in SLOW_LAYOUTS)
     slow = tuple(n for n in chosen if n in SLOW_LAYOUTS)
-    config = CorpusConfig(size="large", seed=args.seed, limit=args.docs, error_share=0.05, mixed_share=0.15,
-                          legacy_share=0.04, non_report_share=0.03, directory="shard",
-                          layouts=fast, layout_weights=LAYOUT_WEIGHTS)
+    config = CorpusConfig(
+        size="large",
+        seed=args.seed,
+        limit=args.docs,
+        error_share=0.05,
+        mixed_share=0.15,
+        legacy_share=0.04,
+        non_report_share=0.03,
+        directory="shard",
+        layouts=fast,
+        layout_weights=LAYOUT_WEIGHTS,
+    )
     t0 = time.perf_counter()
     stats = write_corpus(corpus, config, workers=args.workers)
     for i, name in enumerate(slow):
         if args.scan_docs > 0:
-            side = CorpusConfig(size="large", seed=args.seed + 1 + i, limit=args.scan_docs, layouts=(name,),
-                                noise_levels=(0, 1, 2), legacy_share=0, non_report_share=0, directory="shard")
+            side = CorpusConfig(
+                size="large",
+                seed=args.seed + 1 + i,
+                limit=args.scan_docs,
+                layouts=(name,),
+                noise_levels=(0, 1, 2),
+                legacy_share=0,
+                non_report_share=0,
+                directory="shard",
+            )
             extra = write_corpus(corpus / name, side, workers=args.workers)
             stats["documents"] += extra["documents"]
     t_gen = time.perf_counter() - t0
@@ -216,11 +253,23 @@ def main() -> int:
     fail_text = failures(scores, corpus)
     print(fail_text)
     if not args.no_write:
-        args.out.write_text(REPORT.format(
-            date=date.today().isoformat(), machine=machine(), docs=stats["documents"], seed=args.seed,
-            gen=t_gen, parse=t_parse, workers=args.workers, table=text, failures=fail_text,
-            real_table=real_table, real_details=real_details, real_reports=len(real_scores),
-        ), encoding="utf-8")
+        args.out.write_text(
+            REPORT.format(
+                date=date.today().isoformat(),
+                machine=machine(),
+                docs=stats["documents"],
+                seed=args.seed,
+                gen=t_gen,
+                parse=t_parse,
+                workers=args.workers,
+                table=text,
+                failures=fail_text,
+                real_table=real_table,
+                real_details=real_details,
+                real_reports=len(real_scores),
+            ),
+            encoding="utf-8",
+        )
         print(f"→ {args.out}")
     if not args.keep:
         shutil.rmtree(corpus, ignore_errors=True)

@@ -235,10 +235,19 @@ def write_doc(results: dict[str, list[dict]], files: int, repeat: int, load: tup
             "",
             f"Embedded `ingest(workers=2)` of the same corpus: **{fmt(median(emb, 'ingest_files_per_s'), 0)} files/s**,"
             f" peak {fmt(median(emb, 'ingest_peak_pss_mib'), 0)} MiB (runs: "
-            + ", ".join(f"{r['ingest_files_per_s']:.0f}" for r in emb) + ").",
+            + ", ".join(f"{r['ingest_files_per_s']:.0f}" for r in emb)
+            + ").",
         ]
-    lines += ["", "Every run: " + "; ".join(f"{e}: " + ", ".join(
-        f"{r.get('ingest_b64_files_per_s', 0):.0f}" for r in results[e]) + " files/s at 64 a task" for e in engines)]
+    lines += [
+        "",
+        "Every run: "
+        + "; ".join(
+            f"{e}: "
+            + ", ".join(f"{r.get('ingest_b64_files_per_s', 0):.0f}" for r in results[e])
+            + " files/s at 64 a task"
+            for e in engines
+        ),
+    ]
     lines.append(END)
     return "\n".join(lines)
 

@@ -172,7 +172,9 @@ def report_markdown(results: list[dict[str, Any]]) -> str:
             return f"**{x['cpu_ms']:.0f}** · {x['min_ms']:.0f} · {x['p50_ms']:.0f} · {x['p95_ms']:.0f}"
 
         fo = r["filter_options"]
-        sizes = "/".join(str(o[k]) for k in ("year", "province", "level", "agency_type", "edition", "regions", "agency"))
+        sizes = "/".join(
+            str(o[k]) for k in ("year", "province", "level", "agency_type", "edition", "regions", "agency")
+        )
         lines.append(
             f"| {r['reports']:,} | {r['agencies']:,} | {r['bytes'] / 2**20:.0f} MB | {r['load_avg']} | "
             f"{t(fo)} | {sizes} | {t(s['（空）'])} | {t(s['司法'])} "

@@ -67,9 +67,7 @@ def measure(
                 if cpu is not None:
                     cpu.setdefault(path, []).append(metrics["TaskDuration"])
                 for option in (QUALITY_LABELS["pass"],):
-                    options = browser.open_selectbox(
-                        page, "数据质量", page.locator('[data-testid="stSidebar"]')
-                    )
+                    options = browser.open_selectbox(page, "数据质量", page.locator('[data-testid="stSidebar"]'))
                     target = options.filter(has_text=option).first
                     target.wait_for()
                     since = time.perf_counter()

@@ -71,7 +71,9 @@ def build_corpus(out: Path, n: int, base_size: int = 300) -> tuple[Path, str]:
         layouts = tuple(name for name in layout_names() if not name.startswith(("docx", "pdf-", "scan")))
         config = CorpusConfig(size="large", limit=min(n, base_size), directory="shard", layouts=layouts)
         write_corpus(base_dir, config, truth_files=False, manifest=base_manifest)
-        source = f"pipeline.generator (size=large, seed 0, layouts {', '.join(layouts)}): {min(n, base_size)} base documents"
+        source = (
+            f"pipeline.generator (size=large, seed 0, layouts {', '.join(layouts)}): {min(n, base_size)} base documents"
+        )
     except ImportError:
         source = _variants(base_dir, min(n, base_size))
     rows: dict[str, dict[str, str]] = {}
@@ -90,9 +92,7 @@ def build_corpus(out: Path, n: int, base_size: int = 300) -> tuple[Path, str]:
             rel = f"{i // 1000:04d}/{i:07d}{src.suffix}"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             data = src.read_bytes()
-            marker = (
-                f"\n<!-- 基准副本 {i} -->\n" if src.suffix in (".html", ".htm") else f"\n（基准副本 {i}）\n"
-            )
+            marker = f"\n<!-- 基准副本 {i} -->\n" if src.suffix in (".html", ".htm") else f"\n（基准副本 {i}）\n"
             (out / rel).write_bytes(data + marker.encode("utf-8"))
             agency = row.get("agency", "")
             writer.writerow([rel, f"{agency}（副本{i // len(base)}）" if agency else "", row.get("year", ""),
@@ -250,8 +250,12 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print the section, do not touch docs/")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir; deleted after)")
     ap.add_argument("--beside", default="", help="what ran beside the benchmark (written into the section)")
-    ap.add_argument("--corpus", type=Path, default=None,
-                    help="use a corpus an earlier run wrote (its folder, with manifest.csv) instead of generating one; kept")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="use a corpus an earlier run wrote (its folder, with manifest.csv) instead of generating one; kept",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (the store) after the run")
     args = ap.parse_args()
 
@@ -284,7 +288,9 @@ def main() -> None:
             log(f"parse --workers {args.workers}: {[round(x) for x in two]} reports/s")
 
         load_before = os.getloadavg()
-        res = measure_ingest_fresh(corpus, manifest, work / "store" / "bench.duckdb", args.workers, (*CHECKPOINTS, n), n)
+        res = measure_ingest_fresh(
+            corpus, manifest, work / "store" / "bench.duckdb", args.workers, (*CHECKPOINTS, n), n
+        )
         body = section(args, res, source, gen_s, corpus_gb, sample, one, two, load_before)
         print(body, flush=True)
         if not args.no_write:
@@ -363,13 +369,17 @@ def section(args: argparse.Namespace, res: dict[str, Any], source: str, gen_s: f
         f"| peak memory (PSS) of the ingest process + forkserver + workers, sampled every 0.5 s | "
         f"**{res['peak_mb']:,.0f} MB** (while parsing: {res['parse_peak_mb']:,.0f} MB) | < 500 MB, flat |",
         f"| store | {res['facts']:,} facts; {res['store_mb']:,.0f} MB on disk ("
-        + ", ".join(f"{k} {v:,.0f} MB" for k, v in res["store_parts"].items()) + ") | — |",
+        + ", ".join(f"{k} {v:,.0f} MB" for k, v in res["store_parts"].items())
+        + ") | — |",
         "",
         "| reports parsed | elapsed | reports/s (since start) | reports/s (since previous) | PSS now | PSS peak so far "
         "| CPU s so far | load (1 min) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *(f"| {r['reports']:,} | {r['seconds']:,.0f} s | {r['rate']:,.0f} | {r['rate_since']:,.0f} | {r['pss_mb']:,.0f} MB "
-          f"| {r['peak_mb']:,.0f} MB | {r['cpu_s']:,.0f} | {r['load']:.1f} |" for r in res["checkpoints"]),  # fmt: skip
+        *(
+            f"| {r['reports']:,} | {r['seconds']:,.0f} s | {r['rate']:,.0f} | {r['rate_since']:,.0f} | {r['pss_mb']:,.0f} MB "
+            f"| {r['peak_mb']:,.0f} MB | {r['cpu_s']:,.0f} | {r['load']:.1f} |"
+            for r in res["checkpoints"]
+        ),  # fmt: skip
         "",
         f"Phases: {'; '.join(phases)}.  Ingest outcome: {counts}."
         + (f"  Full-text index: {res['search_note']}" if res.get("search_note") else ""),

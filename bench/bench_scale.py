@@ -273,7 +273,9 @@ def markdown(entries: list[dict]) -> str:
                   "", "| page | " + " | ".join(f"{e['reports']:,}" for e in entries) + " |",
                   "|---|" + "---|" * len(entries)]  # fmt: skip
         for path in entries[0]["pages"]:
-            lines.append(f"| `/{path}` | " + " | ".join(f"{e['pages'].get(path, float('nan')):.2f}" for e in entries) + " |")
+            lines.append(
+                f"| `/{path}` | " + " | ".join(f"{e['pages'].get(path, float('nan')):.2f}" for e in entries) + " |"
+            )
     lines += ["", "One-file ingest (`xxgk ingest <one report>` as its own process"
               + (", dashboard open on the store" if all("pages" in e for e in entries) else "") + "). Target: < 2 s.",
               " Published: from the command's start to the catalog's replacement (what the dashboard sees from then "

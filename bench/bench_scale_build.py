@@ -85,7 +85,7 @@ def replicate(con: duckdb.DuckDBPyConnection, n_reports: int, log=print) -> None
     t = time.perf_counter()
     con.execute(
         f"""INSERT INTO reports SELECT m.rid, r.sha256 || '-' || m.k, r.source_path || '#' || m.k, r.source_url,
-                r.format, r.size_bytes, {_agency_sql('m.k', 'r.year')}, r.year, r.edition, r.t3_layout,
+                r.format, r.size_bytes, {_agency_sql("m.k", "r.year")}, r.year, r.edition, r.t3_layout,
                 r.edition_evidence, r.province,
                 CASE WHEN r.city IS NOT NULL THEN r.city || '·' || (m.k % {CITY_VARIANTS}) END,
                 CASE WHEN r.county IS NOT NULL THEN r.county || '·' || (m.k % {COUNTY_VARIANTS}) END,

@@ -72,9 +72,7 @@ def build_store(db: Path, n: int, size: str) -> dict[str, float]:
     started = time.perf_counter()
     if db.exists():
         db.unlink()
-    config = CorpusConfig(
-        size=size, seed=5, copy_share=0.3, legacy_share=0.0, non_report_share=0.0, coverage=1.0
-    )
+    config = CorpusConfig(size=size, seed=5, copy_share=0.3, legacy_share=0.0, non_report_share=0.0, coverage=1.0)
     con = duckdb.connect(str(db))
     migrate(con)
     reports: list[tuple] = []
@@ -201,9 +199,7 @@ def bench_tantivy(db: Path, work: Path) -> dict | None:
     index.register_tokenizer("han1", analyzer)
     started = time.perf_counter()
     writer = index.writer(heap_size=200_000_000)
-    rows = Database(db).execute(
-        "SELECT s.report_id, r.year, s.text FROM sections s JOIN reports r USING (report_id)"
-    )
+    rows = Database(db).execute("SELECT s.report_id, r.year, s.text FROM sections s JOIN reports r USING (report_id)")
     for rid, year, text in rows:
         for para in narrative.paragraphs(text):
             writer.add_document(tantivy.Document(text=para, report_id=rid, year=year))
@@ -221,11 +217,7 @@ def bench_tantivy(db: Path, work: Path) -> dict | None:
                          else tantivy.Query.phrase_query(schema, "text", chars))  # fmt: skip
         if filters and filters.years:
             parts.append(tantivy.Query.term_set_query(schema, "year", list(filters.years)))
-        q = (
-            parts[0]
-            if len(parts) == 1
-            else tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
-        )
+        q = parts[0] if len(parts) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
         result = searcher.search(q, limit=50, count=True)
         for _, address in result.hits:  # fetch the stored paragraphs, as a result page would
             searcher.doc(address)
@@ -357,11 +349,7 @@ def main() -> None:
         build = build_store(db, args.reports, size)
     print(f"store: {build}", flush=True)
     parts = set(args.parts.split(","))
-    old = (
-        json.loads((OUT / "search.json").read_text(encoding="utf-8"))
-        if (OUT / "search.json").exists()
-        else {}
-    )
+    old = json.loads((OUT / "search.json").read_text(encoding="utf-8")) if (OUT / "search.json").exists() else {}
     if old.get("reports") != args.reports:
         old = {}
     result = {**old, "reports": args.reports, "machine": machine(),

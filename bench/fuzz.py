@@ -82,7 +82,9 @@ def base_documents() -> list[Base]:
     """The documents mutations start from (fixed: files in the repository and generator output of seed 7)."""
     out: list[Base] = []
     shared = FIXTURES / "shared"
-    for path in sorted([*shared.rglob("*.txt"), *(FIXTURES / "variants").glob("*.txt"), *(FIXTURES / "variants").glob("*.md")]):
+    for path in sorted(
+        [*shared.rglob("*.txt"), *(FIXTURES / "variants").glob("*.txt"), *(FIXTURES / "variants").glob("*.md")]
+    ):
         out.append(Base(path.name, path.suffix, path.read_bytes()))
     for path in sorted((FIXTURES / "html").glob("*.html")):
         out.append(Base(path.name, ".html", path.read_bytes()))
@@ -173,7 +175,9 @@ def encoding_swap(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str
     text = _text(data)
     if text is None:
         return truncate(rng, data, ext)
-    enc = rng.choice(("gb18030", "big5", "utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-8-sig", "latin-1", "cp1252"))
+    enc = rng.choice(
+        ("gb18030", "big5", "utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-8-sig", "latin-1", "cp1252")
+    )
     out = text.encode(enc, errors="replace") if enc not in ("latin-1", "cp1252") else text.encode("utf-8").decode(
         "latin-1").encode(enc, errors="replace")  # fmt: skip
     if ext == ".html" and rng.random() < 0.5:
@@ -196,7 +200,11 @@ def deep_html(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str, st
     tag = rng.choice((b"div", b"span", b"font", b"table><tr><td", b"b"))
     close = b"</" + tag.split(b">")[0] + b">" if rng.random() < 0.7 else b""
     inner = data if len(data) < 200_000 else data[:200_000]
-    return b"<html><body>" + (b"<" + tag + b">") * depth + inner + close * depth + b"</body></html>", ".html", f"nested {depth} <{tag.decode()}>"
+    return (
+        b"<html><body>" + (b"<" + tag + b">") * depth + inner + close * depth + b"</body></html>",
+        ".html",
+        f"nested {depth} <{tag.decode()}>",
+    )
 
 
 def huge_html(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str, str]:
@@ -221,7 +229,11 @@ def broken_pdf(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str, s
     if kind == "xref":
         return re.sub(rb"startxref\s+\d+", b"startxref\n999999999", data), ".pdf", "bad startxref"
     if kind == "count":
-        return re.sub(rb"/Count\s+\d+", b"/Count " + rng.choice([b"0", b"-1", b"99999999", b"1e9"]), data), ".pdf", "bad /Count"
+        return (
+            re.sub(rb"/Count\s+\d+", b"/Count " + rng.choice([b"0", b"-1", b"99999999", b"1e9"]), data),
+            ".pdf",
+            "bad /Count",
+        )
     if kind == "kids":
         return re.sub(rb"/Kids\s*\[[^\]]*\]", b"/Kids [1 0 R 1 0 R 2 0 R]", data, count=1), ".pdf", "circular /Kids"
     if kind == "mediabox":
@@ -233,7 +245,11 @@ def broken_pdf(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str, s
             a = rng.choice(objs)
             return data[:a] + data[a + rng.randrange(10, 2000) :], ".pdf", "object removed"
     if kind == "stream":
-        return data.replace(b"stream\r\n", b"stream\r\n\xff\xfe\x00", 3).replace(b"stream\n", b"stream\n\x00\x9c", 3), ".pdf", "damaged streams"
+        return (
+            data.replace(b"stream\r\n", b"stream\r\n\xff\xfe\x00", 3).replace(b"stream\n", b"stream\n\x00\x9c", 3),
+            ".pdf",
+            "damaged streams",
+        )
     return b"%PDF-1." + bytes([rng.randrange(256)]) + data[8:], ".pdf", "odd header"
 
 
@@ -265,10 +281,14 @@ def hostile_docx(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str,
     if kind == "gridSpan":
         xml = xml.replace(b"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="' + big + b'"/>', rng.choice((1, 5, 1000)))
     elif kind == "gridBefore":
-        xml = xml.replace(b"<w:tr>", b'<w:tr><w:trPr><w:gridBefore w:val="' + big + b'"/></w:trPr>', rng.choice((1, 5, 1000)))
+        xml = xml.replace(
+            b"<w:tr>", b'<w:tr><w:trPr><w:gridBefore w:val="' + big + b'"/></w:trPr>', rng.choice((1, 5, 1000))
+        )
         xml = re.sub(rb"(<w:tr\b[^>]*>)", rb'\1<w:trPr><w:gridBefore w:val="' + big + rb'"/></w:trPr>', xml, count=3)
     elif kind == "vMerge":
-        xml = xml.replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="' + rng.choice([b"continue", b"restart", b"x"]) + b'"/>')
+        xml = xml.replace(
+            b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="' + rng.choice([b"continue", b"restart", b"x"]) + b'"/>'
+        )
     elif kind == "rows":
         rows = re.findall(rb"<w:tr\b.*?</w:tr>", xml, flags=re.S)
         if rows:
@@ -279,8 +299,12 @@ def hostile_docx(rng: random.Random, data: bytes, ext: str) -> tuple[bytes, str,
         xml = xml.replace(b"<w:body>", b"<w:body>" + b"<w:sdt><w:sdtContent>" * depth + b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"
                           + b"</w:sdtContent></w:sdt>" * depth, 1)  # fmt: skip
     elif kind == "dates" and "docProps/core.xml" in parts:  # core.xml dates at the ends of the calendar
-        stamp = rng.choice((b"9999-12-31T23:59:59Z", b"0001-01-01T00:00:00+14:00", b"9999-12-31T23:59:59-12:00", b"x" * 1000))
-        parts["docProps/core.xml"] = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, parts["docProps/core.xml"])
+        stamp = rng.choice(
+            (b"9999-12-31T23:59:59Z", b"0001-01-01T00:00:00+14:00", b"9999-12-31T23:59:59-12:00", b"x" * 1000)
+        )
+        parts["docProps/core.xml"] = re.sub(
+            rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, parts["docProps/core.xml"]
+        )
         return _zip(parts), ext, f"docx dates {stamp.decode()[:12]}"
     elif kind == "bomb":
         return _zip(parts, [("word/media/zeros.bin", b"\0" * rng.choice((210, 400)) * 1024 * 1024)]), ext, "zip bomb"

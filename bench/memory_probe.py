@@ -104,9 +104,7 @@ class MemoryProbe:
                 lines.append(f"  {name:<48} {value / 1e6:>10.1f} MB ({change / 1e6:+.1f})")
         self._last = values
         if tracemalloc.is_tracing():
-            snapshot = tracemalloc.take_snapshot().filter_traces(
-                [tracemalloc.Filter(False, tracemalloc.__file__)]
-            )
+            snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
             if self._snapshot is not None:
                 lines.append("  python allocations that grew most since the previous report:")
                 for stat in snapshot.compare_to(self._snapshot, "traceback")[: self.top]:

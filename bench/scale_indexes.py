@@ -149,7 +149,9 @@ class _Source:
                     p_ids = passage_ids(np.full(len(rows), rid), np.array([p.pno for p in passages]))
                     text_pids.append(p_ids)
                     texts += rows
-                    if agency is not None and year is not None:  # comparable: the copy has an agency (renamed) and the year
+                    if (
+                        agency is not None and year is not None
+                    ):  # comparable: the copy has an agency (renamed) and the year
                         k = sig.band_keys(sig.minhashes(sig.shingle_sets(rows)), np.full(len(rows), year))
                         live = ~np.isin(k, retired)
                         keys.append(k[live])
@@ -191,7 +193,7 @@ class _Source:
         """Every copy's passage texts, copy by copy (increasing ids)."""
         offsets = np.concatenate([[0], np.cumsum(self.lengths)])
         for k in range(self.copies):
-            pids = (((k * self.stride + (self.text_pids >> 16)) << 16) | (self.text_pids & 0xFFFF))
+            pids = ((k * self.stride + (self.text_pids >> 16)) << 16) | (self.text_pids & 0xFFFF)
             n = int(np.searchsorted(pids >> 16, self.top, "right"))  # the last copy may be partial
             yield pids[:n], self.lengths[:n], self.blob[: offsets[n]]
 

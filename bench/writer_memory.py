@@ -55,15 +55,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reports", type=int, default=70_000)
     ap.add_argument("--every", type=int, default=10_000)
-    ap.add_argument("--publish-every", type=int, default=0,
-                    help="publish a write session every N reports, as a long ingest does (0: one session)")
+    ap.add_argument(
+        "--publish-every",
+        type=int,
+        default=0,
+        help="publish a write session every N reports, as a long ingest does (0: one session)",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="write the store here and keep it (default: deleted)")
-    ap.add_argument("--first", type=int, default=0,
-                    help="number the reports from here (a later session of a store kept with --keep)")
-    ap.add_argument("--diagnose", action="store_true",
-                    help="after each session: what this process holds (heap, mappings, caches: bench/memory_probe.py)")
-    ap.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
-                    help="with --diagnose: trace Python allocations (FRAMES deep), print what grew per session")
+    ap.add_argument(
+        "--first",
+        type=int,
+        default=0,
+        help="number the reports from here (a later session of a store kept with --keep)",
+    )
+    ap.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="after each session: what this process holds (heap, mappings, caches: bench/memory_probe.py)",
+    )
+    ap.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="with --diagnose: trace Python allocations (FRAMES deep), print what grew per session",
+    )
     args = ap.parse_args()
     probe = MemoryProbe(args.tracemalloc) if args.diagnose else None
     meter = StepMeter()
@@ -92,15 +108,24 @@ def main() -> None:
                               f"DuckDB {', '.join(f'{t} {mb:.0f} MB' for t, mb in tags)}", flush=True)  # fmt: skip
                 loop_cpu = time.process_time() - started
             steps, meter.steps = meter.steps, []
-            print(f"published {min(first + per_session, end):,} reports (this session's loop ended at CPU "
-                  f"{loop_cpu:.0f} s); steps after its last report:", flush=True)
+            print(
+                f"published {min(first + per_session, end):,} reports (this session's loop ended at CPU "
+                f"{loop_cpu:.0f} s); steps after its last report:",
+                flush=True,
+            )
             for st in steps:
-                print(f"  {st['step']:<32} CPU {st['cpu_s']:7.1f} s  wall {st['wall_s']:7.1f} s  "
-                      f"peak PSS {st['peak_mb']:6.0f} MB", flush=True)
+                print(
+                    f"  {st['step']:<32} CPU {st['cpu_s']:7.1f} s  wall {st['wall_s']:7.1f} s  "
+                    f"peak PSS {st['peak_mb']:6.0f} MB",
+                    flush=True,
+                )
             if probe is not None:
                 print(probe.report(f"after session {(first - args.first) // per_session + 1}"), flush=True)
-        print(f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s, "
-              f"max RSS {psutil.Process().memory_info().rss / 1e6:.0f} MB now", flush=True)
+        print(
+            f"published: {args.reports:,} reports, CPU {time.process_time() - started:.0f} s, "
+            f"max RSS {psutil.Process().memory_info().rss / 1e6:.0f} MB now",
+            flush=True,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

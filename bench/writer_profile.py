@@ -49,11 +49,13 @@ def digest(db: Path) -> dict[str, str]:
         names = con.execute(
             "SELECT 'memory', view_name FROM duckdb_views() WHERE database_name = 'memory' AND NOT internal"
             " UNION ALL SELECT database_name, table_name FROM duckdb_tables()"
-            " WHERE NOT regexp_full_match(database_name, 's[0-9]+') ORDER BY ALL").fetchall()
+            " WHERE NOT regexp_full_match(database_name, 's[0-9]+') ORDER BY ALL"
+        ).fetchall()
         for dbname, t in names:
             rel = f'"{t}"' if dbname == "memory" else f'"{dbname}".main."{t}"'
-            cols = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()
-                    if c not in VOLATILE]
+            cols = [
+                c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall() if c not in VOLATILE
+            ]
             if not cols:
                 continue
             sel = ", ".join(f'"{c}"' for c in cols)
@@ -76,8 +78,9 @@ def digest(db: Path) -> dict[str, str]:
                     if fts in names:
                         lite.execute(f"CREATE VIRTUAL TABLE temp.v_{fts} USING fts5vocab(main, {fts}, 'instance')")
                         rows = sorted(map(repr, lite.execute(f"SELECT term, doc FROM temp.v_{fts}").fetchall()))
-                        out[f"search:{fts} postings"] = (f"{len(rows)} rows "
-                                                         + hashlib.sha256("".join(rows).encode()).hexdigest()[:16])
+                        out[f"search:{fts} postings"] = (
+                            f"{len(rows)} rows " + hashlib.sha256("".join(rows).encode()).hexdigest()[:16]
+                        )
             finally:
                 lite.close()
     for f in sorted(db.parent.glob(f"{db.name}.reuse/*")):  # the copied-text index files
@@ -131,7 +134,9 @@ def main() -> None:
         print(f"  receive (unpickle)               {1000 * recv_cpu / n:6.2f} CPU-ms/report")
         print(f"  write loop (add + flush)         {1000 * write_cpu / n:6.2f} CPU-ms/report")
         for st in meter.steps:
-            print(f"  {st['step']:<32} {1000 * float(st['cpu_s']) / n:6.2f} CPU-ms/report  ({float(st['cpu_s']):.2f} s)")
+            print(
+                f"  {st['step']:<32} {1000 * float(st['cpu_s']) / n:6.2f} CPU-ms/report  ({float(st['cpu_s']):.2f} s)"
+            )
         if prof:
             if args.profile:
                 prof.dump_stats(str(args.profile))

@@ -37,8 +37,14 @@ err_console = Console(stderr=True)
 
 # Modules that add subcommands (each exposes ``register(app)``); skipped when not installed/written yet.
 PLUGIN_MODULES: tuple[str, ...] = (
-    "pipeline.generator.cli", "pipeline.fetch.cli", "pipeline.metrics.cli", "pipeline.search.cli", "pipeline.reuse.cli",
-    "pipeline.metrics.regions_cli", "pipeline.card.cli", "pipeline.metrics.agencies_cli",
+    "pipeline.generator.cli",
+    "pipeline.fetch.cli",
+    "pipeline.metrics.cli",
+    "pipeline.search.cli",
+    "pipeline.reuse.cli",
+    "pipeline.metrics.regions_cli",
+    "pipeline.card.cli",
+    "pipeline.metrics.agencies_cli",
 )
 
 STATUS_LABELS = {
@@ -60,15 +66,16 @@ DbOption = Annotated[
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（递归）")],
     manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="清单 CSV: path, agency, year, region, url, fetched_at, synthetic, published, summary")
+        Path | None,
+        typer.Option(
+            "--manifest", help="清单 CSV: path, agency, year, region, url, fetched_at, synthetic, published, summary"
+        ),
     ] = None,
     db: DbOption = None,
     workers: Annotated[
         int | None, typer.Option("--workers", "-j", help="并行解析进程数（默认: 文件多时用全部 CPU）")
     ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="任何报告有错误（硬校验失败）时也以非零状态退出")
-    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="任何报告有错误（硬校验失败）时也以非零状态退出")] = False,
     engine: Annotated[
         str, typer.Option("--engine", help="embedded（默认，本机进程）/ dask / ray：在集群上解析，见 docs/cluster.md")
     ] = "embedded",
@@ -81,7 +88,10 @@ def ingest(
     ] = None,
     file_seconds: Annotated[
         float | None,
-        typer.Option("--file-seconds", help="每个文件的解析时间上限（秒，OCR 每页另加 XXGK_OCR_PAGE_SECONDS；默认 XXGK_FILE_SECONDS 或 60）"),
+        typer.Option(
+            "--file-seconds",
+            help="每个文件的解析时间上限（秒，OCR 每页另加 XXGK_OCR_PAGE_SECONDS；默认 XXGK_FILE_SECONDS 或 60）",
+        ),
     ] = None,
     file_memory: Annotated[
         float | None,
@@ -89,7 +99,10 @@ def ingest(
     ] = None,
     publish_every: Annotated[
         int | None,
-        typer.Option("--publish-every", help="每解析这么多文件发布一次（中断后保留已发布部分；0 = 全部完成后一次发布；默认 XXGK_PUBLISH_EVERY 或 50000）"),
+        typer.Option(
+            "--publish-every",
+            help="每解析这么多文件发布一次（中断后保留已发布部分；0 = 全部完成后一次发布；默认 XXGK_PUBLISH_EVERY 或 50000）",
+        ),
     ] = None,
 ) -> None:
     """入库: 解析报告并写入数据库。Parse reports and load them into DuckDB."""
@@ -151,7 +164,9 @@ def ingest(
     if summary.search_note:
         err_console.print(f"[yellow]注意:[/] {summary.search_note}", highlight=False, soft_wrap=True)
     for problem in summary.problems:
-        tag = {store.UNREADABLE: "[red]无法读取[/]", store.NOT_REPORT: "[red]不是年报[/]"}.get(problem.status, "[yellow]有错误[/]")
+        tag = {store.UNREADABLE: "[red]无法读取[/]", store.NOT_REPORT: "[red]不是年报[/]"}.get(
+            problem.status, "[yellow]有错误[/]"
+        )
         console.print(f"{tag} {problem.source_path}: {problem.message}", highlight=False, soft_wrap=True)
     if summary.unreadable or (strict and summary.with_errors):
         raise typer.Exit(1)

@@ -15,9 +15,7 @@ CountyOpt = Annotated[str | None, typer.Option("--county", help="区县")]
 LevelOpt = Annotated[list[str] | None, typer.Option("--level", help="行政层级（可重复）")]
 TypeOpt = Annotated[list[str] | None, typer.Option("--type", help="机关类型（可重复）")]
 AgencyOpt = Annotated[list[str] | None, typer.Option("--agency", help="机关（可重复）")]
-EditionOpt = Annotated[
-    list[str] | None, typer.Option("--edition", help="报告格式版本 2019 / 2021 / legacy（可重复）")
-]
+EditionOpt = Annotated[list[str] | None, typer.Option("--edition", help="报告格式版本 2019 / 2021 / legacy（可重复）")]
 QualityOpt = Annotated[str, typer.Option("--quality", help="all / pass / fail")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table / csv / json")]
 FORMATS = ("table", "csv", "json")

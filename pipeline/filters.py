@@ -237,9 +237,7 @@ def parse_min_n(value: Any) -> int | None:
     return int(number) if float(int(number)) == number else None
 
 
-def unrecognised(
-    query: Mapping[str, str | Iterable[str]], options: Mapping[str, Any]
-) -> list[tuple[str, str]]:
+def unrecognised(query: Mapping[str, str | Iterable[str]], options: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(filter label, value) for every value in ``query`` (URL parameters) that matches no known option.
 
     ``options`` is :func:`pipeline.metrics.filter_options`: the years, provinces, levels, agency types and editions

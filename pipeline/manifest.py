@@ -137,9 +137,7 @@ class Manifest:
             return
         marks = ", ".join("?" * (len(_FIELDS) + 1))
         with self._db:
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO manifest VALUES ({marks})", map(_row, self.entries.values())
-            )
+            self._db.executemany(f"INSERT OR REPLACE INTO manifest VALUES ({marks})", map(_row, self.entries.values()))
         self.entries = {}
 
     def get(self, key: str) -> ManifestEntry | None:
@@ -217,9 +215,7 @@ def iter_manifest(csv_path: str | Path) -> Iterator[ManifestEntry]:
                 ) from None
             flag = cells.get("synthetic", "").lower()
             if flag not in _TRUE | _FALSE:
-                raise ManifestError(
-                    f"清单 {csv_path} 第 {line_no} 行: synthetic 应为 true/false，实际为「{flag}」"
-                )
+                raise ManifestError(f"清单 {csv_path} 第 {line_no} 行: synthetic 应为 true/false，实际为「{flag}」")
             published_text = cells.get("published", "")
             try:
                 published = date.fromisoformat(published_text).isoformat() if published_text else None

@@ -12,14 +12,20 @@ from pipeline.model import Document, Meta
 from pipeline.normalize import compact
 from pipeline.regions import Region, correct_ocr, most_mentioned, split_region, zone_host
 
-_TITLE_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告")
+_TITLE_YEAR = re.compile(
+    r"(?P<year>(?:19|20)\d{2})年度?(?P<mid>.{0,30}?)(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告"
+)
 _PERIOD_YEAR = re.compile(
     r"(?:统计期限|统计时限|统计期间|时间范围)?[为从自]?(?P<year>(?:19|20)\d{2})年1月1日(?:起)?至(?:(?P=year)年)?12月31日"
 )
 # a report named in its own text with its agency: "《河北省工业和信息化厅2019年度政府信息公开工作报告》", "附件：…"
-_NAMED_REPORT = re.compile(r"(?P<name>[\u4e00-\u9fff（）()]{2,40})(?P<year>(?:19|20)\d{2})年度?政府信息公开(?:工作)?(?:年度)?报告")
+_NAMED_REPORT = re.compile(
+    r"(?P<name>[\u4e00-\u9fff（）()]{2,40})(?P<year>(?:19|20)\d{2})年度?政府信息公开(?:工作)?(?:年度)?报告"
+)
 _SELF_REFERENCE = re.compile(r"我(厅|局|委|办|院|署|区|县|市|镇|乡|街道|中心)")
-_NARRATIVE_RECEIVED = re.compile(r"(?:共|累计|全年|总计)?(?:新?受理|收到|新收)(?:各类|各种|了)?(?:政府信息)?(?:公开)?申请(?:共|合计)?(?P<n>\d+)(?:件|个|条)")
+_NARRATIVE_RECEIVED = re.compile(
+    r"(?:共|累计|全年|总计)?(?:新?受理|收到|新收)(?:各类|各种|了)?(?:政府信息)?(?:公开)?申请(?:共|合计)?(?P<n>\d+)(?:件|个|条)"
+)
 _AGENCY_TAIL = re.compile(
     r"(人民政府办公室|人民政府办公厅|人民政府|办公室|办事处|委员会|管委会|局|厅|委|部|署|院|中心|政府|街道|镇|乡"
     r"|综合实验区|实验区|试验区|示范区|开发区|高新区|经开区|园区|新区|保税区|合作区)[)）]?$"
@@ -180,7 +186,9 @@ def qualify_agency(agency: str, text: str) -> str:
     region, _rest = split_region(agency, text)
     if region is None:
         return _with_region_from_body(agency, text)
-    for prefix in filter(None, ((region.province or "") + region.city if region.city else None, region.city, region.province)):
+    for prefix in filter(
+        None, ((region.province or "") + region.city if region.city else None, region.city, region.province)
+    ):
         if not agency.startswith(prefix) and (prefix + agency) in text:
             return prefix + agency
     return agency

@@ -25,9 +25,7 @@ from functools import cache
 
 SECTIONS = ("一", "二", "三", "四", "五", "六")
 MAX_SECTION_CHARS = 200_000  # a bound on one section's text (a broken extraction can run on for megabytes)
-MIN_PASSAGE_CHARS = (
-    20  # significant characters; shorter sentences (headings, stock one-liners) are never "copied"
-)
+MIN_PASSAGE_CHARS = 20  # significant characters; shorter sentences (headings, stock one-liners) are never "copied"
 
 _NUMBER = re.compile(r"^[-+]?\d[\d,，.．]*%?$")
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*(第\s*)?\d{1,4}\s*(页)?(\s*/\s*\d+\s*页?)?[-—－\s]*$")

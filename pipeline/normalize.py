@@ -13,7 +13,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 # Characters that only occur in traditional text in these reports; one hit is enough to convert.
-_TRADITIONAL_HINTS = frozenset("開請數總報處與經關機務資訊條項規權據貳參陸區縣鎮廳萬計發廢現許罰強費複議訟結轉設審護內過執檔詢擁證國")
+_TRADITIONAL_HINTS = frozenset(
+    "開請數總報處與經關機務資訊條項規權據貳參陸區縣鎮廳萬計發廢現許罰強費複議訟結轉設審護內過執檔詢擁證國"
+)
 _PINYIN_SPAM = re.compile(r"(?<=[\u4e00-\u9fff])[（(][a-z]{1,6}[)）]")
 _WS = re.compile(r"\s+")
 _NON_CJK = re.compile(r"[^\u4e00-\u9fff]")
@@ -99,7 +101,9 @@ def cjk_only(text: str) -> str:
 MAX_INTEGER_DIGITS = 14
 MAX_FRACTION_DIGITS = 12  # more decimals than any amount has (the store rounds to 4)
 
-NULL_MARKERS = frozenset({"/", "／", "\\", "—", "——", "－", "-", "–", "一", "无", "無", "空", "/ ", "--", "———", "×", "x"})
+NULL_MARKERS = frozenset(
+    {"/", "／", "\\", "—", "——", "－", "-", "–", "一", "无", "無", "空", "/ ", "--", "———", "×", "x"}
+)
 _NUM = re.compile(
     r"^(?P<sign>[+\-−]?)(?P<int>\d{1,3}(?:[,，]\d{3})+|\d+)(?P<frac>\.\d+)?(?P<unit>万元|元|件|个|项|条|次|万)?"
     r"(?P<note>[(（][^()（）]{1,30}[)）])?$"  # "22（其中修订16件）": a number with a note, as converters leave it

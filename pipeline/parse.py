@@ -20,7 +20,9 @@ from pipeline.summary import mark, title_marker
 from pipeline.validator import LEGACY_LAST_YEAR, is_legacy, report_findings
 
 
-def parse_file(path: str | os.PathLike[str], data: bytes | None = None, overrides: dict[str, Any] | None = None) -> ParseResult:
+def parse_file(
+    path: str | os.PathLike[str], data: bytes | None = None, overrides: dict[str, Any] | None = None
+) -> ParseResult:
     """Parse one report. Raises :class:`pipeline.readers.ReadError` when the file cannot be read at all.
 
     ``overrides`` (from a manifest: agency, year, region, url) win over what the text says.
@@ -67,4 +69,3 @@ def parse_file(path: str | os.PathLike[str], data: bytes | None = None, override
         size_bytes=len(data),
         derived=derived,
     )
-

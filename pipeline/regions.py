@@ -79,7 +79,9 @@ def _prefix_matches(text: str) -> tuple[tuple[str, tuple[_Node, ...]], ...]:
     return tuple((text[:n], idx[text[:n]]) for n in range(min(len(text), _max_len()), 1, -1) if text[:n] in idx)
 
 
-_DIVISION_SUFFIX = re.compile(r"(?:特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|自治旗|地区|林区|特区|省|市|县|区|旗|盟)$")
+_DIVISION_SUFFIX = re.compile(
+    r"(?:特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|自治旗|地区|林区|特区|省|市|县|区|旗|盟)$"
+)
 # a functional zone named after its host: 平潭综合实验区, 苏州工业园区, 天津经济技术开发区, 西安高新区, 两江新区
 ZONE = re.compile(
     r"^(?P<host>[\u4e00-\u9fff]{2,10}?)(?P<zone>综合实验区|经济技术开发区|高新技术产业开发区|经济开发区|高新技术开发区|技术开发区"
@@ -129,7 +131,9 @@ def zone_host(name: str, context: str = "") -> tuple[Region | None, str]:
     m = ZONE.match(name)
     if not m:
         return None, name
-    host = m["host"]  # the host's name, or its name and more (南京江北新区, 郑州航空港经济综合实验区): longest known prefix
+    host = m[
+        "host"
+    ]  # the host's name, or its name and more (南京江北新区, 郑州航空港经济综合实验区): longest known prefix
     short, index = _short_index(), _index()
     known = next((host[:k] for k in range(len(host), 1, -1) if host[:k] in short or host[:k] in index), None)
     if known is None:
@@ -142,7 +146,10 @@ def zone_host(name: str, context: str = "") -> tuple[Region | None, str]:
         if len(top) == 1:
             nodes = top
         else:
-            scored = sorted(((_mentions(context, n.city) * 2 + _mentions(context, n.province), n) for n in nodes), key=lambda t: -t[0])
+            scored = sorted(
+                ((_mentions(context, n.city) * 2 + _mentions(context, n.province), n) for n in nodes),
+                key=lambda t: -t[0],
+            )
             if scored[0][0] == scored[1][0]:
                 return None, name
             nodes = [scored[0][1]]
@@ -225,8 +232,27 @@ def most_mentioned(text: str, level: str) -> str | None:
 
 
 # Characters OCR confuses in place names (a converter read 沭阳 as 沐阳 throughout a report): pairs both ways.
-_OCR_CONFUSABLE = {a: b for pair in ("沭沐", "亳毫", "睢雎", "盱盯", "眙胎", "兖衮", "郯剡", "泗洒", "濮璞", "歙翕", "邗刊", "鄞勤", "莒营", "涿琢", "儋檐")
-                   for a, b in ((pair[0], pair[1]), (pair[1], pair[0]))}
+_OCR_CONFUSABLE = {
+    a: b
+    for pair in (
+        "沭沐",
+        "亳毫",
+        "睢雎",
+        "盱盯",
+        "眙胎",
+        "兖衮",
+        "郯剡",
+        "泗洒",
+        "濮璞",
+        "歙翕",
+        "邗刊",
+        "鄞勤",
+        "莒营",
+        "涿琢",
+        "儋檐",
+    )
+    for a, b in ((pair[0], pair[1]), (pair[1], pair[0]))
+}
 
 
 def correct_ocr(name: str) -> str:

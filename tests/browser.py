@@ -125,7 +125,9 @@ def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def dashboard(db_path: str | os.PathLike[str], log: Path, viewport: tuple[int, int] = (1400, 1000)) -> Iterator[tuple[str, Any]]:
+def dashboard(
+    db_path: str | os.PathLike[str], log: Path, viewport: tuple[int, int] = (1400, 1000)
+) -> Iterator[tuple[str, Any]]:
     """The dashboard on ``db_path`` (its server's output in ``log``) and a browser context to open it in:
     ``(base URL, context)``."""
     with streamlit_server(db_path, log=log) as url, chromium(viewport=viewport) as context:
@@ -174,9 +176,7 @@ def wait_drawn(page: Any, timeout_ms: int = 30_000) -> None:
     for i in range(frames.count()):
         if not frames.nth(i).is_visible():  # inside a collapsed expander: drawn only when opened
             continue
-        frames.nth(i).locator('[data-testid="data-grid-canvas"]').first.wait_for(
-            state="attached", timeout=timeout_ms
-        )
+        frames.nth(i).locator('[data-testid="data-grid-canvas"]').first.wait_for(state="attached", timeout=timeout_ms)
         # the grid paints its canvas first and fills the cells' accessible text (what get_by_text reads) a frame
         # or more later
         page.wait_for_function(

@@ -35,7 +35,7 @@ SPARSE_REPORT = FIXTURES / "sparse_totals_2023.txt"
 SPARSE_AGENCY = "丁市人力资源和社会保障局"
 EVIL_AGENCY = "<script>alert('x')</script>局'; DROP TABLE reports; --"
 EVIL_TEXT = "<script>document.title='pwned'</script> **加粗** [链接](http://example.com) 'quoted' \"dq\""
-FORMULA_AGENCY = "=HYPERLINK(\"http://evil.example\",\"点我\")局"
+FORMULA_AGENCY = '=HYPERLINK("http://evil.example","点我")局'
 APPLICANTS = T3_COLUMNS_ORDER[:-1]
 FLOW = ("new_received", "carried_over", "result_total", "carry_forward")
 
@@ -84,40 +84,87 @@ def hand_reports() -> list[HandReport]:
     """
     return [
         HandReport(
-            "jia_2021", "甲市司法局", 2021, "辽宁省阜新市",
-            t3={"natural_person": {"new_received": 10, "carried_over": 1, "granted": 5, "partially_granted": 2,
-                                   "denied_state_secret": 1, "unable_not_held": 1},
-                "commercial_enterprise": {"new_received": 2, "granted": 1, "unable_not_held": 1}},
-            cells={"t2.regulations.issued": 2, "t2.regulations.in_force": 10, "t2.admin_fees.amount_wan_yuan": 1.5,
-                   "t4.review.upheld": 1, "t4.review.corrected": 1, "t4.review.pending": 1, "t4.review.total": 3},
+            "jia_2021",
+            "甲市司法局",
+            2021,
+            "辽宁省阜新市",
+            t3={
+                "natural_person": {
+                    "new_received": 10,
+                    "carried_over": 1,
+                    "granted": 5,
+                    "partially_granted": 2,
+                    "denied_state_secret": 1,
+                    "unable_not_held": 1,
+                },
+                "commercial_enterprise": {"new_received": 2, "granted": 1, "unable_not_held": 1},
+            },
+            cells={
+                "t2.regulations.issued": 2,
+                "t2.regulations.in_force": 10,
+                "t2.admin_fees.amount_wan_yuan": 1.5,
+                "t4.review.upheld": 1,
+                "t4.review.corrected": 1,
+                "t4.review.pending": 1,
+                "t4.review.total": 3,
+            },
             sections={"六": "未收取信息处理费。"},
         ),  # fmt: skip
         HandReport(
-            "jia_2022_v1", "甲市司法局", 2022, "辽宁省阜新市",
+            "jia_2022_v1",
+            "甲市司法局",
+            2022,
+            "辽宁省阜新市",
             t3={"natural_person": {"new_received": 99, "granted": 99}},
         ),
         HandReport(
-            "jia_2022", "甲市司法局", 2022, "辽宁省阜新市",
+            "jia_2022",
+            "甲市司法局",
+            2022,
+            "辽宁省阜新市",
             # 上年结转 3 against 2021's 结转下年度 2: a cross-year warning (XY-1), in 自然人 and in 总计
             t3={"natural_person": {"new_received": 20, "carried_over": 3, "granted": 10, "not_processed_repeat": 6}},
-            cells={"t2.regulations.issued": 1, "t2.regulations.in_force": 11, "t4.review.upheld": 3,
-                   "t4.review.corrected": 1, "t4.review.total": 4},
+            cells={
+                "t2.regulations.issued": 1,
+                "t2.regulations.in_force": 11,
+                "t4.review.upheld": 3,
+                "t4.review.corrected": 1,
+                "t4.review.total": 4,
+            },
         ),  # fmt: skip
         HandReport(
-            "yi_2021", "乙县人民政府", 2021, "辽宁省阜新市彰武县", layout="html",
+            "yi_2021",
+            "乙县人民政府",
+            2021,
+            "辽宁省阜新市彰武县",
+            layout="html",
             t3={"natural_person": {"new_received": 5, "granted": 2, "partially_granted": 3}},
-            cells={"t3.granted.total": None,  # blank 总计, derived 2 from the 自然人 column
-                   "t3.unable_need_creation.total": "/",  # a null marker, derived 0
-                   **{f"t4.review.{c}": None for c in T4_COLUMNS_ORDER},  # nothing to derive from
-                   "t4.suit_direct.upheld": 1},  # 总计 0 ≠ 1: a T4-1 error
+            cells={
+                "t3.granted.total": None,  # blank 总计, derived 2 from the 自然人 column
+                "t3.unable_need_creation.total": "/",  # a null marker, derived 0
+                **{f"t4.review.{c}": None for c in T4_COLUMNS_ORDER},  # nothing to derive from
+                "t4.suit_direct.upheld": 1,
+            },  # 总计 0 ≠ 1: a T4-1 error
         ),  # fmt: skip
         HandReport(
-            "bing_2020", "丙市自然资源局", 2020, "江苏省淮安市", edition="2019", layout="pdf-text", synthetic=True,
-            cells={"t2.regulations.public_total": 7, "t2.admin_license.decisions": 5,
-                   "t2.admin_fees.prev_year_items": 3},
+            "bing_2020",
+            "丙市自然资源局",
+            2020,
+            "江苏省淮安市",
+            edition="2019",
+            layout="pdf-text",
+            synthetic=True,
+            cells={
+                "t2.regulations.public_total": 7,
+                "t2.admin_license.decisions": 5,
+                "t2.admin_fees.prev_year_items": 3,
+            },
         ),  # fmt: skip
         HandReport(
-            "evil_2022", EVIL_AGENCY, 2022, "江苏省淮安市",
+            "evil_2022",
+            EVIL_AGENCY,
+            2022,
+            "江苏省淮安市",
             sections={"一": EVIL_TEXT, "二": "'; DROP TABLE facts; --"},
         ),
     ]

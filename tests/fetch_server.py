@@ -126,9 +126,7 @@ class FetchServer:
                 with server._lock:
                     server.hits.append(Hit(time.monotonic(), self.path, self.headers.get("User-Agent", "")))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?", 1)[0])
-                status, headers, body = (
-                    route() if route else (404, {"Content-Type": "text/html"}, b"not found")
-                )
+                status, headers, body = route() if route else (404, {"Content-Type": "text/html"}, b"not found")
                 try:
                     self.send_response(status)
                     streamed = headers.pop("X-Stream", None)

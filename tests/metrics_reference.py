@@ -57,8 +57,14 @@ def cells_cte(con: duckdb.DuckDBPyConnection, keys: list[str]) -> str:
         wide AS (SELECT report_id, {pivot} FROM cells GROUP BY report_id)"""
 
 
-def _report_rows(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str], columns: str,
-                 where: str = "true", in_panel: str = "true") -> tuple[str, dict]:
+def _report_rows(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    metric_keys: list[str],
+    columns: str,
+    where: str = "true",
+    in_panel: str = "true",
+) -> tuple[str, dict]:
     """``WITH sel, cells, wide … , pr AS (one row per selected report and metric)`` and its parameters.
 
     A report outside the trend's panel (``in_panel`` false) keeps its row, with the state ``not_in_panel``.
@@ -85,11 +91,14 @@ def per_report(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: li
     """One row per (selected report, metric): numerator, denominator, value (NULL unless counted), state."""
     cols = ", ".join(f"s.{c}" for c in REPORT_COLUMNS)
     head, params = _report_rows(con, filters, metric_keys, cols)
-    sql = head.format(panel="") + f"""
+    sql = (
+        head.format(panel="")
+        + f"""
         SELECT {", ".join(REPORT_COLUMNS)}, metric, num AS numerator, den AS denominator,
                CASE WHEN state = '{COUNTED}' THEN (CASE WHEN den IS NULL THEN num ELSE num / den END) END AS value,
                state, uses_derived
         FROM pr ORDER BY metric, year, agency"""
+    )
     return run(con, sql, params)
 
 
@@ -143,11 +152,14 @@ def yoy(con: duckdb.DuckDBPyConnection, filters: Filters, metric_keys: list[str]
     every = aggregate(con, replace(filters, panel="all"), metric_keys, by=("year",))
     head, params = _report_rows(con, filters, metric_keys, "s.agency, s.year",
                                 "s.agency IS NOT NULL AND s.year IS NOT NULL")  # fmt: skip
-    sql = head.format(panel="") + f""", c AS (SELECT * FROM pr WHERE state = '{COUNTED}')
+    sql = (
+        head.format(panel="")
+        + f""", c AS (SELECT * FROM pr WHERE state = '{COUNTED}')
         SELECT a.metric, a.year, count(*) AS n_matched, sum(a.num) AS cur_num, sum(a.den) AS cur_den,
                sum(b.num) AS prev_num, sum(b.den) AS prev_den
         FROM c a JOIN c b ON a.metric = b.metric AND a.agency = b.agency AND b.year = a.year - 1
         GROUP BY a.metric, a.year"""
+    )
     return with_change(every, run(con, sql, params), filters.panel)
 
 
@@ -193,7 +205,9 @@ def assert_same_result(new: Any, old: Any, what: str, rel_tol: float, abs_tol: f
     elif dataclasses.is_dataclass(new) and not isinstance(new, type):
         assert type(new) is type(old), what
         for field in dataclasses.fields(new):
-            assert_same_result(getattr(new, field.name), getattr(old, field.name), f"{what}.{field.name}", rel_tol, abs_tol)
+            assert_same_result(
+                getattr(new, field.name), getattr(old, field.name), f"{what}.{field.name}", rel_tol, abs_tol
+            )
     elif isinstance(new, dict):
         assert isinstance(old, dict) and list(new) == list(old), what
         for key in new:

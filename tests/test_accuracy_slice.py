@@ -14,8 +14,15 @@ from pipeline.generator.renderers import layout_names
 from pipeline.generator.scoring import DocScore, score
 
 # documents per noise level; scans (OCR, seconds each) are left to the benchmark
-PER_NOISE = {"pdftext-tabs": 5, "pdftext-layout": 5, "html": 5, "pdf-text": 3, "docx": 1, "crawler-text": 5,
-             "converter-md": 5}
+PER_NOISE = {
+    "pdftext-tabs": 5,
+    "pdftext-layout": 5,
+    "html": 5,
+    "pdf-text": 3,
+    "docx": 1,
+    "crawler-text": 5,
+    "converter-md": 5,
+}
 SEED = 424242
 
 
@@ -27,9 +34,18 @@ def _slice() -> list[tuple[str, int]]:
 def test_no_silent_errors(layout: str, noise: int, tmp_path: Path) -> None:
     from pipeline.parse import parse_file
 
-    config = CorpusConfig(size="large", seed=SEED + noise, layouts=(layout,), noise_levels=(noise,),
-                          error_share=0.25, mixed_share=0.3, legacy_share=0.1, non_report_share=0.1,
-                          limit=PER_NOISE.get(layout, 2), directory="shard")
+    config = CorpusConfig(
+        size="large",
+        seed=SEED + noise,
+        layouts=(layout,),
+        noise_levels=(noise,),
+        error_share=0.25,
+        mixed_share=0.3,
+        legacy_share=0.1,
+        non_report_share=0.1,
+        limit=PER_NOISE.get(layout, 2),
+        directory="shard",
+    )
     scores: list[DocScore] = []
     for doc in iter_documents(config):
         path = tmp_path / Path(doc.relpath).name
@@ -37,7 +53,6 @@ def test_no_silent_errors(layout: str, noise: int, tmp_path: Path) -> None:
         scores.append(score(doc.truth.to_json(), parse_file(path).to_json(), path=doc.relpath))
     assert scores
     silent = [s for s in scores if s.silent]
-    assert not silent, "静默错误: " + "; ".join(
-        f"{s.path}: {s.wrong[:3] or '机关错误未被标记'}" for s in silent)
+    assert not silent, "静默错误: " + "; ".join(f"{s.path}: {s.wrong[:3] or '机关错误未被标记'}" for s in silent)
     unnamed = [(s.path, s.unnamed[:3]) for s in scores if s.unnamed]
     assert not unnamed, f"wrong cells no error names: {unnamed}"

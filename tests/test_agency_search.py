@@ -137,7 +137,11 @@ def test_cli_finds_the_exact_name_for_agency_options(ranked_db):
     res = runner.invoke(cli.app, ["agencies", "司法局", "--db", str(ranked_db), "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["n_matches"] == 5 and [r["agency"] for r in out["rows"]][:3] == ["司法局", "司法局机关服务中心", "沈阳市司法局"]
+    assert out["n_matches"] == 5 and [r["agency"] for r in out["rows"]][:3] == [
+        "司法局",
+        "司法局机关服务中心",
+        "沈阳市司法局",
+    ]
     res = runner.invoke(cli.app, ["agencies", "沈阳", "司法", "--db", str(ranked_db), "--format", "csv"])
     assert res.exit_code == 0 and "沈阳市司法局" in res.stdout and "大连" not in res.stdout
     assert runner.invoke(cli.app, ["agencies", "火星", "--db", str(ranked_db)]).exit_code == 1  # nothing found
@@ -146,8 +150,6 @@ def test_cli_finds_the_exact_name_for_agency_options(ranked_db):
 
 
 # -- the pages ---------------------------------------------------------------------------------------------------
-
-
 
 
 def agency_widgets(at: AppTest) -> dict[str, list[str]]:

@@ -44,8 +44,6 @@ def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_db(tmp_path_factory, empty=True)
 
 
-
-
 def texts(at: AppTest) -> list[str]:
     """Every piece of text Streamlit would interpret as markdown (titles, captions, alerts, labels)."""
     out = []
@@ -156,8 +154,12 @@ def test_unknown_province_is_not_a_national_total_in_disguise(monkeypatch, hand_
 
 
 def test_synthetic_notice_only_when_the_view_has_synthetic_reports(monkeypatch, hand_db):
-    assert any(SYNTHETIC in w.value for w in open_page(monkeypatch, hand_db, "overview", {"province": "江苏省"}).warning)
-    assert not any(SYNTHETIC in w.value for w in open_page(monkeypatch, hand_db, "overview", {"province": "辽宁省"}).warning)
+    assert any(
+        SYNTHETIC in w.value for w in open_page(monkeypatch, hand_db, "overview", {"province": "江苏省"}).warning
+    )
+    assert not any(
+        SYNTHETIC in w.value for w in open_page(monkeypatch, hand_db, "overview", {"province": "辽宁省"}).warning
+    )
 
 
 def test_empty_selection_says_so(monkeypatch, hand_db):
@@ -243,7 +245,9 @@ def test_report_detail_click_shows_where_a_cell_came_from(monkeypatch, hand_db):
     provenance = dict(shown_tables.tables(at)[[i for i, t in enumerate(shown_tables.tables(at))
                                                if t.columns == ["项目", "内容"]][-1]].iter_rows())  # fmt: skip
     assert provenance["原文"] == "（空白）" and provenance["推算值"] == "16" and provenance["状态"] == "空白"
-    assert "推算依据：自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他" in [c.value for c in at.caption]
+    assert "推算依据：自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他" in [
+        c.value for c in at.caption
+    ]
     line = shown_tables.table_with(at, "第几格")
     assert line.filter(pl.col("第几格") == "▶ 9").row(0)[1] == "（空白）"  # the blank 总计 cell of line 33
     code = at.get("code")[0].value
@@ -274,7 +278,8 @@ def test_guard_greys_rates_on_trend_lines(monkeypatch, hand_db):
     assert grey and 2021 in array(grey[0]["x"])  # 2021: denominator 16 < 20
     disclosure = next(t for t in shares["data"] if t["name"] == "公开率")
     assert dict(zip(array(disclosure["x"]), array(disclosure["y"]), strict=True)).get(2021) is None or np.isnan(
-        dict(zip(array(disclosure["x"]), array(disclosure["y"]), strict=True))[2021])
+        dict(zip(array(disclosure["x"]), array(disclosure["y"]), strict=True))[2021]
+    )
 
 
 def test_guard_on_agency_lines_and_the_ranking(monkeypatch, hand_db):

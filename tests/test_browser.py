@@ -55,7 +55,9 @@ def test_every_page_renders_with_chinese_and_no_errors(app):
         assert page.get_by_text("Page not found").count() == 0, path
         nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
         assert "依申请公开" in nav and "requests" not in nav  # Chinese page titles, not file names
-        assert "View" not in nav and "搜索" in nav and "导入" in nav  # every page listed (no English "View N more" button)
+        assert (
+            "View" not in nav and "搜索" in nav and "导入" in nav
+        )  # every page listed (no English "View N more" button)
         page.close()
 
 
@@ -184,7 +186,9 @@ def test_charts_drawn_by_the_partial_bundle_with_hover_and_percent_axis(app):
 
 def test_publication_bars_labelled_without_empty_panels(app):
     url, context = app
-    page = browser.open_page(context, url, "publication?panel=all&t2_field=count.t2.regulations.issued", "主动公开（表二）")
+    page = browser.open_page(
+        context, url, "publication?panel=all&t2_field=count.t2.regulations.issued", "主动公开（表二）"
+    )
     assert page.locator(".bartext").count() > 0  # value labels on the bars
     browser.screenshot_full(page, SHOTS / "walk_publication.png", width=1400)
     page.close()

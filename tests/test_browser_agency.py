@@ -55,7 +55,9 @@ def test_sidebar_agency_search_in_use(app):
     assert "agency=%E7%94%B2%E5%B8%82%E5%8F%B8%E6%B3%95%E5%B1%80" in page.url  # agency=甲市司法局
     assert sidebar.locator('[data-testid="stMultiSelect"]').get_by_text("甲市司法局").count() == 1
     # the URL changes before the page has run again with the choice: wait for the rerun to drop the banner
-    expect(page.get_by_text("示例数据，非真实机关统计")).to_have_count(0, timeout=20_000)  # 甲 is real; 丙's is synthetic
+    expect(page.get_by_text("示例数据，非真实机关统计")).to_have_count(
+        0, timeout=20_000
+    )  # 甲 is real; 丙's is synthetic
     browser.screenshot_full(page, SHOTS / "agency_search_chosen.png", width=1400)
     other = context.new_page()
     other.goto(page.url)  # the copied link reopens with the agency chosen, no list needed

@@ -97,8 +97,12 @@ def test_pdf_fonts_embedded_text_extracts_a4_every_page_marked(card: CardData) -
             font = font.get_object()
             descendants = font.get("/DescendantFonts")
             desc = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
-            fonts.append((font["/BaseFont"], desc is not None and any(
-                k in desc.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))))
+            fonts.append(
+                (
+                    font["/BaseFont"],
+                    desc is not None and any(k in desc.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")),
+                )
+            )
     assert fonts and all(embedded for _name, embedded in fonts), fonts
     assert all("WenQuanYiMicroHei" in str(name) for name, _ in fonts)  # subsets of the one Chinese font
     pdf = pdfium.PdfDocument(data)

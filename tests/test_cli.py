@@ -36,9 +36,7 @@ def test_parse_json_is_the_documented_contract(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     assert list(data) == ["source", "meta", "facts", "findings", "derived"]
     assert set(data["source"]) == {"path", "sha256", "format"}
-    assert {"agency", "year", "edition", "province", "city", "county", "level", "agency_type"} <= set(
-        data["meta"]
-    )
+    assert {"agency", "year", "edition", "province", "city", "county", "level", "agency_type"} <= set(data["meta"])
     assert list(data["facts"]) == registry().layout_keys("2021")  # every key of the edition, registry order
     truth = json.loads(SEED_TRUTH.read_text(encoding="utf-8"))["facts"]
     assert data["facts"] == truth

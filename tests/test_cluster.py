@@ -144,7 +144,9 @@ def test_the_cluster_store_equals_the_embedded_store(corpus, embedded, dask_engi
     assert len(expected["reports"]) > 20 and len(expected["findings"]) > 0 and len(expected["derived"]) > 0
     statuses = {row[2] for row in expected["ingest_log"]}
     assert {"loaded", "loaded_with_errors", "unchanged", "unreadable"} <= statuses
-    assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current AND replaced_by IS NOT NULL") == [(1,)]
+    assert Database(db).execute("SELECT count(*) FROM reports WHERE NOT is_current AND replaced_by IS NOT NULL") == [
+        (1,)
+    ]
     assert summary.n_files == len(expected["ingest_log"])
     assert not (tmp_path / "cluster.duckdb.shards").exists()  # shards go once the store is published
 
@@ -177,7 +179,15 @@ def test_a_driver_that_dies_leaves_the_store_as_it_was_and_a_rerun_resumes(corpu
         return on_loaded
 
     with pytest.raises(DriverDied):
-        cluster_ingest([root], db=db, manifest=manifest, engine=dask_engine, shard_dir=shards, batch_files=4, on_loaded=die_after(10))
+        cluster_ingest(
+            [root],
+            db=db,
+            manifest=manifest,
+            engine=dask_engine,
+            shard_dir=shards,
+            batch_files=4,
+            on_loaded=die_after(10),
+        )
     assert not Database(db).exists()  # nothing was published
     deadline = time.monotonic() + 30
     while len(list(shards.glob("*/shard.json"))) < 5 and time.monotonic() < deadline:
@@ -193,7 +203,9 @@ def test_a_driver_that_dies_leaves_the_store_as_it_was_and_a_rerun_resumes(corpu
 
 
 def _batches(root: Path, manifest: Path, batch_files: int):
-    planner = Planner(plan_jobs([root], manifest), batch_files, 2, probe_pdfs=False)  # as on a cluster without OCR workers
+    planner = Planner(
+        plan_jobs([root], manifest), batch_files, 2, probe_pdfs=False
+    )  # as on a cluster without OCR workers
     while not planner.exhausted:
         yield from planner.next_batches()
 
@@ -208,7 +220,15 @@ def test_a_shard_written_twice_is_kept_once(corpus, tmp_path: Path) -> None:
     assert run_batch(task) == first  # the retry finds the shard and leaves it
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
     assert first["n_files"] == 3 and sorted(before) == sorted(
-        ["files.parquet", "reports.parquet", "facts.parquet", "findings.parquet", "sections.parquet", "derived.parquet", "shard.json"]
+        [
+            "files.parquet",
+            "reports.parquet",
+            "facts.parquet",
+            "findings.parquet",
+            "sections.parquet",
+            "derived.parquet",
+            "shard.json",
+        ]
     )
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -221,7 +241,9 @@ def test_shards_from_other_code_are_refused(corpus, dask_engine, tmp_path: Path)
     (tmp_path / "shards" / batch.key / "shard.json").write_text(json.dumps(marker), encoding="utf-8")
     db = tmp_path / "x.duckdb"
     with pytest.raises(ClusterError, match="elsewhere"):
-        cluster_ingest([root], db=db, manifest=manifest, engine=dask_engine, shard_dir=tmp_path / "shards", batch_files=4)
+        cluster_ingest(
+            [root], db=db, manifest=manifest, engine=dask_engine, shard_dir=tmp_path / "shards", batch_files=4
+        )
     assert not Database(db).exists()
 
 
@@ -267,7 +289,12 @@ def external_cluster(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("dask")
     scheduler_file = folder / "scheduler.json"
     common = ["--scheduler-file", str(scheduler_file)]
-    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *common], stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *common],
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         deadline = time.monotonic() + 120
         while not scheduler_file.exists() and time.monotonic() < deadline:
@@ -296,7 +323,9 @@ def test_the_command_line_ingests_on_a_running_cluster(corpus, embedded, externa
     db = tmp_path / "cli.duckdb"
     cmd = [sys.executable, "-m", "pipeline", "ingest", str(root), "--manifest", str(manifest), "--db", str(db),
            "--engine", "dask", "--cluster", external_cluster, "--shard-dir", str(tmp_path / "shards")]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "COLUMNS": "200"}
+    )
     assert done.returncode == 1, done.stderr  # 1: the corpus holds unreadable files on purpose
     assert "无法读取" in done.stdout and "empty.txt" in done.stdout
     assert_same_store(db, embedded)

@@ -31,7 +31,9 @@ def facts_of(cells: dict[str, object], edition: str = "2021") -> dict[str, Fact]
 
 
 def test_row_total_from_the_applicant_columns():
-    cells = t3_cells({"natural_person": {"new_received": 7, "granted": 4}, "other_org": {"new_received": 1, "granted": 1}})
+    cells = t3_cells(
+        {"natural_person": {"new_received": 7, "granted": 4}, "other_org": {"new_received": 1, "granted": 1}}
+    )
     cells["t3.granted.total"] = None
     cells["t3.partially_granted.total"] = "/"
     derived = derive(facts_of(cells), "2021", "2021")
@@ -95,7 +97,10 @@ def test_parse_json_lists_the_derived_totals_and_keeps_the_source_blank():
     out = result.to_json()
     assert out["facts"]["t3.granted.total"] is None  # the source cell stays blank
     assert out["derived"]["t3.granted.total"] == {
-        "value": 16, "from": [f"t3.granted.{c}" for c in APPLICANTS], "method": "row_sum"}  # 12+3+0+0+1+0
+        "value": 16,
+        "from": [f"t3.granted.{c}" for c in APPLICANTS],
+        "method": "row_sum",
+    }  # 12+3+0+0+1+0
     assert out["derived"]["t4.review.total"]["value"] == 4  # 2 + 1 + 0 + 1
     assert len(out["derived"]) == 22  # 21 outcome rows of the 2021 layout + 行政复议
     note = [f for f in out["findings"] if f["rule"] == "DERIVED"]
@@ -123,7 +128,8 @@ def test_migration_3_derives_the_totals_of_reports_already_stored(tmp_path):
     con.close()
     Database(db).migrate()
     assert Database(db).execute("SELECT report_id, key, CAST(value AS INTEGER), method FROM derived") == [
-        (1, "t3.granted.total", 5, "row_sum")]  # 4 + 1
+        (1, "t3.granted.total", 5, "row_sum")
+    ]  # 4 + 1
 
 
 def facts_values(cells: dict[str, object]) -> dict[str, object]:

@@ -60,7 +60,12 @@ def test_merged_cells_become_spanned_copies(tmp_path):
     assert doc.rows[0].table is None and doc.rows[0].cells[0].text == "一、总体情况"
     grid = [[(c.text, c.spanned, c.x0) for c in r.cells] for r in doc.rows if r.table == 1]
     assert grid == [
-        [("三、本年度办理结果", False, 0.0), ("（一）予以公开", False, 1.0), ("（一）予以公开", True, 2.0), ("5", False, 3.0)],
+        [
+            ("三、本年度办理结果", False, 0.0),
+            ("（一）予以公开", False, 1.0),
+            ("（一）予以公开", True, 2.0),
+            ("5", False, 3.0),
+        ],
         [("三、本年度办理结果", True, 0.0), ("甲", False, 1.0), ("", False, 2.0), ("0", False, 3.0)],
         [("三、本年度办理结果", True, 0.0), ("乙", False, 1.0), ("7", False, 2.0), ("/", False, 3.0)],
     ]

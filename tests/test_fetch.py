@@ -178,16 +178,12 @@ def test_manifest_rebuilds_the_same_provenance(server, tmp_path: Path) -> None:
 def test_robots_txt_disallow_is_refused_without_a_request(server, tmp_path: Path) -> None:
     run = fetch_reports([server.url("/private/report.html")], db=tmp_path / "x.duckdb", settings=FAST)
     (result,) = run.results
-    assert (
-        not result.ok and "robots.txt" in result.error and server.url("/private/report.html") in result.error
-    )
+    assert not result.ok and "robots.txt" in result.error and server.url("/private/report.html") in result.error
     assert "/private/report.html" not in server.paths()
 
 
 @pytest.mark.parametrize(("status", "allowed"), [(404, True), (503, False)])
-def test_robots_txt_missing_allows_unavailable_refuses(
-    server, tmp_path: Path, status: int, allowed: bool
-) -> None:
+def test_robots_txt_missing_allows_unavailable_refuses(server, tmp_path: Path, status: int, allowed: bool) -> None:
     server.routes["/robots.txt"] = lambda: (status, {"Content-Type": "text/plain"}, b"")
     settings = FetchSettings(delay=0.05, retries=1, timeout=5.0, backoff=0.05)
     run = fetch_reports([server.url("/report.html")], db=tmp_path / "x.duckdb", settings=settings)
@@ -249,9 +245,7 @@ def test_errors_are_one_line_naming_the_url(server, tmp_path: Path) -> None:
     assert server.paths().count("/slow.html") == 2  # a timeout is retried, within the bound
     unsupported = run.results[3].problems
     assert len(unsupported) == 2 and all("不受支持" in p for p in unsupported)
-    assert not (tmp_path / "x.duckdb").exists() or q(
-        tmp_path / "x.duckdb", "SELECT count(*) FROM reports"
-    ) == [(0,)]
+    assert not (tmp_path / "x.duckdb").exists() or q(tmp_path / "x.duckdb", "SELECT count(*) FROM reports") == [(0,)]
 
 
 def test_oversized_body_without_length_is_cut_off(server, tmp_path: Path) -> None:
@@ -280,12 +274,7 @@ def test_public_only_refuses_the_local_network(server, tmp_path: Path) -> None:
 
 def test_word_binary_without_libreoffice_is_kept_with_a_clear_message(server, tmp_path, monkeypatch) -> None:
     # The start of an OLE compound file holding a Word stream, as WPS Writer saves it (.wps).
-    ole = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\x00" * 504
-        + "WordDocument".encode("utf-16-le")
-        + b"\x00" * 512
-    )
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "WordDocument".encode("utf-16-le") + b"\x00" * 512
     server.routes["/files/report.wps"] = lambda: (200, {"Content-Type": "application/octet-stream"}, ole)
     monkeypatch.setenv("PATH", str(tmp_path))  # no soffice / libreoffice on this PATH
     run = fetch_reports([server.url("/files/report.wps")], db=tmp_path / "x.duckdb", settings=FAST)

@@ -36,9 +36,7 @@ def test_fetch_prints_one_line_per_url_and_a_summary(server: FetchServer, tmp_pa
 
 def test_fetch_list_file_and_json(server: FetchServer, tmp_path: Path) -> None:
     listing = tmp_path / "urls.txt"
-    listing.write_text(
-        f"# 年报网址\n\n{server.url('/report.html')}\n{server.url('/old-address')}\n", encoding="utf-8"
-    )
+    listing.write_text(f"# 年报网址\n\n{server.url('/report.html')}\n{server.url('/old-address')}\n", encoding="utf-8")
     out_dir = tmp_path / "downloads"
     res = runner.invoke(cli.app, ["fetch", "--list", str(listing), "--db", str(tmp_path / "x.duckdb"),
                                   "--out", str(out_dir), "--delay", "0.5", "--json"])  # fmt: skip
@@ -49,9 +47,7 @@ def test_fetch_list_file_and_json(server: FetchServer, tmp_path: Path) -> None:
     assert first["report_id"] == second["report_id"] and first["status"] == store.LOADED
     assert second["status"] == store.LOADED  # the same file (one ingest) serves both addresses
     assert data["out_dir"] == str(out_dir) and list(out_dir.glob("*.html"))
-    assert (
-        data["requests"] == 4 and data["retries"] == 0
-    )  # robots.txt, /report.html, /old-address → /report.html
+    assert data["requests"] == 4 and data["retries"] == 0  # robots.txt, /report.html, /old-address → /report.html
 
 
 def test_fetch_without_urls_is_a_usage_error(tmp_path: Path) -> None:

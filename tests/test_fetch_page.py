@@ -59,9 +59,7 @@ def test_url_box_fetches_ingests_and_lists_each_url(server: FetchServer, tmp_pat
     assert "/private/report.html" not in server.paths()
 
 
-def test_url_box_refuses_the_local_network_by_default(
-    server: FetchServer, tmp_path: Path, monkeypatch
-) -> None:
+def test_url_box_refuses_the_local_network_by_default(server: FetchServer, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XXGK_DB", str(tmp_path / "x.duckdb"))
     monkeypatch.delenv("XXGK_FETCH_ALLOW_PRIVATE", raising=False)
     at = AppTest.from_file("../views/upload.py", default_timeout=120).run()

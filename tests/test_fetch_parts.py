@@ -93,9 +93,7 @@ def test_robots_rules_follow_rfc_9309() -> None:
     assert user_agent().startswith("xxgk/")
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "example.gov.cn/a.html", "ftp://example.gov.cn/a", "http:///a", "javascript:x"]
-)
+@pytest.mark.parametrize("bad", ["", "example.gov.cn/a.html", "ftp://example.gov.cn/a", "http:///a", "javascript:x"])
 def test_only_absolute_http_urls(bad: str) -> None:
     with pytest.raises(FetchError):
         check_url(bad)
@@ -105,13 +103,9 @@ def test_only_absolute_http_urls(bad: str) -> None:
 def test_manifest_fetched_at_is_utc_and_checked(tmp_path) -> None:
     (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
     manifest = tmp_path / "m.csv"
-    manifest.write_text(
-        "path,url,fetched_at\na.pdf,https://x.cn/a.pdf,2025-02-01T08:30:00+08:00\n", encoding="utf-8"
-    )
+    manifest.write_text("path,url,fetched_at\na.pdf,https://x.cn/a.pdf,2025-02-01T08:30:00+08:00\n", encoding="utf-8")
     (entry,) = load_manifest(manifest).values()
-    assert (
-        entry.fetched_at == datetime(2025, 2, 1, 0, 30) and entry.overrides()["url"] == "https://x.cn/a.pdf"
-    )
+    assert entry.fetched_at == datetime(2025, 2, 1, 0, 30) and entry.overrides()["url"] == "https://x.cn/a.pdf"
     manifest.write_text("path,fetched_at\na.pdf,yesterday\n", encoding="utf-8")
     with pytest.raises(ManifestError, match="第 2 行: fetched_at"):
         load_manifest(manifest)

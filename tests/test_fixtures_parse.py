@@ -25,9 +25,7 @@ def _source(truth: Path) -> Path:
     return source
 
 
-@pytest.fixture(
-    scope="module", params=TRUTHS, ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.truth.json')}"
-)
+@pytest.fixture(scope="module", params=TRUTHS, ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.truth.json')}")
 def case(request) -> tuple[dict, dict]:
     truth = json.loads(request.param.read_text(encoding="utf-8"))
     return truth, parse_file(_source(request.param)).to_json()

@@ -42,8 +42,9 @@ def rule_failures(facts: dict, t3_layout: str) -> set[str]:
     bad: set[str] = set()
     for c in T3_COLUMNS_ORDER:
         k = {r: f"t3.{r}.{c}" for r in rows}
-        if _v(facts, k["new_received"]) + _v(facts, k["carried_over"]) != \
-                _v(facts, k["result_total"]) + _v(facts, k["carry_forward"]):
+        if _v(facts, k["new_received"]) + _v(facts, k["carried_over"]) != _v(facts, k["result_total"]) + _v(
+            facts, k["carry_forward"]
+        ):
             bad |= {k["new_received"], k["carried_over"], k["result_total"], k["carry_forward"]}
         if c == "total" and any(facts.get(k[r]) is None for r in outcomes):
             continue  # 总计 column left blank on outcome rows: T3-2 cannot be read on it
@@ -62,8 +63,9 @@ def rule_failures(facts: dict, t3_layout: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def truths() -> list[ReportTruth]:
-    config = CorpusConfig(size="demo", seed=11, layouts=FAST_LAYOUTS, error_share=0.3, legacy_share=0.2,
-                          non_report_share=0.2)
+    config = CorpusConfig(
+        size="demo", seed=11, layouts=FAST_LAYOUTS, error_share=0.3, legacy_share=0.2, non_report_share=0.2
+    )
     return list(iter_truths(config))
 
 
@@ -97,8 +99,13 @@ def test_key_sets_equal_layout_keys(truths: list[ReportTruth]) -> None:
         else:
             assert t.facts == {}
     # every edition, the mixed template, legacy and non-report documents occur
-    assert {("report", "2019", "2019"), ("report", "2021", "2021"), ("report", "2021", "2019"),
-            ("legacy", "legacy", None), ("non_report", None, None)} <= kinds
+    assert {
+        ("report", "2019", "2019"),
+        ("report", "2021", "2021"),
+        ("report", "2021", "2019"),
+        ("legacy", "legacy", None),
+        ("non_report", None, None),
+    } <= kinds
 
 
 def test_carried_over_equals_last_years_carry_forward(truths: list[ReportTruth]) -> None:
@@ -147,8 +154,11 @@ def test_amount_written_in_yuan_reads_back_as_wan_yuan(truths: list[ReportTruth]
 
 
 def _corpus_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
@@ -171,8 +181,9 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_labels_come_from_the_registry() -> None:
     """A clean tab rendering carries every official row label of its edition, character for character."""
     reg = registry()
-    config = CorpusConfig(size="tiny", seed=1, layouts=("pdftext-tabs",), noise_levels=(0,), legacy_share=0,
-                          non_report_share=0)
+    config = CorpusConfig(
+        size="tiny", seed=1, layouts=("pdftext-tabs",), noise_levels=(0,), legacy_share=0, non_report_share=0
+    )
     for doc in iter_documents(config):
         text = compact(doc.data.decode("utf-8"))
         t = doc.truth
@@ -202,13 +213,36 @@ def test_scan_renderers_write_images() -> None:
 def test_cli_writes_a_corpus(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.generator", "--size", "tiny", "--out", str(out), "--seed", "3",
-         "--layouts", "pdftext-tabs", "--layouts", "html", "--error-share", "0.5"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pipeline.generator",
+            "--size",
+            "tiny",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--layouts",
+            "pdftext-tabs",
+            "--layouts",
+            "html",
+            "--error-share",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "已生成" in proc.stdout
     assert (out / "manifest.csv").is_file() and list(out.rglob("*.truth.json"))
-    bad = subprocess.run([sys.executable, "-m", "pipeline.generator", "--size", "huge", "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipeline.generator", "--size", "huge", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert bad.returncode != 0 and "未知规模" in bad.stderr

@@ -253,8 +253,7 @@ def test_chrome_removed_and_title_found_on_real_page():
 
 def test_report_title_beats_links_to_other_reports():
     related = "".join(
-        f"<li><a href='#'>杭州市西湖区市场监督管理局{y}年政府信息公开工作年度报告</a></li>"
-        for y in (2019, 2020)
+        f"<li><a href='#'>杭州市西湖区市场监督管理局{y}年政府信息公开工作年度报告</a></li>" for y in (2019, 2020)
     )
     html = (
         f"<html><head><meta charset='utf-8'></head><body><ul class='list'>{related}</ul>"
@@ -311,9 +310,7 @@ def test_traditional_and_pinyin_spam_cleaned():
     assert trad.rows[0].text == "某区政府信息公开工作年度报告"
     assert _grid(next(iter(_tables(trad).values())))[0] == ["结果维持", "本年制发件数"]
     spam = _read(
-        _page(
-            "<h1>某局政(zheng)府(fu)信(xin)息(xi)公(gong)开(kai)工作年(nian)度报(bao)告</h1><p>申(shen)请(qing)</p>"
-        )
+        _page("<h1>某局政(zheng)府(fu)信(xin)息(xi)公(gong)开(kai)工作年(nian)度报(bao)告</h1><p>申(shen)请(qing)</p>")
     )
     assert [r.text for r in spam.rows] == ["某局政府信息公开工作年度报告", "申请"]
 

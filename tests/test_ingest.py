@@ -66,9 +66,7 @@ def test_reingest_is_idempotent(corpus: Path, tmp_path: Path) -> None:
     again = ingest([corpus], db=db, workers=2)
     assert again.counts[store.UNCHANGED] == 4 and sum(again.counts.values()) == 4
     assert snapshot_of_loaded_data(db) == before
-    assert q(db, "SELECT status, count(*) FROM ingest_log GROUP BY 1 HAVING status = 'unchanged'") == [
-        ("unchanged", 4)
-    ]
+    assert q(db, "SELECT status, count(*) FROM ingest_log GROUP BY 1 HAVING status = 'unchanged'") == [("unchanged", 4)]
 
 
 def test_changed_report_replaces_previous_version(corpus: Path, tmp_path: Path) -> None:
@@ -119,9 +117,7 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
     )
     cut = seed_text.index("三、收到和处理政府信息公开申请情况")
     (folder / "table3_cut.txt").write_text(seed_text[:cut], encoding="utf-8")
-    (folder / "gbk_no_charset.txt").write_bytes(
-        seed_text.replace("阜新市司法局", "阜新市民政局").encode("gbk")
-    )
+    (folder / "gbk_no_charset.txt").write_bytes(seed_text.replace("阜新市司法局", "阜新市民政局").encode("gbk"))
     with open(folder / "huge.txt", "wb") as fh:  # sparse: 60 MB on paper, no disk space used
         fh.truncate(60 * 1024 * 1024)
     return {
@@ -152,9 +148,7 @@ def test_bad_inputs_get_one_clear_line_and_leave_loaded_data_untouched(corpus: P
     assert "过大" in log["huge.txt"][1] and "50 MiB" in log["huge.txt"][1]
     assert "表三" in log["table3_cut.txt"][1]
     # every problem file is named in the summary's problem list
-    assert {Path(p.source_path).name for p in summary.problems} == {
-        n for n, s in expected.items() if s != store.LOADED
-    }
+    assert {Path(p.source_path).name for p in summary.problems} == {n for n, s in expected.items() if s != store.LOADED}
     # what was loaded before is exactly as it was; the GBK copy loaded as a new agency's report
     assert snapshot_of_loaded_data(db)[: len(before)] == before
     assert q(db, "SELECT count(*) FROM reports WHERE agency = '阜新市民政局' AND year = 2023") == [(1,)]

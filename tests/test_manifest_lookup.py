@@ -39,7 +39,11 @@ def _fetch_style(folder: Path) -> Path:
 
 def _manifests(tmp_path: Path) -> list[Path]:
     generated = tmp_path / "generated"
-    write_corpus(generated, CorpusConfig(size="demo", limit=120, directory="shard", layouts=("html", "pdftext-tabs")), truth_files=False)
+    write_corpus(
+        generated,
+        CorpusConfig(size="demo", limit=120, directory="shard", layouts=("html", "pdftext-tabs")),
+        truth_files=False,
+    )
     return [ROOT / "data" / "reports" / "manifest.csv", generated / "manifest.csv", _fetch_style(tmp_path / "fetch")]
 
 

@@ -25,8 +25,14 @@ def _parse(tmp_path: Path, text: str, name: str = "r.txt"):
 
 @pytest.mark.parametrize(
     ("raw", "kw"),
-    [("1" * 20, {}), ("100000000000000", {}), ("1" * 5000, {}), ("-" + "9" * 30, {"signed": True}),
-     ("1234567890123456789", {"amount": True}), ("1." + "5" * 40, {"amount": True})],
+    [
+        ("1" * 20, {}),
+        ("100000000000000", {}),
+        ("1" * 5000, {}),
+        ("-" + "9" * 30, {"signed": True}),
+        ("1234567890123456789", {"amount": True}),
+        ("1." + "5" * 40, {"amount": True}),
+    ],
 )
 def test_values_beyond_the_store_are_refused(raw, kw):
     assert parse_value(raw, **kw) == (None, "too_large")
@@ -45,7 +51,9 @@ def test_a_20_digit_cell_is_refused_with_a_type_error_and_the_rest_loads(tmp_pat
     result = _parse(tmp_path, text.replace("行政许可\t146\t", f"行政许可\t{huge}\t"))
     fact = result.facts["t2.admin_license.decisions"]
     assert fact.value is None and fact.raw == huge
-    assert any(f.rule == "TYPE" and f.severity == "error" and f.keys == ["t2.admin_license.decisions"] for f in result.findings)
+    assert any(
+        f.rule == "TYPE" and f.severity == "error" and f.keys == ["t2.admin_license.decisions"] for f in result.findings
+    )
     assert sum(1 for f in result.facts.values() if f.value is not None) > 150  # the rest of the report is read
 
 
@@ -61,8 +69,11 @@ def test_a_60_digit_run_is_bounded_and_flagged(tmp_path):
 
 @pytest.mark.parametrize("run", ["1234567890" * 6, "9" * 90, "10" * 99])
 def test_split_search_stops_at_a_clear_limit_or_finds_nothing(run):
-    for kinds, identities in (((("int",) * 7), t3_row_identities()), ((("int",) * 15), t4_identities()),
-                              ((("int", "signed", "int")), ())):
+    for kinds, identities in (
+        ((("int",) * 7), t3_row_identities()),
+        ((("int",) * 15), t4_identities()),
+        ((("int", "signed", "int")), ()),
+    ):
         splits = split_run(run, kinds, identities)
         assert splits.count == 0 or splits.limit is not None or len(splits.candidates) <= 64
     assert split_run("1" * (MAX_RUN_CHARS + 1), ("int",) * 7, t3_row_identities()).limit is not None
@@ -79,8 +90,13 @@ def test_table_cut_off_after_its_last_row(tmp_path):
 
 @pytest.mark.parametrize(
     "filler",
-    ["某" * 100_000, " ".join("政" for _ in range(50_000)), "申请1办理2结果 3" * 12_000, "\t" * 100_000,
-     "1 2 3 " * 20 + "一" * 66_666 + " 4 5 6" * 20],  # a numeral run with no 、: the enumerator search took 15 s
+    [
+        "某" * 100_000,
+        " ".join("政" for _ in range(50_000)),
+        "申请1办理2结果 3" * 12_000,
+        "\t" * 100_000,
+        "1 2 3 " * 20 + "一" * 66_666 + " 4 5 6" * 20,
+    ],  # a numeral run with no 、: the enumerator search took 15 s
 )
 def test_very_long_lines_inside_a_table(tmp_path, filler):
     text = TABS.read_text(encoding="utf-8")

@@ -54,8 +54,12 @@ def test_functional_zone_takes_its_host_division(name, province, city, county, r
 
 @pytest.mark.parametrize(
     ("name", "corrected"),
-    [("沐阳县人民政府", "沭阳县人民政府"), ("毫州市财政局", "亳州市财政局"), ("沭阳县人民政府", "沭阳县人民政府"),
-     ("木阳县人民政府", "木阳县人民政府")],  # no confusable pair makes 木阳 a division: left as written
+    [
+        ("沐阳县人民政府", "沭阳县人民政府"),
+        ("毫州市财政局", "亳州市财政局"),
+        ("沭阳县人民政府", "沭阳县人民政府"),
+        ("木阳县人民政府", "木阳县人民政府"),
+    ],  # no confusable pair makes 木阳 a division: left as written
 )
 def test_ocr_confusables_in_division_names(name, corrected):
     from pipeline.regions import correct_ocr
@@ -77,10 +81,20 @@ def test_ministry_has_no_region():
 
 @pytest.mark.parametrize(
     ("rest", "kind"),
-    [("司法局", "司法行政"), ("人民政府", "人民政府"), ("人民政府办公室", "人民政府"), ("自然资源和规划局", "自然资源"),
-     ("高良涧街道办事处", "乡镇街道"), ("卫生健康委员会", "卫生健康"), ("粮食和物资储备局", "粮食物资储备"), ("博物馆", None),
-     ("综合实验区管委会", "人民政府"), ("经济技术开发区管理委员会", "人民政府"), ("工业园区财政局", "财政"),
-     ("城市管理委员会", "其他部门")],
+    [
+        ("司法局", "司法行政"),
+        ("人民政府", "人民政府"),
+        ("人民政府办公室", "人民政府"),
+        ("自然资源和规划局", "自然资源"),
+        ("高良涧街道办事处", "乡镇街道"),
+        ("卫生健康委员会", "卫生健康"),
+        ("粮食和物资储备局", "粮食物资储备"),
+        ("博物馆", None),
+        ("综合实验区管委会", "人民政府"),
+        ("经济技术开发区管理委员会", "人民政府"),
+        ("工业园区财政局", "财政"),
+        ("城市管理委员会", "其他部门"),
+    ],
 )
 def test_agency_type(rest, kind):
     assert agency_type(rest) == kind

@@ -33,6 +33,7 @@ from tests.test_store import make_result, write_all
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
 
+
 def _filters(db: Path) -> list[Filters]:
     """Every kind of filter the sums answer (and the panel cases they decide by the agencies' year masks)."""
     province, city, level, a_type = Database(db).execute(
@@ -184,8 +185,10 @@ def test_writes_update_the_sums_by_what_they_changed(tmp_path: Path, monkeypatch
     writes = [
         [make_result("b22", agency="乙局", year=2022, values={"t3.granted.total": None})],  # mask grows
         [make_result("a23v2", agency="甲局", year=2023, values={"t3.granted.total": 9})],  # replaces a23
-        [make_result("n23", agency=None, year=2023), make_result("c24", agency="丙局", year=2024,
-                                                                 values={"t3.result_total.total": None})],  # fmt: skip
+        [
+            make_result("n23", agency=None, year=2023),
+            make_result("c24", agency="丙局", year=2024, values={"t3.result_total.total": None}),
+        ],  # fmt: skip
     ]
     for i, results in enumerate(writes):
         if i == len(writes) - 1:

@@ -62,6 +62,7 @@ SPARSE_RESULT_TOTAL = 55  # （七）总计, printed
 
 def hand_shares() -> dict[str, Fraction]:
     """Each outcome group's share of （七）总计, from the applicant columns — arithmetic done here, by hand."""
+
     def total(rows) -> int:
         rows = rows if isinstance(rows, list) else [rows]
         return sum(sum(r) for r in rows)
@@ -144,6 +145,7 @@ def test_year_over_year_compares_the_same_agencies(con):
 
 def test_matched_panel_with_a_changing_set_of_agencies(tmp_path):
     """One more report in the later year moves the all-reports change, never the like-for-like one."""
+
     def agency(name: str, year: int, new: int) -> HandReport:
         return HandReport(f"{name}_{year}", name, year, "辽宁省阜新市",
                           t3={"natural_person": {"new_received": new, "granted": new}})  # fmt: skip
@@ -170,7 +172,10 @@ def test_matched_panel_with_a_changing_set_of_agencies(tmp_path):
 def test_balanced_panel_of_the_hand_database(con):
     # 2021–2022: only 甲 reported in both years (乙 2021 only, the evil report 2022 only)
     trend = M.aggregate(con, Filters(years=(2021, 2022)), ["rate.disclosure"], by=("year",))
-    assert (value(trend, "rate.disclosure", year=2021)["numerator"], value(trend, "rate.disclosure", year=2021)["denominator"]) == (8, 11)
+    assert (
+        value(trend, "rate.disclosure", year=2021)["numerator"],
+        value(trend, "rate.disclosure", year=2021)["denominator"],
+    ) == (8, 11)
     assert value(trend, "rate.disclosure", year=2021)["left_not_in_panel"] == 1
     # no agency reported in every year of 2020–2023: the trend falls back to all reports (and the page says so)
     assert M.panel_size(con, Filters())["n_panel"] == 0
@@ -302,7 +307,10 @@ def test_explorer_keeps_blank_marker_zero_and_derived_apart(con):
     assert granted["value"] is None and granted["status"] == "blank" and granted["derived_value"] == 2
     assert granted["derived_from"].startswith("t3.granted.natural_person + ")
     assert by_key["t3.unable_need_creation.total"]["raw"] == "/"
-    assert by_key["t3.partially_granted.total"]["value"] == 3 and by_key["t3.partially_granted.total"]["derived_value"] is None
+    assert (
+        by_key["t3.partially_granted.total"]["value"] == 3
+        and by_key["t3.partially_granted.total"]["derived_value"] is None
+    )
     wide = M.explorer_wide(con, Filters(years=(2021,)), keys)
     row = wide.filter(pl.col("agency") == "乙县人民政府").row(0, named=True)
     assert row["t3.granted.total"] is None and row["t3.granted.total__derived"] == 2

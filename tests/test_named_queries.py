@@ -17,7 +17,9 @@ from pipeline.metrics import named
 from tests.dashboard_fixtures import shared_db
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE_SOURCES = sorted([*(ROOT / "views").glob("*.py"), *(ROOT / "pipeline" / "dashboard").glob("*.py"), ROOT / "app.py"])
+PAGE_SOURCES = sorted(
+    [*(ROOT / "views").glob("*.py"), *(ROOT / "pipeline" / "dashboard").glob("*.py"), ROOT / "app.py"]
+)
 
 
 def _imported(tree: ast.Module) -> dict[str, Any]:

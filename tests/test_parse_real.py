@@ -39,7 +39,10 @@ def test_real_report_parses_exactly(shared_dir, case):
     assert out["facts"] == truth["facts"]
     for k in ("agency", "year", "edition", "table3_layout"):
         assert out["meta"][k] == truth["meta"][k], k
-    assert "".join(filter(None, (out["meta"]["province"], out["meta"]["city"], out["meta"]["county"]))) == truth["meta"]["region"]
+    assert (
+        "".join(filter(None, (out["meta"]["province"], out["meta"]["city"], out["meta"]["county"])))
+        == truth["meta"]["region"]
+    )
 
 
 def test_published_error_is_kept_and_flagged(shared_dir):

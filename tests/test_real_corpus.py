@@ -23,7 +23,9 @@ from tests.check_truth import problems
 from tests.conftest import REPO, SHARED
 
 CASES = [
-    pytest.param(c, marks=pytest.mark.xfail(reason=DISPUTED_TRUTHS[c.name], strict=True)) if c.name in DISPUTED_TRUTHS else c
+    pytest.param(c, marks=pytest.mark.xfail(reason=DISPUTED_TRUTHS[c.name], strict=True))
+    if c.name in DISPUTED_TRUTHS
+    else c
     for c in real_cases(REPO)
 ]
 OWN = [c for c in real_cases(REPO) if not c.name.startswith("shared/")]
@@ -42,7 +44,9 @@ def test_truth_holds_the_template_arithmetic(case):
 def test_real_report_parses_to_its_truth(case):
     s = score_case(case)
     assert s.error is None, s.error
-    assert not s.wrong, f"{len(s.wrong)} cells wrong (key, truth, parsed), {len(s.unnamed)} named by no error: {s.wrong[:8]}"
+    assert not s.wrong, (
+        f"{len(s.wrong)} cells wrong (key, truth, parsed), {len(s.unnamed)} named by no error: {s.wrong[:8]}"
+    )
     assert not s.meta_wrong, f"meta differs (field, truth, parsed): {s.meta_wrong}"
     assert not s.mistakes_unflagged, f"the report's own mistakes not flagged: {s.mistakes_unflagged}"
 

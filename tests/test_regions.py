@@ -100,7 +100,9 @@ def test_members_sum_is_the_generators_sum(corpus: RegionalCorpus) -> None:
     """A consistent summary's cells equal the sum over the region's generated member reports, cell by cell."""
     db = Database(corpus.db)
     truth = next(t for t in corpus.summaries if not t.agency_errors and t.agency.level == "市级")
-    rid = db.execute("SELECT report_id FROM reports WHERE agency = ? AND year = ?", [truth.agency.name, truth.year])[0][0]
+    rid = db.execute("SELECT report_id FROM reports WHERE agency = ? AND year = ?", [truth.agency.name, truth.year])[0][
+        0
+    ]
     cells = db.query(summary_cells, rid)
     members = [t for t in corpus.members if t.year == truth.year and t.agency.province == truth.agency.province
                and t.agency.city == truth.agency.city]  # fmt: skip
@@ -123,9 +125,13 @@ def test_rollup_sums_members_only_with_guard_and_left_out_counts(corpus: Regiona
     assert {"n_left_out", "left_not_derivable", "guarded"} <= set(df.columns)
     rate = df.filter(pl.col("metric") == "rate.disclosure")
     assert not rate["guarded"].any()
-    guarded = db.query(region_rollup, Filters(years=(2023,), min_n=1_000_000)).filter(pl.col("metric") == "rate.disclosure")
+    guarded = db.query(region_rollup, Filters(years=(2023,), min_n=1_000_000)).filter(
+        pl.col("metric") == "rate.disclosure"
+    )
     assert guarded["guarded"].all()
-    assert rollup_wide(db.query(region_rollup, Filters(years=(2023,), min_n=1_000_000)))["rate.disclosure"].is_null().all()
+    assert (
+        rollup_wide(db.query(region_rollup, Filters(years=(2023,), min_n=1_000_000)))["rate.disclosure"].is_null().all()
+    )
     province = corpus.members[0].agency.province
     cities = rollup_wide(db.query(region_rollup, Filters(province=province)))["region"].to_list()
     assert "（省本级）" in cities and len(cities) == 3  # two cities and the province's own agencies

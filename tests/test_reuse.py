@@ -92,9 +92,9 @@ def test_an_uncopied_report_scores_about_zero(corpus: narrative_corpus.Corpus) -
     _, _, _, clean = detection(corpus)
     db = Database(corpus.db)
     shares = db.execute("SELECT copied_share FROM reuse_reports WHERE list_contains(?, report_id)", [clean])
-    copiers = db.execute(
-        "SELECT avg(copied_share) FROM reuse_reports WHERE NOT list_contains(?, report_id)", [clean]
-    )[0][0]
+    copiers = db.execute("SELECT avg(copied_share) FROM reuse_reports WHERE NOT list_contains(?, report_id)", [clean])[
+        0
+    ][0]
     assert len(shares) == len(clean) > 20
     values = sorted(s for (s,) in shares)
     assert values[len(values) // 2] == 0.0  # median
@@ -155,7 +155,9 @@ def _new_version(con: duckdb.DuckDBPyConnection, old: int) -> int:
     new_id = con.execute("SELECT max(report_id) + 1 FROM reports").fetchall()[0][0]
     con.execute("INSERT INTO reports SELECT * REPLACE (? AS report_id, sha256 || 'x' AS sha256) FROM reports"
                 " WHERE report_id = ?", [new_id, old])  # fmt: skip
-    con.execute("INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?", [new_id, old])
+    con.execute(
+        "INSERT INTO sections SELECT * REPLACE (? AS report_id) FROM sections WHERE report_id = ?", [new_id, old]
+    )
     con.execute("UPDATE reports SET is_current = false, replaced_by = ? WHERE report_id = ?", [new_id, old])
     return int(new_id)
 
@@ -179,16 +181,10 @@ def test_replaced_version_drops_out(corpus: narrative_corpus.Corpus, tmp_path: P
         result = engine.update(con, common_bucket=TEST_BUCKET, scope=[old, new_id] if scoped else None)
         assert result.retired == 1 and result.added == 1
         for table in ("reuse_reports", "reuse_passages"):
-            assert (
-                con.execute(f"SELECT count(*) FROM {table} WHERE report_id = ?", [old]).fetchall()[0][0] == 0
-            )
-        index = BandIndex.open(
-            folder_of(con), *con.execute("SELECT token, version FROM reuse_state").fetchall()[0]
-        )
+            assert con.execute(f"SELECT count(*) FROM {table} WHERE report_id = ?", [old]).fetchall()[0][0] == 0
+        index = BandIndex.open(folder_of(con), *con.execute("SELECT token, version FROM reuse_state").fetchall()[0])
         assert index is not None and not index.report_texts([old]) and index.report_texts([new_id])
-        assert (
-            con.execute("SELECT count(*) FROM reuse_matches WHERE source_id = ?", [old]).fetchall()[0][0] == 0
-        )
+        assert con.execute("SELECT count(*) FROM reuse_matches WHERE source_id = ?", [old]).fetchall()[0][0] == 0
         after = con.execute(
             "SELECT previous_share, previous_id FROM reuse_reports WHERE report_id = ?", [new_next]
         ).fetchall()[0]
@@ -215,9 +211,7 @@ def test_queries_for_pages(corpus: narrative_corpus.Corpus) -> None:
 
 def test_cli_reuse(corpus: narrative_corpus.Corpus) -> None:
     runner = CliRunner()
-    out = runner.invoke(
-        app, ["reuse", "--db", str(corpus.db), "--min-share", "0.5", "--format", "json", "-n", "5"]
-    )
+    out = runner.invoke(app, ["reuse", "--db", str(corpus.db), "--min-share", "0.5", "--format", "json", "-n", "5"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert rows and all(r["copied_share"] >= 0.5 for r in rows)
@@ -292,9 +286,7 @@ def test_index_runs_merge_to_the_same_lookups(tmp_path: Path, monkeypatch: pytes
     assert index.texts([idx.passage_ids(np.array([7]), np.array([3]))[0]]) == {7 << 16 | 3: "r7p3"}
 
 
-def test_an_unpublished_session_leaves_the_index_as_published(
-    corpus: narrative_corpus.Corpus, tmp_path: Path
-) -> None:
+def test_an_unpublished_session_leaves_the_index_as_published(corpus: narrative_corpus.Corpus, tmp_path: Path) -> None:
     """A write session's copy that compares a new version and is never published (kill -9, an error) leaves runs
     and a manifest beside the store; the next update of the published store deletes them and its results are those
     of a store that never saw the session."""
@@ -308,15 +300,11 @@ def test_an_unpublished_session_leaves_the_index_as_published(
         con.close()
     folder = db.with_name(db.name + ".reuse")
     files = {p.name for p in folder.iterdir()}
-    session = (
-        tmp_path / f".{db.name}.ingest-4242.tmp"
-    )  # what pipeline.store.swap names a write session's copy
+    session = tmp_path / f".{db.name}.ingest-4242.tmp"  # what pipeline.store.swap names a write session's copy
     shutil.copyfile(db, session)
     con = duckdb.connect(str(session))
     try:
-        old = con.execute("SELECT min(report_id) FROM reuse_reports WHERE previous_share > 0").fetchall()[0][
-            0
-        ]
+        old = con.execute("SELECT min(report_id) FROM reuse_reports WHERE previous_share > 0").fetchall()[0][0]
         _new_version(con, old)
         assert engine.update(con, common_bucket=TEST_BUCKET).added == 1
         assert con.execute("SELECT version FROM reuse_state").fetchall()[0][0] > published

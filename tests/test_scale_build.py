@@ -101,7 +101,9 @@ def test_band_index_is_the_engines_and_an_ingest_only_adds_its_own(
     assert search.connect(search.index_path(replicated)).execute("SELECT count(*) FROM reports").fetchone()[0] == n + 1
 
 
-def test_full_text_index_is_the_one_a_rebuild_writes(built: tuple[narrative_corpus.Corpus, Path], tmp_path: Path) -> None:
+def test_full_text_index_is_the_one_a_rebuild_writes(
+    built: tuple[narrative_corpus.Corpus, Path], tmp_path: Path
+) -> None:
     _, out = built
     synced = copy_store(out, tmp_path / "synced.duckdb", indexes=False)
     result = search.sync(synced, rebuild=True)
@@ -118,7 +120,12 @@ def test_full_text_index_is_the_one_a_rebuild_writes(built: tuple[narrative_corp
         ], query
         assert a.total > 0, query
     # each FTS5 table itself (a search over few reports may check the paragraphs without them)
-    for table, match in (("tri", '"信息公开"'), ("tri", '"依申请" AND "政府信息"'), ("grams", '"费"'), ("grams", '"公开"')):
+    for table, match in (
+        ("tri", '"信息公开"'),
+        ("tri", '"依申请" AND "政府信息"'),
+        ("grams", '"费"'),
+        ("grams", '"公开"'),
+    ):
         sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid"
         found = ours.execute(sql, [match]).fetchall()
         assert found == theirs.execute(sql, [match]).fetchall() and found, (table, match)
@@ -141,4 +148,6 @@ def test_a_copys_agency_name_in_the_text_stops_the_build() -> None:
     check("本年度某市某局依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能、政策文件和办事指南等方面。")
     check("本年度某市某局·联络处依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能和政策文件等方面。")
     with pytest.raises(SystemExit, match="某市某局·1"):  # copy 1 of report 5 (id 15) is named 某市某局·1
-        check("本年度某市某局·1依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能、政策文件和办事指南等方面。")
+        check(
+            "本年度某市某局·1依法主动公开政府信息，及时回应社会关切，公开内容涵盖机构职能、政策文件和办事指南等方面。"
+        )

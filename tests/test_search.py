@@ -48,16 +48,12 @@ def brute_force(db: Path, terms: list[str], filters: Filters | None = None) -> s
     return found
 
 
-def hits(
-    con: sqlite3.Connection, query: str, filters: Filters | None = None, **kw
-) -> set[tuple[int, str, int]]:
+def hits(con: sqlite3.Connection, query: str, filters: Filters | None = None, **kw) -> set[tuple[int, str, int]]:
     result = search.search(con, query, filters, limit=100_000, **kw)
     return {(h.report_id, h.section, h.paragraph) for h in result.hits}
 
 
-def test_ingest_builds_the_index_beside_the_store(
-    corpus: narrative_corpus.Corpus, index: sqlite3.Connection
-) -> None:
+def test_ingest_builds_the_index_beside_the_store(corpus: narrative_corpus.Corpus, index: sqlite3.Connection) -> None:
     assert search.index_path(corpus.db) == corpus.db.with_name("x.duckdb.search.sqlite")
     assert index.execute("SELECT count(*) FROM reports").fetchone()[0] == 150
     assert search.lag(corpus.db) == 0
@@ -205,12 +201,8 @@ def test_csv_is_excel_safe() -> None:
     text = data.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ",'@SUM(1) 【信息公开】" in text
     for cell in ("-1+1", "+1", "\tx", "\rx"):
-        frame = hits_frame(
-            search.SearchResult("x", ["x"], hits=[search.Hit(1, cell, 2024, "一", 0, "x", [])])
-        )
-        assert (
-            safe_csv_bytes(frame).decode("utf-8-sig").splitlines()[1].split(",")[1].startswith(("'", "\"'"))
-        )
+        frame = hits_frame(search.SearchResult("x", ["x"], hits=[search.Hit(1, cell, 2024, "一", 0, "x", [])]))
+        assert safe_csv_bytes(frame).decode("utf-8-sig").splitlines()[1].split(",")[1].startswith(("'", "\"'"))
 
 
 def test_cli_search(corpus: narrative_corpus.Corpus) -> None:

@@ -79,9 +79,7 @@ def test_a_pool_at_rest_has_no_workers_and_resumes_in_order(tmp_path: Path) -> N
     files = []
     for i in range(24):
         p = tmp_path / f"{i:02d}.txt"
-        p.write_text(
-            SEED.read_text(encoding="utf-8").replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8"
-        )
+        p.write_text(SEED.read_text(encoding="utf-8").replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8")
         files.append(p)
     others = frozenset(parse_workers())
     with WorkerPool(workers=2, chunk_size=3) as pool:

@@ -130,9 +130,7 @@ def test_a_migration_is_one_appended_entry_sql_or_python(db: Path) -> None:
 def test_report_facts_findings_sections_and_log_are_stored(db: Path) -> None:
     values = {"t3.new_received.total": 7, "t2.admin_fees.amount_wan_yuan": Decimal("7730.28"),
               "t4.review.upheld": None}  # fmt: skip
-    finding = Finding(
-        "T3-1", "error", "表三 总计 不平", ["t3.new_received.total"], "8", "7", "t3.new_received.total"
-    )
+    finding = Finding("T3-1", "error", "表三 总计 不平", ["t3.new_received.total"], "8", "7", "t3.new_received.total")
     (outcome,) = write_all(db, make_result("a", values=values, findings=[finding]), synthetic=True)
     assert outcome.status == store.LOADED_WITH_ERRORS and outcome.n_errors == 1
     assert [f.rule for f in outcome.findings] == ["T3-1"]  # what was stored comes back with the outcome
@@ -189,9 +187,7 @@ def test_changed_report_replaces_and_keeps_history(db: Path) -> None:
         (new.report_id, True, None),
     ]
     # history stays queryable: the old version's facts are still there
-    old_value = q(
-        db, "SELECT value FROM facts WHERE report_id = ? AND key = 't3.new_received.total'", [old.report_id]
-    )
+    old_value = q(db, "SELECT value FROM facts WHERE report_id = ? AND key = 't3.new_received.total'", [old.report_id])
     assert old_value == [(Decimal(1),)]
 
 
@@ -206,9 +202,7 @@ def test_replacement_inside_one_batch(db: Path) -> None:
 
 
 def test_report_without_agency_or_year_is_kept_by_hash(db: Path) -> None:
-    outcomes = write_all(
-        db, make_result("x1", agency=None, year=None), make_result("x2", agency=None, year=None)
-    )
+    outcomes = write_all(db, make_result("x1", agency=None, year=None), make_result("x2", agency=None, year=None))
     assert [o.status for o in outcomes] == [store.LOADED, store.LOADED]
     assert q(db, "SELECT count(*) FROM reports WHERE is_current") == [(2,)]
     messages = [m for (m,) in q(db, "SELECT message FROM findings WHERE rule = 'META'")]
@@ -231,11 +225,7 @@ def test_cross_year_rules(db: Path) -> None:
     xy1, xy2 = rows
     assert xy1[0] == outcomes[1].report_id and xy1[2] == "warning"
     assert xy1[4] == ["t3.carried_over.natural_person", "t3.carry_forward.natural_person"]
-    assert (
-        reg["t3.carried_over.natural_person"].label in xy1[3]
-        and "2022" in xy1[3]
-        and "测试市司法局" in xy1[3]
-    )
+    assert reg["t3.carried_over.natural_person"].label in xy1[3] and "2022" in xy1[3] and "测试市司法局" in xy1[3]
     assert (xy1[5], xy1[6]) == ("3", "2")
     assert reg["t2.normative_docs.in_force"].label in xy2[3]
     assert (xy2[5], xy2[6]) == ("12", "11")
@@ -243,7 +233,9 @@ def test_cross_year_rules(db: Path) -> None:
     # a write for another agency leaves these findings alone (only the agencies a write touched are recomputed)
     write_all(db, make_result("o23", agency="另一局", year=2023, values={"t3.carried_over.natural_person": 1}))
     assert [r[0] for r in q(db, "SELECT rule FROM findings WHERE scope = 'cross_year' ORDER BY rule")] == [
-        "XY-1", "XY-1", "XY-2"
+        "XY-1",
+        "XY-1",
+        "XY-2",
     ]
     # fixing the 2023 report (a replacement) clears its warnings: they are recomputed over current reports only
     fixed = make_result("y23b", year=2023, values={"t3.carried_over.natural_person": 3,
@@ -300,7 +292,9 @@ def test_second_concurrent_writer_is_refused(db: Path, monkeypatch: pytest.Monke
         pass
 
 
-def test_a_symlinked_database_is_followed_and_locked_as_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_symlinked_database_is_followed_and_locked_as_one_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = tmp_path / "data" / "real.duckdb"
     real.parent.mkdir()
     link = tmp_path / "link.duckdb"
@@ -355,9 +349,7 @@ def test_read_connection_follows_swaps(db: Path) -> None:
     con2 = database.connection()
     assert con2 is not con1
     assert con2.execute("SELECT count(*) FROM reports").fetchall() == [(2,)]
-    assert con2.cursor().execute("SELECT count(*) FROM facts WHERE key = 't3.granted.total'").fetchall() == [
-        (2,)
-    ]
+    assert con2.cursor().execute("SELECT count(*) FROM facts WHERE key = 't3.granted.total'").fetchall() == [(2,)]
     assert con1.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]  # retired, still usable for now
     write_all(db, make_result("r3", agency="丙局"))
     assert database.execute("SELECT count(*) FROM reports") == [(3,)]
@@ -410,6 +402,4 @@ def test_fact_page_and_box_are_kept(db: Path) -> None:
     fact = r.facts["t3.granted.total"]
     fact.page, fact.bbox = 3, (10.0, 20.5, 30.0, 40.0)
     write_all(db, r)
-    assert q(db, "SELECT page, bbox FROM facts WHERE key = 't3.granted.total'") == [
-        (3, [10.0, 20.5, 30.0, 40.0])
-    ]
+    assert q(db, "SELECT page, bbox FROM facts WHERE key = 't3.granted.total'") == [(3, [10.0, 20.5, 30.0, 40.0])]

@@ -86,7 +86,9 @@ def test_cross_year_findings_do_not_depend_on_the_agency_chunk(written: Path) ->
     con = open_reader(written)
     try:
         results = []
-        agencies = [a for (a,) in con.execute("SELECT DISTINCT agency FROM reports WHERE agency IS NOT NULL").fetchall()]
+        agencies = [
+            a for (a,) in con.execute("SELECT DISTINCT agency FROM reports WHERE agency IS NOT NULL").fetchall()
+        ]
         for n, chunk in enumerate((1, 3, 1_000_000)):
             table = f"memory.main.chunk_{n}"
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM cat.main.{STORE_FINDINGS} WHERE false")

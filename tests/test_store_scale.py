@@ -202,12 +202,25 @@ def test_peer_groups_are_the_group_sizes_of_the_peer_ranking(which: str, generat
                 for year in (2021, 2023, 1999):
                     ranking = _reference(M.peer_ranking, con, filters, key, year)
                     expected = (
-                        ranking.group_by("agency_type", "level")
-                        .agg(pl.col("eligible").sum().alias("n_ranked"), pl.len().alias("n_agencies"))
-                        .sort(["n_ranked", "n_agencies", "agency_type", "level"], descending=[True, True, False, False],
-                              nulls_last=True)
-                    ) if not ranking.is_empty() else pl.DataFrame(schema={  # fmt: skip
-                        "agency_type": pl.String, "level": pl.String, "n_ranked": pl.UInt32, "n_agencies": pl.UInt32})
+                        (
+                            ranking.group_by("agency_type", "level")
+                            .agg(pl.col("eligible").sum().alias("n_ranked"), pl.len().alias("n_agencies"))
+                            .sort(
+                                ["n_ranked", "n_agencies", "agency_type", "level"],
+                                descending=[True, True, False, False],
+                                nulls_last=True,
+                            )
+                        )
+                        if not ranking.is_empty()
+                        else pl.DataFrame(
+                            schema={  # fmt: skip
+                                "agency_type": pl.String,
+                                "level": pl.String,
+                                "n_ranked": pl.UInt32,
+                                "n_agencies": pl.UInt32,
+                            }
+                        )
+                    )
                     _same(M.peer_groups(con, filters, key, year), expected, f"{key} {year} {filters.to_query()}")
                     compared += expected.height
     assert compared > 20

@@ -46,9 +46,7 @@ def test_a_new_segment_checkpoints_wide_rows_under_a_small_memory_cap(tmp_path: 
         con.execute(f"ATTACH {seg.quote(path)} AS seg")
         values = _row_sql(con)
         for start in range(0, ROWS, 5_000):
-            con.execute(
-                f"INSERT INTO seg.{CELLS_TABLE} SELECT {values} FROM range({start}, {start + 5_000}) t(i)"
-            )
+            con.execute(f"INSERT INTO seg.{CELLS_TABLE} SELECT {values} FROM range({start}, {start + 5_000}) t(i)")
             con.execute("CHECKPOINT seg")
         assert con.execute(f"SELECT count(*) FROM seg.{CELLS_TABLE}").fetchall() == [(ROWS,)]
     finally:

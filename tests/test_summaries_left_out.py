@@ -70,7 +70,9 @@ def test_sums_leave_summary_reports_out_and_say_how_many(corpus: RegionalCorpus)
     for year in YEARS:
         assert members[year] == sum(t.clean[KEY] for t in corpus.members if t.year == year and KEY in t.clean)
     # asked for explicitly, the summaries are added (and nothing is left out for being one)
-    both = Database(corpus.db).query(metric_table, Filters(panel="all", include_summaries=True), f"count.{KEY}", ("year",))
+    both = Database(corpus.db).query(
+        metric_table, Filters(panel="all", include_summaries=True), f"count.{KEY}", ("year",)
+    )
     for row in both.iter_rows(named=True):
         assert row["value"] == members[row["year"]] + summaries[row["year"]] and row["left_summary"] == 0
 
@@ -111,7 +113,9 @@ def test_xxgk_metric_states_the_summary_reports_it_left_out(corpus: RegionalCorp
     _, _, ids = _stored(corpus)
     runner = CliRunner()
     year = YEARS[-1]
-    out = runner.invoke(app, ["metric", f"count.{KEY}", "--year", str(year), "--db", str(corpus.db), "--format", "json"])
+    out = runner.invoke(
+        app, ["metric", f"count.{KEY}", "--year", str(year), "--db", str(corpus.db), "--format", "json"]
+    )
     assert out.exit_code == 0, out.output
     row = json.loads(out.stdout)["rows"][0]
     assert row["left_out"]["summary"] == len(ids[year])

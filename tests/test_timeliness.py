@@ -119,12 +119,16 @@ def test_timeliness_by_year_counts_what_the_per_report_table_shows(corpus: Regio
     db = Database(corpus.db)
     for filters in (Filters(), Filters(years=(2022, 2023)), Filters(min_n=1), Filters(years=(1999,))):
         df = db.query(timeliness_reports, filters).filter(pl.col("year").is_not_null())
-        expected = df.group_by("year").agg(
-            pl.len().alias("n_reports"),
-            *[(pl.col("status") == s).sum().alias(s) for s in ("on_time", "late", "unknown")],
-            *[(pl.col("published_source") == s).sum().alias(f"from_{s}") for s in ("manifest", "page", "document")],
-            pl.col("days_late").median().alias("median_days_late"),
-        ).sort("year")
+        expected = (
+            df.group_by("year")
+            .agg(
+                pl.len().alias("n_reports"),
+                *[(pl.col("status") == s).sum().alias(s) for s in ("on_time", "late", "unknown")],
+                *[(pl.col("published_source") == s).sum().alias(f"from_{s}") for s in ("manifest", "page", "document")],
+                pl.col("days_late").median().alias("median_days_late"),
+            )
+            .sort("year")
+        )
         got = db.query(timeliness_by_year, filters)
         if df.is_empty():
             assert got.is_empty()
@@ -176,8 +180,10 @@ def test_timeliness_page(monkeypatch: pytest.MonkeyPatch, corpus: RegionalCorpus
     assert {b.label for b in at.get("download_button")} >= {"下载 CSV（Excel 可直接打开）"}
 
 
-@pytest.mark.parametrize(("folder", "published", "status"), [("05_pingtan_2019", "2020-01-20", "on_time"),
-                                                             ("06_pingtan_2021", "2022-02-08", "late")])
+@pytest.mark.parametrize(
+    ("folder", "published", "status"),
+    [("05_pingtan_2019", "2020-01-20", "on_time"), ("06_pingtan_2021", "2022-02-08", "late")],
+)
 def test_real_crawler_pages_state_their_date(folder: str, published: str, status: str) -> None:
     """Two real reports as a site crawler saved them: the header's 发布时间 is the page's own date."""
     from tests.conftest import CRAWLER

@@ -115,5 +115,7 @@ def test_narrative_number(stated, expected):
 
 def test_unreadable_cell_text_is_an_error_not_a_silent_null():
     facts = _facts(BASE)
-    facts["t2.admin_license.decisions"] = Fact("t2.admin_license.decisions", None, "1.5", blank=False, status="ambiguous")
+    facts["t2.admin_license.decisions"] = Fact(
+        "t2.admin_license.decisions", None, "1.5", blank=False, status="ambiguous"
+    )
     assert _rules(validate(facts, "2021", "2021")) == ["TYPE"]

@@ -74,8 +74,10 @@ def test_blank_totals_in_layout_text(tmp_path, huaian_text, shared_dir):
     truth = load_truth(REAL / "02_huaian_szf_2024" / "truth.facts.json")["facts"]
     facts = result.to_json()["facts"]
     for k, v in truth.items():
-        if k.startswith("t3.") and k.endswith(".total") and k.split(".")[1] not in (
-            "new_received", "carried_over", "result_total", "carry_forward"
+        if (
+            k.startswith("t3.")
+            and k.endswith(".total")
+            and k.split(".")[1] not in ("new_received", "carried_over", "result_total", "carry_forward")
         ):
             assert facts[k] is None and result.facts[k].blank, k
         else:
@@ -104,7 +106,9 @@ def test_concatenated_digits_unique_split():
 
 
 def test_concatenated_rows_in_text(tmp_path, seed_text):
-    text = seed_text.replace("一、本年新收政府信息公开申请数量\t\t1\t0\t0\t0\t0\t0\t1\t", "一、本年新收政府信息公开申请数量\t1000001")
+    text = seed_text.replace(
+        "一、本年新收政府信息公开申请数量\t\t1\t0\t0\t0\t0\t0\t1\t", "一、本年新收政府信息公开申请数量\t1000001"
+    )
     result = _parse_text(tmp_path, text)
     assert result.facts["t3.new_received.natural_person"].value == 1
     assert result.facts["t3.new_received.total"].value == 1
@@ -195,7 +199,14 @@ def test_blank_cells_instead_of_zero_everywhere_in_layout_text(tmp_path, shared_
         lines[i] = re.sub(r"(?<=\s)0(?=\s|$)", " ", lines[i])
     result = _parse_text(tmp_path, "\n".join(lines))
     truth = load_truth(REAL / "03_hongze_qzf_2023" / "truth.facts.json")["facts"]
-    page_three = {"new_received", "carried_over", "granted", "partially_granted", "unable_not_held", "unable_need_creation"}
+    page_three = {
+        "new_received",
+        "carried_over",
+        "granted",
+        "partially_granted",
+        "unable_not_held",
+        "unable_need_creation",
+    }
     page_three |= {k.split(".")[1] for k in truth if k.startswith("t3.denied_")}
     flagged = {k for f in result.findings if f.rule == "LAYOUT" for k in f.keys}
     for key, value in truth.items():
@@ -221,8 +232,13 @@ def test_markdown_table_rows_out_of_order_with_notes(tmp_path, huaian_text):
     t3_rows[2], t3_rows[3] = t3_rows[3], t3_rows[2]  # 部分公开 before 予以公开
     head = huaian_text.split("三、收到和处理政府信息公开申请情况")[0]
     tail = "四、政府信息公开行政复议" + huaian_text.split("四、政府信息公开行政复议")[1]
-    head = head.replace("行政规范性文件       8          26       66", "| 行政规范性文件 | 8（其中修订2件） | 26 | 66 |")
-    md = head + "三、收到和处理政府信息公开申请情况\n\n| 项目 | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |\n"
+    head = head.replace(
+        "行政规范性文件       8          26       66", "| 行政规范性文件 | 8（其中修订2件） | 26 | 66 |"
+    )
+    md = (
+        head
+        + "三、收到和处理政府信息公开申请情况\n\n| 项目 | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |\n"
+    )
     md += "|---|---|---|---|---|---|---|---|\n" + "\n".join(t3_rows) + "\n\n" + tail
     result = _parse_text(tmp_path, md, name="r.md")
     assert result.to_json()["facts"] == truth

@@ -74,9 +74,11 @@ def test_t2_runs_have_no_identity():
 
 
 def test_flattened_page_is_cut_at_enumerators_and_after_runs():
-    line = ("二、主动公开政府信息情况第二十条第（一）项信息内容本年制发件数规章 000行政规范性文件693665三、收到和处理"
-            "（本列数据…）一、本年新收政府信息公开申请数量640020470二、上年结转政府信息公开申请数量0000000（三）不予公开"
-            "1.属于国家秘密00000002.其他法律行政法规禁止公开0000000共受理申请70件，办结69件。") * 2
+    line = (
+        "二、主动公开政府信息情况第二十条第（一）项信息内容本年制发件数规章 000行政规范性文件693665三、收到和处理"
+        "（本列数据…）一、本年新收政府信息公开申请数量640020470二、上年结转政府信息公开申请数量0000000（三）不予公开"
+        "1.属于国家秘密00000002.其他法律行政法规禁止公开0000000共受理申请70件，办结69件。"
+    ) * 2
     pieces = [p for _start, p in split_flattened(line)]
     assert "一、本年新收政府信息公开申请数量640020470" in pieces
     assert "1.属于国家秘密0000000" in pieces  # the "2" after the run is the next row's enumerator
@@ -132,8 +134,10 @@ def _truth_rows() -> list[list[str]]:
     from tests.conftest import load_truth
 
     truth = load_truth(MARKDOWN.with_name("v8_markdown_converter.truth.json"))["facts"]
-    return [[label, *(str(truth[f"t3.{key}.{c}"]) for c in T3_COLUMNS_ORDER)]
-            for key, label, _b in registry().rows("t3", "2021")]
+    return [
+        [label, *(str(truth[f"t3.{key}.{c}"]) for c in T3_COLUMNS_ORDER)]
+        for key, label, _b in registry().rows("t3", "2021")
+    ]
 
 
 def test_similar_rows_swapped_by_a_converter_are_placed_by_their_labels(tmp_path):
@@ -154,7 +158,8 @@ def test_unlabelled_rows_are_placed_by_order_between_labelled_ones(tmp_path):
     result = _parse(tmp_path, _with_t3(rows), "r.md")
     expected = parse_file(MARKDOWN).to_json()["facts"]
     assert {k: v for k, v in result.to_json()["facts"].items() if k.startswith("t3.")} == {
-        k: v for k, v in expected.items() if k.startswith("t3.")}
+        k: v for k, v in expected.items() if k.startswith("t3.")
+    }
 
 
 def test_annotated_cell_keeps_its_note_in_raw():
@@ -170,8 +175,9 @@ def test_old_label_in_a_new_edition(tmp_path):
 
 
 def test_number_pulled_out_of_the_table_makes_its_blank_cells_uncertain(tmp_path):
-    text = MARKDOWN.read_text(encoding="utf-8").replace("| 行政规范性文件 | 22（其中修订16件） | 3 | 156 |",
-                                                     "| 行政规范性文件 |  | 3 | 156 |\n\n22（其中修订16件）\n")
+    text = MARKDOWN.read_text(encoding="utf-8").replace(
+        "| 行政规范性文件 | 22（其中修订16件） | 3 | 156 |", "| 行政规范性文件 |  | 3 | 156 |\n\n22（其中修订16件）\n"
+    )
     result = _parse(tmp_path, text, "r.md")
     assert result.facts["t2.normative_docs.issued"].value is None
     assert _named(result, "t2.normative_docs.issued")  # never a silent blank where a number was
@@ -182,8 +188,32 @@ def test_table_printed_one_cell_per_line(tmp_path):
     text = MARKDOWN.read_text(encoding="utf-8")
     assert block in text
     t4 = text.split("## 四、", 1)[1].split("## 五、")[0]
-    flat_t4 = "\n".join(["行政复议", "行政诉讼", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计",
-                         "2", "0", "0", "0", "2", "1", "0", "0", "1", "2", "1", "0", "0", "0", "1"])
+    flat_t4 = "\n".join(
+        [
+            "行政复议",
+            "行政诉讼",
+            "结果维持",
+            "结果纠正",
+            "其他结果",
+            "尚未审结",
+            "总计",
+            "2",
+            "0",
+            "0",
+            "0",
+            "2",
+            "1",
+            "0",
+            "0",
+            "1",
+            "2",
+            "1",
+            "0",
+            "0",
+            "0",
+            "1",
+        ]
+    )
     text = text.replace(t4, "政府信息公开行政复议、行政诉讼情况\n\n" + flat_t4 + "\n\n")
     result = _parse(tmp_path, text, "r.md")
     assert [result.facts[f"t4.suit_direct.{c}"].value for c in ("upheld", "pending", "total")] == [1, 1, 2]

@@ -114,8 +114,7 @@ def test_a_killed_ingest_leaves_no_workers_and_its_copy_goes_at_the_next_start(f
     ingest([folder / "a_seed.txt"], db=db)  # the database exists; the next ingest works on a copy of it
     slow_scan(folder / "d_scan.tif")
     script = (
-        "import sys; from pipeline.ingest import ingest; "
-        "ingest([sys.argv[1]], db=sys.argv[2], workers=2, chunk_size=1)"
+        "import sys; from pipeline.ingest import ingest; ingest([sys.argv[1]], db=sys.argv[2], workers=2, chunk_size=1)"
     )
     proc = subprocess.Popen([sys.executable, "-c", script, str(folder), str(db)], cwd=ROOT)
     try:
@@ -152,7 +151,9 @@ def test_workers_do_not_rerun_the_script_that_started_the_ingest(tmp_path: Path,
 
     marker = tmp_path / "page_ran_in_a_worker"
     page = tmp_path / "page.py"
-    page.write_text(f"from pathlib import Path\nPath({str(marker)!r}).touch()\nraise SystemExit('not a worker script')\n")
+    page.write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).touch()\nraise SystemExit('not a worker script')\n"
+    )
     main = types.ModuleType("__main__")
     main.__file__ = str(page)
     monkeypatch.setitem(sys.modules, "__main__", main)

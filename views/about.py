@@ -61,7 +61,9 @@ if sources is not None:
     else:
         n_syn = int(sources.filter(pl.col("synthetic"))["n_reports"].sum())
         if n_syn:
-            st.warning(f"⚠ {ui.SYNTHETIC_NOTICE}：当前范围内有 {n_syn} 份报告是生成的示例数据，不是任何机关的真实统计。")
+            st.warning(
+                f"⚠ {ui.SYNTHETIC_NOTICE}：当前范围内有 {n_syn} 份报告是生成的示例数据，不是任何机关的真实统计。"
+            )
         ui.table(
             sources.with_columns(pl.col("synthetic").replace_strict(SYNTHETIC_LABELS)),
             {"format": "文件格式", "synthetic": "来源", "n_reports": "报告数"},

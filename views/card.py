@@ -120,9 +120,15 @@ else:
 
 st.subheader("主要数量（本机关逐年）")
 order = {k: i for i, k in enumerate(CARD_COUNTS)}
-counts = card.counts.sort(pl.col("metric").replace_strict(order, default=None, return_dtype=pl.Int64)).with_columns(
-    pl.col("metric").replace_strict({k: metric(k).name for k in card.counts["metric"].unique().to_list()}).alias("项目")
-).pivot(on="year", index="项目", values="value", sort_columns=True)
+counts = (
+    card.counts.sort(pl.col("metric").replace_strict(order, default=None, return_dtype=pl.Int64))
+    .with_columns(
+        pl.col("metric")
+        .replace_strict({k: metric(k).name for k in card.counts["metric"].unique().to_list()})
+        .alias("项目")
+    )
+    .pivot(on="year", index="项目", values="value", sort_columns=True)
+)
 ui.table(counts.rename({c: f"{c} 年" for c in counts.columns if c != "项目"}))
 ui.null_legend()
 

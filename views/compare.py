@@ -118,7 +118,8 @@ peer = c2.selectbox(
 a_type, level, _, _ = labels[peer]
 ranking = query(peer_ranking, filters, metric_key, int(rank_year))
 group = ranking.filter(
-    (pl.col("agency_type").fill_null(UNKNOWN) == (a_type or UNKNOWN)) & (pl.col("level").fill_null(UNKNOWN) == (level or UNKNOWN))
+    (pl.col("agency_type").fill_null(UNKNOWN) == (a_type or UNKNOWN))
+    & (pl.col("level").fill_null(UNKNOWN) == (level or UNKNOWN))
 )
 guarded = f"分母不足 {filters.min_n}，不排名"
 group = group.with_columns(

@@ -131,4 +131,6 @@ if grid_tab.open:
         ui.grid_note(coverage)
 if chart_tab.open:
     charts.chart(coverage_figure(query(coverage_by_year, filters)), where=chart_tab)
-st.caption("缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中有 2019 或 2021 年版报告的年度）。")
+st.caption(
+    "缺报 = 所选年度内该机关没有当前版本的报告（年度范围为左侧所选年度，未选择时为数据中有 2019 或 2021 年版报告的年度）。"
+)

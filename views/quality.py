@@ -72,9 +72,11 @@ st.subheader("机关 × 年度 状态")
 coverage = query(coverage_grid, filters)
 # colour by a status mark in the text (a pandas Styler on hundreds of agencies is slow to send and draw)
 years = [c for c in coverage.grid.columns if c != "agency"]
-grid = ui.page_of(coverage.grid, FINDING_ROWS, key="q_grid").with_columns(
-    (pl.col(c).replace_strict(STATUS_MARKS) + " " + pl.col(c)).alias(c) for c in years
-).rename({"agency": "机关"})
+grid = (
+    ui.page_of(coverage.grid, FINDING_ROWS, key="q_grid")
+    .with_columns((pl.col(c).replace_strict(STATUS_MARKS) + " " + pl.col(c)).alias(c) for c in years)
+    .rename({"agency": "机关"})
+)
 ui.table(grid, height=380)
 ui.grid_note(coverage)
 st.caption("🟢 通过全部硬性校验；🟡 有警告；🔴 有错误；⚪ 缺报（所选年度内没有当前版本的报告）。")
@@ -89,7 +91,9 @@ if found.is_empty():
 else:
     found = ui.page_of(found, FINDING_ROWS, key="q_findings").with_columns(
         pl.col("rule").map_elements(rule_label, return_dtype=pl.String),
-        pl.col("suspect_key").replace_strict({k: f.label for k, f in reg.by_key.items()}, default=pl.col("suspect_key")),
+        pl.col("suspect_key").replace_strict(
+            {k: f.label for k, f in reg.by_key.items()}, default=pl.col("suspect_key")
+        ),
         pl.col("severity").replace_strict(SEVERITY, default=pl.col("severity")),
         pl.col("scope").replace_strict(SCOPE, default=pl.col("scope")),
         ("report?report=" + pl.col("report_id").cast(pl.String)).alias("link"),

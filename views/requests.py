@@ -81,13 +81,17 @@ def shares_figure(shares: pl.DataFrame, min_n: int) -> go.Figure:
 @charts.figure_cache
 def region_figure(regions: pl.DataFrame, title: str, min_n: int) -> go.Figure:
     """公开率 per region as bars; a region under the small-number guard is a grey bar labelled with its n."""
-    df = charts.inert_column(regions, "region").with_columns(
-        pl.when(pl.col("guarded")).then(pl.lit(f"分母不足 {min_n}")).otherwise(pl.lit("公开率")).alias("说明"),
-        pl.when(pl.col("guarded"))
-        .then(pl.format("n={}", pl.col("denominator").cast(pl.Int64)))
-        .otherwise(pl.format("{}%", (pl.col("value") * 100).round(1)))
-        .alias("标注"),
-    ).sort("value")
+    df = (
+        charts.inert_column(regions, "region")
+        .with_columns(
+            pl.when(pl.col("guarded")).then(pl.lit(f"分母不足 {min_n}")).otherwise(pl.lit("公开率")).alias("说明"),
+            pl.when(pl.col("guarded"))
+            .then(pl.format("n={}", pl.col("denominator").cast(pl.Int64)))
+            .otherwise(pl.format("{}%", (pl.col("value") * 100).round(1)))
+            .alias("标注"),
+        )
+        .sort("value")
+    )
     fig = px.bar(
         df, x="value", y="region", orientation="h", color="说明", text="标注", title=title,
         color_discrete_map={"公开率": "#1f77b4", f"分母不足 {min_n}": charts.GUARD_COLOR},
@@ -145,7 +149,9 @@ if tree_tab.open:
     else:
         charts.chart(outcome_tree_figure(tree), where=tree_tab)
 ui.left_out_note(outcomes, RESULT_TOTAL, "办理结果构成只用各项结果都能确定的报告：")
-st.caption("柱顶数字为同一批报告的（七）总计；各项之和与之不同时，差额来自办理结果与总计本身不符的报告（见「数据质量」T3-2）。")
+st.caption(
+    "柱顶数字为同一批报告的（七）总计；各项之和与之不同时，差额来自办理结果与总计本身不符的报告（见「数据质量」T3-2）。"
+)
 
 st.subheader("公开率与各类结果占比")
 shares = query(outcome_shares_by_year, filters).with_columns(pl.col("metric").replace_strict(names).alias("指标"))
@@ -190,7 +196,9 @@ ui.guard_note(shares, filters)
 st.subheader("结转（积压）")
 backlog = drop_leading_empty_years(query(backlog_by_year, filters)).with_columns(
     pl.col("metric")
-    .replace_strict({k: reg[k.removeprefix("count.")].row_label for k in names if k.startswith("count.t3")}, default=None)
+    .replace_strict(
+        {k: reg[k.removeprefix("count.")].row_label for k in names if k.startswith("count.t3")}, default=None
+    )
     .alias("项目")
 )
 charts.chart(backlog_figure(backlog))

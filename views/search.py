@@ -52,9 +52,7 @@ with c1:
 with c2:
     all_versions = st.toggle("也检索已被替换的旧版本", key="versions", bind=ui.BIND)
 if not query or not query.strip():
-    st.info(
-        "在报告正文（一至六部分的文字，不含统计表）中查找：任意长度的词语，例如「信息处理费」「复议」「费」。"
-    )
+    st.info("在报告正文（一至六部分的文字，不含统计表）中查找：任意长度的词语，例如「信息处理费」「复议」「费」。")
     st.stop()
 try:
     result = run_search(path, version, query, filters, int(limit or LIMITS[0]), not all_versions)

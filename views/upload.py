@@ -62,7 +62,9 @@ def show(result: UploadResult) -> None:
             if f.message:
                 (st.error if f.status in ("unreadable", REFUSED) else st.caption)(plain(f.message))
             for finding in f.findings:
-                st.text(f"{SEVERITY_LABELS.get(finding.severity, finding.severity)} [{rule_label(finding.rule)}] {finding.message}")
+                st.text(
+                    f"{SEVERITY_LABELS.get(finding.severity, finding.severity)} [{rule_label(finding.rule)}] {finding.message}"
+                )
 
 
 st.title("导入报告")
@@ -140,7 +142,9 @@ if fetched:
             if doc["report_id"] is not None:
                 label = f"报告 #{doc['report_id']} {who} 详情"
                 try:
-                    st.page_link(page("report").file, label=plain(label), query_params={"report": str(doc["report_id"])})
+                    st.page_link(
+                        page("report").file, label=plain(label), query_params={"report": str(doc["report_id"])}
+                    )
                 except Exception:  # the page is run outside the app's navigation (tests, single-page run)
                     st.markdown(f"[{plain(label)}](/report?report={doc['report_id']})")
             source = "附件 `" + doc["url"].replace("`", "") + "`" if doc["role"] == "attachment" else "网页本身"

@@ -30,12 +30,16 @@ def card(
     agency: Annotated[str, typer.Argument(help="机关名称（与报告中一致，如 沈阳市司法局）")],
     year: Annotated[int, typer.Argument(help="年度")],
     fmt: Annotated[str, typer.Option("--format", help="pdf / docx")] = "pdf",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（默认：机关_年度_报告卡.pdf）")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="输出文件（默认：机关_年度_报告卡.pdf）")
+    ] = None,
     province: Annotated[str | None, typer.Option(help="同类机关的范围：省份")] = None,
     city: Annotated[str | None, typer.Option(help="同类机关的范围：市（地区）")] = None,
     quality: Annotated[str | None, typer.Option(help="数据质量：all / pass / fail")] = None,
     min_n: Annotated[str | None, typer.Option("--min-n", help="小数字保护：分母小于该值的比率不显示")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")
+    ] = None,
 ) -> None:
     """机关报告卡：某机关某年度的全部数字及来源、与同类机关和往年的比率比较、校验发现，输出 PDF 或 Word。"""
     if fmt not in FORMATS:
@@ -49,7 +53,9 @@ def card(
         err_console.print(f"[red]错误:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     if data is None:
-        err_console.print(f"[red]错误:[/] 库中没有 {agency} {year} 年的当前报告（xxgk history 查看版本）", highlight=False)
+        err_console.print(
+            f"[red]错误:[/] 库中没有 {agency} {year} 年的当前报告（xxgk history 查看版本）", highlight=False
+        )
         raise typer.Exit(1)
     if fmt == "pdf":
         from pipeline.card.pdf import card_pdf

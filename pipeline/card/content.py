@@ -120,7 +120,11 @@ def blocks(card: CardData) -> list[Block]:
         own = _rate_cell(rate.value, rate.guarded, rate.denominator, min_n)
         if rate.value is None and not rate.guarded:
             own = f"— （{LEFT_OUT_LABELS.get(rate.state, rate.state)}）" if rate.state != "counted" else "—"
-        peer = _rate_cell(rate.peer_value, rate.peer_guarded, None, min_n) if rate.peer_guarded else fmt_pct(rate.peer_value)
+        peer = (
+            _rate_cell(rate.peer_value, rate.peer_guarded, None, min_n)
+            if rate.peer_guarded
+            else fmt_pct(rate.peer_value)
+        )
         rank = f"{rate.rank} / {rate.group_size}" if rate.rank else "不排名"
         history = "；".join(
             f"{y} {_rate_cell(v, g, d, min_n) if v is not None else '—'}"

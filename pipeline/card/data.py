@@ -141,7 +141,9 @@ def _rate_rows(con: duckdb.DuckDBPyConnection, own: pl.DataFrame, peers: Filters
         p: dict[str, Any] = peer.row(0, named=True) if not peer.is_empty() else {"value": None, "denominator": None,
                                                                     "n_reports": 0, "n_left_out": 0}  # fmt: skip
         ranking = peer_ranking(con, peers, key, year).filter(pl.col("agency") == agency)
-        rank: dict[str, Any] = ranking.row(0, named=True) if not ranking.is_empty() else {"rank": None, "group_size": None}
+        rank: dict[str, Any] = (
+            ranking.row(0, named=True) if not ranking.is_empty() else {"rank": None, "group_size": None}
+        )
         out.append(RateRow(
             key, m.name, m.formula, None if guarded else row["value"], row["numerator"], row["denominator"], guarded,
             row["state"], p["value"] if (p["denominator"] or 0) >= min_n else None,

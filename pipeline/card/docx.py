@@ -55,7 +55,8 @@ def card_docx(card: CardData) -> bytes:
     normal.font.name = FONT_NAME
     normal.font.size = Pt(10)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(
-        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT_NAME)
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT_NAME
+    )
     document.core_properties.title = title(card)
     document.core_properties.subject = SYNTHETIC_NOTICE if card.synthetic else "政府信息公开工作年度报告卡"
 

@@ -42,11 +42,13 @@ class Styles:
             note=ParagraphStyle("note", parent=body, fontSize=8, leading=11, textColor=colors.HexColor("#555555")),
             cell=ParagraphStyle("cell", parent=body, fontSize=8.5, leading=11),
             small=ParagraphStyle("small", parent=body, fontSize=7, leading=9),
-            heading=ParagraphStyle("heading", parent=body, fontSize=12.5, leading=18, spaceBefore=8, spaceAfter=4,
-                                   keepWithNext=1),  # fmt: skip
+            heading=ParagraphStyle(
+                "heading", parent=body, fontSize=12.5, leading=18, spaceBefore=8, spaceAfter=4, keepWithNext=1
+            ),  # fmt: skip
             title=ParagraphStyle("title", parent=body, fontSize=15, leading=21, spaceAfter=6),
-            warning=ParagraphStyle("warn", parent=body, textColor=RED, backColor=colors.HexColor("#fdecea"),
-                                   borderPadding=4, spaceAfter=6),  # fmt: skip
+            warning=ParagraphStyle(
+                "warn", parent=body, textColor=RED, backColor=colors.HexColor("#fdecea"), borderPadding=4, spaceAfter=6
+            ),  # fmt: skip
         )
 
 

@@ -37,7 +37,9 @@ def clicked_cell(key: str) -> str | None:
     return cell if isinstance(cell, str) else None
 
 
-def clickable_block(block: OfficialGrid, key: str, picked: str | None = None, on_click: Callable[[], None] | None = None) -> str | None:
+def clickable_block(
+    block: OfficialGrid, key: str, picked: str | None = None, on_click: Callable[[], None] | None = None
+) -> str | None:
     """Draw ``block`` with the cell ``picked`` marked; returns the key of the cell clicked in it on this run.
 
     ``on_click`` runs before the page's script when a cell is clicked (read the cell with :func:`clicked_cell`):

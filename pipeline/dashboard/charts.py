@@ -71,8 +71,15 @@ def style(fig: go.Figure, height: int = 380, percent_axis: bool = False) -> go.F
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         title={"x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 15}},
         # legend below the plot: long official labels wrap into rows there instead of covering the title
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0,
-                "title": None},  # fmt: skip
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "yanchor": "bottom",
+            "y": 0,
+            "xanchor": "left",
+            "x": 0,
+            "title": None,
+        },  # fmt: skip
         hoverlabel={"font_family": FONT_FAMILY},
     )
     fig.update_xaxes(title=None)

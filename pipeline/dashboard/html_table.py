@@ -153,7 +153,7 @@ def render(
             attrs = f' data-key="{html.escape(key)}"' if key else ""
             classes = [c for c in (cls, "picked" if key and key == picked else "") if c]
             if value is None:
-                cells.append(f'<td{_cls(" ".join([*classes, "null"]))}{attrs}>{NULL_TEXT}</td>')
+                cells.append(f"<td{_cls(' '.join([*classes, 'null']))}{attrs}>{NULL_TEXT}</td>")
             else:
                 text = fmt(value)
                 cells.append(f"<td{_cls(' '.join(classes))}{attrs}>{text}</td>")

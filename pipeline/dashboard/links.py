@@ -46,9 +46,7 @@ def synced(
             st.session_state[key] = list(dict.fromkeys(wanted)) if multi else wanted[-1]
     if key not in st.session_state:
         if widget is st.selectbox:
-            kwargs["index"] = (
-                options.index(default) if default in options else (None if default is None else 0)
-            )
+            kwargs["index"] = options.index(default) if default in options else (None if default is None else 0)
         elif default is not None:
             kwargs["default"] = [d for d in default if d in by_text.values()] if multi else default
     elif not multi and st.session_state[key] not in options and st.session_state[key] is not None:

@@ -123,14 +123,10 @@ def report_sections(report_id: int, sections: pl.DataFrame, wanted: str | None) 
             st.caption("本部分下列句子与其他报告相同（相同的句子及来源）：")
             ui.table(
                 marked.with_columns(
-                    pl.col("number")
-                    .replace_strict(sentences, default=None, return_dtype=pl.String)
-                    .alias("text"),
+                    pl.col("number").replace_strict(sentences, default=None, return_dtype=pl.String).alias("text"),
                     pl.col("kind").replace_strict(MATCH_KINDS, default=pl.col("kind")),
                     pl.struct("source_id", "source_section")
-                    .map_elements(
-                        lambda s: report_link(s["source_id"], s["source_section"]), return_dtype=pl.String
-                    )
+                    .map_elements(lambda s: report_link(s["source_id"], s["source_section"]), return_dtype=pl.String)
                     .alias("link"),
                 ).select("text", "kind", "link", "source_agency", "source_year", "similarity"),
                 {

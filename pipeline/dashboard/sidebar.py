@@ -63,8 +63,10 @@ def sidebar_filters() -> Filters:
     try:
         # cached once per database version; of the agencies only those the link names (the picker below searches
         # the database for the rest)
-        options = {**query(filter_options),
-                   "agency": query(known_agencies, None, tuple(st.query_params.get_all(PARAMS["agencies"])))}
+        options = {
+            **query(filter_options),
+            "agency": query(known_agencies, None, tuple(st.query_params.get_all(PARAMS["agencies"]))),
+        }
     except DatabaseUnavailable as exc:
         st.sidebar.error(str(exc))
         options = EMPTY_OPTIONS

@@ -92,5 +92,6 @@ def excerpt(lines: list[str], line: int, context: int = 8) -> str:
     start, end = max(1, line - context), min(len(lines), line + context)
     width = len(str(end))
     return "\n".join(
-        f"{'▶' if n == line else ' '} {n:>{width}}  {lines[n - 1].replace(chr(9), '    ')}" for n in range(start, end + 1)
+        f"{'▶' if n == line else ' '} {n:>{width}}  {lines[n - 1].replace(chr(9), '    ')}"
+        for n in range(start, end + 1)
     )

@@ -27,4 +27,5 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(f"pipeline.fetch.{_FROM[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = ["FetchError", "FetchRun", "FetchSettings", "UrlResult", "fetch_reports", "read_url_list"]

@@ -17,9 +17,7 @@ import sys
 from pathlib import Path
 
 MAX_URLS = 20  # addresses one press of the button may fetch
-ENV_ALLOW_PRIVATE = (
-    "XXGK_FETCH_ALLOW_PRIVATE"  # "1": allow loopback / private addresses (an intranet deployment)
-)
+ENV_ALLOW_PRIVATE = "XXGK_FETCH_ALLOW_PRIVATE"  # "1": allow loopback / private addresses (an intranet deployment)
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -23,9 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def fetch(
-    urls: Annotated[
-        list[str] | None, typer.Argument(help="报告网页或附件的网址（http/https），可多个")
-    ] = None,
+    urls: Annotated[list[str] | None, typer.Argument(help="报告网页或附件的网址（http/https），可多个")] = None,
     url_list: Annotated[
         Path | None, typer.Option("--list", help="网址列表文件：每行一个网址，# 开头的行和空行忽略")
     ] = None,
@@ -48,9 +46,7 @@ def fetch(
         int,
         typer.Option("--retries", min=0, max=10, help="超时、连接错误、429/5xx 时的重试次数（间隔指数增长）"),
     ] = 3,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, max=600.0, help="连接和每次读取的超时秒数")
-    ] = 30.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=1.0, max=600.0, help="连接和每次读取的超时秒数")] = 30.0,
     public_only: Annotated[
         bool, typer.Option("--public-only", help="拒绝指向本机或内网地址的网址（代他人抓取时使用）")
     ] = False,

@@ -66,9 +66,7 @@ class FetchSettings:
 class FetchError(Exception):
     """A URL that could not be fetched; ``kind`` is robots / http / timeout / connection / too_large / url."""
 
-    def __init__(
-        self, url: str, kind: str, message: str, status: int | None = None, attempts: int = 0
-    ) -> None:
+    def __init__(self, url: str, kind: str, message: str, status: int | None = None, attempts: int = 0) -> None:
         super().__init__(f"{url}: {message}")
         self.url, self.kind, self.message, self.status, self.attempts = url, kind, message, status, attempts
 
@@ -137,18 +135,14 @@ class PoliteClient:
         current, redirects = requested, []
         for _ in range(self.settings.max_redirects + 1):
             self._check_allowed(current)
-            raw, attempts = self._request(
-                current, self.settings.max_bytes, self._rules(current).crawl_delay()
-            )
+            raw, attempts = self._request(current, self.settings.max_bytes, self._rules(current).crawl_delay())
             location = raw.headers.get("location")
             if raw.status in REDIRECT_STATUSES and location:
                 redirects.append(current)
                 try:
                     current = check_url(urljoin(current, location))
                 except FetchError as exc:
-                    raise FetchError(
-                        requested, "url", f"重定向到无效地址 {location}（{exc.message}）"
-                    ) from None
+                    raise FetchError(requested, "url", f"重定向到无效地址 {location}（{exc.message}）") from None
                 continue
             if raw.status >= 400:
                 raise FetchError(current, "http", _status_text(raw.status), raw.status, attempts)
@@ -196,9 +190,7 @@ class PoliteClient:
             return rules_from_response(exc.status, b"", exc.message, exc.kind)
 
     # -- one request with retries ---------------------------------------------------------------------------
-    def _request(
-        self, url: str, max_bytes: int, min_gap: float = 0.0, truncate: bool = False
-    ) -> tuple[_Raw, int]:
+    def _request(self, url: str, max_bytes: int, min_gap: float = 0.0, truncate: bool = False) -> tuple[_Raw, int]:
         """GET once, retrying timeouts, connection errors, 429 and 5xx; redirects are returned, not followed."""
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
@@ -224,9 +216,7 @@ class PoliteClient:
                 raise FetchError(url, "http", f"{_status_text(raw.status)}（已尝试 {attempt} 次{why}）",
                                  raw.status, attempt)  # fmt: skip
             wait = max(self._backoff(attempt), retry_after or 0.0)
-            self._event(
-                f"{url}: {_status_text(raw.status)}，{wait:.1f} 秒后重试（第 {attempt + 1}/{attempts} 次）"
-            )
+            self._event(f"{url}: {_status_text(raw.status)}，{wait:.1f} 秒后重试（第 {attempt + 1}/{attempts} 次）")
             time.sleep(wait)
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -260,9 +250,7 @@ class PoliteClient:
                         break
                     raise FetchError(url, "too_large", _too_large(None, max_bytes), resp.status)
                 if time.monotonic() > deadline:
-                    raise FetchError(
-                        url, "timeout", f"下载超时：{s.total_timeout:.0f} 秒内未传完", resp.status
-                    )
+                    raise FetchError(url, "timeout", f"下载超时：{s.total_timeout:.0f} 秒内未传完", resp.status)
             return _Raw(resp.status, headers, bytes(data), at)
         except HTTPError as exc:
             raise _transport_error(url, exc, s.timeout) from None

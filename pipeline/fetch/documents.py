@@ -99,9 +99,7 @@ class SavedDocument:
     path: Path
     sha256: str
     ext: str
-    fetched: (
-        Response  # without its bytes (they are in ``path``): a long URL list must not pile them up in memory
-    )
+    fetched: Response  # without its bytes (they are in ``path``): a long URL list must not pile them up in memory
     page_url: str  # the URL the user gave (the page the attachment was found on, or the document itself)
     size_bytes: int
 

@@ -29,9 +29,7 @@ def user_agent() -> str:
         version = metadata.version("xxgk")
     except metadata.PackageNotFoundError:
         version = "dev"
-    return (
-        f"{ROBOTS_AGENT}/{version} (government information disclosure annual report reader; obeys robots.txt)"
-    )
+    return f"{ROBOTS_AGENT}/{version} (government information disclosure annual report reader; obeys robots.txt)"
 
 
 def origin(url: str) -> str:
@@ -77,9 +75,7 @@ def rules_from_response(
         return RobotsRules(None, error or "无法连接到服务器", error_kind or "connection")
     if status >= 500:
         why = error or f"HTTP {status}"
-        return RobotsRules(
-            None, f"robots.txt 无法获取（{why}），按 robots 协议（RFC 9309）视为禁止抓取该网站"
-        )
+        return RobotsRules(None, f"robots.txt 无法获取（{why}），按 robots 协议（RFC 9309）视为禁止抓取该网站")
     if status >= 400:
         return RobotsRules(None)
     text = body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").lstrip("\ufeff")

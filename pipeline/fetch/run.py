@@ -245,7 +245,9 @@ def _ingest(run: FetchRun, say: EventCallback) -> None:
         )  # fmt: skip
         run.counts = {k: v for k, v in summary.as_dict().items() if v}
     except (IngestLockedError, ManifestError) as exc:
-        run.ingest_error = f"{exc}；已下载的文件保存在 {run.out_dir}，稍后可运行 xxgk ingest {run.out_dir} --manifest {manifest}"
+        run.ingest_error = (
+            f"{exc}；已下载的文件保存在 {run.out_dir}，稍后可运行 xxgk ingest {run.out_dir} --manifest {manifest}"
+        )
     findings = _findings(run.db, {o.report_id for o in written.values() if o.report_id is not None})
     for result in run.results:
         for doc in result.saved:

@@ -120,8 +120,18 @@ def _agency_truths(config: CorpusConfig) -> Iterator[tuple[Agency, list[ReportTr
         if rng.random() < config.non_report_share:
             year = rng.choice(years)
             layout, noise = choose(agency, year, rng)
-            truths.append(ReportTruth(agency, year, "non_report", None, None, layout=layout, noise=noise,
-                                      doc_id=f"{agency.agency_id}_{year}_notice"))
+            truths.append(
+                ReportTruth(
+                    agency,
+                    year,
+                    "non_report",
+                    None,
+                    None,
+                    layout=layout,
+                    noise=noise,
+                    doc_id=f"{agency.agency_id}_{year}_notice",
+                )
+            )
         yield agency, truths
 
 
@@ -180,8 +190,15 @@ def truth_path(doc_path: Path) -> Path:
     return doc_path.with_name(doc_path.stem + ".truth.json")
 
 
-def write_corpus(out: str | Path, config: CorpusConfig, *, truth_files: bool = True,
-                 manifest: str | Path | None = None, path_prefix: str = "", workers: int = 1) -> dict[str, float]:
+def write_corpus(
+    out: str | Path,
+    config: CorpusConfig,
+    *,
+    truth_files: bool = True,
+    manifest: str | Path | None = None,
+    path_prefix: str = "",
+    workers: int = 1,
+) -> dict[str, float]:
     """Write the corpus under ``out`` and its manifest; returns counts, bytes and seconds."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

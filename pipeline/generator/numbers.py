@@ -32,21 +32,40 @@ T3_TOTAL_ALWAYS_ROWS = T3_FLOW_ROWS
 
 # Base outcome weights (share of handled requests); perturbed per agency.  Unknown rows get 0.005.
 OUTCOME_WEIGHTS: dict[str, float] = {
-    "granted": 0.32, "partially_granted": 0.08,
-    "denied_state_secret": 0.003, "denied_law_prohibited": 0.006, "denied_security_stability": 0.004,
-    "denied_third_party": 0.012, "denied_internal_affairs": 0.01, "denied_process_info": 0.015,
-    "denied_enforcement_file": 0.008, "denied_admin_query": 0.02,
-    "unable_not_held": 0.24, "unable_need_creation": 0.04, "unable_unclear": 0.02,
-    "not_processed_petition": 0.05, "not_processed_repeat": 0.03, "not_processed_publication": 0.005,
-    "not_processed_mass_repeat": 0.01, "not_processed_confirm": 0.006,
-    "other_handling": 0.12, "other_no_correction": 0.05, "other_fee_unpaid": 0.004, "other_misc": 0.07,
+    "granted": 0.32,
+    "partially_granted": 0.08,
+    "denied_state_secret": 0.003,
+    "denied_law_prohibited": 0.006,
+    "denied_security_stability": 0.004,
+    "denied_third_party": 0.012,
+    "denied_internal_affairs": 0.01,
+    "denied_process_info": 0.015,
+    "denied_enforcement_file": 0.008,
+    "denied_admin_query": 0.02,
+    "unable_not_held": 0.24,
+    "unable_need_creation": 0.04,
+    "unable_unclear": 0.02,
+    "not_processed_petition": 0.05,
+    "not_processed_repeat": 0.03,
+    "not_processed_publication": 0.005,
+    "not_processed_mass_repeat": 0.01,
+    "not_processed_confirm": 0.006,
+    "other_handling": 0.12,
+    "other_no_correction": 0.05,
+    "other_fee_unpaid": 0.004,
+    "other_misc": 0.07,
 }
 APPLICANT_WEIGHTS = (0.88, 0.06, 0.003, 0.006, 0.03, 0.02)
 
 ERROR_KINDS_HARD = ("total_mismatch", "swapped_digit", "t4_total_mismatch")
 ERROR_KINDS_SOFT = ("carry_mismatch", "narrative_mismatch")
-ERROR_KIND_WEIGHTS = {"total_mismatch": 0.3, "swapped_digit": 0.25, "t4_total_mismatch": 0.1,
-                      "carry_mismatch": 0.2, "narrative_mismatch": 0.15}
+ERROR_KIND_WEIGHTS = {
+    "total_mismatch": 0.3,
+    "swapped_digit": 0.25,
+    "t4_total_mismatch": 0.1,
+    "carry_mismatch": 0.2,
+    "narrative_mismatch": 0.15,
+}
 
 
 @cache
@@ -205,7 +224,8 @@ def draw_profile(agency: Agency, rng: random.Random, mixed_share: float) -> Prof
         review_rate=rng.uniform(0.0, 0.08) if big or rng.random() < 0.3 else 0.0,
         suit_rate=rng.uniform(0.0, 0.04) if big else rng.uniform(0.0, 0.01),
         makes_regulations=agency.is_government and agency.level in (LEVEL_PROVINCE, LEVEL_CITY),
-        normative_rate=(8.0 if agency.is_government else 2.0) * rng.lognormvariate(0, 0.6)
+        normative_rate=(8.0 if agency.is_government else 2.0)
+        * rng.lognormvariate(0, 0.6)
         * (0.3 if agency.level == LEVEL_TOWN else 1.0),
         licenses=agency.licenses * rng.lognormvariate(-0.5, 1.0) if rng.random() < 0.8 else 0.0,
         penalties=agency.penalties * rng.lognormvariate(-0.5, 1.0) if rng.random() < 0.8 else 0.0,
@@ -244,8 +264,16 @@ def initial_state(profile: Profile, rng: random.Random) -> AgencyState:
         carry["natural_person"] = poisson(rng, profile.volume * profile.carry_rate)
     regs = poisson(rng, 25) if profile.makes_regulations else 0
     norms = poisson(rng, profile.normative_rate * 5)
-    items = {r: poisson(rng, m) for r, m in (("admin_license", 25), ("other_mgmt_services", 8),
-                                             ("admin_penalty", 60), ("admin_coercion", 6), ("admin_fees", 3))}
+    items = {
+        r: poisson(rng, m)
+        for r, m in (
+            ("admin_license", 25),
+            ("other_mgmt_services", 8),
+            ("admin_penalty", 60),
+            ("admin_coercion", 6),
+            ("admin_fees", 3),
+        )
+    }
     return AgencyState(carry, regs, norms, regs * 3, norms * 2, items, {r: 0 for r in items})
 
 
@@ -297,8 +325,9 @@ def _amount(rng: random.Random, mean: float, decimals: int = 2) -> Decimal:
     return Decimal(str(round(value, decimals))).normalize() if value >= 0.01 else Decimal(0)
 
 
-def draw_t2(edition: str, profile: Profile, state: AgencyState, rng: random.Random,
-        errors: list[dict[str, Any]]) -> dict[str, Value]:
+def draw_t2(
+    edition: str, profile: Profile, state: AgencyState, rng: random.Random, errors: list[dict[str, Any]]
+) -> dict[str, Value]:
     facts: dict[str, Value] = {}
     licenses = poisson(rng, profile.licenses)
     penalties = poisson(rng, profile.penalties)
@@ -309,15 +338,23 @@ def draw_t2(edition: str, profile: Profile, state: AgencyState, rng: random.Rand
     regs_issued = poisson(rng, 1.5) if profile.makes_regulations else 0
     norm_issued = poisson(rng, profile.normative_rate)
     if edition == "2021":
-        for row, issued, stock in (("regulations", regs_issued, state.regs_in_force),
-                                   ("normative_docs", norm_issued, state.norm_in_force)):
+        for row, issued, stock in (
+            ("regulations", regs_issued, state.regs_in_force),
+            ("normative_docs", norm_issued, state.norm_in_force),
+        ):
             repealed = binomial(rng, stock, 0.04 if rng.random() < 0.7 else 0.2)
             in_force = stock + issued - repealed
             if rng.random() < 0.08 and stock > 3:  # the stock was recounted (清理) — the soft rule breaks
                 in_force = max(0, in_force + rng.choice([-3, -2, -1, 1, 2, 5]))
-                errors.append({"kind": "stock_mismatch", "keys": [f"t2.{row}.in_force"], "severity": "warning",
-                               "rule": "XY-2", "detail": f"现行有效件数 {in_force} ≠ 上年 {stock} + 制发 {issued} − "
-                                                         f"废止 {repealed}"})
+                errors.append(
+                    {
+                        "kind": "stock_mismatch",
+                        "keys": [f"t2.{row}.in_force"],
+                        "severity": "warning",
+                        "rule": "XY-2",
+                        "detail": f"现行有效件数 {in_force} ≠ 上年 {stock} + 制发 {issued} − 废止 {repealed}",
+                    }
+                )
             facts[f"t2.{row}.issued"] = issued
             facts[f"t2.{row}.repealed"] = repealed
             facts[f"t2.{row}.in_force"] = in_force

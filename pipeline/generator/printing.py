@@ -70,7 +70,7 @@ def _swap_digits(value: int, rng: random.Random) -> int | None:
     if not pairs:
         return None
     i = rng.choice(pairs)
-    swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+    swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
     return int(swapped)
 
 
@@ -89,8 +89,15 @@ def inject_error(truth: ReportTruth, kind: str, rng: random.Random) -> bool:
         if old + delta < 0:
             delta = 1
         f[key] = old + delta
-        truth.agency_errors.append({"kind": kind, "keys": [key], "severity": "error", "rule": "T3-3",
-                                    "detail": f"总计印作 {old + delta}，各列之和为 {old}"})
+        truth.agency_errors.append(
+            {
+                "kind": kind,
+                "keys": [key],
+                "severity": "error",
+                "rule": "T3-3",
+                "detail": f"总计印作 {old + delta}，各列之和为 {old}",
+            }
+        )
         return True
     if kind == "swapped_digit":
         candidates = [k for k in t3_keys if isinstance(v := f[k], int) and v >= 10]
@@ -101,8 +108,15 @@ def inject_error(truth: ReportTruth, kind: str, rng: random.Random) -> bool:
             new = _swap_digits(old, rng)
             if new is not None and new != old:
                 f[key] = new
-                truth.agency_errors.append({"kind": kind, "keys": [key], "severity": "error", "rule": "T3-3",
-                                            "detail": f"{old} 印作 {new}（数字颠倒）"})
+                truth.agency_errors.append(
+                    {
+                        "kind": kind,
+                        "keys": [key],
+                        "severity": "error",
+                        "rule": "T3-3",
+                        "detail": f"{old} 印作 {new}（数字颠倒）",
+                    }
+                )
                 return True
         return False
     if kind == "t4_total_mismatch":
@@ -130,8 +144,15 @@ def inject_error(truth: ReportTruth, kind: str, rng: random.Random) -> bool:
             return False
         stated = printed + rng.choice([-3, -1, 1, 2, 5, 10]) if printed > 3 else printed + rng.randint(1, 9)
         truth.narrative["received"] = stated
-        truth.agency_errors.append({"kind": kind, "keys": ["t3.new_received.total"], "severity": "warning",
-                                    "rule": "NARRATIVE", "detail": f"正文称共受理 {stated} 件，表三为 {printed} 件"})
+        truth.agency_errors.append(
+            {
+                "kind": kind,
+                "keys": ["t3.new_received.total"],
+                "severity": "warning",
+                "rule": "NARRATIVE",
+                "detail": f"正文称共受理 {stated} 件，表三为 {printed} 件",
+            }
+        )
         return True
     raise ValueError(f"unknown error kind {kind}")
 
@@ -141,11 +162,21 @@ def inject_carry_mismatch(facts: dict[str, Value], rng: random.Random, errors: l
     delta = rng.randint(1, 4)
     old = facts["t3.carried_over.natural_person"]
     assert isinstance(old, int)
-    for key in ("t3.carried_over.natural_person", "t3.carried_over.total",
-                "t3.carry_forward.natural_person", "t3.carry_forward.total"):
+    for key in (
+        "t3.carried_over.natural_person",
+        "t3.carried_over.total",
+        "t3.carry_forward.natural_person",
+        "t3.carry_forward.total",
+    ):
         value = facts[key]
         assert isinstance(value, int)
         facts[key] = value + delta
-    errors.append({"kind": "carry_mismatch", "keys": ["t3.carried_over.natural_person", "t3.carried_over.total"],
-                   "severity": "warning", "rule": "XY-1",
-                   "detail": f"上年结转印作 {old + delta}，上年报告结转下年度为 {old}"})
+    errors.append(
+        {
+            "kind": "carry_mismatch",
+            "keys": ["t3.carried_over.natural_person", "t3.carried_over.total"],
+            "severity": "warning",
+            "rule": "XY-1",
+            "detail": f"上年结转印作 {old + delta}，上年报告结转下年度为 {old}",
+        }
+    )

@@ -112,9 +112,7 @@ def section_one(truth: ReportTruth, rng: random.Random, short: bool = False) -> 
     paras.append("（一）主动公开")
     paras.append(_fill(rng.choice(_ACTIVE), truth, rng))
     paras.append("（二）依申请公开")
-    paras.append(
-        f"{truth.year}年，{_short(truth)}共受理政府信息公开申请{received}件，均在法定期限内予以答复。"
-    )
+    paras.append(f"{truth.year}年，{_short(truth)}共受理政府信息公开申请{received}件，均在法定期限内予以答复。")
     if not short:
         paras += [
             "（三）政府信息管理",
@@ -337,9 +335,7 @@ def varied_section_one(truth: ReportTruth) -> list[str]:
         paras.append(heading)
         paras.append(slot_text(truth, "一", 2 * i) + slot_text(truth, "一", 2 * i + 1))
         if i == 1:
-            paras.append(
-                f"{truth.year}年，{_short(truth)}共受理政府信息公开申请{received}件，均在法定期限内予以答复。"
-            )
+            paras.append(f"{truth.year}年，{_short(truth)}共受理政府信息公开申请{received}件，均在法定期限内予以答复。")
     return paras
 
 

@@ -125,8 +125,9 @@ def _summary_truths(region: _OpenRegion, seed: int, error_share: float, layout: 
         yield truth
 
 
-def with_summaries(agency_truths: Iterator[tuple[Agency, list[ReportTruth]]], seed: int, share: float,
-                   error_share: float, layout: str) -> Iterator[ReportTruth]:
+def with_summaries(
+    agency_truths: Iterator[tuple[Agency, list[ReportTruth]]], seed: int, share: float, error_share: float, layout: str
+) -> Iterator[ReportTruth]:
     """Every truth of ``agency_truths`` (agency by agency, in universe order), with the summary reports of the
     chosen regions yielded as soon as each region's last agency has passed."""
     open_regions: list[_OpenRegion] = []

@@ -52,7 +52,9 @@ class _Cells:
             elif not label and self.noise >= 2 and self.rng.random() < 0.05:
                 body = f"&nbsp;{body}&nbsp;"
         if self.wordy:
-            body = f'<p style="text-align:center;margin:0"><span style="font-family:宋体;font-size:12px">{body}</span></p>'
+            body = (
+                f'<p style="text-align:center;margin:0"><span style="font-family:宋体;font-size:12px">{body}</span></p>'
+            )
         return f"<td{attrs}>{body}</td>"
 
 
@@ -74,8 +76,11 @@ def draw_t3(truth: ReportTruth, cells: _Cells, style: LabelStyle) -> str:
     cols = t3_columns()
     out = [
         "<tr>" + cells.td(T3_NOTE, rowspan=3, colspan=3) + cells.td(T3_APPLICANTS, colspan=7) + "</tr>",
-        "<tr>" + cells.td(cols[0], rowspan=2) + cells.td(T3_LEGAL_PERSONS, colspan=5)
-        + cells.td(cols[6], rowspan=2) + "</tr>",
+        "<tr>"
+        + cells.td(cols[0], rowspan=2)
+        + cells.td(T3_LEGAL_PERSONS, colspan=5)
+        + cells.td(cols[6], rowspan=2)
+        + "</tr>",
         "<tr>" + "".join(cells.td(c) for c in cols[1:6]) + "</tr>",
     ]
     rows = t3_rows(truth)
@@ -111,8 +116,11 @@ def draw_t4(truth: ReportTruth, cells: _Cells) -> str:
     labels = t4_column_labels()
     out = [
         "<tr>" + cells.td(groups[0].top, colspan=5) + cells.td(groups[1].top, colspan=10) + "</tr>",
-        "<tr>" + "".join(cells.td(lab, rowspan=2) for lab in labels) + cells.td(groups[1].sub, colspan=5)
-        + cells.td(groups[2].sub, colspan=5) + "</tr>",
+        "<tr>"
+        + "".join(cells.td(lab, rowspan=2) for lab in labels)
+        + cells.td(groups[1].sub, colspan=5)
+        + cells.td(groups[2].sub, colspan=5)
+        + "</tr>",
         "<tr>" + "".join(cells.td(lab) for lab in labels * 2) + "</tr>",
         "<tr>" + "".join(cells.td(truth.cell_text(k)) for g in groups for k in g.keys) + "</tr>",
     ]
@@ -120,9 +128,13 @@ def draw_t4(truth: ReportTruth, cells: _Cells) -> str:
 
 
 def _table(body: str, rng: random.Random) -> str:
-    attrs = rng.choice(['border="1" cellspacing="0" cellpadding="0"',
-                        'class="MsoNormalTable" style="border-collapse:collapse;width:100%"',
-                        'width="600" border="1"'])
+    attrs = rng.choice(
+        [
+            'border="1" cellspacing="0" cellpadding="0"',
+            'class="MsoNormalTable" style="border-collapse:collapse;width:100%"',
+            'width="600" border="1"',
+        ]
+    )
     return f"<table {attrs}>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
@@ -159,7 +171,9 @@ def render_html(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[byt
     gbk = noise >= 1 and rng.random() < 0.3
     meta = '<meta charset="utf-8">'
     if gbk:
-        meta = rng.choice(['<meta charset="gbk">', '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'])
+        meta = rng.choice(
+            ['<meta charset="gbk">', '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">']
+        )
         if noise >= 2 and rng.random() < 0.4:
             meta = ""  # the server sends the charset in a header we do not have
     rng.randint(1, 3), rng.randint(10, 28)  # (the draws of an earlier random date: later draws stay as they were)

@@ -54,7 +54,7 @@ class _Page:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
 
 
 def _place(line: str, col: int, text: str) -> str:
@@ -157,15 +157,27 @@ def _layout_t3(truth: ReportTruth, rng: random.Random, noise: int, style: LabelS
         if prefix:
             start = prefix
         if len(chunks) == 1:
-            page.add(_values_line(_place(start, indent, chunks[0]) if start.strip() else start + chunks[0],
-                                  values, _LABEL_WIDTH, _COL_WIDTH))
+            page.add(
+                _values_line(
+                    _place(start, indent, chunks[0]) if start.strip() else start + chunks[0],
+                    values,
+                    _LABEL_WIDTH,
+                    _COL_WIDTH,
+                )
+            )
         elif len(chunks) == 2 and rng.random() < 0.5:
             page.add(_place(start, indent, chunks[0]) if start.strip() else start + chunks[0])
             page.add(_values_line("", values, _LABEL_WIDTH, _COL_WIDTH))
             page.add(" " * indent + chunks[1])
         else:
-            page.add(_values_line(_place(start, indent, chunks[0]) if start.strip() else start + chunks[0],
-                                  values, _LABEL_WIDTH, _COL_WIDTH))
+            page.add(
+                _values_line(
+                    _place(start, indent, chunks[0]) if start.strip() else start + chunks[0],
+                    values,
+                    _LABEL_WIDTH,
+                    _COL_WIDTH,
+                )
+            )
             for chunk in chunks[1:]:
                 page.add(" " * indent + chunk)
         if noise >= 1 and rng.random() < 0.5:

@@ -224,8 +224,9 @@ class _Writer:
         return self.buf.getvalue()
 
 
-def blocks_to_pdf(blocks: list[Block], rng: random.Random, noise: int, title: str | None = None,
-                  created: str | None = None) -> bytes:
+def blocks_to_pdf(
+    blocks: list[Block], rng: random.Random, noise: int, title: str | None = None, created: str | None = None
+) -> bytes:
     """``created``: the ISO date written as CreationDate / ModDate (else 2000-01-01, which no report year accepts
     as a publication date: see pipeline.published)."""
     writer = _Writer(rng, noise, cjk_font_name())

@@ -58,8 +58,9 @@ def render_scan_pdf(truth: ReportTruth, rng: random.Random, noise: int) -> tuple
     pages, dpi = scan_pages(_text_pdf(truth, rng, noise), rng, noise)
     buf = io.BytesIO()
     title = prose.title(truth) if truth.kind == "report" else None
-    pages[0].save(buf, format="PDF", save_all=True, append_images=pages[1:], resolution=float(dpi),
-                  title=title or "", quality=80)
+    pages[0].save(
+        buf, format="PDF", save_all=True, append_images=pages[1:], resolution=float(dpi), title=title or "", quality=80
+    )
     return buf.getvalue(), ".pdf"
 
 

@@ -91,8 +91,9 @@ def _tabs_t3_header(noise: int, rng: random.Random) -> list[str]:
             heads.append(spaced(col) if rng.random() < 0.3 else col)
             tails.append("")
     lines = [
-        "\t".join([T3_NOTE.replace("，等于", "，等于 ") if noise >= 2 else T3_NOTE, T3_APPLICANTS] + [""] * 5
-                  + [cols[6]]),
+        "\t".join(
+            [T3_NOTE.replace("，等于", "，等于 ") if noise >= 2 else T3_NOTE, T3_APPLICANTS] + [""] * 5 + [cols[6]]
+        ),
         "\t".join(["", cols[0], T3_LEGAL_PERSONS, "", "", "", ""]),
         "\t".join(["", "", *heads, ""]),
     ]
@@ -124,8 +125,14 @@ def _tabs_t3(truth: ReportTruth, rng: random.Random, noise: int, style: LabelSty
         else:
             first = row.block != seen_block
             group = style.group(row.block) if first else ""
-            if first and noise >= 2 and len(row.block) > 4 and rng.random() < 0.4 and i + 1 < len(rows) \
-                    and rows[i + 1].block == row.block:
+            if (
+                first
+                and noise >= 2
+                and len(row.block) > 4
+                and rng.random() < 0.4
+                and i + 1 < len(rows)
+                and rows[i + 1].block == row.block
+            ):
                 # the merged label is cut: its last character lands at the start of the next row ("理")
                 group, orphan = group[:-1], group[-1]
                 rows_orphans[row.block] = orphan
@@ -146,7 +153,6 @@ def _tabs_t3(truth: ReportTruth, rng: random.Random, noise: int, style: LabelSty
                 lines.append("")
             lines.append("\t".join(["", continuation] + [""] * 7))
     return lines
-
 
 
 def _tabs_t4(truth: ReportTruth, rng: random.Random, noise: int) -> list[str]:

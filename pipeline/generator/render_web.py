@@ -64,7 +64,11 @@ def render_crawler(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[
         page = data.decode("utf-8")
     except UnicodeDecodeError:
         page = data.decode("gb18030")  # the page was written in GBK
-    title = prose.title(truth) if truth.kind != "non_report" else re.sub(r"<[^>]+>", "", page.split("<h1>")[1].split("</h1>")[0])
+    title = (
+        prose.title(truth)
+        if truth.kind != "non_report"
+        else re.sub(r"<[^>]+>", "", page.split("<h1>")[1].split("</h1>")[0])
+    )
     with_header = rng.random() < 0.5
     if with_header:
         body = _page_text(page, keep_chrome=True)
@@ -86,7 +90,7 @@ def render_crawler(truth: ReportTruth, rng: random.Random, noise: int) -> tuple[
         text = "\n".join(header) + "\n" + body + "\n"
     else:
         body = _page_text(page, keep_chrome=False)
-        if noise >= 1 and rng.random() < 0.5:
+        if noise >= 1 and rng.random() < 0.5:  # noqa: SIM108 - the comment below says why
             body = re.sub(r"[ \t\r\n]+", "", body)  # every ASCII space dropped: blank cells leave no trace
         else:
             body = re.sub(r"\s+", "", body)
@@ -177,8 +181,11 @@ def _t3_md(truth: ReportTruth, habits: _Habits, style: LabelStyle) -> list[str]:
             continue
         rows.append(cells + values)
     if habits.swap:
-        outcome = [i for i, r in enumerate(rows) if r[2] and r[-1] != "" and i + 1 < len(rows) and rows[i + 1][2]
-                   and rows[i + 1][-1] != ""]
+        outcome = [
+            i
+            for i, r in enumerate(rows)
+            if r[2] and r[-1] != "" and i + 1 < len(rows) and rows[i + 1][2] and rows[i + 1][-1] != ""
+        ]
         if outcome:
             i = habits.rng.choice(outcome)
             rows[i], rows[i + 1] = rows[i + 1], rows[i]
@@ -200,8 +207,11 @@ def _t4_md(truth: ReportTruth, habits: _Habits) -> list[str]:
     labels = list(t4_column_labels())
     values = [truth.cell_text(k) for g in groups for k in g.keys]
     if habits.cell_per_line:
-        return [groups[0].top, groups[1].top, groups[1].sub, groups[2].sub, *labels * 3,
-                *(v for v in values if v), ""] if all(values) else _t4_table(groups, labels, values)
+        return (
+            [groups[0].top, groups[1].top, groups[1].sub, groups[2].sub, *labels * 3, *(v for v in values if v), ""]
+            if all(values)
+            else _t4_table(groups, labels, values)
+        )
     return _t4_table(groups, labels, values)
 
 

@@ -80,9 +80,11 @@ def score(truth: dict[str, Any], parsed: dict[str, Any] | None, path: str = "", 
         s.exact = meta.get("edition") == tmeta.get("edition") and not numbers
         if not s.exact:
             s.wrong = [("meta.edition", tmeta.get("edition"), meta.get("edition"))] + [
-                (k, None, got[k]) for k in numbers[:3]]
-        s.meta_ok = kind == "non_report" or (meta.get("agency") == tmeta.get("agency")
-                                             and meta.get("year") == tmeta.get("year"))
+                (k, None, got[k]) for k in numbers[:3]
+            ]
+        s.meta_ok = kind == "non_report" or (
+            meta.get("agency") == tmeta.get("agency") and meta.get("year") == tmeta.get("year")
+        )
         return s
     named = {k for f in hard for k in f.get("keys", [])}
     for key, value in expected.items():
@@ -92,11 +94,16 @@ def score(truth: dict[str, Any], parsed: dict[str, Any] | None, path: str = "", 
             s.wrong.append((key, value, got.get(key, "<missing>")))
             if key not in named:
                 s.unnamed.append(s.wrong[-1])
-    layout_ok = (meta.get("edition") == tmeta.get("edition")
-                 and meta.get("table3_layout") == tmeta.get("table3_layout"))
+    layout_ok = meta.get("edition") == tmeta.get("edition") and meta.get("table3_layout") == tmeta.get("table3_layout")
     if not layout_ok:
-        s.wrong.insert(0, ("meta.edition/table3_layout", f"{tmeta.get('edition')}/{tmeta.get('table3_layout')}",
-                           f"{meta.get('edition')}/{meta.get('table3_layout')}"))
+        s.wrong.insert(
+            0,
+            (
+                "meta.edition/table3_layout",
+                f"{tmeta.get('edition')}/{tmeta.get('table3_layout')}",
+                f"{meta.get('edition')}/{meta.get('table3_layout')}",
+            ),
+        )
     extra = [k for k, v in got.items() if k not in expected and v is not None]
     s.wrong += [(k, "<not in layout>", got[k]) for k in extra[:3]]
     s.unnamed += [(k, "<not in layout>", got[k]) for k in extra if k not in named]
@@ -154,8 +161,14 @@ def _truth_mistakes(truth: dict[str, Any]) -> list[tuple[str, set[str]]]:
     return [(f.rule, set(f.keys)) for f in found if f.severity == "error"]
 
 
-def score_real(name: str, source_class: str, truth: dict[str, Any], parsed: dict[str, Any] | None,
-               error: str | None = None, meta_keys: tuple[str, ...] | None = None) -> RealScore:
+def score_real(
+    name: str,
+    source_class: str,
+    truth: dict[str, Any],
+    parsed: dict[str, Any] | None,
+    error: str | None = None,
+    meta_keys: tuple[str, ...] | None = None,
+) -> RealScore:
     """Score one real report. ``parsed`` is ``ParseResult.to_json()``; ``meta_keys`` the truth's meta fields to
     compare (default: every one the truth gives)."""
     s = RealScore(name, source_class)
@@ -225,7 +238,11 @@ _T2_2019_RUNS = tuple(
 )
 SHARED_UNDECIDABLE = {
     "05_pingtan_2019": _T2_2019_RUNS,  # "898989", "3960181", "100153", "26480430", "126025", "350", "13575394432.52元"
-    "06_pingtan_2021": ("t2.normative_docs.issued", "t2.normative_docs.repealed", "t2.normative_docs.in_force"),  # 693665
+    "06_pingtan_2021": (
+        "t2.normative_docs.issued",
+        "t2.normative_docs.repealed",
+        "t2.normative_docs.in_force",
+    ),  # 693665
 }
 
 
@@ -245,23 +262,47 @@ def real_cases(repo: Path) -> list[RealCase]:
         origin = folder / "origin.json"
         if not truth.exists():
             continue
-        source_class = json.loads(origin.read_text(encoding="utf-8")).get("source_class", "?") if origin.exists() else "?"
+        source_class = (
+            json.loads(origin.read_text(encoding="utf-8")).get("source_class", "?") if origin.exists() else "?"
+        )
         for source in sorted(folder.glob("source.*")):
             out.append(RealCase(folder.name, source, truth, source_class))
     shared = repo.parent / "shared"
     if not shared.is_dir():
         return out
     for folder in sorted((shared / "fixtures" / "crawler").glob("*")):
-        out.append(RealCase(f"shared/{folder.name}", folder / "source.txt", folder / "truth.facts.json", "crawler_text",
-                            ("year", "edition", "table3_layout"), SHARED_UNDECIDABLE.get(folder.name, ())))
+        out.append(
+            RealCase(
+                f"shared/{folder.name}",
+                folder / "source.txt",
+                folder / "truth.facts.json",
+                "crawler_text",
+                ("year", "edition", "table3_layout"),
+                SHARED_UNDECIDABLE.get(folder.name, ()),
+            )
+        )
     for folder in sorted((shared / "fixtures" / "real").glob("*")):
         for source, kind in ((folder / "source.txt", "pdf_text"), (folder / "source.pdf", "pdf")):
             if source.exists():
-                out.append(RealCase(f"shared/{folder.name} ({source.suffix[1:]})", source, folder / "truth.facts.json",
-                                    kind, ("agency", "year", "edition", "table3_layout")))
+                out.append(
+                    RealCase(
+                        f"shared/{folder.name} ({source.suffix[1:]})",
+                        source,
+                        folder / "truth.facts.json",
+                        kind,
+                        ("agency", "year", "edition", "table3_layout"),
+                    )
+                )
     for seed in sorted((shared / "seeds").glob("*.txt")):
-        out.append(RealCase(f"shared/seed {seed.stem}", seed, seed.with_suffix(".truth.json"), "pdf_text",
-                            ("agency", "year", "edition")))
+        out.append(
+            RealCase(
+                f"shared/seed {seed.stem}",
+                seed,
+                seed.with_suffix(".truth.json"),
+                "pdf_text",
+                ("agency", "year", "edition"),
+            )
+        )
     return out
 
 

@@ -26,8 +26,14 @@ from pipeline.generator.universe import Agency
 LayoutChooser = Callable[[Agency, int, random.Random], tuple[str, int]]
 
 
-def agency_series(agency: Agency, years: list[int], seed: int, choose_layout: LayoutChooser,
-                  error_share: float = 0.05, mixed_share: float = 0.1) -> Iterator[ReportTruth]:
+def agency_series(
+    agency: Agency,
+    years: list[int],
+    seed: int,
+    choose_layout: LayoutChooser,
+    error_share: float = 0.05,
+    mixed_share: float = 0.1,
+) -> Iterator[ReportTruth]:
     """Yield the agency's reports for ``years`` (ascending), numbers consistent from one year to the next."""
     rng = random.Random(f"{seed}:{agency.agency_id}")
     profile = draw_profile(agency, rng, mixed_share)
@@ -37,8 +43,16 @@ def agency_series(agency: Agency, years: list[int], seed: int, choose_layout: La
         layout, noise = choose_layout(agency, year, yrng)
         edition = edition_for_year(year)
         if edition == "legacy":
-            yield ReportTruth(agency, year, "legacy", "legacy", None, layout=layout, noise=noise,
-                              narrative={"received": neg_binomial(yrng, profile.volume)})
+            yield ReportTruth(
+                agency,
+                year,
+                "legacy",
+                "legacy",
+                None,
+                layout=layout,
+                noise=noise,
+                narrative={"received": neg_binomial(yrng, profile.volume)},
+            )
             continue
         t3_layout = "2019" if edition == "2019" or profile.mixed_template else "2021"
         errors: list[dict[str, Any]] = []
@@ -56,8 +70,18 @@ def agency_series(agency: Agency, years: list[int], seed: int, choose_layout: La
             state.carry_forward[col] = cf
         state.previous_year = year
         ordered = {k: facts[k] for k in layout_keys(edition, t3_layout)}
-        truth = ReportTruth(agency, year, "report", edition, t3_layout, ordered, agency_errors=errors,
-                            layout=layout, noise=noise, clean=dict(ordered))
+        truth = ReportTruth(
+            agency,
+            year,
+            "report",
+            edition,
+            t3_layout,
+            ordered,
+            agency_errors=errors,
+            layout=layout,
+            noise=noise,
+            clean=dict(ordered),
+        )
         present(truth, profile, yrng)
         kind = None
         if yrng.random() < error_share * (1 - ERROR_KIND_WEIGHTS["carry_mismatch"]):

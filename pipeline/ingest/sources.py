@@ -42,8 +42,6 @@ def iter_source_files(
                 yield p
 
 
-def count_source_files(
-    paths: Iterable[str | os.PathLike[str]], exclude: str | os.PathLike[str] | None = None
-) -> int:
+def count_source_files(paths: Iterable[str | os.PathLike[str]], exclude: str | os.PathLike[str] | None = None) -> int:
     """How many files :func:`iter_source_files` will yield (a cheap first pass, for the progress bar)."""
     return sum(1 for _ in iter_source_files(paths, exclude))

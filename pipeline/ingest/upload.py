@@ -150,7 +150,9 @@ def ingest_uploads(
     try:
         summary = ingest(list(accepted), db=db, budget=budget, on_parsed=parsed, on_written=written)
     except IngestLockedError:
-        result.error = "另一个入库任务（如命令行 xxgk ingest）正在写入数据库，本次文件已保存但尚未入库，请稍后重新导入。"
+        result.error = (
+            "另一个入库任务（如命令行 xxgk ingest）正在写入数据库，本次文件已保存但尚未入库，请稍后重新导入。"
+        )
         for entry in accepted.values():
             entry.status, entry.message = REFUSED, "数据库正忙，未入库"
         result.seconds = time.perf_counter() - started

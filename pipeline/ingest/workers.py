@@ -305,9 +305,7 @@ class WorkerPool:
         reason = None
         if not w.process.is_alive():
             code = w.process.exitcode
-            reason = (
-                f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
-            )
+            reason = f"解析进程异常退出（{'信号 ' + str(-code) if code and code < 0 else '退出码 ' + str(code)}）"
         elif now > w.deadline:
             reason = f"解析超时：超过每个文件的时间上限（{self.budget.seconds:g} 秒），已终止"
         elif _rss_mib(w.process.pid or 0) > self.budget.memory_mib:

@@ -46,10 +46,13 @@ def match(doc: Document, year: int | None = None) -> MatchResult:
     if regions.t3:
         table_text += "".join(ln.label for ln in lines[regions.t3[0] : regions.t3[1]])
     has_t2 = regions.t2 is not None and any(
-        "第二十条" in ln.label or any(m in ln.label for m in MARK_2019 + MARK_2021) for ln in lines[regions.t2[0] : regions.t2[1]]
+        "第二十条" in ln.label or any(m in ln.label for m in MARK_2019 + MARK_2021)
+        for ln in lines[regions.t2[0] : regions.t2[1]]
     )
     if regions.t3 is None and not has_t2:
-        res.findings.append(Finding("NOT_REPORT", "error", "未找到表二、表三（不是年度报告，或为 2018 年及以前的旧格式）", []))
+        res.findings.append(
+            Finding("NOT_REPORT", "error", "未找到表二、表三（不是年度报告，或为 2018 年及以前的旧格式）", [])
+        )
         return res
     edition, evidence = detect_edition(table_text, year)
     res.edition, res.evidence = edition, evidence

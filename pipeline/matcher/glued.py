@@ -81,9 +81,7 @@ class RunRow:
     needs_columns: bool = False  # read only with 总计 blank: to be taken, the column identities must confirm it
 
 
-def read_run(
-    label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = ()
-) -> RunRow:
+def read_run(label: str, fields: tuple[Field, ...], ln: Line, identities: tuple[Identity, ...] = ()) -> RunRow:
     """The splits of a line's digit run.  A run with digits enough for every cell is read without blank cells
     other than at its spaces (blanks are never invented to make a row add up); a shorter run must hide blank cells,
     and a space is no proof of where (pages pad values with ``&nbsp;`` too): it is read with the fewest blank cells
@@ -115,13 +113,17 @@ def admit_blank_totals(runs: dict[int, RunRow], outcomes: list[int]) -> bool:
     looks complete may be one cell short ("24120110" = 24·12·0·1·1·0 and a blank 总计, or 2·4·1·2·0·1·10).  The
     document shows the habit when an outcome row with digits for every cell has no reading but with 总计 blank;
     then every outcome row keeps its blank-总计 readings as candidates too.  Returns whether it did."""
+
     def digits(row: RunRow) -> int:
         return sum(ch.isdigit() for ch in row.line.run)
 
     evidence = any(
-        runs[r].splits.count == 0 and runs[r].splits.limit is None and digits(runs[r]) >= len(runs[r].fields)
+        runs[r].splits.count == 0
+        and runs[r].splits.limit is None
+        and digits(runs[r]) >= len(runs[r].fields)
         and blank_total_readings(runs[r])
-        for r in outcomes if r in runs
+        for r in outcomes
+        if r in runs
     )
     if not evidence:
         return False
@@ -146,10 +148,17 @@ def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | N
     candidates = row.kept
     run = ln.run
     if splits.limit is not None:
-        _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run[:40]}），{splits.limit}，无法拆分，数值留空")
+        _undecided(
+            res,
+            row,
+            list(row.fields),
+            f"{table}“{row.label}”的数字连在一起（{run[:40]}），{splits.limit}，无法拆分，数值留空",
+        )
         return
     if splits.count == 0 or not candidates:
-        reason = "没有一种拆分满足" + why if splits.count == 0 else f"有 {splits.count} 种拆分，超过上限 {MAX_CANDIDATES}"
+        reason = (
+            "没有一种拆分满足" + why if splits.count == 0 else f"有 {splits.count} 种拆分，超过上限 {MAX_CANDIDATES}"
+        )
         if splits.count and not candidates and splits.count <= MAX_CANDIDATES:
             reason = f"{splits.count} 种拆分均不满足各列算术关系（表内合计与各行不符）"
         _undecided(res, row, list(row.fields), f"{table}“{row.label}”的数字连在一起（{run}），{reason}，数值留空")
@@ -164,17 +173,26 @@ def settle(res: MatchResult, row: RunRow, table: str, why: str, edition: str | N
     if not open_fields:
         if splits.count > 1 or len(row.fields) > 1:
             how = (
-                f"本行有 {splits.count} 种拆分，按各列算术关系唯一确定" if row.by_columns and splits.count > 1
-                else f"按{why}唯一拆分" if why else "唯一拆分"
+                f"本行有 {splits.count} 种拆分，按各列算术关系唯一确定"
+                if row.by_columns and splits.count > 1
+                else f"按{why}唯一拆分"
+                if why
+                else "唯一拆分"
             )
             res.findings.append(
-                Finding("SPLIT", "info", f"{table}“{row.label}”的数字连在一起（{run}），{how}为 {'|'.join(c or '空' for c in candidates[0])}",
-                        [f.key for f in row.fields])
+                Finding(
+                    "SPLIT",
+                    "info",
+                    f"{table}“{row.label}”的数字连在一起（{run}），{how}为 {'|'.join(c or '空' for c in candidates[0])}",
+                    [f.key for f in row.fields],
+                )
             )
         return
     names = "、".join(f.col_label_for(edition) if edition else f.col_label_short for f in open_fields)
     _undecided(
-        res, row, open_fields,
+        res,
+        row,
+        open_fields,
         f"{table}“{row.label}”的数字连在一起（{run}），{len(candidates)} 种拆分都{('满足' + why) if why else '可能'}："
         f"{describe(candidates, len(candidates))}；无法确定“{names}”，数值留空",
     )
@@ -287,6 +305,7 @@ def recheck_t3_columns(
     （七） unreadable while 一 + 二 ≠ the outcomes + 四; or a table that adds up under no choice of splits while
     some rows stayed undecided — a row that split "uniquely" may then only have been made to add up (a wrong
     printed total can be matched by a wrong split), so no split of the table is confirmed: null, and named."""
+
     def value(r: int, c: int) -> int | None:
         fact = res.facts.get(template[r].fields[c].key)
         if fact is None or fact.status in ("missing", "ambiguous", "not_in_layout"):
@@ -301,9 +320,7 @@ def recheck_t3_columns(
             continue  # （七） read (the validator checks the column), or a cell unknown: nothing to check here
         if new + carried != sum(column) + forward:
             failing.append(c)
-    undecided = any(
-        any(res.facts[f.key].status == "ambiguous" for f in run.fields) for run in runs.values()
-    )
+    undecided = any(any(res.facts[f.key].status == "ambiguous" for f in run.fields) for run in runs.values())
     if not failing and (consistent or not undecided):
         return
     failing = failing or list(range(T3_COLUMNS))
@@ -314,9 +331,12 @@ def recheck_t3_columns(
             continue
         for f in run.fields:
             res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
-        res.findings.append(Finding(
-            "LAYOUT", "error",
-            f"表三“{run.label}”的数字连在一起（{run.line.run.strip()}），表内“{names}”列的算术关系在任何拆分下都不成立"
-            f"（报告本身有误，或某格空白未留痕迹），该行拆分不能确认，数值留空",
-            keys,
-        ))
+        res.findings.append(
+            Finding(
+                "LAYOUT",
+                "error",
+                f"表三“{run.label}”的数字连在一起（{run.line.run.strip()}），表内“{names}”列的算术关系在任何拆分下都不成立"
+                f"（报告本身有误，或某格空白未留痕迹），该行拆分不能确认，数值留空",
+                keys,
+            )
+        )

@@ -52,11 +52,15 @@ class Line:
         return (" " if self.edges[0] else "") + core + (" " if self.edges[1] else "")
 
 
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$"
+)
 # a label and the digits glued to its end ("1.本机关不掌握相关政府信息12530000128"); a sign or decimals may follow
 _GLUED_DIGITS = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”])(?P<digits>\d+)$")
 # in a row the reader knows lost its separators, the run may also hold signs, decimals and a unit ("2648-18538")
-_GLUED_RUN = re.compile(r"^(?P<label>.*[\u4e00-\u9fff）)”」】])(?P<digits>(?:[+\-−]?\d|[/／—－–])[\d.+\-−/／—－–]*(?:万元|元)?)$")
+_GLUED_RUN = re.compile(
+    r"^(?P<label>.*[\u4e00-\u9fff）)”」】])(?P<digits>(?:[+\-−]?\d|[/／—－–])[\d.+\-−/／—－–]*(?:万元|元)?)$"
+)
 MAX_GLUED_TOKEN = 4096  # longer tokens are not searched for a glued run (the regex backtracks over the token)
 _PLAIN_RUN = re.compile(r"^(?:[+\-−]?\d|[/／—－–])[\d.+\-−/／—－–]*(?:万元|元)?$")
 
@@ -269,7 +273,11 @@ def align_slots(
     artefacts is only certain from the header's cell positions (``grid``, a table row as wide as the header)."""
     if line.positional and len(line.slots) > n and line.slots[0].blank and line.slots[-1].blank:
         cells = list(line.slots)
-        if grid is not None and grid.width == len(line.row.cells) and len(cells) == len(line.row.cells) - _label_cells(line):
+        if (
+            grid is not None
+            and grid.width == len(line.row.cells)
+            and len(cells) == len(line.row.cells) - _label_cells(line)
+        ):
             offset = _label_cells(line)
             picked = [cells[i - offset] for i in grid.columns if 0 <= i - offset < len(cells)]
             if len(picked) == len(grid.columns):  # every header column has its cell in this row

@@ -69,11 +69,29 @@ def find_regions(lines: list[Line]) -> Regions:
         t2 = (max(0, t2_start - 2), t3_start if t3_start is not None else min(n, t2_start + T2_REACH))
     else:
         t2 = None
-    return Regions(t2, (t3_start, t3_end) if t3_start is not None else None, (t4_head, t4_end) if t4_head is not None else None)
+    return Regions(
+        t2, (t3_start, t3_end) if t3_start is not None else None, (t4_head, t4_end) if t4_head is not None else None
+    )
 
 
-MARK_2019 = ("本年新制作数量", "对外公开总数量", "上一年项目数量", "本年增/减", "其他对外管理服务事项", "政府集中采购", "采购总金额")
-MARK_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额", "逾期不补正", "缴纳费用")
+MARK_2019 = (
+    "本年新制作数量",
+    "对外公开总数量",
+    "上一年项目数量",
+    "本年增/减",
+    "其他对外管理服务事项",
+    "政府集中采购",
+    "采购总金额",
+)
+MARK_2021 = (
+    "本年制发件数",
+    "本年废止件数",
+    "现行有效件数",
+    "本年处理决定数量",
+    "本年收费金额",
+    "逾期不补正",
+    "缴纳费用",
+)
 
 
 def detect_edition(table_text: str, year: int | None) -> tuple[str | None, list[str]]:

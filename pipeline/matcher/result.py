@@ -73,14 +73,20 @@ def ambiguous_row(res: MatchResult, fields: tuple[Field, ...] | list[Field], mes
 def doubt_blanks_near_strays(res: MatchResult, table: str, stray: list[Line], fields: list[Field]) -> None:
     """Numbers standing alone in a table, on no row (a converter pulled a cell out onto a line of its own): every
     blank cell of the table may be where one came from, so none of them is certain — null, and one error names them."""
-    stray = [ln for ln in stray if any(any(ch.isdigit() for ch in s.raw) for s in ln.values)]  # a lone "/" is null anyway
+    stray = [
+        ln for ln in stray if any(any(ch.isdigit() for ch in s.raw) for s in ln.values)
+    ]  # a lone "/" is null anyway
     blanks = [f for f in fields if (fact := res.facts.get(f.key)) is not None and fact.status == "blank"]
     if not stray or not blanks:
         return
     texts = "、".join(f"“{' '.join(s.raw for s in ln.values)}”（第 {ln.row.line} 行）" for ln in stray[:3])
     for f in blanks:
         res.facts[f.key] = Fact(f.key, None, None, blank=False, loc=res.facts[f.key].loc, status="ambiguous")
-    res.findings.append(Finding(
-        "LAYOUT", "error", f"{table}中有不属于任何行的数字 {texts}，可能是从空白单元格移出的，这些空白格不能确认，数值留空",
-        [f.key for f in blanks],
-    ))
+    res.findings.append(
+        Finding(
+            "LAYOUT",
+            "error",
+            f"{table}中有不属于任何行的数字 {texts}，可能是从空白单元格移出的，这些空白格不能确认，数值留空",
+            [f.key for f in blanks],
+        )
+    )

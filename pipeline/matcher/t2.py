@@ -80,7 +80,11 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
         if others and t.key in label_key(best.label):
             # one line carrying two rows' labels ("行政处罚/行政强制5"): whose number it is cannot be told
             taken.add(best.idx)
-            ambiguous_row(res, t.fields, f"表二第 {best.row.line} 行的标签同时含有“{t.label}”和“{others[0]}”，无法确定数值属于哪一行")
+            ambiguous_row(
+                res,
+                t.fields,
+                f"表二第 {best.row.line} 行的标签同时含有“{t.label}”和“{others[0]}”，无法确定数值属于哪一行",
+            )
             continue
         taken.add(best.idx)
         ln = best
@@ -94,17 +98,30 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
         if ln.values and is_run(ln, n, seps) and (len(ln.values) < n or ln.glued and len(ln.values) != n):
             runs.append(read_run(t.label, t.fields, ln))
             continue
-        nearby = complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
+        nearby = (
+            complete_lines([x for x in region if abs(x.idx - ln.idx) < NEARBY_LINES], n) if len(ln.slots) < n else []
+        )
         aligned = align_slots(ln, n, reference_positions(nearby, ln))
         if aligned is None and not ln.values and not ln.slots:
             aligned = [None] * n  # a row printed with every cell blank
-        if aligned is None and ln.values and len(ln.values) < n and all(parse_value(s.raw)[1] == "null_marker" for s in ln.values):
+        if (
+            aligned is None
+            and ln.values
+            and len(ln.values) < n
+            and all(parse_value(s.raw)[1] == "null_marker" for s in ln.values)
+        ):
             # fewer cells than columns, every one a null marker ("/", "—"): each column is null wherever they stood
             for f in t.fields:
-                res.facts[f.key] = Fact(f.key, None, ln.values[0].raw, blank=False, loc=ln.values[0].cell.loc, status="null_marker")
+                res.facts[f.key] = Fact(
+                    f.key, None, ln.values[0].raw, blank=False, loc=ln.values[0].cell.loc, status="null_marker"
+                )
             continue
         if aligned is None:
-            ambiguous_row(res, t.fields, f"表二“{t.label}”（第 {ln.row.line} 行）有 {len(ln.values)} 个数值，应为 {n} 个，无法确定各自所在列")
+            ambiguous_row(
+                res,
+                t.fields,
+                f"表二“{t.label}”（第 {ln.row.line} 行）有 {len(ln.values)} 个数值，应为 {n} 个，无法确定各自所在列",
+            )
             continue
         for f, slot in zip(t.fields, aligned, strict=True):
             res.facts[f.key] = make_fact(f, slot)
@@ -120,5 +137,6 @@ def match_t2(lines: list[Line], lo: int, hi: int, edition: str, res: MatchResult
             if any(w in ln.label for w in ("年", "月", "日")) and len(ln.label) > PROSE_LABEL:
                 continue  # prose
             res.extra_rows.append(f"表二 {ln.slots[0].cell.loc}: {ln.label}")
-            res.findings.append(Finding("EXTRA_ROW", "info", f"表二有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
-
+            res.findings.append(
+                Finding("EXTRA_ROW", "info", f"表二有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", [])
+            )

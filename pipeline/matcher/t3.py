@@ -46,13 +46,19 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
     complete = complete_lines(region, n_cols)
     header = header_columns(region, value_lines[0].idx) if value_lines else None
     labels = [f.col_label_short for f in template[0].fields]
-    two_edged = any(ln.positional and len(ln.slots) > n_cols and ln.slots[0].blank and ln.slots[-1].blank for ln in value_lines)
+    two_edged = any(
+        ln.positional and len(ln.slots) > n_cols and ln.slots[0].blank and ln.slots[-1].blank for ln in value_lines
+    )
     grid = grid_columns(region, value_lines[0].idx, labels) if two_edged else None
     header_page = value_lines[0].row.page if value_lines else None
     runs: dict[int, RunRow] = {}
     placed = {ln.idx for ln in by_row.values()}
     extra = {e.split(": ", 1)[0] for e in res.extra_rows}
-    leftovers = [ln for ln in value_lines if ln.idx not in placed and f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}" not in extra]
+    leftovers = [
+        ln
+        for ln in value_lines
+        if ln.idx not in placed and f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}" not in extra
+    ]
     for r, t in enumerate(template):
         ln = by_row.get(r)
         if ln is None and t.fields[0].key in res.facts:
@@ -63,14 +69,25 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
             if blank_line is not None and leftovers:
                 # a row that looks wholly blank while numbers nearby were placed nowhere: they may be its numbers
                 where = "、".join(str(x.row.line) for x in leftovers[:5])
-                ambiguous_row(res, t.fields, f"表三“{t.label}”（第 {blank_line.row.line} 行）没有数字，而第 {where} 行的数字未能对应到任何行，"
-                                             "可能属于该行，数值留空")
+                ambiguous_row(
+                    res,
+                    t.fields,
+                    f"表三“{t.label}”（第 {blank_line.row.line} 行）没有数字，而第 {where} 行的数字未能对应到任何行，"
+                    "可能属于该行，数值留空",
+                )
                 continue
             if blank_line is not None:
                 for f in t.fields:
-                    res.facts[f.key] = Fact(f.key, None, "", blank=True, loc=f"第 {blank_line.row.line} 行", status="blank")
+                    res.facts[f.key] = Fact(
+                        f.key, None, "", blank=True, loc=f"第 {blank_line.row.line} 行", status="blank"
+                    )
                 res.findings.append(
-                    Finding("BLANK_ROW", "info", f"表三“{t.label}”整行空白（第 {blank_line.row.line} 行）", [f.key for f in t.fields])
+                    Finding(
+                        "BLANK_ROW",
+                        "info",
+                        f"表三“{t.label}”整行空白（第 {blank_line.row.line} 行）",
+                        [f.key for f in t.fields],
+                    )
                 )
                 continue
             missing_row(res, t.fields, f"表三未能定位“{t.label}”行，该行数值留空")
@@ -94,7 +111,11 @@ def match_t3(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult,
     if runs:
         _decide_runs(runs, template, res)
     rows = {ln.idx for ln in value_lines}
-    stray = [ln for ln in region if ln.idx not in rows and ln.values and not ln.label and len(ln.values) <= 2 and not ln.glued]
+    stray = [
+        ln
+        for ln in region
+        if ln.idx not in rows and ln.values and not ln.label and len(ln.values) <= 2 and not ln.glued
+    ]
     doubt_blanks_near_strays(res, "表三", stray, [f for t in template for f in t.fields])
 
 

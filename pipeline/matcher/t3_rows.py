@@ -43,7 +43,12 @@ def is_value_line(ln: Line) -> bool:
         return False
     if ln.glued or len(ln.slots) >= 3:
         return True
-    if len(ln.values) == 1 and len(ln.slots) == 1 and len(ln.values[0].raw) >= GLUED_ROW_MIN_DIGITS and ln.values[0].raw.isdigit():
+    if (
+        len(ln.values) == 1
+        and len(ln.slots) == 1
+        and len(ln.values[0].raw) >= GLUED_ROW_MIN_DIGITS
+        and ln.values[0].raw.isdigit()
+    ):
         return True  # a row whose separators were lost
     # a labelled row with only a few numbers: the other cells are blank and the text kept no trace of them
     return bool(ln.label) and best_score(ln.label) >= LABEL_MATCH
@@ -117,7 +122,11 @@ def row_scores(ctx: LabelContext, layout: str) -> tuple[float, ...]:
     template = t3_template(layout)
     above, own, below = ctx
     own_key = label_key(own)
-    combos = [label_key(c) for c in (above + own, own + below, above + own + below)] if own_key != label_key(above + own + below) else []
+    combos = (
+        [label_key(c) for c in (above + own, own + below, above + own + below)]
+        if own_key != label_key(above + own + below)
+        else []
+    )
     out = [similarity(own_key, t.key) for t in template]
     if combos and max(out) < LABEL_MATCH:  # the line's own label does not settle it: read the wrapped label
         for r, t in enumerate(template):
@@ -240,8 +249,12 @@ def _monotone(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _fill_gaps_by_order(
-    value_lines: list[Line], contexts: list[LabelContext], decisive: dict[int, int], extras: set[int],
-    region: list[Line], template: tuple[TemplateRow, ...],
+    value_lines: list[Line],
+    contexts: list[LabelContext],
+    decisive: dict[int, int],
+    extras: set[int],
+    region: list[Line],
+    template: tuple[TemplateRow, ...],
 ) -> dict[int, int]:
     """Value lines without any label of their own, placed by order between the rows whose labels decide them — only
     where the gap holds exactly as many such lines as template rows (a converter left the labels elsewhere as text;
@@ -298,7 +311,9 @@ def _decisive_labels(contexts: list[LabelContext], layout: str, extras: set[int]
     return out
 
 
-def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult) -> tuple[dict[int, Line], list[Line]]:
+def place_rows(
+    lines: list[Line], lo: int, hi: int, layout: str, res: MatchResult
+) -> tuple[dict[int, Line], list[Line]]:
     """Template row index → the value line that carries it; and every value line of the region."""
     template = t3_template(layout)
     region = lines[lo:hi]
@@ -316,7 +331,9 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
     for k in sorted(extras):
         ln = value_lines[k]
         res.extra_rows.append(f"表三 {ln.row.cells[0].loc if ln.row.cells else ''}: {ln.label}")
-        res.findings.append(Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", []))
+        res.findings.append(
+            Finding("EXTRA_ROW", "info", f"表三有模板外的行“{ln.label}”（{ln.slots[0].cell.loc}），已忽略", [])
+        )
     decisive = _decisive_labels(contexts, layout, extras)
     for k, pinned in _fill_gaps_by_order(value_lines, contexts, decisive, extras, region, template).items():
         scores[k] = [-1.0] * len(template)
@@ -353,7 +370,11 @@ def place_rows(lines: list[Line], lo: int, hi: int, layout: str, res: MatchResul
         if len(ks) > 1:
             lines_ = ", ".join(str(value_lines[k].row.line) for k in ks)
             by_row.pop(b, None)
-            ambiguous_row(res, template[b].fields, f"表三第 {lines_} 行都标为“{template[b].label}”，无法确定取哪一行，该行数值留空")
+            ambiguous_row(
+                res,
+                template[b].fields,
+                f"表三第 {lines_} 行都标为“{template[b].label}”，无法确定取哪一行，该行数值留空",
+            )
             continue
         k = ks[0]
         if by_row.get(b) is not value_lines[k]:

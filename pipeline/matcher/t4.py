@@ -62,13 +62,20 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, seps: Separa
     fields = [reg[reg.key_for("t4", g, c)] for g in T4_GROUPS_ORDER for c in T4_COLUMNS_ORDER]
     n = len(fields)
     region = lines[lo:hi]
-    data = [ln for ln in region if ln.values and (len(ln.slots) >= GROUP_SIZE or len(ln.values) >= GROUP_SIZE or ln.glued)]
+    data = [
+        ln for ln in region if ln.values and (len(ln.slots) >= GROUP_SIZE or len(ln.values) >= GROUP_SIZE or ln.glued)
+    ]
     slots: list[Slot | None] | None = None
     if data:
         first = data[0]
         if is_run(first, n, seps) and len(first.values) != n:
             res.found_tables.add("t4")
-            settle(res, read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities()), "表四", "“各组维持、纠正、其他、尚未审结之和等于总计”")
+            settle(
+                res,
+                read_run("行政复议、行政诉讼", tuple(fields), first, t4_identities()),
+                "表四",
+                "“各组维持、纠正、其他、尚未审结之和等于总计”",
+            )
             return
         if len(strip_blank_edges(first.slots, n)) == n:
             slots = list(strip_blank_edges(first.slots, n))
@@ -91,7 +98,9 @@ def match_t4(lines: list[Line], lo: int, hi: int, res: MatchResult, seps: Separa
         for f in fields:
             res.facts[f.key] = Fact(f.key, None, None, blank=False, status="missing" if not data else "ambiguous")
         if data:
-            message = f"表四数据行（第 {data[0].row.line} 行）只有 {got} 个数值（应为 15 个），无法确定空白格位置，数值留空"
+            message = (
+                f"表四数据行（第 {data[0].row.line} 行）只有 {got} 个数值（应为 15 个），无法确定空白格位置，数值留空"
+            )
         else:
             message = "未能定位表四数据行"
         res.findings.append(Finding("LAYOUT", "error", message, [f.key for f in fields]))

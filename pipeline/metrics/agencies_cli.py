@@ -35,7 +35,9 @@ err_console = Console(stderr=True)
 
 def agencies(
     words: Annotated[list[str] | None, typer.Argument(help="机关名称中的文字（可多个，均须出现在名称中）")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")
+    ] = None,
     year: Years = None,
     province: cf.ProvinceOpt = None,
     city: cf.CityOpt = None,

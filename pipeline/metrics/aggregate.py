@@ -207,7 +207,8 @@ def aggregate(
         agencies = stored_agencies(con, filters, metrics, by)
     if agencies is not None:  # one row per group: its counts, on the group's row of named member reports
         agencies = agencies.drop("ag_all").with_columns(
-            pl.lit(True).alias("in_panel_"), pl.lit(True).alias("has_agency_"), pl.lit(False).alias("summary_"))
+            pl.lit(True).alias("in_panel_"), pl.lit(True).alias("has_agency_"), pl.lit(False).alias("summary_")
+        )
         grouped = grouped.join(agencies, on=groups, how="left", nulls_equal=True)
     elif counted_by:
         # agencies counted per group: whether each metric counted a report of an agency, per (group, agency), then
@@ -242,7 +243,12 @@ def _combine(g: pl.DataFrame, metrics: list[Metric], by: tuple[str, ...], comple
             for code, reason in RATE_REASONS.items():
                 left[reason] = pl.col(f"c{code}_{i}")
         else:
-            counted, num, den, derived = pl.col(f"cv_{i}"), pl.col(f"sv_{i}"), pl.lit(None, pl.Float64), pl.col(f"c4_{i}")
+            counted, num, den, derived = (
+                pl.col(f"cv_{i}"),
+                pl.col(f"sv_{i}"),
+                pl.lit(None, pl.Float64),
+                pl.col(f"c4_{i}"),
+            )
             has_table = pl.col(f"cs_{i}")
             no_table = rows - has_table
             left["not_derivable" if is_total(m.numerator[0]) else "empty"] = pl.col(f"c2_{i}")

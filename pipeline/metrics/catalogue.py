@@ -163,7 +163,11 @@ def catalogue() -> dict[str, Metric]:
             )
         )
     for f in reg.fields:
-        add(Metric(f"count.{f.key}", cell_name(f.key), "count", (f.key,), unit=f.unit or "件", group=TABLE_NAMES[f.table]))
+        add(
+            Metric(
+                f"count.{f.key}", cell_name(f.key), "count", (f.key,), unit=f.unit or "件", group=TABLE_NAMES[f.table]
+            )
+        )
     return out
 
 

@@ -49,8 +49,14 @@ def with_change(every: pl.DataFrame, matched: pl.DataFrame, panel: str) -> pl.Da
     )
     is_rate = pl.col("cur_den").is_not_null()
     out = out.with_columns(
-        pl.when(is_rate).then(pl.col("cur_num") / pl.col("cur_den")).otherwise(pl.col("cur_num")).alias("matched_value"),
-        pl.when(is_rate).then(pl.col("prev_num") / pl.col("prev_den")).otherwise(pl.col("prev_num")).alias("matched_prev"),
+        pl.when(is_rate)
+        .then(pl.col("cur_num") / pl.col("cur_den"))
+        .otherwise(pl.col("cur_num"))
+        .alias("matched_value"),
+        pl.when(is_rate)
+        .then(pl.col("prev_num") / pl.col("prev_den"))
+        .otherwise(pl.col("prev_num"))
+        .alias("matched_prev"),
     ).drop("cur_num", "cur_den", "prev_num", "prev_den")
     if panel == "matched":
         change = pl.col("matched_value") - pl.col("matched_prev")
@@ -58,9 +64,13 @@ def with_change(every: pl.DataFrame, matched: pl.DataFrame, panel: str) -> pl.Da
     else:
         change = pl.col("value") - pl.col("prev_value")
         base = pl.col("prev_value")
-    return out.with_columns(change.alias("change"), base.alias("change_base")).with_columns(
-        pl.when(pl.col("change_base") != 0).then(pl.col("change") / pl.col("change_base")).alias("change_pct")
-    ).sort("metric", "year")
+    return (
+        out.with_columns(change.alias("change"), base.alias("change_base"))
+        .with_columns(
+            pl.when(pl.col("change_base") != 0).then(pl.col("change") / pl.col("change_base")).alias("change_pct")
+        )
+        .sort("metric", "year")
+    )
 
 
 def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Metric]) -> pl.DataFrame:
@@ -70,9 +80,13 @@ def _matched(con: duckdb.DuckDBPyConnection, filters: Filters, metrics: list[Met
     g = stored if stored is not None else _pairs_scanned(con, filters, metrics)
     frames = [
         g.filter(pl.col(f"n_{i}") > 0).select(
-            pl.lit(m.key).alias("metric"), pl.col("year").cast(pl.Int32), pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
-            pl.col(f"an_{i}").alias("cur_num"), pl.col(f"ad_{i}").alias("cur_den"),
-            pl.col(f"bn_{i}").alias("prev_num"), pl.col(f"bd_{i}").alias("prev_den"),
+            pl.lit(m.key).alias("metric"),
+            pl.col("year").cast(pl.Int32),
+            pl.col(f"n_{i}").cast(pl.Int64).alias("n_matched"),
+            pl.col(f"an_{i}").alias("cur_num"),
+            pl.col(f"ad_{i}").alias("cur_den"),
+            pl.col(f"bn_{i}").alias("prev_num"),
+            pl.col(f"bd_{i}").alias("prev_den"),
         )  # fmt: skip
         for i, m in enumerate(metrics)
     ]

@@ -37,9 +37,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 Years = Annotated[list[str] | None, typer.Option("--year", show_default=False, help="年度（可重复）")]
-Levels = Annotated[list[str] | None, typer.Option("--level", show_default=False, help="行政层级：省级 / 市级 / 县级 / 乡镇（可重复）")]
+Levels = Annotated[
+    list[str] | None, typer.Option("--level", show_default=False, help="行政层级：省级 / 市级 / 县级 / 乡镇（可重复）")
+]
 Agencies = Annotated[list[str] | None, typer.Option("--agency", show_default=False, help="机关名称（可重复）")]
-Editions = Annotated[list[str] | None, typer.Option("--edition", show_default=False, help="模板版本：2019 / 2021（可重复）")]
+Editions = Annotated[
+    list[str] | None, typer.Option("--edition", show_default=False, help="模板版本：2019 / 2021（可重复）")
+]
 
 
 def _query(
@@ -116,7 +120,9 @@ def metric(
     min_n: Annotated[str | None, typer.Option("--min-n", help="小数字保护：分母小于该值的比率标为 guarded")] = None,
     by: Annotated[list[str] | None, typer.Option(help="分组：" + " / ".join(BY))] = None,
     fmt: Annotated[str, typer.Option("--format", help="输出格式：table / csv / json")] = "table",
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB 数据库（默认: XXGK_DB，否则 data/xxgk.duckdb）")
+    ] = None,
 ) -> None:
     """指标：与看板相同的数值（数值、分子、分母、计入与未计入的报告）。The dashboard's numbers, for scripts."""
     cat = catalogue()
@@ -161,8 +167,13 @@ def metric(
         print(json.dumps({"metric": key, "filters": dict(filters.describe()), "panel": PANEL_LABELS[filters.panel],
                           "rows": records}, ensure_ascii=False, indent=1, default=str))  # fmt: skip
     elif fmt == "csv":
-        flat = [{**{k: v for k, v in r.items() if k != "left_out"},
-                 **{f"left_{reason}": r["left_out"].get(reason, 0) for reason in REASONS}} for r in records]
+        flat = [
+            {
+                **{k: v for k, v in r.items() if k != "left_out"},
+                **{f"left_{reason}": r["left_out"].get(reason, 0) for reason in REASONS},
+            }
+            for r in records
+        ]
         print(pl.DataFrame(flat, infer_schema_length=None).write_csv() if flat else "metric", end="")
     else:
         _print_table(records, key, groups, filters)

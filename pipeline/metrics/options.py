@@ -44,9 +44,7 @@ def filter_options(con: duckdb.DuckDBPyConnection, agencies: Iterable[str] = ())
     return out
 
 
-def known_agencies(
-    con: duckdb.DuckDBPyConnection, names: Iterable[str], filters: Filters | None = None
-) -> list[str]:
+def known_agencies(con: duckdb.DuckDBPyConnection, names: Iterable[str], filters: Filters | None = None) -> list[str]:
     """The names among ``names`` that an agency with a current report carries, in the order given (with
     ``filters``: a report in that selection, its own agency choice aside)."""
     wanted = list(dict.fromkeys(str(n) for n in names if n))

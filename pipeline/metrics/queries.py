@@ -142,9 +142,7 @@ def publication_by_year(con: duckdb.DuckDBPyConnection, filters: Filters, editio
 
 
 @named_query(lambda s: {"": ("count.t3.new_received.total",), "rate": ("rate.disclosure",)})
-def top_agencies(
-    con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, limit: int = 15
-) -> pl.DataFrame:
+def top_agencies(con: duckdb.DuckDBPyConnection, filters: Filters, metric_key: str, limit: int = 15) -> pl.DataFrame:
     """Agencies with the highest value over the selection: no empty bars (NULL and 0 are not ranked), and a rate
     under the small-number guard is not ranked either (``guard`` in :func:`metric_table`); equal values in
     agency-name order.

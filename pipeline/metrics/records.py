@@ -32,8 +32,10 @@ def _sql_type(keys: list[str]) -> str:
 def _derived_source(con: duckdb.DuckDBPyConnection) -> str:
     if has_table(con, "derived"):
         return "derived"
-    return "(SELECT NULL::INTEGER AS report_id, NULL::VARCHAR AS key, NULL::DECIMAL(18,4) AS value, " \
-           "NULL::VARCHAR[] AS sources, NULL::VARCHAR AS method WHERE false)"
+    return (
+        "(SELECT NULL::INTEGER AS report_id, NULL::VARCHAR AS key, NULL::DECIMAL(18,4) AS value, "
+        "NULL::VARCHAR[] AS sources, NULL::VARCHAR AS method WHERE false)"
+    )
 
 
 @named_query(lambda s: {"": (EXAMPLE_FIELDS,)})
@@ -199,4 +201,3 @@ def report_detail(con: duckdb.DuckDBPyConnection, report_id: int) -> dict[str, A
         versions = report.select(version_cols.split(", "))
     return {"report": row, "facts": facts, "derived": derived, "findings": findings, "sections": sections,
             "versions": versions}  # fmt: skip
-

@@ -99,7 +99,8 @@ def _stored_sizes(con: duckdb.DuckDBPyConnection, members: Filters, level: str) 
     reports = run(con, narrowed(con, f"""SELECT g.{level}, sum(g.rows_)::BIGINT AS n_reports_all
         FROM {ALIAS}.{sums.TABLE} g WHERE {cond} GROUP BY g.{level} HAVING sum(g.rows_) <> 0""", sums.TABLE, "g"), params)  # fmt: skip
     return reports.join(agencies.rename({"ag_all": "n_agencies_all"}), on=level, how="left", nulls_equal=True).select(
-        level, "n_reports_all", pl.col("n_agencies_all").fill_null(0))
+        level, "n_reports_all", pl.col("n_agencies_all").fill_null(0)
+    )
 
 
 def rollup_wide(df: pl.DataFrame) -> pl.DataFrame:
@@ -133,7 +134,8 @@ def rollup_tree(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFram
         df = _label_own_level(df, child, level)
     size = df.filter(pl.col("metric") == SIZE_METRIC).select(*groups, pl.col("value").alias("size"))
     colour = df.filter(pl.col("metric") == COLOUR_METRIC).select(
-        *groups, pl.col("value").alias("rate"), "numerator", "denominator", "guarded")
+        *groups, pl.col("value").alias("rate"), "numerator", "denominator", "guarded"
+    )
     out = size.join(colour, on=list(groups), how="left", nulls_equal=True)
     return out.rename({level: "region", **({child: "child"} if child != level else {})})
 

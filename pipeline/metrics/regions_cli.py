@@ -76,7 +76,9 @@ def checked_filters(database: Database, year: list[str] | None, province: str | 
     return Filters.from_query(query)
 
 
-def _emit(df: pl.DataFrame, labels: dict[str, str], fmt: str, output: Path | None, filters: Filters, title: str) -> None:
+def _emit(
+    df: pl.DataFrame, labels: dict[str, str], fmt: str, output: Path | None, filters: Filters, title: str
+) -> None:
     if fmt not in FORMATS:
         raise _fail(f"--format 应为 {' / '.join(FORMATS)}，而不是 {fmt!r}")
     if fmt == "xlsx":
@@ -157,7 +159,12 @@ def rollup(
     labels = {"region": LEVEL_LABELS[rollup_level(filters)], "n_agencies_all": "机关数", "n_reports_all": "报告数"}
     for key in ROLLUP_METRICS:
         labels[key] = metric(key).name
-        for suffix, word in (("__num", "分子"), ("__den", "分母"), ("__left", "未计入报告"), ("__guarded", "小数字保护")):
+        for suffix, word in (
+            ("__num", "分子"),
+            ("__den", "分母"),
+            ("__left", "未计入报告"),
+            ("__guarded", "小数字保护"),
+        ):
             labels[key + suffix] = f"{metric(key).name}·{word}"
     _emit(df, labels, fmt, output, filters, f"地区汇总（按{labels['region']}）")
 

@@ -113,8 +113,10 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: Path, table: str, masks: str
         con.execute(f"CREATE TABLE sums_new.{TABLE} AS SELECT * FROM {table}")
         con.execute(f"CREATE TABLE sums_new.{sums_agencies.TABLE} AS SELECT * FROM {masks}")
         con.execute(f"CREATE TABLE sums_new.{META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-        con.execute(f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?), ('mask_signature', ?)",
-                    [token, signature(), sums_agencies.signature()])
+        con.execute(
+            f"INSERT INTO sums_new.{META} VALUES ('token', ?), ('signature', ?), ('mask_signature', ?)",
+            [token, signature(), sums_agencies.signature()],
+        )
         con.execute("DETACH sums_new")
         os.replace(tmp, final)
     finally:
@@ -157,11 +159,15 @@ def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
         n_new, follows = 0, False
         if first_new is not None:
             cells = _cells(con)
-            n_new = int(con.execute(f"SELECT count(*) FROM {cells} WHERE report_id >= {int(first_new)}").fetchall()[0][0])
+            n_new = int(
+                con.execute(f"SELECT count(*) FROM {cells} WHERE report_id >= {int(first_new)}").fetchall()[0][0]
+            )
             follows = old is not None and old == sums_update.previous_token(con, cells, first_new)
             if follows:  # the sums are the state before this write: update them by what the write changed
                 before, after = sums_update.changed(cells, first_new)
-                n_before, n_after = (con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] for q in (before, after))
+                n_before, n_after = (
+                    con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] for q in (before, after)
+                )
                 if n_before + n_after <= DELTA_SHARE * n_reports:
                     for name, reports in (("before", before), ("after", after)):
                         con.execute(f"CREATE TABLE scratch.{name}_cells AS {reports}")
@@ -179,6 +185,8 @@ def _sync(catalog: Path, first_new: int | None) -> dict[str, Any] | str:
         stale = not (follows or large or old == token)
     if stale:
         remove_paths([path, delta_path(catalog)])  # stale for good: a later write would have nothing to update
-        return (f"指标汇总表未建：{n_reports} 份报告（{MIN_REPORTS} 份以下逐份计算已够快；更大的库由 xxgk sums"
-                " --rebuild 或压缩存储时建立），查询改为逐份报告计算")
+        return (
+            f"指标汇总表未建：{n_reports} 份报告（{MIN_REPORTS} 份以下逐份计算已够快；更大的库由 xxgk sums"
+            " --rebuild 或压缩存储时建立），查询改为逐份报告计算"
+        )
     return build(catalog)

@@ -23,7 +23,9 @@ console = Console()
 
 
 def sums(
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB 数据库文件（默认: 环境变量 XXGK_DB，否则 data/xxgk.duckdb）")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB 数据库文件（默认: 环境变量 XXGK_DB，否则 data/xxgk.duckdb）")
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="重新计算指标汇总表")] = False,
 ) -> None:
     """指标汇总表（按年度、地区、层级等分组的预先求和）的状态；--rebuild 重新计算。Stored metric sums."""
@@ -44,6 +46,11 @@ def sums(
         con.close()
     if current:
         since = "，含上次重建以来各次写入的增量文件" if delta else ""
-        console.print(f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行{since}）：按年度等分组的指标查询读取汇总表", soft_wrap=True)
+        console.print(
+            f"指标汇总表与数据库一致（{token.split(':')[0]} 份报告，{groups} 行{since}）：按年度等分组的指标查询读取汇总表",
+            soft_wrap=True,
+        )
     else:
-        console.print("没有与数据库一致的指标汇总表：指标查询逐份报告计算（运行 xxgk sums --rebuild 建立）", soft_wrap=True)
+        console.print(
+            "没有与数据库一致的指标汇总表：指标查询逐份报告计算（运行 xxgk sums --rebuild 建立）", soft_wrap=True
+        )

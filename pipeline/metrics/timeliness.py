@@ -28,7 +28,9 @@ REPORT_COLUMNS = ("report_id", "agency", "year", "province", "city", "county", "
 def _status() -> pl.Expr:
     """:func:`pipeline.published.timeliness` as a polars expression (tests check that the two agree)."""
     year = pl.col("year")
-    plausible = (pl.col("published") >= pl.date(year, 12, 1)) & (pl.col("published") <= pl.date(year + YEARS_AFTER, 12, 31))
+    plausible = (pl.col("published") >= pl.date(year, 12, 1)) & (
+        pl.col("published") <= pl.date(year + YEARS_AFTER, 12, 31)
+    )
     return (
         pl.when(year.is_null() | pl.col("published").is_null() | ~plausible).then(pl.lit(UNKNOWN))
         .when(pl.col("published") <= pl.col("deadline")).then(pl.lit(ON_TIME))
@@ -65,7 +67,9 @@ def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
                                     "guarded": pl.Boolean})  # fmt: skip
     df = df.with_columns(pl.date(pl.col("year") + 1, 1, 31).alias("deadline"))
     df = df.with_columns(_status().alias("status")).with_columns(
-        pl.when(pl.col("status") == LATE).then((pl.col("published") - pl.col("deadline")).dt.total_days()).alias("days_late")
+        pl.when(pl.col("status") == LATE)
+        .then((pl.col("published") - pl.col("deadline")).dt.total_days())
+        .alias("days_late")
     )
     n = pl.col("n")
 
@@ -78,7 +82,11 @@ def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
         reports(pl.col("status") == LATE).alias("late"),
         reports(pl.col("status") == UNKNOWN).alias("unknown"),
         *[reports(pl.col("published_source") == s).alias(f"from_{s}") for s in ("manifest", "page", "document")],
-        pl.col("days_late").repeat_by(n).list.explode(keep_nulls=False, empty_as_null=False).median().alias("median_days_late"),
+        pl.col("days_late")
+        .repeat_by(n)
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .median()
+        .alias("median_days_late"),
     )
     known = pl.col("on_time") + pl.col("late")
     return out.with_columns(
@@ -96,7 +104,9 @@ def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -
     """
     sel, params = selected_cte(replace(filters, years=()))
     params = {**params, "y": int(year)}
-    return run(con, f"""WITH {sel},
+    return run(
+        con,
+        f"""WITH {sel},
         before AS (SELECT agency, max(year) AS last_year, count(*) AS n_reports_before,
                           arg_max(province, year) AS province, arg_max(city, year) AS city,
                           arg_max(county, year) AS county, arg_max(level, year) AS level,
@@ -106,7 +116,9 @@ def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -
         SELECT $y AS year, b.agency, b.province, b.city, b.county, b.level, b.agency_type, b.last_year,
                b.n_reports_before, b.synthetic
         FROM before b WHERE b.agency NOT IN (SELECT agency FROM this)
-        ORDER BY b.province NULLS LAST, b.city NULLS FIRST, b.county NULLS FIRST, b.agency""", params)
+        ORDER BY b.province NULLS LAST, b.city NULLS FIRST, b.county NULLS FIRST, b.agency""",
+        params,
+    )
 
 
 @named_query()

@@ -28,7 +28,9 @@ _META_NAMES = ("pubdate", "publishdate", "publish_date", "firstpublishedtime", "
 _DATE_TEXT = r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
 # "发布时间：2023-01-20", "发布日期:&nbsp;2023年1月20日", "发布时间：</span><span>2023-01-20" (tags between)
 _VISIBLE = re.compile(
-    r"(?:发布|公开)(?:时间|日期)\s*(?:[:：]|&#65306;|&#xff1a;)(?:\s|&nbsp;|&#160;|<[^<>]{0,200}>){0,8}(?P<d>" + _DATE_TEXT + ")"
+    r"(?:发布|公开)(?:时间|日期)\s*(?:[:：]|&#65306;|&#xff1a;)(?:\s|&nbsp;|&#160;|<[^<>]{0,200}>){0,8}(?P<d>"
+    + _DATE_TEXT
+    + ")"
 )
 _PDF_DATE = re.compile(r"^(?:D:)?(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
 

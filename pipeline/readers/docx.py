@@ -172,9 +172,20 @@ def convert_doc(path: str, data: bytes) -> bytes:
         src.write_bytes(data)
         try:
             subprocess.run(
-                [soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
-                 "--convert-to", "docx", "--outdir", tmp, str(src)],
-                capture_output=True, timeout=CONVERT_TIMEOUT, check=False,
+                [
+                    soffice,
+                    "--headless",
+                    "--norestore",
+                    f"-env:UserInstallation=file://{tmp}/profile",
+                    "--convert-to",
+                    "docx",
+                    "--outdir",
+                    tmp,
+                    str(src),
+                ],
+                capture_output=True,
+                timeout=CONVERT_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise ReadError(f"LibreOffice 转换 .doc 超时（{CONVERT_TIMEOUT} 秒）: {path}") from exc

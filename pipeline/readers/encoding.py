@@ -45,9 +45,7 @@ _GB_FAMILY = frozenset(
 _BIG5_FAMILY = frozenset(["big5", "big5-hkscs", "big5hkscs", "x-x-big5", "cn-big5", "csbig5", "cp950"])
 # A Chinese report is never in a Western single-byte encoding: such a declaration is a template mistake.
 _WESTERN = re.compile(r"^(iso-?8859-\d+|latin-?\d|windows-125\d|cp125\d|us-ascii|ascii)$")
-_TEXTISH = re.compile(
-    r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]+"
-)  # runs: one regex step per run
+_TEXTISH = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\x20-\x7e\s]+")  # runs: one regex step per run
 GUESS_SAMPLE_BYTES = 256 * 1024  # charset-normalizer looks at this much (its cost grows with the input)
 
 
@@ -93,9 +91,7 @@ def looks_binary(text: str) -> bool:
     bad = sum(
         1
         for ch in rest
-        if (ord(ch) < 32 and ch not in "\t\n\r\f")
-        or ch == "\ufffd"
-        or unicodedata.category(ch) in ("Cn", "Co", "Cs")
+        if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or unicodedata.category(ch) in ("Cn", "Co", "Cs")
     )
     return bad > len(sample) * 0.05
 

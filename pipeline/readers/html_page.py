@@ -106,7 +106,9 @@ _CELL_TRANS = str.maketrans({BR: " ", "\u200b": "", "\ufeff": "", "\u200e": "", 
 
 # Start and end tags, except a table's own parts: those add at most a fixed few levels below their <table>, which
 # counts for them (a page is mostly table cells, so skipping them keeps the scan cheap).
-_TAG = re.compile(r"<(/?)(?!(?:td|th|tr|tbody|thead|tfoot|caption|colgroup|col)[\s/>])([a-zA-Z][a-zA-Z0-9]{0,15})", re.I)
+_TAG = re.compile(
+    r"<(/?)(?!(?:td|th|tr|tbody|thead|tfoot|caption|colgroup|col)[\s/>])([a-zA-Z][a-zA-Z0-9]{0,15})", re.I
+)
 TABLE_LEVELS = 4  # table > tbody > tr > td
 _VOID = frozenset(
     ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
@@ -266,9 +268,7 @@ def is_data_table(table: LexborNode) -> bool:
     return len(table.css("table")) == 1 and len(table.css("tr")) >= 2
 
 
-def choose_body(
-    root: LexborNode, title: LexborNode | None, data_tables: list[LexborNode], path: str
-) -> LexborNode:
+def choose_body(root: LexborNode, title: LexborNode | None, data_tables: list[LexborNode], path: str) -> LexborNode:
     """The smallest ancestor of the title that contains a data table; the whole page when unsure."""
     if title is None:
         return root

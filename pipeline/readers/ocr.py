@@ -98,7 +98,9 @@ def _box_glyphs(item: TextBox, scale: float) -> list[Glyph]:
             for i, c in enumerate(letters):
                 gx0 = min(wx) + i * span
                 glyphs.append(
-                    Glyph(c, gx0 / scale, min(wy) / scale, (gx0 + span) / scale, max(wy) / scale, size, float(word_score))
+                    Glyph(
+                        c, gx0 / scale, min(wy) / scale, (gx0 + span) / scale, max(wy) / scale, size, float(word_score)
+                    )
                 )
         if glyphs:
             return glyphs
@@ -176,8 +178,13 @@ def _reread_cells(gray: np.ndarray, glyphs: list[Glyph], segments: list[Segment]
         bx0, bx1, by0, by1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
         m = max(4, (by1 - by0) // 3)
         crop = gray[max(0, y0 + by0 - m) : y0 + by1 + m, max(0, x0 + bx0 - m) : x0 + bx1 + m]
-        todo.append((key, np.stack([crop] * 3, axis=-1), ((x0 + bx0) / scale, (y0 + by0) / scale,
-                                                           (x0 + bx1) / scale, (y0 + by1) / scale)))
+        todo.append(
+            (
+                key,
+                np.stack([crop] * 3, axis=-1),
+                ((x0 + bx0) / scale, (y0 + by0) / scale, (x0 + bx1) / scale, (y0 + by1) / scale),
+            )
+        )
     if not todo:
         return glyphs
     results = engine().crops([crop for _, crop, _ in todo])
@@ -231,7 +238,10 @@ def ocr_page(
     glyphs = _reread_cells(gray, glyphs, segments, scale)
     rows = page_rows(glyphs, segments, page, first_line=first_line, first_table=first_table)
     doubtful = sum(
-        1 for r in rows.rows for c in r.cells if not c.spanned and c.confidence is not None and c.confidence < LOW_CONFIDENCE
+        1
+        for r in rows.rows
+        for c in r.cells
+        if not c.spanned and c.confidence is not None and c.confidence < LOW_CONFIDENCE
     )
     if doubtful:
         notes.append(f"第 {page} 页有 {doubtful} 个识别置信度低于 {LOW_CONFIDENCE:.0%} 的单元格")

@@ -64,9 +64,13 @@ _RUN = re.compile(
     r"(?<![\d.])(?:[+\-−]?\d+(?:\.\d+)?|[/／]|——?|[－–])(?:(?: +|[+\-−])?(?:[+\-−]?\d+(?:\.\d+)?|[/／]|——?|[－–]))*(?:万元|元)?"
 )  # numbers and null markers (/ — －) run together
 # what a number in prose is followed by: a unit or punctuation (a table's number is followed by the next label)
-_UNIT_AFTER = re.compile(r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]")
+_UNIT_AFTER = re.compile(
+    r"\s*[年月日时分秒号件条个项次人名家户万亿%％余多天期届批场篇份位倍台套辆所处部类栏点里米岁周度版层楼室路栋座户元，。；：、,;:）)》”’\]\-~～—/]"
+)
 _LABEL_END = re.compile(r"[\u4e00-\u9fff）)”」】]")  # what the label a table's number follows ends with
-_ENUM_AFTER = re.compile(r"[.．、] ?(?=[\u4e00-\u9fff])")  # "…00000002.其他": the run's last digit is the next enumerator
+_ENUM_AFTER = re.compile(
+    r"[.．、] ?(?=[\u4e00-\u9fff])"
+)  # "…00000002.其他": the run's last digit is the next enumerator
 _ENUMERATOR = re.compile(
     r"(?<!第)(?:[一二三四五六七八九十]{1,4}、|[（(][一二三四五六七八九十]{1,3}[)）]|[（(]\d{1,2}[)）])"
     r"|(?<=[\u4e00-\u9fff）)” ])[1-9][.．、] ?(?=[\u4e00-\u9fff])"
@@ -83,7 +87,13 @@ def _table_runs(line: str) -> list[tuple[int, int]]:
             before -= 1
         if before < 0 or not _LABEL_END.match(line[before]):
             continue
-        if end - start == 1 and line[start] in "/／" and end < len(line) and _LABEL_END.match(line[end]) and before == start - 1:
+        if (
+            end - start == 1
+            and line[start] in "/／"
+            and end < len(line)
+            and _LABEL_END.match(line[end])
+            and before == start - 1
+        ):
             continue  # "本年增/减", "电话/传真": a slash between words, not a null marker
         if _ENUM_AFTER.match(line, end) and line[end - 1].isdigit():
             end -= 1  # the last digit is the next row's enumerator ("…00000002.其他法律…", "…62000083、补正后…")
@@ -131,7 +141,9 @@ def split_line(line: str, lineno: int) -> list[Cell]:
     stripped = line.strip()
     if stripped.startswith("|") and stripped.count("|") >= 2:
         parts = stripped.strip("|").split("|")
-        return [Cell(p.strip(), f"第 {lineno} 行 第 {i + 1} 格", x0=float(i), x1=float(i + 1)) for i, p in enumerate(parts)]
+        return [
+            Cell(p.strip(), f"第 {lineno} 行 第 {i + 1} 格", x0=float(i), x1=float(i + 1)) for i, p in enumerate(parts)
+        ]
     cells = []
     for m in _SPACE_SPLIT.finditer(line):
         start, end = m.span()

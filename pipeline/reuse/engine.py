@@ -74,15 +74,12 @@ class ReuseUpdate:
     matches: int = 0
     summaries: int = 0
     seconds: float = 0.0
-    phases: dict[str, float] = field(
-        default_factory=dict
-    )  # seconds by phase (parse, signatures, …), for benchmarks
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (parse, signatures, …), for benchmarks
 
     def lap(self, phase: str, since: float) -> float:
         now = time.perf_counter()
         self.phases[phase] = self.phases.get(phase, 0.0) + now - since
         return now
-
 
 
 def update(
@@ -208,9 +205,7 @@ def _apply(
 
 def _publish(con: duckdb.DuckDBPyConnection, index: BandIndex) -> None:
     """Write the index's next manifest and name it in the store (in the caller's transaction)."""
-    retired = np.sort(
-        np.array([r[0] for r in con.execute("SELECT band FROM reuse_common").fetchall()], np.int64)
-    )
+    retired = np.sort(np.array([r[0] for r in con.execute("SELECT band FROM reuse_common").fetchall()], np.int64))
     version = index.publish(retired)
     con.execute("DELETE FROM reuse_state")
     con.execute("INSERT INTO reuse_state VALUES (?, ?)", [index.m.token, version])
@@ -236,7 +231,6 @@ def _flatten(passages: dict[int, list[sig.Passage]], order: list[int]) -> Batch:
                   [r[2] for r in rows], sig.shingle_sets([r[2] for r in rows]))  # fmt: skip
 
 
-
 def _add_batch(
     con: duckdb.DuckDBPyConnection, index: BandIndex, reports: list[tuple[int, str | None, int | None]],
     out: ReuseUpdate, cap: int,
@@ -248,9 +242,7 @@ def _add_batch(
     passages = parse_passages(con, ids, agency_of)
     t = out.lap("read and parse sections", t)
     batch = _flatten(passages, ids)
-    comparable = np.array(
-        [bool(agency_of[r] and year_of[r] is not None) for r in batch.report_id.tolist()], dtype=bool
-    )
+    comparable = np.array([bool(agency_of[r] and year_of[r] is not None) for r in batch.report_id.tolist()], dtype=bool)
     years = np.array([year_of[r] or 0 for r in batch.report_id.tolist()], dtype=np.int64)
     keys = sig.band_keys(sig.minhashes(batch.sets), years)
     t = out.lap("shingles, MinHash, band keys", t)
@@ -291,23 +283,16 @@ def _add_batch(
     out.lap("summaries", t)
 
 
-
-
 def _reindex(con: duckdb.DuckDBPyConnection, index: BandIndex, batch: int) -> None:
     """Fill an empty index from the store's compared reports (a copied store, a lost folder): the entries and texts
     incremental updates would have left, i.e. every compared passage's band keys outside retired buckets."""
     ids = [r[0] for r in con.execute("SELECT report_id FROM reuse_reports ORDER BY report_id").fetchall()]
     if not ids:
         return
-    retired = np.array(
-        [r[0] for r in con.execute("SELECT band FROM reuse_common").fetchall()], dtype=np.int64
-    )
+    retired = np.array([r[0] for r in con.execute("SELECT band FROM reuse_common").fetchall()], dtype=np.int64)
     for i in range(0, len(ids), batch):
         chunk = ids[i : i + batch]
-        meta = {
-            r: (a, y)
-            for r, a, y in select(con, "SELECT report_id, agency, year FROM reports WHERE {ids}", chunk)
-        }
+        meta = {r: (a, y) for r, a, y in select(con, "SELECT report_id, agency, year FROM reports WHERE {ids}", chunk)}
         passages = parse_passages(con, chunk, {r: m[0] for r, m in meta.items()})
         b = _flatten(passages, chunk)
         rows = [meta.get(r, (None, None)) for r in b.report_id.tolist()]

@@ -41,14 +41,10 @@ import numpy as np
 from pipeline.reuse.signature import ranges
 
 MERGE_FACTOR = 2
-MERGE_CHUNK = (
-    1 << 19
-)  # band entries of the largest run, or passages, per merge step (bounds a merge's memory)
+MERGE_CHUNK = 1 << 19  # band entries of the largest run, or passages, per merge step (bounds a merge's memory)
 COPY_BYTES = 1 << 24  # text bytes copied at a time
 SUFFIX = ".reuse"
-_COPY = re.compile(
-    r"^\.(?P<name>.+)\.ingest-\d+\.tmp$"
-)  # a write session's copy of the store (pipeline.store.swap)
+_COPY = re.compile(r"^\.(?P<name>.+)\.ingest-\d+\.tmp$")  # a write session's copy of the store (pipeline.store.swap)
 
 
 def passage_ids(report_ids: np.ndarray, pnos: np.ndarray) -> np.ndarray:
@@ -86,7 +82,9 @@ class Run:
 
 @dataclass
 class Manifest:
-    token: str  # a digest chained over everything ever added: the same reports compared in the same order, the same token
+    token: (
+        str  # a digest chained over everything ever added: the same reports compared in the same order, the same token
+    )
     version: int = 0
     seq: int = 0  # the last run number used
     runs: list[Run] = field(default_factory=list)
@@ -234,7 +232,7 @@ class BandIndex:
         self.m.seq += 1
         run = Run(f"r{self.m.seq:06d}", 0, 0, -1, -1)
         last_k = last_p = None
-        with (open(self.folder / f"{run.name}.band", "wb") as fk, open(self.folder / f"{run.name}.bpid", "wb") as fp):
+        with open(self.folder / f"{run.name}.band", "wb") as fk, open(self.folder / f"{run.name}.bpid", "wb") as fp:
             for keys, pids in bands:
                 if not len(keys):
                     continue
@@ -323,9 +321,7 @@ class BandIndex:
                 for run, (band, _) in zip(runs, bands, strict=True):
                     a = 0 if lo is None else int(np.searchsorted(band, lo, "left"))
                     b = len(band) if hi is None else int(np.searchsorted(band, hi, "left"))
-                    ks.append(
-                        self._read(run, "band", a, b)
-                    )  # read, not mapped: mapped pages would stay resident
+                    ks.append(self._read(run, "band", a, b))  # read, not mapped: mapped pages would stay resident
                     ps.append(self._read(run, "bpid", a, b))
                 k, p = np.concatenate(ks), np.concatenate(ps)
                 keep = ~np.isin(k, retired) & ~np.isin(p >> 16, self._dead)
@@ -360,9 +356,7 @@ class BandIndex:
                     for first, stop in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
                         for at in range(int(offs[first]), int(offs[stop]), COPY_BYTES):
                             ft.write(
-                                self._read(
-                                    run, "text", at, min(at + COPY_BYTES, int(offs[stop])), np.uint8
-                                ).tobytes()
+                                self._read(run, "text", at, min(at + COPY_BYTES, int(offs[stop])), np.uint8).tobytes()
                             )
                     lengths = np.diff(offs)[live]
                     fp.write(pids[live].tobytes())

@@ -19,9 +19,7 @@ from pipeline.reuse.index import BandIndex, passage_ids, split_ids
 from pipeline.reuse.tables import agencies_of, register_ids, select
 
 COMMON_BUCKET = 20
-COMMON_BANDS = (
-    4  # of signature.BANDS: one or two crowded bands are shared clauses, most of them a shared sentence
-)
+COMMON_BANDS = 4  # of signature.BANDS: one or two crowded bands are shared clauses, most of them a shared sentence
 
 
 @dataclass
@@ -36,7 +34,6 @@ class Batch:
     @property
     def pids(self) -> np.ndarray:
         return passage_ids(self.report_id, self.pno)
-
 
 
 def section_texts(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, dict[str, str]]:
@@ -63,9 +60,7 @@ def parse_passages(
     return {rid: sig.report_passages(texts.get(rid, {}), agency_of.get(rid)) for rid in ids}
 
 
-def stored_texts(
-    index: BandIndex, con: duckdb.DuckDBPyConnection, ids: set[int]
-) -> dict[int, list[tuple[int, str]]]:
+def stored_texts(index: BandIndex, con: duckdb.DuckDBPyConnection, ids: set[int]) -> dict[int, list[tuple[int, str]]]:
     """(pno, normalised text) of the passages of compared reports: from the index, else parsed from the store."""
     found = index.report_texts(ids)
     missing = sorted(ids - set(found))
@@ -74,7 +69,6 @@ def stored_texts(
         for rid, ps in parse_passages(con, missing, agencies).items():
             found[rid] = [(p.pno, p.text) for p in ps]
     return found
-
 
 
 def previous_year(con, index, comparable, agency_of, year_of, batch, matches, touched) -> None:  # noqa: ANN001
@@ -95,8 +89,10 @@ def previous_year(con, index, comparable, agency_of, year_of, batch, matches, to
                JOIN {near} n ON n.agency = k.agency AND n.year = k.year + 1 AND n.is_current
                SEMI JOIN reuse_reports done ON done.report_id = n.report_id
            ORDER BY 1, 2""",
-        {"agencies": sorted({agency_of[r] for r in comparable}),
-         "years": sorted({year_of[r] + d for r in comparable for d in (-1, 1)})},
+        {
+            "agencies": sorted({agency_of[r] for r in comparable}),
+            "years": sorted({year_of[r] + d for r in comparable for d in (-1, 1)}),
+        },
     ).fetchall()
     con.unregister("_reuse_k")
     if not pairs:
@@ -208,9 +204,7 @@ def retire_buckets(con, full_keys, members, common_new, touched) -> None:  # noq
     con.unregister("_reuse_full")
     pid, n = np.unique(members, return_counts=True)
     rid, pno = split_ids(pid)
-    con.register(
-        "_reuse_sat", pl.DataFrame({"report_id": rid.astype(np.int32), "pno": pno.astype(np.int16), "n": n})
-    )
+    con.register("_reuse_sat", pl.DataFrame({"report_id": rid.astype(np.int32), "pno": pno.astype(np.int16), "n": n}))
     con.execute("""UPDATE reuse_passages SET saturated = saturated + x.n FROM _reuse_sat x
                    WHERE reuse_passages.report_id = x.report_id AND reuse_passages.pno = x.pno""")
     commoned = pl.DataFrame(
@@ -231,9 +225,7 @@ def retire_buckets(con, full_keys, members, common_new, touched) -> None:  # noq
     touched.update(commoned["report_id"].to_list())
     common_new.update(int(r) << 16 | int(p) for r, p in commoned.iter_rows())
     # other-agency matches are stored both ways, so the rows of the commoned passages name every report involved
-    for (
-        pair
-    ) in con.execute("""SELECT DISTINCT m.report_id, m.source_id FROM reuse_matches m JOIN _reuse_commoned c
+    for pair in con.execute("""SELECT DISTINCT m.report_id, m.source_id FROM reuse_matches m JOIN _reuse_commoned c
                                ON m.report_id = c.report_id AND m.pno = c.pno WHERE m.kind = 'other'""").fetchall():
         touched.update(pair)
     for mine, theirs in (("report_id", "pno"), ("source_id", "source_pno")):

@@ -38,9 +38,7 @@ SEED = 7
 
 _DIGITS = re.compile(r"\d+")
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
-_MIX = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64
-)
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
 
 
 @dataclass(slots=True)

@@ -7,9 +7,7 @@ import polars as pl
 
 SCHEMA_VERSION = 4
 TABLES = ("reuse_reports", "reuse_passages", "reuse_matches", "reuse_common", "reuse_state")
-OLD_TABLES = (
-    "reuse_bands",
-)  # of earlier schema versions (the band keys now live in the index beside the store)
+OLD_TABLES = ("reuse_bands",)  # of earlier schema versions (the band keys now live in the index beside the store)
 
 # No primary keys: DuckDB's index can refuse a key deleted and inserted again in one transaction (seen at 8,700
 # reports), and uniqueness holds by construction (summaries are deleted before they are recomputed).
@@ -123,8 +121,7 @@ def summarise(con: duckdb.DuckDBPyConnection, ids: set[int]) -> int:
         .join(before.cast({"report_id": pl.Int32}), on="report_id", how="left")
         .join(top.cast({"report_id": pl.Int32}), on="report_id", how="left")
         .with_columns(
-            pl.col(c).fill_null(0)
-            for c in ("chars", "previous_chars", "other_chars", "common_chars", "copied_chars")
+            pl.col(c).fill_null(0) for c in ("chars", "previous_chars", "other_chars", "common_chars", "copied_chars")
         )  # fmt: skip
     )
     con.register("_reuse_rows", rows)

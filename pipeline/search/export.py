@@ -35,10 +35,7 @@ def safe_csv_bytes(df: pl.DataFrame) -> bytes:
     """CSV (UTF-8 BOM) with every text column neutralised against formula injection."""
     text_cols = [c for c, t in df.schema.items() if t == pl.String]
     safe = df.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c in text_cols
     )
     buf = io.BytesIO()

@@ -189,18 +189,13 @@ def _clear(idx: sqlite3.Connection) -> None:
 def _add_new(duck: duckdb.DuckDBPyConnection, idx: sqlite3.Connection, result: SyncResult) -> None:
     high = idx.execute("SELECT coalesce(max(report_id), 0) FROM reports").fetchone()[0]
     ids = [
-        r[0]
-        for r in duck.execute(
-            "SELECT report_id FROM reports WHERE report_id > ? ORDER BY 1", [high]
-        ).fetchall()
+        r[0] for r in duck.execute("SELECT report_id FROM reports WHERE report_id > ? ORDER BY 1", [high]).fetchall()
     ]
     for i in range(0, len(ids), BATCH_REPORTS):
         _add_reports(duck, idx, ids[i : i + BATCH_REPORTS], result)
 
 
-def _add_reports(
-    duck: duckdb.DuckDBPyConnection, idx: sqlite3.Connection, ids: list[int], result: SyncResult
-) -> None:
+def _add_reports(duck: duckdb.DuckDBPyConnection, idx: sqlite3.Connection, ids: list[int], result: SyncResult) -> None:
     """Index the given reports (one transaction: a batch is either searchable whole or not at all)."""
     if not ids:
         return
@@ -215,11 +210,7 @@ def _add_reports(
         duck.unregister("_search_ids")
     order = {s: i for i, s in enumerate(narrative.SECTIONS)}
     sections.sort(key=lambda r: (r[0], order.get(r[1], 99)))
-    paras = [
-        (rid, sec, n, text)
-        for rid, sec, body in sections
-        for n, text in enumerate(narrative.paragraphs(body))
-    ]
+    paras = [(rid, sec, n, text) for rid, sec, body in sections for n, text in enumerate(narrative.paragraphs(body))]
     idx.execute("BEGIN IMMEDIATE")
     try:
         idx.executemany(
@@ -228,13 +219,9 @@ def _add_reports(
         )
         first = idx.execute("SELECT coalesce(max(pid), 0) + 1 FROM passages").fetchone()[0]
         numbered = [(first + i, *p) for i, p in enumerate(paras)]
-        idx.executemany(
-            "INSERT INTO passages (pid, report_id, section, para, text) VALUES (?, ?, ?, ?, ?)", numbered
-        )
+        idx.executemany("INSERT INTO passages (pid, report_id, section, para, text) VALUES (?, ?, ?, ?, ?)", numbered)
         idx.executemany("INSERT INTO tri (rowid, text) VALUES (?, ?)", ((p[0], p[4]) for p in numbered))
-        idx.executemany(
-            "INSERT INTO grams (rowid, text) VALUES (?, ?)", ((p[0], grams(p[4])) for p in numbered)
-        )
+        idx.executemany("INSERT INTO grams (rowid, text) VALUES (?, ?)", ((p[0], grams(p[4])) for p in numbered))
         idx.execute("COMMIT")
     except BaseException:
         idx.execute("ROLLBACK")

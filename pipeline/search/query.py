@@ -180,12 +180,9 @@ def search(
         )
         args = [match, *params, *rest]
         order = f"ORDER BY {table}.rowid DESC"
-    rows = con.execute(
-        f"SELECT {cols} {base} {order} LIMIT ? OFFSET ?", [*args, int(limit), int(offset)]
-    ).fetchall()
+    rows = con.execute(f"SELECT {cols} {base} {order} LIMIT ? OFFSET ?", [*args, int(limit), int(offset)]).fetchall()
     result.hits = [
-        Hit(rid, agency, year, sec, para, text, spans(text, terms))
-        for rid, agency, year, sec, para, text in rows
+        Hit(rid, agency, year, sec, para, text, spans(text, terms)) for rid, agency, year, sec, para, text in rows
     ]
     if count:
         result.total = con.execute(

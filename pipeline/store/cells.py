@@ -109,8 +109,7 @@ def report_column(name: str, alias: str) -> str:
 def fill_cells(con: duckdb.DuckDBPyConnection, where: str = "true", table: str = TABLE, prefix: str = "") -> None:
     """Insert the ``report_cells`` rows of the reports matching ``where`` (inside the caller's transaction)."""
     con.execute(
-        f"INSERT INTO {prefix}{table} "
-        + cells_select(f"{prefix}reports", f"{prefix}facts", f"{prefix}derived", where)
+        f"INSERT INTO {prefix}{table} " + cells_select(f"{prefix}reports", f"{prefix}facts", f"{prefix}derived", where)
     )
 
 
@@ -173,9 +172,7 @@ def batch_cells(con: duckdb.DuckDBPyConnection, lo: int, hi: int, prefix: str = 
     # one column at a time from the transposed arrays: a frame-wide fill_nan / cast plans 226 expressions per batch
     printed = (states >= DERIVED).T
     values, states = np.where(printed, values.T, np.nan), states.T
-    cell_values = pl.DataFrame(
-        [pl.Series(name, values[i], nan_to_null=True) for i, name in enumerate(_value_names())]
-    )
+    cell_values = pl.DataFrame([pl.Series(name, values[i], nan_to_null=True) for i, name in enumerate(_value_names())])
     cell_states = pl.DataFrame(
         [
             pl.Series(name, np.where(states[i] > 0, states[i], np.nan).astype(np.float32), nan_to_null=True).cast(

@@ -243,7 +243,12 @@ class WriteSession:
         return self._con
 
     def add(
-        self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
+        self,
+        result: ParseResult,
+        *,
+        synthetic: bool = False,
+        source_path: str | None = None,
+        seconds: float | None = None,
     ) -> list[WriteOutcome]:
         return self._writer.add(result, synthetic=synthetic, source_path=source_path, seconds=seconds)
 
@@ -263,7 +268,12 @@ class WriteSession:
         return self._writer.queue(item)
 
     def write(
-        self, result: ParseResult, *, synthetic: bool = False, source_path: str | None = None, seconds: float | None = None
+        self,
+        result: ParseResult,
+        *,
+        synthetic: bool = False,
+        source_path: str | None = None,
+        seconds: float | None = None,
     ) -> WriteOutcome:
         """Store one parse result now (in its own batch) and return its outcome."""
         earlier = self.flush()
@@ -280,14 +290,19 @@ class WriteSession:
         store = narrow_relation(self._con, CELLS_TABLE, ["report_id", "is_current", "agency", "agency_key"])
         clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}", store or CELLS_TABLE)
         if clash:  # never merge two agencies silently: nothing of this session is published
-            raise RuntimeError(f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题")
+            raise RuntimeError(
+                f"机关「{clash[0]}」与「{clash[1]}」的内部键相同，无法区分，本次写入未发布；请报告此问题"
+            )
         # the agencies of the reports this session stored, read back from its segment (not held while it writes)
         agencies = [a for (a,) in self._con.execute(SESSION_AGENCIES).fetchall()]
         self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
         self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
-            self._con, table=f"cat.main.{STORE_FINDINGS}", summary_where=touched_regions(
+            self._con,
+            table=f"cat.main.{STORE_FINDINGS}",
+            summary_where=touched_regions(
                 "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
-                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))", self._con
+                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))",
+                self._con,
             ),
         )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap

@@ -10,7 +10,9 @@ from typing import Any
 import duckdb
 
 
-def recent_findings(con: duckdb.DuckDBPyConnection, limit: int = 50, severity: str | None = None) -> list[tuple[Any, ...]]:
+def recent_findings(
+    con: duckdb.DuckDBPyConnection, limit: int = 50, severity: str | None = None
+) -> list[tuple[Any, ...]]:
     """Findings of current reports (and cross-year ones), newest report first:
     (report_id, agency, year, rule, severity, message, scope)."""
     where = "AND f.severity = ?" if severity else ""

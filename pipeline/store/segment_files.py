@@ -64,8 +64,14 @@ def flatten(src: Path, dst: Path) -> None:
 def remove_store(catalog: Path) -> list[Path]:
     """Delete the store whose catalog is ``catalog``: the catalog, its WAL, its segment folder and its stored
     metric sums (not the search index or other files beside it)."""
-    return remove_paths([catalog, catalog.with_name(catalog.name + ".wal"), segment_dir(catalog),
-                         catalog.with_name(catalog.name + ".sums.duckdb")])
+    return remove_paths(
+        [
+            catalog,
+            catalog.with_name(catalog.name + ".wal"),
+            segment_dir(catalog),
+            catalog.with_name(catalog.name + ".sums.duckdb"),
+        ]
+    )
 
 
 def referenced(catalog: Path) -> set[str] | None:
@@ -102,8 +108,6 @@ def stale_segments(catalog: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return unlisted(folder, referenced(catalog) or set())
-
-
 
 
 def file_size(path: Path) -> int:

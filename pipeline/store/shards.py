@@ -136,9 +136,7 @@ def read_shard(folder: str | os.PathLike[str]) -> list[tuple[int, PendingFile]]:
                 f["suspect_key"],
             )
         )
-    reports = {
-        row["report_id"]: row for row in pl.read_parquet(folder / "reports.parquet").iter_rows(named=True)
-    }
+    reports = {row["report_id"]: row for row in pl.read_parquet(folder / "reports.parquet").iter_rows(named=True)}
     out: list[tuple[int, PendingFile]] = []
     for f in pl.read_parquet(folder / "files.parquet").sort("seq").iter_rows(named=True):
         seq = f["seq"]
@@ -146,9 +144,7 @@ def read_shard(folder: str | os.PathLike[str]) -> list[tuple[int, PendingFile]]:
             out.append(
                 (
                     seq,
-                    PendingFile(
-                        f["source_path"], None, f["error"], f["synthetic"], f["seconds"], f["sha256"]
-                    ),
+                    PendingFile(f["source_path"], None, f["error"], f["synthetic"], f["seconds"], f["sha256"]),
                 )
             )
             continue

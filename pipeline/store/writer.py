@@ -115,7 +115,9 @@ class ReportWriter:
         )
         return WriteOutcome(item.source_path, UNREADABLE, msg, sha256=sha)
 
-    def _lookup(self, results: list[ParseResult | ShardReport]) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
+    def _lookup(
+        self, results: list[ParseResult | ShardReport]
+    ) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
         """Stored report ids of these hashes, and the current (id, n_errors) of these (agency, year) pairs."""
         con = self.con
         shas = list({r.sha256 for r in results})

@@ -55,20 +55,33 @@ def validate(facts: dict[str, Fact], edition: str | None, t3_layout: str | None)
             continue
         if fact.status == "ambiguous" and fact.raw:
             out.append(
-                Finding("TYPE", "error", f"“{reg[key].label}”内容“{fact.raw}”不是有效数值（{fact.loc or ''}），留空", [key])
+                Finding(
+                    "TYPE", "error", f"“{reg[key].label}”内容“{fact.raw}”不是有效数值（{fact.loc or ''}），留空", [key]
+                )
             )
         if fact.value is None:
             continue
         f = reg[key]
         if f.type == "int" and fact.value < 0:
-            out.append(Finding("TYPE", "error", f"“{f.label}”为负数 {fact.value}（{fact.loc or ''}）", [key], ">= 0", _fmt(fact.value)))
+            out.append(
+                Finding(
+                    "TYPE",
+                    "error",
+                    f"“{f.label}”为负数 {fact.value}（{fact.loc or ''}）",
+                    [key],
+                    ">= 0",
+                    _fmt(fact.value),
+                )
+            )
         if f.type == "decimal" and fact.value < 0:
             out.append(Finding("TYPE", "error", f"“{f.label}”金额为负数 {fact.value}", [key], ">= 0", _fmt(fact.value)))
         if fact.confidence is not None and fact.confidence < LOW_CONFIDENCE:
             # an error, not a warning: a doubtful OCR reading must not pass as a checked number (a lost minus sign
             # breaks no arithmetic rule, so nothing else would catch it)
             out.append(
-                Finding("OCR", "error", f"“{f.label}”识别置信度低（{fact.confidence:.2f}），数值未经确认，请核对原件", [key])
+                Finding(
+                    "OCR", "error", f"“{f.label}”识别置信度低（{fact.confidence:.2f}），数值未经确认，请核对原件", [key]
+                )
             )
 
     # T3 rules

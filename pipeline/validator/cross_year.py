@@ -38,7 +38,9 @@ def _cross_year_pairs() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
 
 
 def _frame(names: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> pl.DataFrame:
-    return pl.DataFrame({name: [row[i] for row in rows] for i, name in enumerate(names)}, schema=dict.fromkeys(names, pl.String))
+    return pl.DataFrame(
+        {name: [row[i] for row in rows] for i, name in enumerate(names)}, schema=dict.fromkeys(names, pl.String)
+    )
 
 
 # Agencies compared per statement.  The rules join every compared cell of an agency's reports with the cells of its
@@ -71,7 +73,7 @@ def refresh_cross_year(
                 "SELECT DISTINCT agency FROM reports WHERE is_current AND agency IS NOT NULL").fetchall()]  # fmt: skip
         scoped_agencies = sorted(set(agencies))
         for start in range(0, len(scoped_agencies), max(1, chunk)):
-            _refresh_chunk(con, scoped_agencies[start:start + max(1, chunk)], table, carry, in_force)
+            _refresh_chunk(con, scoped_agencies[start : start + max(1, chunk)], table, carry, in_force)
         n = con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0]
         con.execute("COMMIT")
     except Exception:
@@ -108,7 +110,8 @@ def _refresh_chunk(
           AND f.key IN (SELECT unnest($keys::VARCHAR[]))"""  # only the cells the rules compare: bounded memory
     if carry:
         con.register("_xy_carry", _frame(("cur", "prev", "cur_label", "prev_label"), carry))
-        con.execute(f"""
+        con.execute(
+            f"""
             INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
             WITH u AS ({usable})
             SELECT c.report_id, '{RULE_CARRY}', 'warning',
@@ -120,12 +123,15 @@ def _refresh_chunk(
             FROM _xy_carry p
             JOIN u c ON c.key = p.cur
             JOIN u o ON o.key = p.prev AND o.agency = c.agency AND o.year = c.year - 1
-            WHERE c.v <> o.v""", {"keys": [k for pair in carry for k in pair[:2]], **scope})
+            WHERE c.v <> o.v""",
+            {"keys": [k for pair in carry for k in pair[:2]], **scope},
+        )
         con.unregister("_xy_carry")
     if in_force:
         names = ("in_force", "issued", "repealed", "in_force_label", "issued_label", "repealed_label")
         con.register("_xy_in_force", _frame(names, in_force))
-        con.execute(f"""
+        con.execute(
+            f"""
             INSERT INTO {table} (report_id, rule, severity, message, keys, expected, actual, scope)
             WITH u AS ({usable})
             SELECT c.report_id, '{RULE_IN_FORCE}', 'warning',
@@ -141,5 +147,7 @@ def _refresh_chunk(
             JOIN u i ON i.report_id = c.report_id AND i.key = p.issued
             JOIN u r ON r.report_id = c.report_id AND r.key = p.repealed
             JOIN u o ON o.key = p.in_force AND o.agency = c.agency AND o.year = c.year - 1
-            WHERE c.v <> o.v + i.v - r.v""", {"keys": [k for row in in_force for k in row[:3]], **scope})
+            WHERE c.v <> o.v + i.v - r.v""",
+            {"keys": [k for row in in_force for k in row[:3]], **scope},
+        )
         con.unregister("_xy_in_force")

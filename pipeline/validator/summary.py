@@ -158,9 +158,10 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, table: str = "findings", s
     ``summary_where``: recompute only the summaries matching this condition on ``reports r`` (a write passes
     :func:`touched_regions` of the reports it added); the others' findings stay as they are.
     """
-    if summary_where != "true" and not con.execute(
-        f"SELECT count(*) FROM reports r WHERE r.is_summary AND ({summary_where})"
-    ).fetchall()[0][0]:  # no summary report in the regions written to: nothing to recompute (most writes)
+    if (
+        summary_where != "true"
+        and not con.execute(f"SELECT count(*) FROM reports r WHERE r.is_summary AND ({summary_where})").fetchall()[0][0]
+    ):  # no summary report in the regions written to: nothing to recompute (most writes)
         return int(con.execute(f"SELECT count(*) FROM {table} WHERE scope = '{SCOPE}'").fetchall()[0][0])
     derived = derived_source(con)
     con.execute("BEGIN TRANSACTION")
