@@ -38,6 +38,7 @@ install-test: install
 
 test: install-test
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
