@@ -17,7 +17,7 @@ from conftest import REAL as REAL_DIR
 from conftest import SEED
 
 from pipeline.ingest import ParseJob, ingest
-from pipeline.ingest.workers import WorkerPool
+from pipeline.ingest.workers import QUEUED_CHUNKS, WorkerPool
 from pipeline.reuse import signature
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
@@ -77,7 +77,8 @@ def test_no_parse_worker_waits_through_a_publish(corpus: Path, tmp_path: Path) -
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_pool_at_rest_has_no_workers_and_resumes_in_order(tmp_path: Path) -> None:
     files = []
-    for i in range(24):
+    n = 3 * 2 * (QUEUED_CHUNKS + 2) + 12  # more than the pool holds in flight: new workers parse the rest
+    for i in range(n):
         p = tmp_path / f"{i:02d}.txt"
         p.write_text(SEED.read_text(encoding="utf-8").replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8")
         files.append(p)
@@ -92,7 +93,7 @@ def test_a_pool_at_rest_has_no_workers_and_resumes_in_order(tmp_path: Path) -> N
         assert pool.started == 4  # two, then two new ones after the rest
     outcomes = first + rest
     assert [o.job.path for o in outcomes] == [str(f) for f in files]
-    assert [o.result.meta.agency for o in outcomes if o.result] == [f"阜新市第{i}局" for i in range(24)]
+    assert [o.result.meta.agency for o in outcomes if o.result] == [f"阜新市第{i}局" for i in range(n)]
 
 
 def test_agency_names_are_not_kept_for_the_whole_run() -> None:

@@ -7,8 +7,8 @@ in a C library) is reported the same way.
 
 Workers are forked from a forkserver that has already imported the parser and parsed three tiny reports
 (:mod:`~pipeline.ingest.warmup`), so every worker starts with its caches warm (fast to start, and safe from a
-multi-threaded parent such as the Streamlit server).  Each worker has its next chunk queued before it finishes the
-current one, so it never waits for the parent; facts and findings travel as constructor arguments
+multi-threaded parent such as the Streamlit server).  Each worker has several chunks queued and sends its answers
+from a thread of its own, so it never waits for the parent, not even while the parent writes a batch; facts and findings travel as constructor arguments
 (:func:`_register_reducers`), so the parent's share per report — receiving it — stays small beside the worker's
 parsing.  Workers never outlive the ingest: a watchdog thread in each worker ends it the moment the ingest process
 is gone (even ``kill -9``), and the forkserver exits after its workers.
@@ -22,6 +22,7 @@ import dataclasses
 import multiprocessing
 import operator
 import os
+import queue
 import signal
 import sys
 import threading
@@ -39,6 +40,9 @@ from pipeline.model import Fact, Finding
 from pipeline.readers import limits
 
 POLL_S = 0.05  # how often busy workers' time and memory are checked
+# Chunks a worker may hold unanswered: enough parsing to cover the parent writing a batch of 200 reports (≈ 0.5 s)
+# at ≈ 3.5 ms per report, so the workers go on parsing while the parent writes instead of waiting for it.
+QUEUED_CHUNKS = 5
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _PR_SET_PDEATHSIG = 1
 
@@ -99,17 +103,37 @@ _register_reducers()
 
 
 def _worker_main(conn: Connection) -> None:
-    """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more",)."""
+    """Parse chunks of jobs sent over ``conn``; one message back per file: ("done", seq, outcome) or ("more",).
+
+    Messages are pickled here and sent by a thread of their own: while the parent writes a batch (hundreds of
+    milliseconds in which it reads nothing), a send would block as soon as two or three outcomes fill the socket's
+    buffer, and the worker would stop parsing until the parent came back.  With the sender thread the worker
+    parses everything it was sent meanwhile; what waits is at most :data:`QUEUED_CHUNKS` chunks of pickled outcomes."""
     _die_with_ingest()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    limits.on_ocr_page = lambda: conn.send(("more",))
-    while True:
-        try:
-            chunk: list[tuple[int, ParseJob]] = conn.recv()
-        except (EOFError, OSError):
-            return
-        for seq, job in chunk:
-            conn.send(("done", seq, parse_one(job)))
+    outbox: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+
+    def send_all() -> None:
+        while (message := outbox.get()) is not None:
+            try:
+                conn.send_bytes(message)
+            except OSError:  # the parent is gone or closed the pipe: the watchdog ends this process
+                return
+
+    sender = threading.Thread(target=send_all, name="xxgk-sender", daemon=True)
+    sender.start()
+    limits.on_ocr_page = lambda: outbox.put(ForkingPickler.dumps(("more",)))
+    try:
+        while True:
+            try:
+                chunk: list[tuple[int, ParseJob]] = conn.recv()
+            except (EOFError, OSError):
+                return
+            for seq, job in chunk:
+                outbox.put(ForkingPickler.dumps(("done", seq, parse_one(job))))
+    finally:
+        outbox.put(None)
+        sender.join(timeout=5.0)
 
 
 def _context() -> multiprocessing.context.ForkServerContext:
@@ -197,7 +221,7 @@ class WorkerPool:
         """Let the workers go until :meth:`parse` is resumed, which starts new ones from the forkserver.
 
         For a caller that stops taking outcomes for a while (a long ingest publishing a write session): the
-        workers would sit idle holding their memory.  What they were sent is answered first (at most two chunks
+        workers would sit idle holding their memory.  What they were sent is answered first (at most QUEUED_CHUNKS chunks
         each, parsed under the same budget), so nothing is parsed twice and the outcomes keep their order."""
         while any(w.todo for w in self._workers):
             busy = [w for w in self._workers if w.todo]
@@ -229,7 +253,7 @@ class WorkerPool:
         """Parse ``jobs`` and yield one outcome per job, in input order; never raises for a file."""
         job_iter = iter(enumerate(jobs))
         retry, done = self._retry, self._done  # shared with rest(), which may run while this generator waits
-        window = self.n_workers * self.chunk_size * 4  # files in flight or waiting to be yielded, at most
+        window = self.n_workers * self.chunk_size * (QUEUED_CHUNKS + 2)  # in flight or waiting to be yielded
         next_yield = 0
         next_seq = 0
         exhausted = False
@@ -255,7 +279,7 @@ class WorkerPool:
                 self._start()
             for w in list(self._workers):
                 # the next chunk goes out while the worker is still on its last one, so it never waits for us
-                while len(w.todo) <= self.chunk_size:
+                while len(w.todo) <= self.chunk_size * (QUEUED_CHUNKS - 1):
                     chunk = take(self.chunk_size)
                     if not chunk:
                         break
