@@ -155,11 +155,8 @@ class ReportWriter:
         outcomes: list[WriteOutcome] = []
         for item in batch:
             r = item.result
-            if r is None and item.stored_id is not None:
-                rid = item.stored_id
-                msg = f"内容未变化（与已入库报告 #{rid} 相同），跳过"
-                rows.log_row(item, item.sha256, UNCHANGED, msg, rid)
-                outcomes.append(WriteOutcome(item.source_path, UNCHANGED, msg, rid, sha256=item.sha256))
+            if r is None and item.stored_id is not None:  # recognised by its hash before parsing
+                outcomes.append(_unchanged(rows, item, item.sha256, item.stored_id))
                 continue
             if r is None:
                 rows.log_row(item, item.sha256, UNREADABLE, item.message, None)
@@ -172,10 +169,7 @@ class ReportWriter:
                 outcomes.append(WriteOutcome(item.source_path, NOT_REPORT, msg, sha256=r.sha256, findings=r.findings))
                 continue
             if r.sha256 in known:
-                rid = known[r.sha256]
-                msg = f"内容未变化（与已入库报告 #{rid} 相同），跳过"
-                rows.log_row(item, r.sha256, UNCHANGED, msg, rid)
-                outcomes.append(WriteOutcome(item.source_path, UNCHANGED, msg, rid, sha256=r.sha256))
+                outcomes.append(_unchanged(rows, item, r.sha256, known[r.sha256]))
                 continue
             rid = next(ids)
             known[r.sha256] = rid
@@ -229,3 +223,10 @@ class ReportWriter:
             self.con.execute(f"INSERT INTO {self.target}{table} ({cols}) SELECT {select or cols} FROM _xxgk_rows")
         finally:
             self.con.unregister("_xxgk_rows")
+
+
+def _unchanged(rows: BatchRows, item: PendingFile, sha: str | None, rid: int) -> WriteOutcome:
+    """The log row and outcome of a file whose bytes are stored report ``rid``'s: nothing else is written."""
+    msg = f"内容未变化（与已入库报告 #{rid} 相同），跳过"
+    rows.log_row(item, sha, UNCHANGED, msg, rid)
+    return WriteOutcome(item.source_path, UNCHANGED, msg, rid, sha256=sha)
