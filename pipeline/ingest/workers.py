@@ -9,9 +9,8 @@ Workers are forked from a forkserver that has already imported the parser and pa
 (:mod:`~pipeline.ingest.warmup`), so every worker starts with its caches warm (fast to start, and safe from a
 multi-threaded parent such as the Streamlit server).  Each worker has several chunks queued and sends its answers
 from a thread of its own, so it never waits for the parent, not even while the parent writes a batch; facts and
-findings travel as constructor arguments
-(:func:`_register_reducers`), so the parent's share per report — receiving it — stays small beside the worker's
-parsing.  Workers never outlive the ingest: a watchdog thread in each worker ends it the moment the ingest process
+findings travel as constructor arguments (:func:`_register_reducers`), so the parent's share per report — receiving
+it — stays small beside the worker's parsing.  Workers never outlive the ingest: a watchdog thread in each worker ends it the moment the ingest process
 is gone (even ``kill -9``), and the forkserver exits after its workers.
 """
 
