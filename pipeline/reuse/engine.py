@@ -56,13 +56,14 @@ from pipeline.store.memory import release_freed_memory
 
 BATCH = 1000  # reports per transaction and per index run
 # DuckDB's limit while copied text is computed (restored afterwards); past it DuckDB spills to the write connection's
-# temp_directory (docs/storage.md, "Memory of a long ingest").  128 MB (the writer's own cap) for a write of up to
-# LARGE_WRITE reports — measured for a 50,000-report session and for later sessions of a larger store, at the same
-# CPU as 384 MB — and 384 MB for a larger one or a rebuild (128 MB ran out at ≈ 70,000 reports in one session).
+# temp_directory (docs/storage.md, "Memory of a long ingest").  What the step holds grows with the store, not only with
+# the write: 128 MB ran out in the 6th 50,000-report session of a 1 M ingest (300,000 reports stored; 1 M run 5), and
+# at ≈ 70,000 reports in one session; 384 MB passed eight sessions (400,000 reports, 1 M run 4).  A small write (up
+# to SMALL_WRITE reports: an upload, a one-file ingest) keeps the writer's own 128 MB, which it never comes near.
 # env XXGK_REUSE_MEMORY sets one limit for every write.
 MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "128MB")
 LARGE_WRITE_MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "384MB")
-LARGE_WRITE = 50_000
+SMALL_WRITE = 2_000
 MAX_SCOPE = 10_000  # a write that touched more reports than this compares the whole store (one join, not a long list)
 
 
@@ -100,7 +101,7 @@ def update(
     """
     started = time.perf_counter()
     limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    large = rebuild or scope is None or len(scope) > LARGE_WRITE
+    large = rebuild or scope is None or len(scope) > SMALL_WRITE
     con.execute(f"SET memory_limit = '{LARGE_WRITE_MEMORY_LIMIT if large else MEMORY_LIMIT}'")
     try:
         return _update(con, rebuild, batch, common_bucket, started, scope)
