@@ -159,6 +159,8 @@ def ingest(
     for status, n in summary.as_dict().items():
         table.add_row(STATUS_LABELS[status], str(n))
     console.print(table)
+    if summary.skipped_unparsed:  # the embedded engine recognises stored files before parsing
+        console.print(f"其中 {summary.skipped_unparsed} 个文件按内容（sha256）识别为已入库，未重新解析")
     if summary.cross_year_findings:
         console.print(f"跨年度核对提示 (XY-1/XY-2): {summary.cross_year_findings} 条，见 xxgk findings")
     if summary.search_note:

@@ -129,3 +129,17 @@ def test_the_filter_passes_everything_on_for_a_new_store(corpus: Path, tmp_path:
     stored = StoredFilter(Database(tmp_path / "none.duckdb"))
     jobs = [ParseJob(str(p)) for p in sorted(corpus.iterdir())]
     assert list(stored(jobs)) == jobs and stored.checked == 0
+
+
+def test_the_command_says_how_many_files_it_did_not_parse_again(corpus: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline import cli
+
+    runner = CliRunner()
+    db = tmp_path / "x.duckdb"
+    first = runner.invoke(cli.app, ["ingest", str(corpus), "--db", str(db)])
+    assert first.exit_code == 0 and "未重新解析" not in first.stdout
+    again = runner.invoke(cli.app, ["ingest", str(corpus), "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    assert "其中 4 个文件按内容（sha256）识别为已入库，未重新解析" in again.stdout
