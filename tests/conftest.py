@@ -8,6 +8,7 @@ need the live ``../shared`` itself; they skip when it is absent.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,14 @@ def close_cached_readers():
     from pipeline.store import Database
 
     Database.close_all()
+
+
+@pytest.fixture
+def four_reports(tmp_path: Path) -> Path:
+    """A folder of the seed and the three real reports (four agencies' reports): ``a-seed.txt``, ``b-<case>.txt``."""
+    root = tmp_path / "reports"
+    root.mkdir()
+    shutil.copy(SEED, root / "a-seed.txt")
+    for src in sorted(REAL.glob("*/source.txt")):
+        shutil.copy(src, root / f"b-{src.parent.name}.txt")
+    return root

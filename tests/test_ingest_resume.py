@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from conftest import REAL as REAL_DIR
-from conftest import SEED
 
 from pipeline.ingest import IngestSummary, ingest
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
@@ -28,14 +27,8 @@ STORE = {
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """The seed and the three real reports."""
-    root = tmp_path / "reports"
-    root.mkdir()
-    shutil.copy(SEED, root / "a-seed.txt")
-    for src in sorted(REAL_DIR.glob("*/source.txt")):
-        shutil.copy(src, root / f"b-{src.parent.name}.txt")
-    return root
+def corpus(four_reports: Path) -> Path:
+    return four_reports
 
 
 def _store(db: Path) -> dict[str, list[tuple]]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 from pathlib import Path
 
 import pytest
-from conftest import REAL as REAL_DIR
-from conftest import SEED
 
 from pipeline.ingest import ingest, iter_source_files
 from pipeline.store import Database
@@ -22,14 +19,8 @@ pytestmark = pytest.mark.usefixtures("close_cached_readers")
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """The seed and the three real reports: four reports of four agencies."""
-    root = tmp_path / "reports"
-    root.mkdir()
-    shutil.copy(SEED, root / "a-seed.txt")
-    for src in sorted(REAL_DIR.glob("*/source.txt")):
-        shutil.copy(src, root / f"b-{src.parent.name}.txt")
-    return root
+def corpus(four_reports: Path) -> Path:
+    return four_reports
 
 
 STATE = {

@@ -8,12 +8,10 @@ import functools
 import importlib
 import inspect
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REAL as REAL_DIR
 from conftest import SEED
 
 from pipeline.ingest import ParseJob, ingest
@@ -52,13 +50,8 @@ def parse_workers(besides: frozenset[int] = frozenset()) -> list[int]:
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "reports"
-    root.mkdir()
-    shutil.copy(SEED, root / "a-seed.txt")
-    for src in sorted(REAL_DIR.glob("*/source.txt")):
-        shutil.copy(src, root / f"b-{src.parent.name}.txt")
-    return root
+def corpus(four_reports: Path) -> Path:
+    return four_reports
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
