@@ -13,9 +13,11 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import metric
 from pipeline.metrics.change import with_change
+from pipeline.metrics.records import DERIVED_SUFFIX, EXPLORER_REPORT_COLUMNS, _derived_source, _sql_type
 from pipeline.metrics.sql import (
     COUNTED,
     GROUP_COLUMNS,
@@ -218,3 +220,38 @@ def assert_same_result(new: Any, old: Any, what: str, rel_tol: float, abs_tol: f
             assert_same_result(a, b, f"{what}[{i}]", rel_tol, abs_tol)
     else:
         assert new == old, f"{what}: {new!r} != {old!r}"
+
+
+# -- the explorer's wide table, as it was before it read report_cells ---------------------------------------------
+
+
+def explorer_wide(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str]) -> pl.DataFrame:
+    """``explorer_wide`` as it was pivoted out of ``facts`` and ``derived`` before it read ``report_cells``."""
+    sel, params = selected_cte(filters)
+    report_cols = ", ".join(f"s.{c}" for c in EXPLORER_REPORT_COLUMNS)
+    if not keys:
+        return run(con, f"WITH {sel} SELECT {report_cols} FROM sel s ORDER BY s.agency, s.year, s.report_id", params)
+    cols = []
+    for k in keys:
+        col(k)  # refuses a key that is not in the registry
+        typ = _sql_type([k])
+        cols.append(f"CAST(max(value) FILTER (WHERE key = '{k}' AND NOT is_derived) AS {typ}) AS \"{k}\"")
+        if is_total(k):
+            cols.append(
+                f"CAST(max(value) FILTER (WHERE key = '{k}' AND is_derived) AS {typ}) AS \"{k}{DERIVED_SUFFIX}\""
+            )
+    key_list = ", ".join(f"'{k}'" for k in keys)
+    sql = f"""WITH {sel},
+        cells AS (SELECT f.report_id, f.key, f.value, false AS is_derived FROM facts f JOIN sel USING (report_id)
+                  WHERE f.key IN ({key_list})
+                  UNION ALL SELECT d.report_id, d.key, d.value, true FROM {_derived_source(con)} d
+                  JOIN sel USING (report_id) WHERE d.key IN ({key_list})),
+        wide AS (SELECT report_id, {", ".join(cols)} FROM cells GROUP BY report_id)
+        SELECT {report_cols}, {", ".join(f'w."{name}"' for name in _wide_names(keys))}
+        FROM sel s LEFT JOIN wide w USING (report_id)
+        ORDER BY s.agency, s.year, s.report_id"""
+    return run(con, sql, params)
+
+
+def _wide_names(keys: list[str]) -> list[str]:
+    return [name for k in keys for name in ([k, k + DERIVED_SUFFIX] if is_total(k) else [k])]

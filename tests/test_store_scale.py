@@ -21,11 +21,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipeline import metrics as M
+from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.generator.corpus import CorpusConfig, write_corpus
 from pipeline.generator.universe import UniverseSize
 from pipeline.ingest import ingest
 from pipeline.metrics import named
+from pipeline.metrics.records import DERIVED_SUFFIX, EXAMPLE_FIELDS
+from pipeline.registry import registry
 from pipeline.store import Database, relations
 from pipeline.store import segment_files as segfiles
 from pipeline.store import segments as seg
@@ -117,6 +120,24 @@ def test_every_named_query_gives_what_the_pivot_sql_gave(which: str, generated: 
                 if name == "headline_series" and filters == Filters():
                     assert not new.is_empty()  # the comparison is over real rows
     assert compared == len(queries) * len(_filter_sets(db, which))
+
+
+@pytest.mark.parametrize("which", ["hand", "generated"])
+def test_the_wide_explorer_from_report_cells_is_the_facts_pivot(which: str, generated: Path,
+                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    """Printed values, derived totals, blanks, "/" and 0 in the same columns, types and rows as the pivot of
+    ``facts`` and ``derived`` gave: for the example fields, every 总计 key, and every key of the registry."""
+    db = shared_db(tmp_path_factory) if which == "hand" else generated
+    keys = list(registry().by_key)
+    key_sets = [EXAMPLE_FIELDS, [k for k in keys if is_total(k)], keys]
+    with Database(db).cursor() as con:
+        for filters in _filter_sets(db, which):
+            for chosen in key_sets:
+                new = M.explorer_wide(con, filters, chosen)
+                assert_frame_equal(new, reference.explorer_wide(con, filters, chosen))
+                assert new.height == M.selected_reports(con, filters).height  # one row per selected report
+        derived = M.explorer_wide(con, Filters(panel="all"), [k for k in keys if is_total(k)])
+        assert derived.select(pl.col(f"^.*{DERIVED_SUFFIX}$").is_not_null().any()).row(0).count(True) > 0
 
 
 @pytest.mark.parametrize("which", ["hand", "generated"])

@@ -11,8 +11,9 @@ import polars as pl
 from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.metrics.named import named_query
-from pipeline.metrics.sql import col, has_table, run, selected_cte
+from pipeline.metrics.sql import cells_source, col, has_table, run, selected_cte
 from pipeline.registry import registry
+from pipeline.store.cells import DERIVED, PRINTED
 
 # report columns at the start of every explorer row: who, where, and how far to trust it
 EXPLORER_REPORT_COLUMNS = ("report_id", "agency", "year", "edition", "province", "city", "county", "level",
@@ -66,35 +67,24 @@ def explorer_long(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[s
 @named_query(lambda s: {"": (EXAMPLE_FIELDS,)})
 def explorer_wide(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[str]) -> pl.DataFrame:
     """Agency × year × chosen cells: one row per report, one column per registry key (NULL stays NULL); each
-    总计 key also gets ``<key>__derived``, its derived value where the source left it blank."""
-    sel, params = selected_cte(filters)
-    report_cols = ", ".join(f"s.{c}" for c in EXPLORER_REPORT_COLUMNS)
-    if not keys:
-        return run(con, f"WITH {sel} SELECT {report_cols} FROM sel s ORDER BY s.agency, s.year", params)
-    cols = []
+    总计 key also gets ``<key>__derived``, its derived value where the source left it blank.
+
+    Read from ``report_cells`` (one row per report, a value and a state per key: :mod:`pipeline.store.cells`), not
+    pivoted out of ``facts``: the printed number is the value of a printed cell (state 5), the derived total the
+    value of a derived one (state 4); a blank, "/" or an unusable cell has no value in either column."""
+    src = cells_source(con, list(keys))
+    where, params = filters.where("r")
+    cols = [f"r.{c}" for c in EXPLORER_REPORT_COLUMNS]
     for k in keys:
-        col(k)  # refuses a key that is not in the registry
-        typ = _sql_type([k])
-        cols.append(f"CAST(max(value) FILTER (WHERE key = '{k}' AND NOT is_derived) AS {typ}) AS \"{k}\"")
+        typ, stem = _sql_type([k]), col(k)  # col refuses a key that is not in the registry
+        cols.append(f'CAST(CASE WHEN r.s__{stem} = {PRINTED} THEN r.v__{stem} END AS {typ}) AS "{k}"')
         if is_total(k):
             cols.append(
-                f"CAST(max(value) FILTER (WHERE key = '{k}' AND is_derived) AS {typ}) AS \"{k}{DERIVED_SUFFIX}\""
+                f'CAST(CASE WHEN r.s__{stem} = {DERIVED} THEN r.v__{stem} END AS {typ}) AS "{k}{DERIVED_SUFFIX}"'
             )
-    key_list = ", ".join(f"'{k}'" for k in keys)
-    sql = f"""WITH {sel},
-        cells AS (SELECT f.report_id, f.key, f.value, false AS is_derived FROM facts f JOIN sel USING (report_id)
-                  WHERE f.key IN ({key_list})
-                  UNION ALL SELECT d.report_id, d.key, d.value, true FROM {_derived_source(con)} d
-                  JOIN sel USING (report_id) WHERE d.key IN ({key_list})),
-        wide AS (SELECT report_id, {", ".join(cols)} FROM cells GROUP BY report_id)
-        SELECT {report_cols}, {", ".join(f'w."{name}"' for name in _wide_names(keys))}
-        FROM sel s LEFT JOIN wide w USING (report_id)
-        ORDER BY s.agency, s.year"""
-    return run(con, sql, params)
-
-
-def _wide_names(keys: list[str]) -> list[str]:
-    return [name for k in keys for name in ([k, k + DERIVED_SUFFIX] if is_total(k) else [k])]
+    return run(
+        con, f"SELECT {', '.join(cols)} FROM {src} r WHERE {where} ORDER BY r.agency, r.year, r.report_id", params
+    )
 
 
 # -- data quality -----------------------------------------------------------------------------------------------
