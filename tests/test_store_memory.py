@@ -49,3 +49,25 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     size = BLOCKS * BLOCK
     assert filled - freed < size / 2  # free() alone kept the pages (the test's premise)
     assert freed - trimmed > size / 2  # the trim gave them back
+
+
+def test_a_memory_limit_holds_for_its_block_and_is_restored() -> None:
+    import duckdb
+
+    from pipeline.store.memory import memory_limit
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '128MB'")
+    setting = lambda: con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]  # noqa: E731
+    before = setting()
+    with memory_limit(con, "384MB"):
+        assert setting() != before and setting().startswith("36")  # 384 MB as DuckDB prints it (366.2 MiB)
+    assert setting() == before
+    with memory_limit(con, None):
+        assert setting() == before
+    try:
+        with memory_limit(con, "384MB"):
+            raise RuntimeError("a failing step")
+    except RuntimeError:
+        pass
+    assert setting() == before

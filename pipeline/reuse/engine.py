@@ -52,7 +52,7 @@ from pipeline.reuse.tables import (
     select,
     summarise,
 )
-from pipeline.store.memory import release_freed_memory
+from pipeline.store.memory import memory_limit
 
 BATCH = 1000  # reports per transaction and per index run
 # DuckDB's limit while copied text is computed (restored afterwards); past it DuckDB spills to the write connection's
@@ -100,14 +100,9 @@ def update(
     and done after all (the same result) if the count of compared reports does not match the current reports.
     """
     started = time.perf_counter()
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     large = rebuild or scope is None or len(scope) > SMALL_WRITE
-    con.execute(f"SET memory_limit = '{LARGE_WRITE_MEMORY_LIMIT if large else MEMORY_LIMIT}'")
-    try:
+    with memory_limit(con, LARGE_WRITE_MEMORY_LIMIT if large else MEMORY_LIMIT):
         return _update(con, rebuild, batch, common_bucket, started, scope)
-    finally:
-        con.execute(f"SET memory_limit = '{limit}'")  # DuckDB evicts its buffers down to the writer's limit
-        release_freed_memory()
 
 
 def _changes(

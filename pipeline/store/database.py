@@ -27,7 +27,7 @@ import duckdb
 from pipeline.model import ParseResult
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
-from pipeline.store.memory import release_freed_memory
+from pipeline.store.memory import memory_limit, release_freed_memory
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.relations import narrow_relation
 from pipeline.store.rows import PendingFile, WriteOutcome
@@ -209,6 +209,12 @@ class Database:
         return remove_stale_copies(self.file)
 
 
+# DuckDB's limit for the cross-year and region-summary refresh of a session that touched more than SMALL_FINISH
+# agencies (env XXGK_FINISH_MEMORY); a smaller write keeps the writer's own limit.
+FINISH_MEMORY_LIMIT = os.environ.get("XXGK_FINISH_MEMORY", "384MB")
+SMALL_FINISH = 2_000
+
+
 class WriteSession:
     """What :meth:`Database.write` yields: queue parse results and unreadable files; batches are written as they fill.
 
@@ -295,16 +301,19 @@ class WriteSession:
             )
         # the agencies of the reports this session stored, read back from its segment (not held while it writes)
         agencies = [a for (a,) in self._con.execute(SESSION_AGENCIES).fetchall()]
-        self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
-        self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
-            self._con,
-            table=f"cat.main.{STORE_FINDINGS}",
-            summary_where=touched_regions(
-                "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
-                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))",
+        # one transaction each, over every agency the session touched: what they hold grows with the session and
+        # the store (the writer's 128 MB ran out in the cross-year step at ≈ 600,000 reports, 1 M run 6)
+        with memory_limit(self._con, FINISH_MEMORY_LIMIT if len(agencies) > SMALL_FINISH else None):
+            self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
+            self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
                 self._con,
-            ),
-        )
+                table=f"cat.main.{STORE_FINDINGS}",
+                summary_where=touched_regions(
+                    "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
+                    " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))",
+                    self._con,
+                ),
+            )
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 
         # the only reports whose copied-text state this session can have changed: its own and the ones it retired

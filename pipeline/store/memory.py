@@ -10,9 +10,12 @@ returns the free pages at once.  It costs a few milliseconds and is a no-op wher
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+import duckdb
 
 
 @functools.cache
@@ -32,3 +35,19 @@ def release_freed_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+@contextlib.contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """DuckDB's ``memory_limit`` set to ``limit`` for the block (None: left as it is), then restored — DuckDB
+    evicts its buffers down to the restored limit — and the freed heap returned to the system."""
+    if limit is None:
+        yield
+        return
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
+        release_freed_memory()
