@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REAL as REAL_DIR
+from conftest import SEED
 
 from pipeline.ingest import IngestSummary, ingest
+from pipeline.ingest import stored as stored_module
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
 from pipeline.ingest.stored import StoredFilter, file_sha256
 from pipeline.ingest.workers import WorkerPool
@@ -136,3 +138,23 @@ def test_the_command_says_how_many_files_it_did_not_parse_again(corpus: Path, tm
     again = runner.invoke(cli.app, ["ingest", str(corpus), "--db", str(db)])
     assert again.exit_code == 0, again.output
     assert "其中 4 个文件按内容（sha256）识别为已入库，未重新解析" in again.stdout
+
+
+def test_files_of_later_sessions_are_recognised_after_earlier_sessions_publish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resumed ingest publishes its first sessions (and merges small segments) before it looks up later files."""
+    db = tmp_path / "x.duckdb"
+    text = SEED.read_text(encoding="utf-8")
+    for part in range(4):  # four ingests: four small segments, which later publishes merge
+        folder = tmp_path / "in" / f"{part}"
+        folder.mkdir(parents=True)
+        for i in range(part * 5, part * 5 + 5):
+            (folder / f"{i:02d}.txt").write_text(text.replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8")
+        ingest([folder], db=db)
+    monkeypatch.setattr(stored_module, "CHUNK", 1)  # one look-up per file, as the pool asks for them
+    seen: list[ParseOutcome] = []
+    summary = ingest([tmp_path / "in"], db=db, publish_every=5, chunk_size=1, on_parsed=seen.append)
+    assert summary.sessions == 4 and summary.n_files == 20
+    assert [o.stored_report_id is not None for o in seen] == [True] * 20  # the pool holds 7 ahead: 13 came later
+    assert summary.skipped_unparsed == 20

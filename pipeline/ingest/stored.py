@@ -57,9 +57,9 @@ class StoredFilter:
     then caught by the writer as before.  The connection only scans ``reports.sha256`` and is capped at
     :data:`MEMORY_LIMIT`, so the check adds little to the ingest's memory at any store size."""
 
-    def __init__(self, database: Database, chunk: int = CHUNK) -> None:
+    def __init__(self, database: Database, chunk: int | None = None) -> None:
         self.database = database
-        self.chunk = chunk
+        self.chunk = chunk or CHUNK
         self.checked = 0  # files hashed and looked up
         self.stored = 0  # of which already stored
         self._con: duckdb.DuckDBPyConnection | None = None
