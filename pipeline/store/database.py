@@ -209,8 +209,9 @@ class Database:
         return remove_stale_copies(self.file)
 
 
-# DuckDB's limit for the cross-year and region-summary refresh of a session that touched more than SMALL_FINISH
-# agencies (env XXGK_FINISH_MEMORY); a smaller write keeps the writer's own limit.
+# DuckDB's limit for the checks over a session's agencies (the agency-key check, the cross-year and region-summary
+# refresh) when the session stored more than SMALL_FINISH reports (env XXGK_FINISH_MEMORY); a smaller write keeps the
+# writer's own limit.
 FINISH_MEMORY_LIMIT = os.environ.get("XXGK_FINISH_MEMORY", "384MB")
 SMALL_FINISH = 2_000
 
@@ -293,6 +294,21 @@ class WriteSession:
     def finish(self) -> None:
         """Write what is queued and recompute the cross-year findings of the agencies this session touched."""
         self.final_outcomes.extend(self.flush())
+        # the checks over the session's agencies read the whole store: what they hold grows with the session and the
+        # store (the writer's 128 MB ran out in the cross-year step at ≈ 600,000 reports and in the agency-key check
+        # at ≈ 900,000, 1 M runs 6 and 7)
+        n_session = self._con.execute("SELECT count(*) FROM seg.main.reports").fetchall()[0][0]
+        with memory_limit(self._con, FINISH_MEMORY_LIMIT if n_session > SMALL_FINISH else None):
+            self._check_agencies()
+        from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
+
+        # the only reports whose copied-text state this session can have changed: its own and the ones it retired
+        scope = [r for (r,) in self._con.execute(
+            "SELECT report_id FROM seg.main.reports UNION SELECT report_id FROM seg.main.retired").fetchall()]  # fmt: skip
+        self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild, scope=scope)
+
+    def _check_agencies(self) -> None:
+        """Refuse a session whose agency names clash; recompute the cross-year and region-summary findings."""
         store = narrow_relation(self._con, CELLS_TABLE, ["report_id", "is_current", "agency", "agency_key"])
         clash = agency_key_clash(self._con, f"seg.main.{CELLS_TABLE}", store or CELLS_TABLE)
         if clash:  # never merge two agencies silently: nothing of this session is published
@@ -301,25 +317,16 @@ class WriteSession:
             )
         # the agencies of the reports this session stored, read back from its segment (not held while it writes)
         agencies = [a for (a,) in self._con.execute(SESSION_AGENCIES).fetchall()]
-        # one transaction each, over every agency the session touched: what they hold grows with the session and
-        # the store (the writer's 128 MB ran out in the cross-year step at ≈ 600,000 reports, 1 M run 6)
-        with memory_limit(self._con, FINISH_MEMORY_LIMIT if len(agencies) > SMALL_FINISH else None):
-            self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
-            self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
+        self.cross_year_findings = refresh_cross_year(self._con, agencies, table=f"cat.main.{STORE_FINDINGS}")
+        self.summary_findings = refresh_summaries(  # the summaries whose region this session added a report to
+            self._con,
+            table=f"cat.main.{STORE_FINDINGS}",
+            summary_where=touched_regions(
+                "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
+                " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))",
                 self._con,
-                table=f"cat.main.{STORE_FINDINGS}",
-                summary_where=touched_regions(
-                    "(SELECT year, province, city, county FROM seg.main.reports UNION ALL SELECT year, province, city,"
-                    " county FROM reports WHERE report_id IN (SELECT report_id FROM seg.main.retired))",
-                    self._con,
-                ),
-            )
-        from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
-
-        # the only reports whose copied-text state this session can have changed: its own and the ones it retired
-        scope = [r for (r,) in self._con.execute(
-            "SELECT report_id FROM seg.main.reports UNION SELECT report_id FROM seg.main.retired").fetchall()]  # fmt: skip
-        self.reuse = reuse.update(self._con, rebuild=self.reuse_rebuild, scope=scope)
+            ),
+        )
 
 
 def _sync_sums(file: Path, first_new: int | None) -> Any:
