@@ -52,7 +52,7 @@ from pipeline.reuse.tables import (
     select,
     summarise,
 )
-from pipeline.store.memory import memory_limit
+from pipeline.store.memory import SMALL_WRITE, memory_limit
 
 BATCH = 1000  # reports per transaction and per index run
 # DuckDB's limit while copied text is computed (restored afterwards); past it DuckDB spills to the write connection's
@@ -63,7 +63,6 @@ BATCH = 1000  # reports per transaction and per index run
 # env XXGK_REUSE_MEMORY sets one limit for every write.
 MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "128MB")
 LARGE_WRITE_MEMORY_LIMIT = os.environ.get("XXGK_REUSE_MEMORY", "384MB")
-SMALL_WRITE = 2_000
 MAX_SCOPE = 10_000  # a write that touched more reports than this compares the whole store (one join, not a long list)
 
 

@@ -27,7 +27,7 @@ import duckdb
 from pipeline.model import ParseResult
 from pipeline.store.cells import TABLE as CELLS_TABLE
 from pipeline.store.cells import agency_key_clash
-from pipeline.store.memory import memory_limit, release_freed_memory
+from pipeline.store.memory import SMALL_WRITE, memory_limit, release_freed_memory
 from pipeline.store.reads import READERS, file_version, is_transient
 from pipeline.store.relations import narrow_relation
 from pipeline.store.rows import PendingFile, WriteOutcome
@@ -210,10 +210,9 @@ class Database:
 
 
 # DuckDB's limit for the checks over a session's agencies (the agency-key check, the cross-year and region-summary
-# refresh) when the session stored more than SMALL_FINISH reports (env XXGK_FINISH_MEMORY); a smaller write keeps the
+# refresh) when the session stored more than memory.SMALL_WRITE reports (env XXGK_FINISH_MEMORY); a smaller write keeps the
 # writer's own limit.
 FINISH_MEMORY_LIMIT = os.environ.get("XXGK_FINISH_MEMORY", "384MB")
-SMALL_FINISH = 2_000
 
 
 class WriteSession:
@@ -298,7 +297,7 @@ class WriteSession:
         # store (the writer's 128 MB ran out in the cross-year step at ≈ 600,000 reports and in the agency-key check
         # at ≈ 900,000, 1 M runs 6 and 7)
         n_session = self._con.execute("SELECT count(*) FROM seg.main.reports").fetchall()[0][0]
-        with memory_limit(self._con, FINISH_MEMORY_LIMIT if n_session > SMALL_FINISH else None):
+        with memory_limit(self._con, FINISH_MEMORY_LIMIT if n_session > SMALL_WRITE else None):
             self._check_agencies()
         from pipeline import reuse  # copied text is derived from the sections just written, in the same swap
 

@@ -17,6 +17,10 @@ from collections.abc import Callable, Iterator
 
 import duckdb
 
+# A write of up to this many reports (an upload, a one-file ingest) keeps the writer's own DuckDB limit in the steps
+# after its last report; a larger one raises the limit there (copied text, the checks over its agencies).
+SMALL_WRITE = 2_000
+
 
 @functools.cache
 def _trim() -> Callable[[int], int] | None:
