@@ -31,7 +31,7 @@ from pipeline.ingest.run import plan_jobs  # noqa: E402
 from pipeline.store import UNCHANGED, UNREADABLE, Database  # noqa: E402
 from pipeline.store.segments import open_reader  # noqa: E402
 from pipeline.store.shards import read_marker  # noqa: E402
-from tests.test_workers import slow_scan  # noqa: E402
+from tests.test_workers import longest_scan  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,10 +251,10 @@ def test_the_time_budget_holds_on_a_worker(dask_engine, tmp_path: Path) -> None:
     root = tmp_path / "reports"
     root.mkdir()
     shutil.copy(SEED, root / "a_seed.txt")
-    slow_scan(root / "b_scan.tif", pages=8)
+    longest_scan(root / "b_scan.tif")
     shutil.copy(REAL / "03_hongze_qzf_2023" / "source.txt", root / "c_hongze.txt")
     assert likely_ocr(str(root / "b_scan.tif")) and not likely_ocr(str(root / "a_seed.txt"))
-    # a budget from this machine's own pace, far below what eight dense OCR pages take; wider than test_workers'
+    # a budget from this machine's own pace, far below the minutes the longest scan's OCR takes; wider than test_workers'
     # because here the scan's OCR (multi-threaded) runs beside the text files' batch on the same two cores
     (baseline,) = parse_stream([ParseJob(str(root / "c_hongze.txt"))])
     seconds = round(max(25.0, 40 * baseline.seconds))

@@ -17,25 +17,35 @@ from conftest import REAL, SEED
 from PIL import Image, ImageDraw
 
 from pipeline.ingest import Budget, ParseJob, ingest, parse_stream
+from pipeline.readers.limits import MAX_OCR_PAGES
 from pipeline.store import LOADED, LOADED_WITH_ERRORS, UNREADABLE, Database
 
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def slow_scan(path: Path, pages: int = 1) -> Path:
-    """A scanned page full of printed lines: OCR takes many seconds on it (far more than the budgets below)."""
+def slow_scan(path: Path, pages: int = 1, size: tuple[int, int] = (1400, 1000)) -> Path:
+    """A scanned page full of printed lines: OCR takes seconds on one (a 2000 × 2200 page about 3.5 s on an idle
+    core here), so a scan of many such pages takes minutes."""
+    width, height = size
     frames = []
     for i in range(pages):
-        im = Image.new("L", (1400, 1000), 255)
+        im = Image.new("L", size, 255)
         draw = ImageDraw.Draw(im)
-        for y in range(20, 980, 30):
-            draw.text((20, y), f"Line {y} 12345 67890 page {i} table cell value {y * 7}", fill=0)
+        for y in range(20, height - 20, 30 if width <= 1400 else 24):
+            line = f"Line {y} 12345 67890 page {i} table cell value {y * 7} "
+            draw.text((20, y), line * max(1, width // 700), fill=0)
         frames.append(im)
     buf = io.BytesIO()
     frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
     path.write_bytes(buf.getvalue())
     return path
+
+
+def longest_scan(path: Path) -> Path:
+    """The longest scan a reader accepts: ``MAX_OCR_PAGES`` dense pages, minutes of OCR on any machine (≈ 3.5 min on
+    an idle core here), many times any time budget the tests set, however loaded the machine is."""
+    return slow_scan(path, pages=MAX_OCR_PAGES, size=(2000, 2200))
 
 
 @pytest.fixture
@@ -50,10 +60,11 @@ def folder(tmp_path: Path) -> Path:
 
 def test_a_file_over_its_time_budget_is_killed_and_the_others_load(folder: Path, tmp_path: Path) -> None:
     # The budget is set from this machine's own pace (it is shared and often loaded): fifty times what a text
-    # report takes in a fresh worker, at least 20 s (a warm worker parses a text in milliseconds, so the floor is what a loaded machine needs); the dense eight-page scan takes far longer than that anywhere.
+    # report takes in a fresh worker, at least 20 s (a warm worker parses a text in milliseconds; the floor is what a
+    # loaded machine needs). The longest scan takes minutes of OCR, and a loaded machine slows it as much as the texts.
     (baseline,) = parse_stream([ParseJob(str(folder / "c_hongze.txt"))])
     seconds = round(max(20.0, 50 * baseline.seconds))
-    slow_scan(folder / "b_scan.tif", pages=8)
+    longest_scan(folder / "b_scan.tif")
     db = tmp_path / "x.duckdb"
     started = time.monotonic()
     summary = ingest([folder], db=db, budget=Budget(seconds=seconds, ocr_page_seconds=0.0))
