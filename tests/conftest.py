@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.generator.corpus import CorpusConfig, write_corpus
+from pipeline.generator.universe import UniverseSize
+from pipeline.ingest import ingest
+
 REPO = Path(__file__).resolve().parents[1]
 LIVE_SHARED = REPO.parent / "shared"
 SHARED = REPO / "tests" / "fixtures" / "shared"  # vendored copy (see its ORIGIN.md)
@@ -59,3 +63,23 @@ def four_reports(tmp_path: Path) -> Path:
     for src in sorted(REAL.glob("*/source.txt")):
         shutil.copy(src, root / f"b-{src.parent.name}.txt")
     return root
+
+
+SMALL = UniverseSize(provinces=2, cities_per_province=2, counties_per_city=1, departments=(2, 3), townships=(1, 1),
+                     province_departments=(1, 2))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~200 generated reports (blank cells, null markers, totals printed on some rows only, agency errors,
+    legacy and non-report documents, gaps in the series) ingested in three write sessions: three segments."""
+    root = tmp_path_factory.mktemp("generated")
+    config = CorpusConfig(size=SMALL, seed=11, layouts=("pdftext-tabs", "html"), years=tuple(range(2019, 2026)),
+                          coverage=0.85, compact=True, error_share=0.1)  # fmt: skip
+    corpus = root / "corpus"
+    write_corpus(corpus, config, truth_files=False)
+    db = root / "generated.duckdb"
+    years = sorted(p for p in corpus.iterdir() if p.is_dir())
+    for part in (years[:3], years[3:5], years[5:]):
+        ingest(part, db=db, manifest=corpus / "manifest.csv")
+    return db

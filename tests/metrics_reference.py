@@ -17,7 +17,8 @@ from pipeline.derive import is_total
 from pipeline.filters import Filters
 from pipeline.metrics.catalogue import metric
 from pipeline.metrics.change import with_change
-from pipeline.metrics.records import DERIVED_SUFFIX, EXPLORER_REPORT_COLUMNS, _derived_source, _sql_type
+from pipeline.metrics.explorer import DERIVED_SUFFIX, EXPLORER_REPORT_COLUMNS, _sql_type
+from pipeline.metrics.records import derived_source as _derived_source
 from pipeline.metrics.sql import (
     COUNTED,
     GROUP_COLUMNS,

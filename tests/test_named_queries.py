@@ -41,15 +41,22 @@ def _functions(expr: ast.expr) -> list[str]:
     return [expr.id] if isinstance(expr, ast.Name) else []
 
 
+def _called(func: ast.expr) -> str | None:
+    """The name of a called function: ``query`` for ``query(…)``, ``listing`` for ``ui.listing(…)``."""
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
 def page_queries() -> dict[str, Any]:
-    """Every function of :mod:`pipeline.metrics` a page passes to ``query(fn, filters, …)`` with filters (not
-    ``None``), by ``module:name``."""
+    """Every function of :mod:`pipeline.metrics` a page passes to ``query(fn, filters, …)`` or to
+    ``ui.listing(fn, filters, …)`` (a list read a page at a time) with filters (not ``None``), by ``module:name``."""
     found: dict[str, Any] = {}
     for path in PAGE_SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = _imported(tree)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "query"):
+            if not (isinstance(node, ast.Call) and _called(node.func) in ("query", "listing")):
                 continue
             if len(node.args) < 2 or (isinstance(node.args[1], ast.Constant) and node.args[1].value is None):
                 continue  # no filters: one report by id, the failed files

@@ -23,11 +23,8 @@ from polars.testing import assert_frame_equal
 from pipeline import metrics as M
 from pipeline.derive import is_total
 from pipeline.filters import Filters
-from pipeline.generator.corpus import CorpusConfig, write_corpus
-from pipeline.generator.universe import UniverseSize
-from pipeline.ingest import ingest
 from pipeline.metrics import named
-from pipeline.metrics.records import DERIVED_SUFFIX, EXAMPLE_FIELDS
+from pipeline.metrics.explorer import DERIVED_SUFFIX, EXAMPLE_FIELDS
 from pipeline.registry import registry
 from pipeline.store import Database, relations
 from pipeline.store import segment_files as segfiles
@@ -37,26 +34,7 @@ from tests import metrics_reference as reference
 from tests.dashboard_fixtures import EVIL_AGENCY, SPARSE_AGENCY, shared_db
 
 QUERIES = sys.modules["pipeline.metrics.queries"]
-SMALL = UniverseSize(provinces=2, cities_per_province=2, counties_per_city=1, departments=(2, 3), townships=(1, 1),
-                     province_departments=(1, 2))  # fmt: skip
-
 pytestmark = pytest.mark.usefixtures("close_cached_readers")
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """~200 generated reports (blank cells, null markers, totals printed on some rows only, agency errors,
-    legacy and non-report documents, gaps in the series) ingested in three write sessions: three segments."""
-    root = tmp_path_factory.mktemp("generated")
-    config = CorpusConfig(size=SMALL, seed=11, layouts=("pdftext-tabs", "html"), years=tuple(range(2019, 2026)),
-                          coverage=0.85, compact=True, error_share=0.1)  # fmt: skip
-    corpus = root / "corpus"
-    write_corpus(corpus, config, truth_files=False)
-    db = root / "generated.duckdb"
-    years = sorted(p for p in corpus.iterdir() if p.is_dir())
-    for part in (years[:3], years[3:5], years[5:]):
-        ingest(part, db=db, manifest=corpus / "manifest.csv")
-    return db
 
 
 def _filter_sets(db: Path, which: str) -> list[Filters]:

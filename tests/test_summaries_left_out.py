@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.filters import Filters
 from pipeline.labels import LEFT_OUT_LABELS
+from pipeline.metrics.explorer import explorer_wide
 from pipeline.metrics.queries import (
     headline_by_year,
     headline_series,
@@ -25,7 +26,7 @@ from pipeline.metrics.queries import (
     selected_reports,
     top_agencies,
 )
-from pipeline.metrics.records import explorer_wide, findings_list, report_choices
+from pipeline.metrics.records import findings_list, report_choices
 from pipeline.store import Database
 from tests.regional_fixtures import YEARS, RegionalCorpus, build_regional
 

@@ -1,7 +1,5 @@
 """机关对比: 2–10 agencies side by side over time, and rankings within a peer group (small-number guard)."""
 
-from dataclasses import replace
-
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
@@ -14,10 +12,10 @@ from pipeline.dashboard.pages import page
 from pipeline.metrics import (
     agency_series,
     catalogue,
+    chosen_reports,
     metric,
     peer_groups,
     peer_ranking,
-    selected_reports,
     selection_years,
 )
 
@@ -65,7 +63,7 @@ ui.rate_caption(m)
 st.subheader("选定机关对比")
 chosen = pick_agencies("选择 2–10 个机关", "cmp_agencies", filters, max_selections=10, what="对比机关")
 # the chosen agencies' reports in the selection (the sidebar's agency choice aside): a handful of rows
-reports = query(selected_reports, replace(filters, agencies=tuple(chosen))) if chosen else None
+reports = query(chosen_reports, filters, tuple(chosen)) if chosen else None
 if reports is not None:  # each chosen agency's report card, for its latest year in the selection
     latest = reports.filter(pl.col("agency").is_in(chosen)).group_by("agency").agg(pl.col("year").max())
     cols = st.columns(min(len(chosen), 5))

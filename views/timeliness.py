@@ -1,6 +1,8 @@
 """发布时效: on time / late / unknown per report against the legal deadline (31 January of the following year, 条例
 第五十条), with the source of each date; and the agencies that have not (yet) published a year's report."""
 
+from collections.abc import Callable
+
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
@@ -8,7 +10,7 @@ import streamlit as st
 
 from pipeline import export
 from pipeline.dashboard import charts, ui
-from pipeline.dashboard.data import query
+from pipeline.dashboard.data import db_path, query, run_query
 from pipeline.labels import TIMELINESS_LABELS
 from pipeline.metrics.timeliness import (
     MISSING_LABELS,
@@ -18,6 +20,7 @@ from pipeline.metrics.timeliness import (
     for_people,
     not_published,
     timeliness_by_year,
+    timeliness_page,
     timeliness_reports,
 )
 
@@ -35,14 +38,19 @@ def status_figure(by_year: pl.DataFrame) -> go.Figure:
     return charts.style(fig, height=340)
 
 
-def downloads(df: pl.DataFrame, labels: dict[str, str], kind: str, key: str) -> None:
+def downloads(whole: Callable[[], pl.DataFrame], labels: dict[str, str], kind: str, key: str) -> None:
+    """Download buttons of a whole list; ``whole`` builds it when a button is clicked."""
     used = filters.describe()
+
+    def xlsx() -> bytes:
+        df = whole()
+        return export.to_xlsx_bytes(for_people(df), labels, dictionary(df, labels), used)
+
     c1, c2 = st.columns(2)
-    c1.download_button("下载 CSV（Excel 可直接打开）", lambda: export.to_csv_bytes(for_people(df), labels),
+    c1.download_button("下载 CSV（Excel 可直接打开）", lambda: export.to_csv_bytes(for_people(whole()), labels),
                        export.file_name(kind, filters.years, "csv"), mime="text/csv", key=f"{key}_csv",
                        on_click="ignore")  # fmt: skip
-    c2.download_button("下载 XLSX（含说明与筛选条件）",
-                       lambda: export.to_xlsx_bytes(for_people(df), labels, dictionary(df, labels), used),
+    c2.download_button("下载 XLSX（含说明与筛选条件）", xlsx,
                        export.file_name(kind, filters.years, "xlsx"),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
                        on_click="ignore")  # fmt: skip
@@ -76,12 +84,11 @@ else:
     st.caption(f"按时率 = 按时 ÷（按时 + 逾期）；有日期的报告少于 {filters.min_n} 份时不显示（小数字保护）。")
 
 st.subheader("各报告的发布日期")
-reports = query(timeliness_reports, filters)
 status = ui.synced(st.segmented_control, "显示", ["late", "unknown", "on_time"], key="tl_status",
                    format_func=TIMELINESS_LABELS.get)  # fmt: skip
-shown = (reports.filter(pl.col("status") == status) if status else reports).select(list(REPORT_LABELS))
-# labels and links for the page shown only (a national store lists a million reports; the downloads label theirs)
-page_shown = for_people(ui.page_of(shown, key="tl_reports"))
+# read a page at a time (a national store lists a million reports); the downloads read the whole list
+found = ui.listing(timeliness_page, filters, status, key="tl_reports")
+page_shown = for_people(found.rows.select(list(REPORT_LABELS)))
 ui.table(
     page_shown.with_columns(("card?card_agency=" + pl.col("agency").fill_null("") + "&card_year="
                         + pl.col("year").cast(pl.String)).alias("card")).select("card", *REPORT_LABELS),
@@ -91,7 +98,8 @@ ui.table(
                    "法定期限": st.column_config.DateColumn(format="YYYY-MM-DD")},
     height=380,
 )  # fmt: skip
-downloads(shown, REPORT_LABELS, "发布时效", "tl_reports")
+downloads(lambda: run_query(db_path(), timeliness_reports, filters, (status,)).select(list(REPORT_LABELS)),
+          REPORT_LABELS, "发布时效", "tl_reports")  # fmt: skip
 
 st.subheader("尚未发布（缺报）名单")
 years = query(expected_years, filters)
@@ -109,4 +117,4 @@ if missing.is_empty():
 else:
     st.text(f"{missing.height:,} 个机关尚未发布 {year} 年报告。")
     ui.table(missing.select(list(MISSING_LABELS)), MISSING_LABELS, height=380)
-    downloads(missing.select(list(MISSING_LABELS)), MISSING_LABELS, f"缺报名单_{year}", "tl_missing")
+    downloads(lambda: missing.select(list(MISSING_LABELS)), MISSING_LABELS, f"缺报名单_{year}", "tl_missing")

@@ -10,6 +10,7 @@ import polars as pl
 from pipeline.derive import is_total
 from pipeline.labels import EDITION_SHORT, REPORT_COLUMN_LABELS, STATUS_LABELS, TABLE_NAMES
 from pipeline.metrics import DERIVED_SUFFIX, EXPLORER_REPORT_COLUMNS, cell_name
+from pipeline.metrics.explorer import LONG_SORTABLE
 from pipeline.registry import registry
 
 LONG_LABELS = {
@@ -55,24 +56,42 @@ def field_header(key: str) -> str:
     return f"{TABLE_NAMES[f.table]}·{f.label}"
 
 
-def explorer_table(df: pl.DataFrame, view: str, keys: list[str]) -> ShownTable:
-    """An ``explorer_long`` or ``explorer_wide`` result as the shown (and exported) table."""
+def explorer_labels(view: str, keys: list[str]) -> dict[str, str]:
+    """Column → Chinese header of the explorer's ``view`` ("long" or "wide") for ``keys``, in column order."""
     report_cols = list(EXPLORER_REPORT_COLUMNS)
+    if view == "long":
+        cols = [*report_cols, "key", "field", "value", "raw", "status", "derived_value", "derived_from"]
+        return {c: LONG_LABELS[c] for c in cols}
+    labels = {c: REPORT_COLUMN_LABELS[c] for c in report_cols}
+    for k in keys:
+        labels[k] = field_header(k)
+        if is_total(k):
+            labels[k + DERIVED_SUFFIX] = field_header(k) + "（推算）"
+    return labels
+
+
+def explorer_sort_columns(view: str, keys: list[str]) -> dict[str, str]:
+    """Header → the column a page of the explorer sorts by (the field's header sorts by the registry order of its
+    key; the long table's source text, status and derivation are not offered: see
+    :data:`pipeline.metrics.explorer.LONG_SORTABLE`)."""
+    labels = explorer_labels(view, keys)
+    if view == "long":
+        sortable = {**{c: c for c in LONG_SORTABLE}, "field": "key"}
+        return {label: sortable[c] for c, label in labels.items() if c in sortable and c != "key"}
+    return {label: c for c, label in labels.items()}
+
+
+def explorer_table(df: pl.DataFrame, view: str, keys: list[str]) -> ShownTable:
+    """An ``explorer_long`` or ``explorer_wide`` result (whole or a page) as the shown (and exported) table."""
+    labels = explorer_labels(view, keys)
     df = df.with_columns(pl.col("edition").replace_strict(EDITION_SHORT, default=pl.col("edition")))
     if view == "long":
         out = df.with_columns(
             pl.col("key").replace_strict({k: cell_name(k) for k in registry().by_key}, default=None).alias("field"),
             pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")),
         )
-        cols = [*report_cols, "key", "field", "value", "raw", "status", "derived_value", "derived_from"]
-        return ShownTable(out.select(cols), {c: LONG_LABELS[c] for c in cols})
-    labels = {c: REPORT_COLUMN_LABELS[c] for c in report_cols}
-    for k in keys:
-        labels[k] = field_header(k)
-        if is_total(k):
-            labels[k + DERIVED_SUFFIX] = field_header(k) + "（推算）"
-    cols = [*report_cols, *[c for c in labels if c not in report_cols and c in df.columns]]
-    return ShownTable(df.select(cols), labels)
+        return ShownTable(out.select(list(labels)), labels)
+    return ShownTable(df.select([c for c in labels if c in df.columns]), labels)
 
 
 def data_dictionary(table: ShownTable, keys: list[str]) -> pl.DataFrame:

@@ -7,6 +7,8 @@ hand-made HTML (charts: :mod:`pipeline.dashboard.charts`).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any, Literal
 
 import polars as pl
@@ -20,6 +22,7 @@ from pipeline.dashboard.sidebar import current_filters
 from pipeline.filters import PANEL_LABELS, Filters
 from pipeline.labels import LEFT_OUT_LABELS, edition_label
 from pipeline.metrics import Metric, panel_size, synthetic_share
+from pipeline.metrics.listing import PAGE_ROWS, Listing, Window
 
 __all__ = ["BIND", "checked_param", "current_filters", "edition_label", "ignored_notice", "synced"]
 
@@ -148,7 +151,36 @@ def lazy_tabs(labels: list[str], key: str) -> list[Any]:
 
 
 AUTO_HEIGHT = 420  # px: a table without a height shows about a dozen rows, then scrolls in its box (as a grid did)
-PAGE_ROWS = 100  # rows of a long table sent to the browser at once (its page); the rest one page away
+
+
+def listing(
+    fn: Callable[..., Listing],
+    filters: Filters,
+    *args: Any,
+    key: str,
+    sort: str | None = None,
+    descending: bool = False,
+    page_rows: int = PAGE_ROWS,
+) -> Listing:
+    """The page of a list query chosen in a page box drawn here (above the table the caller draws), fetched as a
+    page: ``fn(con, filters, *args, window)`` (:mod:`pipeline.metrics.listing`) lists the page's rows and the
+    list's length, not the whole list.
+
+    The page box's key follows the list (``key``), the filters, the arguments and the sort, so another selection
+    opens on page 1; a page past the end (the list got shorter) shows the last one.
+    """
+    what = hashlib.blake2b(repr((filters, args, sort, descending)).encode(), digest_size=8).hexdigest()
+    box = f"_page_{key}_{what}"
+    number = max(1, int(st.session_state.get(box) or 1))
+    found = query(fn, filters, *args, Window((number - 1) * page_rows, page_rows, sort, descending))
+    pages = max(1, -(-found.total // page_rows))
+    if number > pages:
+        number = st.session_state[box] = pages
+        found = query(fn, filters, *args, Window((number - 1) * page_rows, page_rows, sort, descending))
+    if pages > 1:
+        st.number_input(f"共 {found.total:,} 行，每页 {page_rows:,} 行；页码（共 {pages:,} 页）", min_value=1,
+                        max_value=pages, step=1, key=box)  # fmt: skip
+    return found
 
 
 def table(

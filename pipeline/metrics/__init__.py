@@ -21,6 +21,15 @@ from pipeline.metrics.aggregate import (
 from pipeline.metrics.catalogue import Metric, catalogue, cell_name, metric, outcome_groups, rate_metrics
 from pipeline.metrics.change import yoy
 from pipeline.metrics.coverage import CoverageGrid, coverage_by_year, coverage_grid, coverage_matrix
+from pipeline.metrics.explorer import (
+    DERIVED_SUFFIX,
+    EXPLORER_REPORT_COLUMNS,
+    explorer_long,
+    explorer_long_page,
+    explorer_wide,
+    explorer_wide_page,
+)
+from pipeline.metrics.listing import Listing, Window
 from pipeline.metrics.options import (
     SEARCH_LIMIT,
     agency_reports,
@@ -38,6 +47,7 @@ from pipeline.metrics.queries import (
     backlog_by_year,
     by_agency_type,
     by_region,
+    chosen_reports,
     correction_rates_by_year,
     headline_by_year,
     headline_series,
@@ -55,10 +65,6 @@ from pipeline.metrics.queries import (
     top_agencies,
 )
 from pipeline.metrics.records import (
-    DERIVED_SUFFIX,
-    EXPLORER_REPORT_COLUMNS,
-    explorer_long,
-    explorer_wide,
     failed_files,
     findings_by_rule,
     findings_list,
@@ -70,9 +76,9 @@ from pipeline.metrics.sql import REASONS
 
 __all__ = [
     "BY_OPTIONS", "DERIVED_SUFFIX", "EXPLORER_REPORT_COLUMNS", "HEADLINE_KEYS", "REASONS", "SEARCH_LIMIT", "Metric", "agency_reports",
-    "agency_series", "aggregate", "applicants_by_year", "backlog_by_year", "by_agency_type", "by_region",
+    "agency_series", "aggregate", "applicants_by_year", "backlog_by_year", "by_agency_type", "by_region", "chosen_reports",
     "CoverageGrid", "catalogue", "cell_name", "correction_rates_by_year", "coverage_by_year", "coverage_grid", "coverage_matrix", "drop_leading_empty_years",
-    "explorer_long", "explorer_wide", "failed_files", "filter_options", "findings_by_rule", "findings_list",
+    "explorer_long", "explorer_long_page", "explorer_wide", "explorer_wide_page", "Listing", "Window", "failed_files", "filter_options", "findings_by_rule", "findings_list",
     "guard", "has_unnamed_reports", "headline_by_year", "known_agencies", "headline_series", "litigation_by_year", "metric", "metric_table",
     "outcome_groups", "outcome_shares_by_year", "outcomes_by_year", "overview_counts", "panel_size",
     "peer_groups", "peer_ranking", "per_report", "publication_by_year", "rate_metrics", "report_choices",

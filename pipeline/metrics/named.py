@@ -81,7 +81,7 @@ def named_query(calls: Calls = _one_call) -> Callable[[Q], Q]:
 
 def named_queries() -> dict[str, NamedQuery]:
     """Every named query, its module imported (a module the package does not import registers on import)."""
-    from pipeline.metrics import coverage, options, queries, records, regions, timeliness  # noqa: F401
+    from pipeline.metrics import coverage, explorer, options, queries, records, regions, timeliness  # noqa: F401
 
     return dict(NAMED_QUERIES)
 

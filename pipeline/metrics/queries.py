@@ -43,11 +43,18 @@ def metric_table(
 # -- the selection ----------------------------------------------------------------------------------------------
 
 
-@named_query()
 def selected_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """The current reports matching the filters (one row each), with their synthetic flag and quality."""
     sel, params = selected_cte(filters)
-    return run(con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMN_LABELS)} FROM sel ORDER BY agency, year", params)
+    return run(
+        con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMN_LABELS)} FROM sel ORDER BY agency, year, report_id", params
+    )
+
+
+@named_query(lambda s: {"": ((s.agency,),)})
+def chosen_reports(con: duckdb.DuckDBPyConnection, filters: Filters, agencies: tuple[str, ...]) -> pl.DataFrame:
+    """The current reports of ``agencies`` in the selection, the sidebar's agency choice aside (对比's agencies)."""
+    return selected_reports(con, replace(filters, agencies=tuple(agencies)))
 
 
 @named_query()

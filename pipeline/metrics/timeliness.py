@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipeline.filters import Filters
+from pipeline.metrics.listing import Listing, Window, windowed
 from pipeline.metrics.named import named_query
-from pipeline.metrics.sql import run, selected_cte
+from pipeline.metrics.sql import report_rows, run, selected_cte
 from pipeline.published import LATE, ON_TIME, UNKNOWN, YEARS_AFTER
 
 REPORT_COLUMNS = ("report_id", "agency", "year", "province", "city", "county", "level", "agency_type",
@@ -38,18 +40,42 @@ def _status() -> pl.Expr:
     )  # fmt: skip
 
 
-@named_query()
-def timeliness_reports(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    """The selected reports with ``deadline``, ``status`` and ``days_late`` (NULL unless late)."""
+# :func:`_status` in SQL, over ``published`` and ``year`` (tests check both against pipeline.published.timeliness)
+_DEADLINE_SQL = "make_date(year + 1, 1, 31)"
+_STATUS_SQL = (
+    f"CASE WHEN year IS NULL OR published IS NULL OR published < make_date(year, 12, 1)"
+    f" OR published > make_date(year + {YEARS_AFTER}, 12, 31) THEN '{UNKNOWN}'"
+    f" WHEN published <= {_DEADLINE_SQL} THEN '{ON_TIME}' ELSE '{LATE}' END"
+)
+TIMELINESS_ORDER = ["year DESC", "agency", "report_id"]  # newest year first; a total order
+
+
+def _timeliness_rows(filters: Filters, status: str | None) -> tuple[str, dict[str, Any]]:
+    """The selected reports (those of ``status`` only, when given) with deadline, status and days late; no order."""
     sel, params = selected_cte(filters)
-    df = run(con, f"WITH {sel} SELECT {', '.join(REPORT_COLUMNS)} FROM sel ORDER BY year DESC, agency", params)
-    df = df.with_columns(pl.date(pl.col("year") + 1, 1, 31).alias("deadline"))
-    df = df.with_columns(_status().alias("status"))
-    return df.with_columns(
-        pl.when(pl.col("status") == LATE)
-        .then((pl.col("published") - pl.col("deadline")).dt.total_days())
-        .alias("days_late")
-    )
+    rows = f"""WITH {sel}, dated AS (
+                   SELECT {", ".join(REPORT_COLUMNS)}, {_DEADLINE_SQL} AS deadline, {_STATUS_SQL} AS status FROM sel)
+               SELECT *, CASE WHEN status = '{LATE}' THEN published - deadline END AS days_late FROM dated"""
+    if status is None:
+        return rows, params
+    if status not in (ON_TIME, LATE, UNKNOWN):
+        raise ValueError(f"unknown timeliness status: {status!r}")
+    return f"SELECT * FROM ({rows}) WHERE status = $status", {**params, "status": status}
+
+
+def timeliness_reports(con: duckdb.DuckDBPyConnection, filters: Filters, status: str | None = None) -> pl.DataFrame:
+    """The selected reports (of one ``status``, when given) with ``deadline``, ``status`` and ``days_late`` (NULL
+    unless late), newest year first: the whole list (downloads, ``xxgk regions``)."""
+    rows, params = _timeliness_rows(filters, status)
+    return run(con, f"SELECT * FROM ({rows}) ORDER BY {', '.join(TIMELINESS_ORDER)}", params)
+
+
+@named_query(lambda s: {"": (None, Window()), "late, page 2": (LATE, Window(offset=100))})
+def timeliness_page(con: duckdb.DuckDBPyConnection, filters: Filters, status: str | None, window: Window) -> Listing:
+    """One page of :func:`timeliness_reports`, and its length."""
+    rows, params = _timeliness_rows(filters, status)
+    count_sql = f"SELECT count(*) FROM ({rows})"
+    return windowed(con, rows, count_sql, params, window, TIMELINESS_ORDER, set())
 
 
 @named_query()
@@ -102,21 +128,24 @@ def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -
     The year filter does not narrow who is expected (an agency is expected because it published before), only the
     other filters do; an agency whose name changed appears under its old name.
     """
-    sel, params = selected_cte(replace(filters, years=()))
+    # counted per agency (its integer key in report_cells), then the row of its last year joined back for where it
+    # was and what it was then (eight arg_max aggregates over a million rows cost more than the join); one row, as
+    # the write path keeps one current report per agency and year
+    source, agency_id = report_rows(con)
+    where, params = replace(filters, years=()).where("r")
     params = {**params, "y": int(year)}
     return run(
         con,
-        f"""WITH {sel},
-        before AS (SELECT agency, max(year) AS last_year, count(*) AS n_reports_before,
-                          arg_max(province, year) AS province, arg_max(city, year) AS city,
-                          arg_max(county, year) AS county, arg_max(level, year) AS level,
-                          arg_max(agency_type, year) AS agency_type, bool_or(synthetic) AS synthetic
-                   FROM sel WHERE agency IS NOT NULL AND year < $y GROUP BY agency),
-        this AS (SELECT DISTINCT agency FROM sel WHERE year = $y AND agency IS NOT NULL)
-        SELECT $y AS year, b.agency, b.province, b.city, b.county, b.level, b.agency_type, b.last_year,
-               b.n_reports_before, b.synthetic
-        FROM before b WHERE b.agency NOT IN (SELECT agency FROM this)
-        ORDER BY b.province NULLS LAST, b.city NULLS FIRST, b.county NULLS FIRST, b.agency""",
+        f"""WITH sel AS (SELECT * FROM {source} r WHERE {where}),
+        before AS (SELECT {agency_id} AS agency_id, max(year) AS last_year, count(*) AS n_reports_before,
+                          bool_or(synthetic) AS synthetic
+                   FROM sel WHERE {agency_id} IS NOT NULL AND year < $y GROUP BY 1),
+        this AS (SELECT DISTINCT {agency_id} AS agency_id FROM sel WHERE year = $y AND {agency_id} IS NOT NULL),
+        missing AS (SELECT * FROM before ANTI JOIN this USING (agency_id)),
+        latest AS (SELECT m.*, s.agency, s.province, s.city, s.county, s.level, s.agency_type
+                   FROM missing m JOIN sel s ON s.{agency_id} = m.agency_id AND s.year = m.last_year)
+        SELECT $y AS year, agency, province, city, county, level, agency_type, last_year, n_reports_before, synthetic
+        FROM latest ORDER BY province NULLS LAST, city NULLS FIRST, county NULLS FIRST, agency""",
         params,
     )
 
