@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from pipeline.filters import Filters
 from pipeline.metrics import explorer as E
 from pipeline.metrics.listing import Listing, Window
-from pipeline.metrics.timeliness import timeliness_page, timeliness_reports
+from pipeline.metrics.timeliness import not_published, not_published_page, timeliness_page, timeliness_reports
 from pipeline.registry import registry
 from pipeline.store import Database
 from tests.dashboard_fixtures import build_db, hand_reports, shared_db
@@ -121,6 +121,18 @@ def test_timeliness_pages_are_slices_of_the_whole_list(db: Path) -> None:
                 check_pages(
                     lambda w, f=filters, s=status: timeliness_page(con, f, s, w),
                     lambda w, f=filters, s=status: timeliness_reports(con, f, s),
+                    [],
+                )
+
+
+def test_not_published_pages_are_slices_of_the_whole_list(db: Path) -> None:
+    with Database(db).cursor() as con:
+        (last,) = con.execute("SELECT max(year) FROM reports").fetchall()[0]
+        for filters in FILTERS[:3]:
+            for year in (last, last + 1, last - 1):
+                check_pages(
+                    lambda w, f=filters, y=year: not_published_page(con, f, y, w),
+                    lambda w, f=filters, y=year: not_published(con, f, y),
                     [],
                 )
 

@@ -19,6 +19,7 @@ from pipeline.metrics.timeliness import (
     expected_years,
     for_people,
     not_published,
+    not_published_page,
     timeliness_by_year,
     timeliness_page,
     timeliness_reports,
@@ -108,13 +109,14 @@ if not years:
     st.stop()
 ui.checked_param("tl_year", "缺报年度", years)
 year = st.selectbox("年度", years, key="tl_year", bind=ui.BIND)
-missing = query(not_published, filters, int(year))
 st.caption(
     f"所选机关中，{year} 年之前有过报告、但没有 {year} 年报告的机关（不受左侧年度筛选限制；机关名称改变时按旧名称列出）。"
 )
-if missing.is_empty():
+missing = ui.listing(not_published_page, filters, int(year), key="tl_missing")
+if missing.total == 0:
     st.success(f"所选机关都已发布 {year} 年的报告。")
 else:
-    st.text(f"{missing.height:,} 个机关尚未发布 {year} 年报告。")
-    ui.table(missing.select(list(MISSING_LABELS)), MISSING_LABELS, height=380)
-    downloads(lambda: missing.select(list(MISSING_LABELS)), MISSING_LABELS, f"缺报名单_{year}", "tl_missing")
+    st.text(f"{missing.total:,} 个机关尚未发布 {year} 年报告。")
+    ui.table(missing.rows.select(list(MISSING_LABELS)), MISSING_LABELS, height=380)
+    downloads(lambda: run_query(db_path(), not_published, filters, (int(year),)).select(list(MISSING_LABELS)),
+              MISSING_LABELS, f"缺报名单_{year}", "tl_missing")  # fmt: skip

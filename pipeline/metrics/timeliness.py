@@ -121,33 +121,46 @@ def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.D
     ).sort("year")
 
 
-@named_query(lambda s: {"": (s.year,)})
-def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -> pl.DataFrame:
-    """Agencies of the selection (any year) with a current report before ``year`` and none for ``year``.
+MISSING_ORDER = ["province NULLS LAST", "city NULLS FIRST", "county NULLS FIRST", "agency"]  # one name per agency
 
-    The year filter does not narrow who is expected (an agency is expected because it published before), only the
-    other filters do; an agency whose name changed appears under its old name.
-    """
-    # counted per agency (its integer key in report_cells), then the row of its last year joined back for where it
-    # was and what it was then (eight arg_max aggregates over a million rows cost more than the join); one row, as
-    # the write path keeps one current report per agency and year
+
+def _not_published_sql(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -> tuple[str, str, dict[str, Any]]:
+    """(rows, count, params): the agencies not published in ``year`` without an order, and their count.
+
+    Counted per agency (its integer key in report_cells), then the row of its last year joined back for where it
+    was and what it was then (eight arg_max aggregates over a million rows cost more than the join): one row, as
+    the write path keeps one current report per agency and year.  The count needs no join."""
     source, agency_id = report_rows(con)
     where, params = replace(filters, years=()).where("r")
-    params = {**params, "y": int(year)}
-    return run(
-        con,
-        f"""WITH sel AS (SELECT * FROM {source} r WHERE {where}),
+    missing = f"""WITH sel AS (SELECT * FROM {source} r WHERE {where}),
         before AS (SELECT {agency_id} AS agency_id, max(year) AS last_year, count(*) AS n_reports_before,
                           bool_or(synthetic) AS synthetic
                    FROM sel WHERE {agency_id} IS NOT NULL AND year < $y GROUP BY 1),
         this AS (SELECT DISTINCT {agency_id} AS agency_id FROM sel WHERE year = $y AND {agency_id} IS NOT NULL),
-        missing AS (SELECT * FROM before ANTI JOIN this USING (agency_id)),
-        latest AS (SELECT m.*, s.agency, s.province, s.city, s.county, s.level, s.agency_type
-                   FROM missing m JOIN sel s ON s.{agency_id} = m.agency_id AND s.year = m.last_year)
-        SELECT $y AS year, agency, province, city, county, level, agency_type, last_year, n_reports_before, synthetic
-        FROM latest ORDER BY province NULLS LAST, city NULLS FIRST, county NULLS FIRST, agency""",
-        params,
-    )
+        missing AS (SELECT * FROM before ANTI JOIN this USING (agency_id))"""
+    rows = f"""{missing}
+        SELECT $y AS year, s.agency, s.province, s.city, s.county, s.level, s.agency_type, m.last_year,
+               m.n_reports_before, m.synthetic
+        FROM missing m JOIN sel s ON s.{agency_id} = m.agency_id AND s.year = m.last_year"""
+    return rows, f"{missing} SELECT count(*) FROM missing", {**params, "y": int(year)}
+
+
+def not_published(con: duckdb.DuckDBPyConnection, filters: Filters, year: int) -> pl.DataFrame:
+    """Agencies of the selection (any year) with a current report before ``year`` and none for ``year``, by region
+    and name: the whole list (downloads, ``xxgk regions``).
+
+    The year filter does not narrow who is expected (an agency is expected because it published before), only the
+    other filters do; an agency whose name changed appears under its old name.
+    """
+    rows, _, params = _not_published_sql(con, filters, year)
+    return run(con, f"SELECT * FROM ({rows}) ORDER BY {', '.join(MISSING_ORDER)}", params)
+
+
+@named_query(lambda s: {"": (s.year, Window()), "page 2": (s.year, Window(offset=100))})
+def not_published_page(con: duckdb.DuckDBPyConnection, filters: Filters, year: int, window: Window) -> Listing:
+    """One page of :func:`not_published`, and its length."""
+    rows, count, params = _not_published_sql(con, filters, year)
+    return windowed(con, rows, count, params, window, MISSING_ORDER, set())
 
 
 @named_query()
