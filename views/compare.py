@@ -21,6 +21,7 @@ from pipeline.metrics import (
 
 UNKNOWN = charts.UNKNOWN
 RANKED, CHOSEN, NO_VALUE = "参与排名", "所选机关", "无数值"
+CHART_BARS = 30  # bars of the ranking chart beyond the chosen agencies (one bar is 30 px; plotly draws each)
 
 
 @charts.figure_cache
@@ -134,6 +135,11 @@ plot = group.filter(pl.col("value").is_not_null()).with_columns(
     # a guarded rate is drawn as a stub at 0: its bar length would show the number the guard hides
     pl.when(pl.col("说明") == guarded).then(0.0).otherwise(pl.col("value")).alias("value"),
 )  # fmt: skip
+if plot.height > CHART_BARS:  # a national peer group holds thousands: the chart shows the top and the chosen
+    st.caption(
+        f"该组有数值的机关共 {plot.height:,} 个：图中只画排名最前的 {CHART_BARS} 个机关与所选机关，完整排名见下表。"
+    )
+    plot = charts.top_ranked(plot, CHART_BARS)
 if plot.is_empty():
     st.info("该组在该年度没有这一指标的数值。")
 else:

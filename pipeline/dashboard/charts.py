@@ -168,3 +168,10 @@ def trend_lines(
             )  # fmt: skip
     year_axis(fig, years)
     return style(fig, height=height, percent_axis=percent)
+
+
+def top_ranked(ranking: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The ``n`` best-ranked rows of a peer ranking (``rank`` 1 first, unranked last; among equal ranks the higher
+    value), and every ``chosen`` row besides: what a ranking chart draws when the group is too large to draw whole."""
+    top = ranking.sort(["rank", "value"], descending=[False, True], nulls_last=True).head(n)
+    return pl.concat([top, ranking.filter(pl.col("chosen") & ~pl.col("agency").is_in(top["agency"].implode()))])
