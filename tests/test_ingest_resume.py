@@ -12,6 +12,7 @@ from conftest import REAL as REAL_DIR
 from conftest import SEED
 
 from pipeline.ingest import IngestSummary, ingest
+from pipeline.ingest import run as run_module
 from pipeline.ingest import stored as stored_module
 from pipeline.ingest.parsing import ParseJob, ParseOutcome
 from pipeline.ingest.stored import StoredFilter, file_sha256
@@ -153,8 +154,23 @@ def test_files_of_later_sessions_are_recognised_after_earlier_sessions_publish(
             (folder / f"{i:02d}.txt").write_text(text.replace("阜新市司法局", f"阜新市第{i}局"), encoding="utf-8")
         ingest([folder], db=db)
     monkeypatch.setattr(stored_module, "CHUNK", 1)  # one look-up per file, as the pool asks for them
+    monkeypatch.setattr(run_module, "STORED_PER_FILE", 1)  # a session of five stored files: four publishes
     seen: list[ParseOutcome] = []
     summary = ingest([tmp_path / "in"], db=db, publish_every=5, chunk_size=1, on_parsed=seen.append)
     assert summary.sessions == 4 and summary.n_files == 20
     assert [o.stored_report_id is not None for o in seen] == [True] * 20  # the pool holds 7 ahead: 13 came later
     assert summary.skipped_unparsed == 20
+
+
+def test_stored_files_count_a_twentieth_toward_a_session(corpus: Path, tmp_path: Path) -> None:
+    """A resume does not publish a session of log rows per ``publish_every`` stored files: twenty stored files
+    count as one parsed file, so the four stored ones and a new one fit in a session of two."""
+    db = tmp_path / "x.duckdb"
+    first = ingest([corpus], db=db, publish_every=2)
+    assert first.sessions == 2
+    (corpus / "z_new.txt").write_text(SEED.read_text(encoding="utf-8") + "\n（修订版）\n", encoding="utf-8")
+    again = ingest([corpus], db=db, publish_every=2)
+    assert again.skipped_unparsed == 4 and again.n_files == 5
+    assert again.sessions == 1
+    parsed_again = ingest([corpus], db=tmp_path / "y.duckdb", publish_every=2)
+    assert parsed_again.sessions == 3  # files that are parsed count one each
