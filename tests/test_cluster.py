@@ -159,6 +159,27 @@ def test_the_cluster_store_equals_the_embedded_store(corpus, embedded, dask_engi
     assert_same_store(db, second)
 
 
+def test_a_second_cluster_run_sends_only_the_files_not_stored(corpus, dask_engine, tmp_path: Path) -> None:
+    """Files already stored are recognised by their hash in the driver and logged as unchanged in their place; only
+    the others (here the unreadable files and the non-reports, which the store does not hold) go to the cluster."""
+    root, manifest = corpus
+    db = tmp_path / "x.duckdb"
+    first = Counting(dask_engine)
+    cluster_ingest([root], db=db, manifest=manifest, engine=first, batch_files=4)
+    log_before = Database(db).execute("SELECT source_path, status, report_id FROM ingest_log ORDER BY ALL")
+    again = Counting(dask_engine)
+    summary = cluster_ingest([root], db=db, manifest=manifest, engine=again, batch_files=4)
+    assert summary.skipped_unparsed == summary.counts[UNCHANGED] > 20
+    sent = summary.n_files - summary.skipped_unparsed
+    assert sent == summary.counts[UNREADABLE] + summary.counts["not_report"] > 0
+    assert 0 < again.submitted <= sent < first.submitted
+    log = Database(db).execute(
+        "SELECT source_path, report_id FROM ingest_log WHERE status = 'unchanged' ORDER BY ALL"
+    )  # each stored file logged as the report it is
+    stored_ids = {path: rid for path, status, rid in log_before if status in ("loaded", "loaded_with_errors")}
+    assert {path: rid for path, rid in log if path in stored_ids} == stored_ids
+
+
 class DriverDied(Exception):
     pass
 

@@ -35,6 +35,7 @@ from typing import Any
 from pipeline.ingest.engines import ClusterError, Engine, open_engine
 from pipeline.ingest.parsing import ParseJob
 from pipeline.ingest.run import IngestSummary, WrittenCallback, as_pending, plan_jobs
+from pipeline.ingest.stored import StoredFilter
 from pipeline.ingest.workers import Budget, WorkerPool
 from pipeline.store import Database, WriteOutcome
 from pipeline.store.rows import PendingFile
@@ -181,6 +182,7 @@ class Planner:
         self._probe_pdfs = probe_pdfs
         self._sizes = {False: max(1, batch_files), True: max(1, ocr_batch_files)}
         self._lanes: dict[bool, list[tuple[int, ParseJob]]] = {False: [], True: []}
+        self.stored: dict[int, ParseJob] = {}  # files already in the store (StoredFilter): no batch, logged in order
         self.walked = 0
         self.exhausted = False
 
@@ -191,7 +193,8 @@ class Planner:
         return Batch(f"{jobs[0][0]:09d}-{key}", ocr, jobs)
 
     def next_batches(self) -> list[Batch]:
-        """Walk until at least one batch is ready; [] when the walk is over and every lane is sent."""
+        """Walk until at least one batch is ready or a stored file was walked (set aside in :attr:`stored`); [] when
+        the walk is over and every lane is sent."""
         while True:
             item = next(self._jobs, None)
             if item is None:
@@ -199,12 +202,16 @@ class Planner:
                 return [self._batch(ocr) for ocr, lane in self._lanes.items() if lane]
             seq, job = item
             self.walked = seq + 1
-            ocr = likely_ocr(job.path, self._probe_pdfs)
-            self._lanes[ocr].append(item)
-            out = [self._batch(ocr)] if len(self._lanes[ocr]) >= self._sizes[ocr] else []
+            out = []
+            if job.stored_report_id is not None:  # back to the driver, which logs these as it goes: bounded
+                self.stored[seq] = job
+            else:
+                ocr = likely_ocr(job.path, self._probe_pdfs)
+                self._lanes[ocr].append(item)
+                out = [self._batch(ocr)] if len(self._lanes[ocr]) >= self._sizes[ocr] else []
             # a lane whose first file is far behind is sent as it is, so loading in walk order never waits on it
             out += [self._batch(o) for o, lane in self._lanes.items() if lane and seq - lane[0][0] >= SPAN]
-            if out:
+            if out or job.stored_report_id is not None:
                 return out
 
 
@@ -238,10 +245,11 @@ def cluster_ingest(
     """
     started = time.perf_counter()
     database = db if isinstance(db, Database) else Database(db)
-    jobs = plan_jobs(paths, manifest)
     shards = Path(shard_dir) if shard_dir else default_shard_dir(database)
     summary = IngestSummary(db=database.path)
-    with database.write(batch_size=batch_size) as session:  # the ingest lock first: one ingest per store
+    stored = StoredFilter(database)  # files already stored are logged as unchanged, never sent to the cluster
+    with database.write(batch_size=batch_size) as session, contextlib.closing(stored):  # the ingest lock first
+        jobs = stored(plan_jobs(paths, manifest))
         shards.mkdir(parents=True, exist_ok=True)
         opened = open_engine(engine, address, workers) if isinstance(engine, str) else None
         try:
@@ -251,6 +259,7 @@ def cluster_ingest(
             if opened is not None:
                 opened.close()
         run.record(session.flush())
+    summary.skipped_unparsed = stored.stored
     summary.cross_year_findings = session.cross_year_findings
     if not keep_shards:
         for key in run.loaded:
@@ -279,6 +288,7 @@ class _Run:
     loaded: list[str] = field(default_factory=list)  # shard keys loaded into the session
     next_seq: int = 0
     fingerprint: str = field(default_factory=code_fingerprint)
+    planner: Planner | None = None
 
     def record(self, outcomes: list[WriteOutcome]) -> None:
         self.summary.record(outcomes)
@@ -287,6 +297,7 @@ class _Run:
                 self.on_written(o)
 
     def drive(self, planner: Planner) -> None:
+        self.planner = planner
         while True:
             while not planner.exhausted and planner.walked - self.next_seq < 2 * SPAN:
                 for batch in planner.next_batches():
@@ -332,6 +343,16 @@ class _Run:
     def load_in_order(self) -> None:
         """Queue finished shards' files into the write session in walk order, as far as they are finished."""
         while True:
+            job = self.planner.stored.pop(self.next_seq, None) if self.planner is not None else None
+            if job is not None:  # already stored: logged as unchanged in its place, as the embedded path does
+                assert job.stored_sha256 is not None and job.stored_report_id is not None
+                self.summary.n_files += 1
+                self.record(self.session.add_stored(job.path, job.stored_sha256, job.stored_report_id,
+                                                    seconds=job.checked_seconds))  # fmt: skip
+                if self.on_loaded:
+                    self.on_loaded(job.path)
+                self.next_seq += 1
+                continue
             lane = next((q for q in self.lanes.values() if q and q[0].jobs[q[0].pos][0] == self.next_seq), None)
             if lane is None or not lane[0].done:
                 return  # the next file is in a batch still running, or not planned yet
