@@ -171,12 +171,16 @@ def listing(
     """
     what = hashlib.blake2b(repr((filters, args, sort, descending)).encode(), digest_size=8).hexdigest()
     box = f"_page_{key}_{what}"
+
+    def page_number(number: int) -> Listing:
+        return query(fn, filters, *args, Window((number - 1) * page_rows, page_rows, sort, descending))
+
     number = max(1, int(st.session_state.get(box) or 1))
-    found = query(fn, filters, *args, Window((number - 1) * page_rows, page_rows, sort, descending))
+    found = page_number(number)
     pages = max(1, -(-found.total // page_rows))
     if number > pages:
-        number = st.session_state[box] = pages
-        found = query(fn, filters, *args, Window((number - 1) * page_rows, page_rows, sort, descending))
+        st.session_state[box] = pages
+        found = page_number(pages)
     if pages > 1:
         st.number_input(f"共 {found.total:,} 行，每页 {page_rows:,} 行；页码（共 {pages:,} 页）", min_value=1,
                         max_value=pages, step=1, key=box)  # fmt: skip

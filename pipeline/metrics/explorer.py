@@ -55,6 +55,13 @@ def _checked(keys: list[str]) -> list[str]:
     return keys
 
 
+def _as_shown(key: str, state: int, typ: str, alias: str = "") -> str:
+    """The cell ``key``'s value where its state is ``state`` (PRINTED: the printed number; DERIVED: the derived
+    total), else NULL, as ``typ``."""
+    stem = col(key)
+    return f"CAST(CASE WHEN {alias}s__{stem} = {state} THEN {alias}v__{stem} END AS {typ})"
+
+
 def _registry_order() -> dict[str, int]:
     return {k: i for i, k in enumerate(registry().by_key)}
 
@@ -73,12 +80,10 @@ def _wide_select(con: duckdb.DuckDBPyConnection, filters: Filters, keys: list[st
     where, params = filters.where("r")
     cols = [f"r.{c}" for c in EXPLORER_REPORT_COLUMNS]
     for k in keys:
-        typ, stem = _sql_type([k]), col(k)
-        cols.append(f"CAST(CASE WHEN r.s__{stem} = {PRINTED} THEN r.v__{stem} END AS {typ}) AS {quoted(k)}")
+        typ = _sql_type([k])
+        cols.append(f"{_as_shown(k, PRINTED, typ, 'r.')} AS {quoted(k)}")
         if is_total(k):
-            cols.append(
-                f"CAST(CASE WHEN r.s__{stem} = {DERIVED} THEN r.v__{stem} END AS {typ}) AS {quoted(k + DERIVED_SUFFIX)}"
-            )
+            cols.append(f"{_as_shown(k, DERIVED, typ, 'r.')} AS {quoted(k + DERIVED_SUFFIX)}")
     rows = f"SELECT {', '.join(cols)} FROM {src} r WHERE {where}"
     return rows, f"SELECT count(*) FROM {src} r WHERE {where}", params
 
@@ -135,8 +140,7 @@ def _long_rows(src: str, keys: list[str], where: str, typ: str) -> str:
     columns = ", ".join(EXPLORER_REPORT_COLUMNS)
     parts = " UNION ALL ".join(
         f"SELECT {columns}, '{k}' AS key, {order[k]} AS ord,"
-        f" CAST(CASE WHEN s__{col(k)} = {PRINTED} THEN v__{col(k)} END AS {typ}) AS value,"
-        f" CAST(CASE WHEN s__{col(k)} = {DERIVED} THEN v__{col(k)} END AS {typ}) AS derived_value"
+        f" {_as_shown(k, PRINTED, typ)} AS value, {_as_shown(k, DERIVED, typ)} AS derived_value"
         f" FROM chosen WHERE s__{col(k)} IS NOT NULL"
         for k in keys
     )

@@ -7,7 +7,8 @@ the order the user chose, from a ``ORDER BY … LIMIT … OFFSET`` that DuckDB a
 page, and the *whole* form (every row, same order) for the downloads, built only when a download is asked for.
 
 Orders are total (the list's own order ends in a unique column), so that a page is the same rows as the same slice
-of the whole list; ``tests/test_listing.py`` checks that for every list query.
+of the whole list (sorted the same way: :func:`pipeline.metrics.explorer.sort_whole`); ``tests/test_listing.py``
+checks that for every list query.
 """
 
 from __future__ import annotations
@@ -81,10 +82,3 @@ def windowed(
         params,
     )
     return Listing(page, total, window)
-
-
-def sort_whole(df: pl.DataFrame, window: Window | None) -> pl.DataFrame:
-    """The whole list (already in its own order) in the order of ``window``: what the page shows a slice of."""
-    if window is None or window.sort is None:
-        return df
-    return df.sort(window.sort, descending=window.descending, nulls_last=True, maintain_order=True)

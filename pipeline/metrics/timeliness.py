@@ -27,35 +27,23 @@ REPORT_COLUMNS = ("report_id", "agency", "year", "province", "city", "county", "
                   "synthetic", "published", "published_source")  # fmt: skip
 
 
-def _status() -> pl.Expr:
-    """:func:`pipeline.published.timeliness` as a polars expression (tests check that the two agree)."""
-    year = pl.col("year")
-    plausible = (pl.col("published") >= pl.date(year, 12, 1)) & (
-        pl.col("published") <= pl.date(year + YEARS_AFTER, 12, 31)
-    )
-    return (
-        pl.when(year.is_null() | pl.col("published").is_null() | ~plausible).then(pl.lit(UNKNOWN))
-        .when(pl.col("published") <= pl.col("deadline")).then(pl.lit(ON_TIME))
-        .otherwise(pl.lit(LATE))
-    )  # fmt: skip
-
-
-# :func:`_status` in SQL, over ``published`` and ``year`` (tests check both against pipeline.published.timeliness)
+# :func:`pipeline.published.timeliness` in SQL, over ``published`` and ``year`` (tests check the two agree)
 _DEADLINE_SQL = "make_date(year + 1, 1, 31)"
 _STATUS_SQL = (
     f"CASE WHEN year IS NULL OR published IS NULL OR published < make_date(year, 12, 1)"
     f" OR published > make_date(year + {YEARS_AFTER}, 12, 31) THEN '{UNKNOWN}'"
     f" WHEN published <= {_DEADLINE_SQL} THEN '{ON_TIME}' ELSE '{LATE}' END"
 )
+_DATED_SQL = f"{_DEADLINE_SQL} AS deadline, {_STATUS_SQL} AS status"  # the columns every report gets
+_DAYS_LATE_SQL = f"CASE WHEN status = '{LATE}' THEN published - deadline END AS days_late"  # over those columns
 TIMELINESS_ORDER = ["year DESC", "agency", "report_id"]  # newest year first; a total order
 
 
 def _timeliness_rows(filters: Filters, status: str | None) -> tuple[str, dict[str, Any]]:
     """The selected reports (those of ``status`` only, when given) with deadline, status and days late; no order."""
     sel, params = selected_cte(filters)
-    rows = f"""WITH {sel}, dated AS (
-                   SELECT {", ".join(REPORT_COLUMNS)}, {_DEADLINE_SQL} AS deadline, {_STATUS_SQL} AS status FROM sel)
-               SELECT *, CASE WHEN status = '{LATE}' THEN published - deadline END AS days_late FROM dated"""
+    rows = f"""WITH {sel}, dated AS (SELECT {", ".join(REPORT_COLUMNS)}, {_DATED_SQL} FROM sel)
+               SELECT *, {_DAYS_LATE_SQL} FROM dated"""
     if status is None:
         return rows, params
     if status not in (ON_TIME, LATE, UNKNOWN):
@@ -82,21 +70,17 @@ def timeliness_page(con: duckdb.DuckDBPyConnection, filters: Filters, status: st
 def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Per year: reports on time, late, without a date; ``on_time_share`` = on time ÷ reports with a date, guarded
     (``guarded``) when fewer than ``filters.min_n`` reports have a date; per source, how many dates came from it."""
-    # counted per (year, date, date source) in SQL — a few thousand rows, not one per report — then statuses and
-    # days late by the same expressions as timeliness_reports, weighted by the number of reports
+    # counted per (year, date source, status, days late) in SQL — a few thousand rows, not one per report — with
+    # the statuses and days late of timeliness_reports, then weighted by the number of reports
     sel, params = selected_cte(filters)
-    df = run(con, f"""WITH {sel} SELECT year, published, published_source, count(*) AS n FROM sel
-                      WHERE year IS NOT NULL GROUP BY ALL""", params)  # fmt: skip
+    df = run(con, f"""WITH {sel}, dated AS (SELECT year, published, published_source, {_DATED_SQL} FROM sel
+                                            WHERE year IS NOT NULL)
+                      SELECT year, published_source, status, {_DAYS_LATE_SQL}, count(*) AS n FROM dated
+                      GROUP BY ALL""", params)  # fmt: skip
     if df.is_empty():
         return pl.DataFrame(schema={"year": pl.Int32, "n_reports": pl.UInt32, "on_time": pl.UInt32,
                                     "late": pl.UInt32, "unknown": pl.UInt32, "on_time_share": pl.Float64,
                                     "guarded": pl.Boolean})  # fmt: skip
-    df = df.with_columns(pl.date(pl.col("year") + 1, 1, 31).alias("deadline"))
-    df = df.with_columns(_status().alias("status")).with_columns(
-        pl.when(pl.col("status") == LATE)
-        .then((pl.col("published") - pl.col("deadline")).dt.total_days())
-        .alias("days_late")
-    )
     n = pl.col("n")
 
     def reports(condition: pl.Expr) -> pl.Expr:
