@@ -70,13 +70,13 @@ def timeliness_page(con: duckdb.DuckDBPyConnection, filters: Filters, status: st
 def timeliness_by_year(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """Per year: reports on time, late, without a date; ``on_time_share`` = on time ÷ reports with a date, guarded
     (``guarded``) when fewer than ``filters.min_n`` reports have a date; per source, how many dates came from it."""
-    # counted per (year, date source, status, days late) in SQL — a few thousand rows, not one per report — with
-    # the statuses and days late of timeliness_reports, then weighted by the number of reports
+    # counted per (year, date, date source) in SQL — a few thousand rows, not one per report — each given the status
+    # and days late of timeliness_reports, then weighted by the number of reports
     sel, params = selected_cte(filters)
-    df = run(con, f"""WITH {sel}, dated AS (SELECT year, published, published_source, {_DATED_SQL} FROM sel
-                                            WHERE year IS NOT NULL)
-                      SELECT year, published_source, status, {_DAYS_LATE_SQL}, count(*) AS n FROM dated
-                      GROUP BY ALL""", params)  # fmt: skip
+    df = run(con, f"""WITH {sel}, dates AS (SELECT year, published, published_source, count(*) AS n FROM sel
+                                            WHERE year IS NOT NULL GROUP BY ALL),
+                      dated AS (SELECT *, {_DATED_SQL} FROM dates)
+                      SELECT year, published_source, status, {_DAYS_LATE_SQL}, n FROM dated""", params)  # fmt: skip
     if df.is_empty():
         return pl.DataFrame(schema={"year": pl.Int32, "n_reports": pl.UInt32, "on_time": pl.UInt32,
                                     "late": pl.UInt32, "unknown": pl.UInt32, "on_time_share": pl.Float64,
